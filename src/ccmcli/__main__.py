@@ -1,0 +1,3 @@
+from ccmcli.cli import main
+
+main()

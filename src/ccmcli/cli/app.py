@@ -1,0 +1,120 @@
+"""The Typer application, its shared options, and the one place errors become messages.
+
+Command modules register on `app` (or `patient_app`) and keep slow imports inside the command
+functions, so `ccm --help` and `ccm log` start fast.
+"""
+
+import os
+import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from typer.core import TyperGroup
+
+from ccmcli.errors import CcmError
+
+ENV_HELP = "Env: CCM_DATA_DIR, CCM_STAFF, CCM_ROLE, NO_COLOR."
+
+
+class Format(StrEnum):
+    table = "table"
+    json = "json"
+    csv = "csv"
+
+
+class CcmGroup(TyperGroup):
+    """Turns CcmError into `ccm: message` and its exit code; any other error into one line."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except CcmError as exc:
+            err(f"ccm: {exc.message}")
+            raise typer.Exit(exc.exit_code) from None
+        except (typer.Exit, typer.Abort, SystemExit):
+            raise
+        except Exception as exc:
+            import click
+
+            if isinstance(exc, click.ClickException) or _debug(ctx):
+                raise
+            if isinstance(exc, BrokenPipeError):
+                raise typer.Exit(0) from None
+            err(f"ccm: unexpected error ({type(exc).__name__}); run again with --debug for details")
+            raise typer.Exit(1) from None
+
+
+def _debug(ctx) -> bool:
+    root = ctx.find_root()
+    return bool(getattr(root, "obj", None) and root.obj.get("debug")) or bool(
+        os.environ.get("CCM_DEBUG")
+    )
+
+
+app = typer.Typer(
+    cls=CcmGroup,
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+    help="Chronic Care Management from plain files: log minutes, check months, export claims.",
+    epilog=ENV_HELP,
+)
+patient_app = typer.Typer(
+    cls=CcmGroup, no_args_is_help=True, help="Add, list, show and import patients."
+)
+app.add_typer(patient_app, name="patient")
+
+
+DataDirOpt = Annotated[
+    Path | None,
+    typer.Option("--data-dir", "-d", help="Data directory [default: $CCM_DATA_DIR, else the nearest folder up with ccm.yaml].", show_default=False),
+]  # fmt: skip
+FormatOpt = Annotated[
+    Format | None,
+    typer.Option("--format", "-f", help="Output format [default: table].", show_default=False),
+]
+QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.")]
+MonthOpt = Annotated[
+    str | None,
+    typer.Option("--month", "-m", help="YYYY-MM [default: this month at the practice].", show_default=False),
+]  # fmt: skip
+
+
+@app.callback()
+def _root(
+    ctx: typer.Context,
+    data_dir: DataDirOpt = None,
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks of unexpected errors.")] = False,
+    version: Annotated[bool, typer.Option("--version", help="Print the version and exit.")] = False,
+) -> None:  # fmt: skip
+    ctx.obj = {"data_dir": data_dir, "debug": debug}
+    if version:
+        from ccmcli import __version__
+
+        typer.echo(f"ccm {__version__}")
+        raise typer.Exit(0)
+
+
+def data_dir(ctx: typer.Context, option: Path | None):
+    """The data directory: this command's -d, else the one before the command name, else the
+    environment or the folders above (contract section 1)."""
+    from ccmcli.datadir import find_data_dir
+
+    root = ctx.find_root().obj or {}
+    return find_data_dir(option or root.get("data_dir"))
+
+
+def err(message: str) -> None:
+    """Messages and errors go to stderr, data to stdout."""
+    print(message, file=sys.stderr)
+
+
+def fmt(value: Format | None) -> Format:
+    return value or Format.table
+
+
+def is_terminal() -> bool:
+    return sys.stdout.isatty()

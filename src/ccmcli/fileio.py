@@ -1,0 +1,116 @@
+"""Writing files so that nothing is ever lost or torn.
+
+Whole files are written to a temporary file in the same folder and renamed over the target
+(readers see the old file or the new one, never half). Log appends take an exclusive lock, repair
+a missing final newline by starting on a fresh line (a torn row from a crash stays as it is, to be
+reported), write the whole row in one `write` call, and fsync before unlocking.
+Everything ccm creates is readable by its owner only.
+"""
+
+import contextlib
+import fcntl
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+FILE_MODE = 0o600
+DIR_MODE = 0o700
+
+
+def make_dirs(path: Path) -> None:
+    """Create `path` and missing parents with mode 0700 (existing folders are left alone)."""
+    missing = []
+    p = path
+    while not p.exists():
+        missing.append(p)
+        p = p.parent
+    for d in reversed(missing):
+        with contextlib.suppress(FileExistsError):
+            d.mkdir(mode=DIR_MODE)
+        os.chmod(d, DIR_MODE)
+
+
+def _fsync_dir(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def atomic_write(path: Path, data: str | bytes, *, exclusive: bool = False) -> None:
+    """Replace `path` with `data` atomically: temp file (0600), fsync, rename, fsync the folder.
+
+    With `exclusive`, refuse (FileExistsError) when `path` already exists at the moment of the
+    rename, so two processes creating the same file cannot overwrite each other.
+    """
+    raw = data.encode("utf-8") if isinstance(data, str) else data
+    make_dirs(path.parent)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
+    try:
+        _write_all(fd, raw)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    try:
+        if exclusive:
+            os.link(tmp, path)  # fails if path exists: no race between check and write
+            os.unlink(tmp)
+        else:
+            os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+    _fsync_dir(path.parent)
+
+
+@contextlib.contextmanager
+def locked(path: Path, header: str = "") -> Iterator[int]:
+    """Open `path` for appending under an exclusive lock, creating it (0600) with `header`.
+
+    Yields the file descriptor; the caller may read the file while holding the lock.
+    """
+    make_dirs(path.parent)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND, FILE_MODE)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        size = os.fstat(fd).st_size
+        if size == 0 and header:
+            _write_all(fd, header.encode("utf-8"))
+            os.fsync(fd)
+        yield fd
+    finally:
+        with contextlib.suppress(OSError):
+            fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)
+
+
+def _write_all(fd: int, raw: bytes) -> None:
+    view = memoryview(raw)
+    while view:
+        n = os.write(fd, view)
+        view = view[n:]
+
+
+def _ends_with_newline(fd: int) -> bool:
+    size = os.fstat(fd).st_size
+    if size == 0:
+        return True
+    return os.pread(fd, 1, size - 1) == b"\n"
+
+
+def append_locked_fd(fd: int, rows: str) -> None:
+    """Append `rows` (whole lines, ending in newline) to a locked file, on a fresh line."""
+    raw = rows.encode("utf-8")
+    if not _ends_with_newline(fd):
+        raw = b"\n" + raw
+    _write_all(fd, raw)
+    os.fsync(fd)
+
+
+def append_rows(path: Path, rows: str, header: str = "") -> None:
+    """Lock `path`, create it with `header` if new, and append `rows` in one write."""
+    with locked(path, header) as fd:
+        append_locked_fd(fd, rows)

@@ -1,0 +1,153 @@
+"""Judging one patient's calendar month (ccm-rules.md Part A).
+
+Pure functions over the patient record, the month's entries and the rules table: no files, no
+terminal. A month that cannot be billed is a result (status and blockers), never an exception.
+"""
+
+from dataclasses import dataclass, field
+from datetime import date
+
+from ccmcli.models import Patient
+from ccmcli.months import Month
+from ccmcli.rules.gates import GATE_FUNCTIONS
+from ccmcli.rules.table import RuleYear, Track
+from ccmcli.timelog import Entry
+
+Codes = list[tuple[str, int]]
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """A blocker or a warning: the rule id of the contract and words a biller understands."""
+
+    rule: str
+    message: str
+    entry_id: str | None = None
+
+    def as_dict(self) -> dict:
+        return {"rule": self.rule, "message": self.message}
+
+
+@dataclass(frozen=True, slots=True)
+class EntryVerdict:
+    entry: Entry
+    counted: bool
+    reason: str | None  # why not: before_consent, before_initiating_visit
+
+
+@dataclass(frozen=True, slots=True)
+class TrackResult:
+    track: Track
+    minutes: int
+    codes: Codes
+    amount: float
+    date_of_service: date | None
+    over_cap: int
+    performer_minutes: int
+
+    def as_dict(self) -> dict:
+        return {
+            "codes": [{"code": c, "units": n} for c, n in self.codes],
+            "amount": self.amount,
+            "track": self.track.name,
+            "date_of_service": _iso(self.date_of_service),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class NextStep:
+    codes: Codes
+    minutes_needed: int
+    role: str
+    amount: float
+
+    def as_dict(self) -> dict:
+        return {
+            "codes": [{"code": c, "units": n} for c, n in self.codes],
+            "minutes_needed": self.minutes_needed,
+            "role": self.role,
+        }
+
+
+@dataclass
+class Judgement:
+    patient: Patient
+    month: Month
+    rules: RuleYear
+    status: str
+    minutes: dict[str, int]
+    chosen: TrackResult | None
+    alternatives: list[TrackResult]
+    blockers: list[Finding]
+    warnings: list[Finding]
+    next: NextStep | None
+    verdicts: list[EntryVerdict] = field(default_factory=list)
+    gate_results: list[tuple[str, str | None]] = field(default_factory=list)
+
+    @property
+    def codes(self) -> Codes:
+        return self.chosen.codes if self.chosen else []
+
+    @property
+    def amount(self) -> float:
+        return self.chosen.amount if self.chosen else 0.0
+
+    @property
+    def date_of_service(self) -> date | None:
+        return self.chosen.date_of_service if self.chosen else None
+
+
+def _iso(day: date | None) -> str | None:
+    return day.isoformat() if day else None
+
+
+def apply_gates(patient: Patient, month: Month, rules: RuleYear) -> list[tuple[str, str | None]]:
+    """Every gate of the patient's program with the fact that blocks it, or None (rule A2)."""
+    return [(g.id, GATE_FUNCTIONS[g.id](patient, month)) for g in rules.gates_for(patient.program)]
+
+
+def countable(patient: Patient, entries: list[Entry]) -> list[EntryVerdict]:
+    """A3: an entry counts when dated on or after both consent and initiating visit (C-04, IV).
+
+    With no consent or no visit recorded, nothing is on or after it, so nothing counts.
+    """
+    consent = patient.consent.date if patient.consent else None
+    visit = patient.initiating_visit.date if patient.initiating_visit else None
+    verdicts = []
+    for e in entries:
+        if consent is None:
+            verdicts.append(EntryVerdict(e, False, "no_consent"))
+        elif visit is None:
+            verdicts.append(EntryVerdict(e, False, "no_initiating_visit"))
+        elif e.date < consent:
+            verdicts.append(EntryVerdict(e, False, "before_consent"))
+        elif e.date < visit:
+            verdicts.append(EntryVerdict(e, False, "before_initiating_visit"))
+        else:
+            verdicts.append(EntryVerdict(e, True, None))
+    return verdicts
+
+
+def track_minutes(track: Track, staff: int, prac: int, pool_practitioner: bool) -> int:
+    """Minutes a track may count (A1; T-03 lets practitioner minutes count as staff time)."""
+    if track.counts == "practitioner":
+        return prac
+    if track.counts == "staff":
+        return staff
+    return staff + (prac if pool_practitioner else 0)
+
+
+def units(track: Track, minutes: int) -> Codes:
+    """A1/T-01: base at its threshold in full; add-ons per full step beyond it, up to the cap."""
+    if minutes < track.base_minutes:
+        return []
+    addon = min(track.addon_cap, (minutes - track.base_minutes) // track.addon_minutes)
+    return [(track.base_code, 1)] + ([(track.addon_code, addon)] if addon else [])
+
+
+def allowed_tracks(patient: Patient, month: Month, rules: RuleYear) -> tuple[Track, ...]:
+    """The program's tracks; complex only in a month listed in complex_months (E-03)."""
+    complex_ok = patient.complex_month(month) is not None
+    return tuple(
+        t for t in rules.tracks_for(patient.program) if complex_ok or not t.needs_complex_month
+    )

@@ -1,0 +1,95 @@
+"""The record requirements of a billable month (rule A2), one function per gate.
+
+Each returns None when the gate passes, or the fact that blocks the month; `describe` says what
+fact the gate looked at, for `ccm explain`.
+"""
+
+from collections.abc import Callable
+from datetime import timedelta
+
+from ccmcli.models import Patient
+from ccmcli.months import Month
+
+VISIT_WINDOW = timedelta(days=365)  # IV-01: a visit within the year before consent
+
+
+def not_enough_conditions(p: Patient, month: Month) -> str | None:
+    """E-01: CCM needs two or more chronic conditions (those not marked `chronic: false`)."""
+    n = len(p.chronic_codes())
+    return None if n >= 2 else f"{n} chronic condition{'s' if n != 1 else ''} recorded; CCM needs 2"
+
+
+def no_principal_condition(p: Patient, month: Month) -> str | None:
+    """E-02: PCM manages one high-risk condition, named as principal and chronic."""
+    if p.principal_condition is None:
+        return "no principal_condition recorded"
+    if p.principal_condition not in p.chronic_codes():
+        return f"principal condition {p.principal_condition} is not marked chronic"
+    return None
+
+
+def no_consent(p: Patient, month: Month) -> str | None:
+    """C-01, C-04: documented consent obtained before the month ends."""
+    if p.consent is None:
+        return "no consent recorded"
+    if p.consent.date > month.last:
+        return f"consent dated {p.consent.date}, after {month}"
+    return None
+
+
+def consent_revoked(p: Patient, month: Month) -> str | None:
+    """C-05: revocation takes effect at the end of its month; later months are blocked."""
+    if p.consent and p.consent.revoked and p.consent.revoked < month.first:
+        return f"consent revoked on {p.consent.revoked}"
+    return None
+
+
+def no_initiating_visit(p: Patient, month: Month) -> str | None:
+    """IV-01, IV-02: a qualifying visit within 365 days before consent, or after it, by month end."""
+    v = p.initiating_visit
+    if v is None:
+        return "no initiating visit recorded"
+    if v.date > month.last:
+        return f"initiating visit on {v.date}, after {month}"
+    if p.consent and v.date < p.consent.date - VISIT_WINDOW:
+        return (
+            f"initiating visit on {v.date} is more than 365 days before consent ({p.consent.date})"
+        )
+    return None
+
+
+def no_care_plan(p: Patient, month: Month) -> str | None:
+    """CP-01: a comprehensive care plan established by the month's last day."""
+    if p.care_plan is None:
+        return "no care plan recorded"
+    if p.care_plan.established > month.last:
+        return f"care plan established on {p.care_plan.established}, after {month}"
+    return None
+
+
+def discharged(p: Patient, month: Month) -> str | None:
+    """Extension: a patient discharged from the program is not billed after the discharge month."""
+    if p.discharged and p.discharged < month.first:
+        return f"discharged on {p.discharged}"
+    return None
+
+
+GATE_FUNCTIONS: dict[str, Callable[[Patient, Month], str | None]] = {
+    f.__name__: f
+    for f in (not_enough_conditions, no_principal_condition, no_consent, consent_revoked,
+              no_initiating_visit, no_care_plan, discharged)
+}  # fmt: skip
+
+
+def describe(gate_id: str, p: Patient) -> str:
+    """The fact a gate read, for explain: what the record says, blocked or not."""
+    facts = {
+        "not_enough_conditions": lambda: f"chronic conditions: {', '.join(p.chronic_codes()) or 'none'}",
+        "no_principal_condition": lambda: f"principal condition: {p.principal_condition or 'none'}",
+        "no_consent": lambda: f"consent: {p.consent.date} ({p.consent.method})" if p.consent else "consent: none",
+        "consent_revoked": lambda: f"revoked: {p.consent.revoked}" if p.consent and p.consent.revoked else "not revoked",
+        "no_initiating_visit": lambda: f"initiating visit: {p.initiating_visit.date} ({p.initiating_visit.type})" if p.initiating_visit else "initiating visit: none",
+        "no_care_plan": lambda: f"care plan established: {p.care_plan.established}" if p.care_plan else "care plan: none",
+        "discharged": lambda: f"discharged: {p.discharged}" if p.discharged else "not discharged",
+    }  # fmt: skip
+    return facts[gate_id]()

@@ -1,0 +1,140 @@
+"""One patient-month, judged: gates, countable minutes, track, date of service, next step."""
+
+from itertools import accumulate
+
+from ccmcli.models import Patient, Settings
+from ccmcli.months import Month
+from ccmcli.rules.engine import (
+    EntryVerdict,
+    Finding,
+    Judgement,
+    NextStep,
+    TrackResult,
+    allowed_tracks,
+    apply_gates,
+    countable,
+)
+from ccmcli.rules.selection import Option, choose, next_step, options
+from ccmcli.rules.table import RuleYear, Track
+from ccmcli.timelog import Entry
+
+ROLE_OF_TRACK = {"practitioner": ("practitioner",), "staff": ("clinical_staff",)}
+
+
+def judge(
+    patient: Patient,
+    month: Month,
+    entries: list[Entry],
+    settings: Settings,
+    rules: RuleYear,
+    extra_warnings: list[Finding] | None = None,
+    provisional: bool = False,
+) -> Judgement:
+    """Apply ccm-rules Part A to one patient's entries of one month (void rows already linked)."""
+    gate_results = apply_gates(patient, month, rules)
+    blockers = [Finding(gid, fact) for gid, fact in gate_results if fact]
+    verdicts = countable(patient, [e for e in entries if e.patient_id == patient.id and e.counts])
+    staff = sum(v.entry.minutes for v in verdicts if v.counted and v.entry.role != "practitioner")
+    prac = sum(v.entry.minutes for v in verdicts if v.counted and v.entry.role == "practitioner")
+    warnings = _exclusion_warnings(verdicts) + list(extra_warnings or [])
+    tracks = allowed_tracks(patient, month, rules)
+    pool, sel = settings.count_practitioner_minutes_as_staff, settings.selection
+    found = [] if blockers else options(tracks, staff, prac, pool, rules)
+    picked = choose(found, sel, patient.program)
+    chosen = _result(picked, verdicts, patient, month, settings) if picked else None
+    others = sorted((o for o in found if o is not picked), key=lambda o: -o.amount)
+    alternatives = [_result(o, verdicts, patient, month, settings) for o in others]
+    unused = _unused_minutes(chosen, staff, prac, pool)
+    if chosen and chosen.over_cap:
+        warnings.append(_over_cap(chosen))
+    excluded = sum(v.entry.minutes for v in verdicts if not v.counted)
+    step = None
+    if not blockers:
+        found_next = next_step(tracks, staff, prac, pool, sel, patient.program, rules)
+        step = NextStep(*found_next) if found_next else None
+    if provisional and not blockers:
+        warnings.append(Finding("provisional_month", f"{month} has not ended; totals may grow"))
+    return Judgement(
+        patient=patient, month=month, rules=rules,
+        status=_status(blockers, chosen, staff + prac),
+        minutes={"clinical_staff": staff, "practitioner": prac,
+                 "not_counted": excluded + unused + (chosen.over_cap if chosen else 0)},
+        chosen=chosen, alternatives=alternatives, blockers=blockers, warnings=warnings,
+        next=step, verdicts=verdicts, gate_results=gate_results,
+    )  # fmt: skip
+
+
+def _status(blockers: list[Finding], chosen: TrackResult | None, counted: int) -> str:
+    """Contract 3: blocked, else billable, else no_time, else below_threshold."""
+    if blockers:
+        return "blocked"
+    if chosen:
+        return "billable"
+    return "no_time" if counted == 0 else "below_threshold"
+
+
+def _exclusion_warnings(verdicts: list[EntryVerdict]) -> list[Finding]:
+    """A3: minutes before consent or the initiating visit are reported and count toward nothing."""
+    out = []
+    for reason, what in (
+        ("before_consent", "consent"),
+        ("before_initiating_visit", "the initiating visit"),
+    ):
+        n = sum(v.entry.minutes for v in verdicts if v.reason == reason)
+        if n:
+            out.append(
+                Finding(f"minutes_{reason}", f"{n} minutes logged before {what} do not count")
+            )
+    return out  # fmt: skip
+
+
+def _over_cap(chosen: TrackResult) -> Finding:
+    t = chosen.track
+    return Finding(
+        "minutes_over_cap",
+        f"{chosen.over_cap} minutes above the {t.addon_code} cap of {t.addon_cap} units are not billable",
+    )
+
+
+def _counts_role(track: Track, role: str, pool: bool) -> bool:
+    if track.counts == "pool":
+        return role == "clinical_staff" or pool
+    return role in ROLE_OF_TRACK[track.counts]
+
+
+def _unused_minutes(chosen: TrackResult | None, staff: int, prac: int, pool: bool) -> int:
+    """Countable minutes of a role the chosen track does not count (S14: staff time lost)."""
+    if chosen is None:
+        return 0
+    return sum(
+        n for role, n in (("clinical_staff", staff), ("practitioner", prac))
+        if not _counts_role(chosen.track, role, pool)
+    )  # fmt: skip
+
+
+def _result(
+    option: Option, verdicts: list[EntryVerdict], patient: Patient, month: Month, settings: Settings
+) -> TrackResult:
+    t = option.track
+    billed = t.base_minutes + (option.codes[1][1] if len(option.codes) > 1 else 0) * t.addon_minutes
+    over = max(0, option.minutes - t.thresholds()[-1])
+    dos = _date_of_service(option, billed, verdicts, patient, month, settings)
+    return TrackResult(
+        t, option.minutes, option.codes, option.amount, dos, over, option.performer_minutes
+    )
+
+
+def _date_of_service(option, billed, verdicts, patient, month, settings):
+    """A5 / D-02: the day the track's counted minutes first reached the last billed unit's
+    threshold, never before the care plan was established; or the month's last day."""
+    if settings.date_of_service == "month_end":
+        return month.last
+    pool = settings.count_practitioner_minutes_as_staff
+    mine = sorted(
+        (v.entry for v in verdicts if v.counted and _counts_role(option.track, v.entry.role, pool)),
+        key=lambda e: e.date,
+    )
+    totals = accumulate(e.minutes for e in mine)
+    reached = next(e.date for e, total in zip(mine, totals, strict=True) if total >= billed)
+    plan = patient.care_plan.established if patient.care_plan else reached
+    return max(reached, plan)

@@ -1,0 +1,38 @@
+"""One-line words for a judgement, shared by `log`, `patient show`, `check` and `worklist`."""
+
+from ccmcli.rules.engine import Codes, Judgement
+
+
+def codes_text(codes: Codes) -> str:
+    """`99490x1 99439x1`: the contract's CSV form of codes with units."""
+    return " ".join(f"{c}x{n}" for c, n in codes)
+
+
+def _met(codes: Codes) -> str:
+    parts = [c if n == 1 else f"{c} x{n}" for c, n in codes]
+    return " + ".join(parts)
+
+
+def next_text(j: Judgement) -> str:
+    """`8 more for 99439`, naming the code the further minutes would add."""
+    if j.next is None:
+        return ""
+    have = dict(j.codes)
+    gained = [c for c, n in j.next.codes if n > have.get(c, 0)] or [j.next.codes[0][0]]
+    who = " (practitioner)" if j.next.role == "practitioner" else ""
+    return f"{j.next.minutes_needed} more{who} for {gained[-1]}"
+
+
+def status_line(j: Judgement) -> str:
+    """`P0007: 32 min in March 2026: 99490 met; 8 more for 99439`."""
+    total = j.minutes["clinical_staff"] + j.minutes["practitioner"]
+    head = f"{j.patient.id}: {total} min in {j.month.label()}"
+    if j.status == "blocked":
+        return f"{head}: blocked ({', '.join(b.rule for b in j.blockers)})"
+    parts = [f"{_met(j.codes)} met"] if j.codes else []
+    step = next_text(j)
+    if step:
+        parts.append(step)
+    elif j.codes:
+        parts.append("no further code this month")
+    return f"{head}: {'; '.join(parts) or 'nothing billable yet'}"

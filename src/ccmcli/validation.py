@@ -1,0 +1,61 @@
+"""`ccm validate`: every file checked, every problem found, nothing stops at the first."""
+
+import re
+
+from ccmcli import records, timelog
+from ccmcli.datadir import DataDir
+from ccmcli.months import Month
+from ccmcli.problems import Problem, sort_key
+
+_LOG_NAME = re.compile(r"\d{4}-(0[1-9]|1[0-2])\.csv")
+
+
+def log_months(data: DataDir) -> list[Month]:
+    """Months that have a log file, oldest first."""
+    if not data.logs_dir.is_dir():
+        return []
+    return sorted(
+        Month.parse(p.stem) for p in data.logs_dir.iterdir() if _LOG_NAME.fullmatch(p.name)
+    )
+
+
+def stray_files(data: DataDir) -> list[Problem]:
+    """Files in logs/ or patients/ that ccm would never read: probably misnamed."""
+    out = []
+    for folder, ok in ((data.logs_dir, _LOG_NAME.fullmatch), (data.patients_dir, None)):
+        if not folder.is_dir():
+            continue
+        for p in sorted(folder.iterdir()):
+            if p.name.startswith(".") or p.is_dir():
+                continue
+            named_ok = ok(p.name) if ok else p.suffix == ".yaml"
+            if not named_ok:
+                hint = "YYYY-MM.csv" if ok else "<ID>.yaml"
+                out.append(
+                    Problem(
+                        data.relative(p),
+                        None,
+                        "warning",
+                        f"not read: ccm reads only {hint} files here",
+                    )
+                )
+    return out
+
+
+def validate(data: DataDir) -> list[Problem]:
+    """Problems in ccm.yaml, every patient file and every month log, sorted by file and line."""
+    _, problems = records.load_settings(data)
+    patients = records.load_patients(data)
+    problems += patients.problems + stray_files(data)
+    first_seen: dict[str, str] = {}
+    for month in log_months(data):
+        log = timelog.read_month(data, month, patients.known)
+        problems += log.problems
+        for e in log.entries:
+            where = f"{e.file}:{e.line}"
+            if e.id in first_seen:
+                msg = f"entry id {e.id} is already used at {first_seen[e.id]}"
+                problems.append(Problem(e.file, e.line, "error", msg))
+            else:
+                first_seen[e.id] = where
+    return sorted(problems, key=sort_key)

@@ -1,0 +1,70 @@
+"""Shared fixtures: an isolated environment and temporary data directories."""
+
+import shutil
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from ccmcli.cli import app
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "examples"
+SHARED = ROOT.parent / "shared"
+
+
+@pytest.fixture(scope="session")
+def icd_cache(tmp_path_factory) -> Path:
+    """One ICD-10-CM index for the whole session (building it takes a few seconds)."""
+    return tmp_path_factory.mktemp("ccm-cache")
+
+
+@pytest.fixture(autouse=True)
+def isolated_env(monkeypatch, tmp_path, icd_cache):
+    """No colour, a fixed width, no CCM_* from the developer's shell, a private cache."""
+    for var in ("CCM_DATA_DIR", "CCM_STAFF", "CCM_ROLE", "CCM_DEBUG"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("NO_COLOR", "1")
+    monkeypatch.setenv("COLUMNS", "200")
+    monkeypatch.setenv("CCM_CACHE_DIR", str(icd_cache))
+    monkeypatch.chdir(tmp_path)
+
+
+@pytest.fixture
+def runner() -> CliRunner:
+    return CliRunner()
+
+
+@pytest.fixture
+def cli(runner):
+    """Run `ccm ARGS...`; returns the Result (exit_code, stdout, stderr kept apart)."""
+
+    def run(*args: str, input: str | None = None):
+        return runner.invoke(app, [str(a) for a in args], input=input, catch_exceptions=False)
+
+    return run
+
+
+@pytest.fixture
+def clinic(tmp_path) -> Path:
+    """A private copy of examples/clinic."""
+    dest = tmp_path / "clinic"
+    shutil.copytree(EXAMPLES / "clinic", dest)
+    return dest
+
+
+@pytest.fixture
+def broken(tmp_path) -> Path:
+    dest = tmp_path / "broken"
+    shutil.copytree(EXAMPLES / "broken", dest)
+    return dest
+
+
+@pytest.fixture
+def datadir(tmp_path, cli) -> Path:
+    """A new, empty data directory made by `ccm init`."""
+    root = tmp_path / "data"
+    result = cli("init", root, "--practice", "Test Practice", "--timezone", "America/Chicago",
+                 "--npi", "1234567893")  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    return root
