@@ -101,12 +101,25 @@ class Explanation:
     settings: object
 
     def entries(self) -> list[dict]:
-        rows = [{**v.entry.as_dict(), "counted": v.counted, "why_not": REASONS.get(v.reason)}
-                for v in self.judgement.verdicts]  # fmt: skip
+        rows = []
+        for v in self.judgement.verdicts:
+            why = REASONS.get(v.reason) or self._unused(v.entry.role)
+            rows.append({**v.entry.as_dict(), "counted": why is None, "why_not": why})
         for e in self.voided:
             why = f"voided by {e.voided_by}" if e.voided_by else f"void row for {e.voids}"
             rows.append({**e.as_dict(), "counted": False, "why_not": why})
         return sorted(rows, key=lambda r: r["line"])
+
+    def _unused(self, role: str) -> str | None:
+        """Why a countable entry still counts toward nothing: the chosen track ignores its role
+        (A1, T-03; S14: staff minutes lost when the practitioner track is billed)."""
+        from ccmcli.rules.judge import _counts_role
+
+        chosen = self.judgement.chosen
+        pool = self.settings.count_practitioner_minutes_as_staff
+        if chosen is None or _counts_role(chosen.track, role, pool):
+            return None
+        return f"the {chosen.track.name} track does not count {role.replace('_', ' ')} minutes"
 
     def as_dict(self) -> dict:
         j = self.judgement

@@ -22,7 +22,7 @@ def _date(value: object) -> object:
     if isinstance(value, date):
         return value
     if not isinstance(value, str):
-        raise ValueError("expected a date of the form YYYY-MM-DD")
+        raise ValueError("must be a date of the form YYYY-MM-DD")
     try:
         return iso_date(value.strip())
     except ValueError:
@@ -70,8 +70,20 @@ def _timezone(value: str) -> str:
     return value
 
 
+def _text(value: str) -> str:
+    if not value:
+        raise ValueError("must not be empty")
+    return value
+
+
+def _fee_code(value: str) -> str:
+    if not (len(value) == 5 and value.isascii() and value.isdigit()):
+        raise ValueError("must be a 5-digit code (like 99490)")
+    return value
+
+
 def _pos(value: str) -> str:
-    if not (len(value) == 2 and value.isdigit()):
+    if not (len(value) == 2 and value.isascii() and value.isdigit()):
         raise ValueError("must be a two-digit place of service code (like 11)")
     return value
 
@@ -82,13 +94,31 @@ Mbi = Annotated[str, AfterValidator(_mbi)]
 PatientId = Annotated[str, AfterValidator(_patient_id)]
 Icd10Code = Annotated[str, AfterValidator(_icd10)]
 MonthText = Annotated[str, AfterValidator(_month)]
-Text = Annotated[str, Field(min_length=1)]
+Text = Annotated[str, AfterValidator(_text)]
 
 
-class Settings(BaseModel):
-    """ccm.yaml: who bills, where, and the practice's choices among the rules' options."""
+class _Record(BaseModel):
+    """The shared configuration, and YAML's empty value read as "not recorded"."""
 
     model_config = _CONFIG
+
+    @model_validator(mode="before")
+    @classmethod
+    def _empty_is_absent(cls, data: object) -> object:
+        """`mbi:` with nothing after it is YAML's null, which the string-only loader reads as "".
+        An optional field left empty is not recorded; a required one still gets its message."""
+        if not isinstance(data, dict):
+            return data
+        fields = cls.model_fields
+        return {
+            k: v
+            for k, v in data.items()
+            if not (v == "" and k in fields and not fields[k].is_required())
+        }
+
+
+class Settings(_Record):
+    """ccm.yaml: who bills, where, and the practice's choices among the rules' options."""
 
     practice: Text
     timezone: Annotated[str, AfterValidator(_timezone)]
@@ -97,7 +127,7 @@ class Settings(BaseModel):
     date_of_service: Literal["threshold_met", "month_end"] = "threshold_met"
     selection: Literal["max_payment", "performer"] = "max_payment"
     count_practitioner_minutes_as_staff: bool = True
-    fees: dict[Annotated[str, Field(pattern=r"^\d{5}$")], Annotated[float, Field(ge=0)]] = {}
+    fees: dict[Annotated[str, AfterValidator(_fee_code)], Annotated[float, Field(ge=0)]] = {}
 
 
 def _condition_shorthand(value: object) -> object:
@@ -105,49 +135,37 @@ def _condition_shorthand(value: object) -> object:
     return {"code": value} if isinstance(value, str) else value
 
 
-class Condition(BaseModel):
-    model_config = _CONFIG
-
+class Condition(_Record):
     code: Icd10Code
     description: str | None = None
     chronic: bool = True
 
 
-class Consent(BaseModel):
-    model_config = _CONFIG
-
+class Consent(_Record):
     date: IsoDate
     method: Literal["verbal", "written"]
     obtained_by: str | None = None
     revoked: IsoDate | None = None
 
 
-class InitiatingVisit(BaseModel):
-    model_config = _CONFIG
-
+class InitiatingVisit(_Record):
     date: IsoDate
     type: Literal["em", "awv", "ippe", "tcm"]
 
 
-class CarePlan(BaseModel):
-    model_config = _CONFIG
-
+class CarePlan(_Record):
     established: IsoDate
     revised: list[IsoDate] = []
 
 
-class ComplexMonth(BaseModel):
-    model_config = _CONFIG
-
+class ComplexMonth(_Record):
     month: MonthText
     mdm: Literal["moderate", "high"]
     care_plan_revised: IsoDate | None = None  # extension: the revision that month, if recorded
 
 
-class Patient(BaseModel):
+class Patient(_Record):
     """patients/<ID>.yaml. Gates (rules A2) read these facts; they are not judged here."""
-
-    model_config = _CONFIG
 
     id: PatientId
     name: Text

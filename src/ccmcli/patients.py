@@ -78,7 +78,36 @@ def add_patient(data: DataDir, f: AddFields) -> tuple[object, list[str]]:
     warnings = [] if patient.program != "ccm" or len(patient.chronic_codes()) >= 2 else [
         f"warning: {patient.id} has fewer than 2 chronic conditions; CCM months will be blocked"
     ]  # fmt: skip
+    warnings += check_codes(patient)
     return records.write_patient(data, patient), warnings
+
+
+def check_codes(patient: Patient) -> list[str]:
+    """Refuse a code missing from ICD-10-CM (exit 1, nothing written); warn about a category.
+
+    Named by option, as typed: `--condition E11.99 is not in the ICD-10-CM code set`.
+    """
+    from ccmcli.codecheck import load_checker
+
+    checker, note = load_checker()
+    if checker is None:
+        return [f"warning: {note}"]
+    found = checker.findings(patient)
+    names = {"conditions": "--condition", "principal_condition": "--principal-condition"}
+    errors = [f.message(names[f.path[0]]) for f in found if f.severity == "error"]
+    if errors:
+        raise CcmError("; ".join(errors) + " (nothing written)")
+    return [f"warning: {f.message(names[f.path[0]])}" for f in found]
+
+
+def _described(patient: Patient) -> Patient:
+    """Conditions without a description get the code set's, for display (file untouched)."""
+    if all(c.description for c in patient.conditions):
+        return patient  # nothing to fill: the index is not even loaded
+    from ccmcli.codecheck import load_checker
+
+    checker, _ = load_checker()
+    return checker.with_descriptions(patient) if checker else patient
 
 
 @dataclass
@@ -116,7 +145,7 @@ def month_status(
 
 def show_patient(data: DataDir, patient_id: str, month_text: str | None) -> PatientView:
     settings = records.require_settings(data)
-    patient = records.load_patient(data, patient_id)
+    patient = _described(records.load_patient(data, patient_id))
     month = Month.parse(month_text) if month_text else current_month(settings.timezone)
     j = month_status(data, settings, patient, month)
     return PatientView(patient, settings, j, is_provisional(month, settings.timezone))

@@ -1,16 +1,18 @@
 """Reading and writing ccm.yaml and the patient files, collecting problems instead of raising.
 
 A bad file never stops the others from being read: each reader returns what it could build and a
-list of problems naming file, line and field.
+list of problems naming file, line and field. Parsed files are kept in the record cache
+(cache.py) while unchanged, so YAML (yamlio) is imported only when some file must be parsed.
 """
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from ccmcli import fileio, yamlio
+from ccmcli import cache, fileio
 from ccmcli.datadir import DataDir
 from ccmcli.errors import CcmError
 from ccmcli.models import Patient, Settings
@@ -44,29 +46,38 @@ def _field_path(loc: tuple) -> str:
             parts[-1:] = [f"{parts[-1]}[{step}]"] if parts else [f"[{step}]"]
         elif step in {"function-after[_condition_shorthand(), Condition]"}:
             continue
-        elif not str(step).startswith(("function-", "list[", "dict[")):
+        elif not str(step).startswith(("function-", "list[", "dict[", "[key]")):
             parts.append(str(step))
     return ".".join(parts)
 
 
-def _model_problems(exc: ValidationError, text: str, rel: str) -> list[Problem]:
+def _model_problems(model, exc: ValidationError, text: str, rel: str) -> list[Problem]:
+    from ccmcli import yamlio
+
     problems = []
     for err in exc.errors(include_input=False, include_url=False):
         loc = tuple(s for s in err["loc"] if not str(s).startswith(("function-", "list[")))
         msg = err["msg"].removeprefix("Value error, ").replace("Input should be", "must be")
+        where = loc
+        if not loc and msg.split(" ")[0] in model.model_fields:
+            where = (msg.split(" ")[0],)  # a rule across fields: the line of the field it names
         name = _field_path(loc)
+        if err["type"] in ("model_type", "dict_type"):
+            msg = "must be a mapping of fields (key: value)"
         if err["type"] == "extra_forbidden":
             msg = f'unknown field "{name}"'
         elif err["type"] == "missing":
             msg = f"{name} is required"
         elif name:
             msg = f"{name} {msg}" if msg[0].islower() else f"{name}: {msg}"
-        problems.append(Problem(rel, yamlio.line_of(text, loc), "error", msg))
+        problems.append(Problem(rel, yamlio.line_of(text, where), "error", msg))
     return problems
 
 
 def parse_model(model: type[M], text: str, rel: str) -> tuple[M | None, list[Problem]]:
     """Validate one YAML document as `model`; on failure, problems with file and line."""
+    from ccmcli import yamlio
+
     try:
         data = yamlio.load(text)
     except yamlio.YamlSyntaxError as exc:
@@ -76,10 +87,16 @@ def parse_model(model: type[M], text: str, rel: str) -> tuple[M | None, list[Pro
     try:
         return model.model_validate(data), []
     except ValidationError as exc:
-        return None, _model_problems(exc, text, rel)
+        return None, _model_problems(model, exc, text, rel)
 
 
 def load_settings(data: DataDir) -> tuple[Settings | None, list[Problem]]:
+    rel = data.relative(data.settings_path)
+    settings, problems = cache.one(data.root, rel, lambda _: _parse_settings(data))
+    return settings, list(problems)
+
+
+def _parse_settings(data: DataDir) -> tuple[Settings | None, list[Problem]]:
     rel = data.relative(data.settings_path)
     try:
         text = read_text(data.settings_path)
@@ -92,8 +109,14 @@ def require_settings(data: DataDir) -> Settings:
     """Settings for commands that cannot work without them: refuse with the first problem."""
     settings, problems = load_settings(data)
     if settings is None:
-        raise CcmError("\n".join(p.render() for p in problems))
+        raise refusal(problems)
     return settings
+
+
+def refusal(problems: list[Problem]) -> CcmError:
+    """One line: the first problem and how many more (`ccm validate` lists them all)."""
+    more = len(problems) - 1
+    return CcmError(problems[0].render() + (f" (+{more} more: see `ccm validate`)" if more else ""))
 
 
 def _reason(exc: Exception) -> str:
@@ -111,6 +134,8 @@ def load_patient_file(data: DataDir, path: Path) -> tuple[Patient | None, list[P
         return None, [Problem(rel, None, "error", f"cannot read the file: {_reason(exc)}")]
     patient, problems = parse_model(Patient, text, rel)
     if patient is not None and patient.id != path.stem:
+        from ccmcli import yamlio
+
         line = yamlio.line_of(text, ("id",))
         msg = f'id "{patient.id}" does not match the file name "{path.name}"'
         return None, [Problem(rel, line, "error", msg)]
@@ -125,15 +150,47 @@ def patient_files(data: DataDir) -> list[Path]:
 
 
 def load_patients(data: DataDir) -> PatientSet:
+    """Every patient file, in name order; unchanged files come from the record cache.
+
+    ccm.yaml is refreshed along with them, so that the cache also answers `load_settings`.
+    """
+    files = [(data.relative(data.settings_path), _signature(data.settings_path))]
+    files += _patient_signatures(data)
+    parsed = cache.refresh(data.root, files, lambda rel: _parse_record(data, rel))
     result = PatientSet()
-    for path in patient_files(data):
-        patient, problems = load_patient_file(data, path)
+    for rel, _ in files[1:]:
+        patient, problems = parsed[rel]
         result.problems.extend(problems)
         if patient is None:
-            result.invalid.add(path.stem)
+            result.invalid.add(rel[len("patients/") : -len(".yaml")])
         else:
             result.patients[patient.id] = patient
     return result
+
+
+def _parse_record(data: DataDir, rel: str) -> tuple:
+    if rel == data.relative(data.settings_path):
+        return _parse_settings(data)
+    return load_patient_file(data, data.root / rel)
+
+
+def _signature(path: Path | os.DirEntry) -> cache.Signature | None:
+    try:
+        return cache.signature(path.stat())
+    except OSError:
+        return None
+
+
+def _patient_signatures(data: DataDir) -> list[tuple[str, cache.Signature | None]]:
+    """("patients/<name>", signature) of the files `patient_files` lists, without building a
+    Path for each (a large practice has tens of thousands)."""
+    try:
+        with os.scandir(data.patients_dir) as found:
+            files = sorted((e.name, e) for e in found if len(e.name) > 5 and e.name.endswith(".yaml"))
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+    folder = data.relative(data.patients_dir)
+    return [(f"{folder}/{name}", _signature(entry)) for name, entry in files]
 
 
 def load_patient(data: DataDir, patient_id: str) -> Patient:
@@ -141,9 +198,10 @@ def load_patient(data: DataDir, patient_id: str) -> Patient:
     path = data.patient_path(patient_id)
     if not path.is_file():
         raise CcmError(f'unknown patient "{patient_id}" (no {data.relative(path)})')
-    patient, problems = load_patient_file(data, path)
+    rel = data.relative(path)
+    patient, problems = cache.one(data.root, rel, lambda _: load_patient_file(data, path))
     if patient is None:
-        raise CcmError("\n".join(p.render() for p in problems))
+        raise refusal(problems)
     return patient
 
 
@@ -153,6 +211,8 @@ def patient_yaml(patient: Patient) -> str:
     raw = {"id": patient.id, "name": patient.name, "birth_date": raw["birth_date"], **raw}
     for cond in raw.get("conditions", []):
         cond.pop("chronic", None) if cond.get("chronic") is True else None
+    from ccmcli import yamlio
+
     return yamlio.dump(raw)
 
 

@@ -18,9 +18,8 @@ def create_data_dir(root: Path, practice: str, timezone: str, npi: str, pos: str
         )
     except ValidationError as exc:
         first = exc.errors(include_input=False, include_url=False)[0]
-        name = {"billing_npi": "--npi", "timezone": "--timezone", "practice": "--practice"}.get(
-            str(first["loc"][0]), str(first["loc"][0])
-        )
+        name = {"billing_npi": "--npi", "timezone": "--timezone", "practice": "--practice",
+                "place_of_service": "--place-of-service"}.get(str(first["loc"][0]), "")  # fmt: skip
         raise CcmError(f"{name} {first['msg'].removeprefix('Value error, ')}", 2) from None
     if (root / SETTINGS_FILE).exists():
         raise CcmError(f"{root / SETTINGS_FILE} already exists; not overwriting it")

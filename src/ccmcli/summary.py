@@ -14,12 +14,15 @@ def _met(codes: Codes) -> str:
 
 
 def next_text(j: Judgement) -> str:
-    """`8 more for 99439`, naming the code the further minutes would add."""
+    """`8 more for 99439`, naming the code the further minutes would add; when they would move
+    the month to another track, all of that track's codes (`10 more for 99490 + 99439`)."""
     if j.next is None:
         return ""
     have = dict(j.codes)
-    gained = [c for c, n in j.next.codes if n > have.get(c, 0)] or [j.next.codes[0][0]]
     who = " (practitioner)" if j.next.role == "practitioner" else ""
+    if j.codes and j.next.codes[0][0] != j.codes[0][0]:  # another track: name all its codes
+        return f"{j.next.minutes_needed} more{who} for {_met(j.next.codes)}"
+    gained = [c for c, n in j.next.codes if n > have.get(c, 0)] or [j.next.codes[0][0]]
     return f"{j.next.minutes_needed} more{who} for {gained[-1]}"
 
 

@@ -1,11 +1,15 @@
 """`ccm validate`: every file checked, every problem found, nothing stops at the first."""
 
 import re
+from typing import TYPE_CHECKING
 
 from ccmcli import records, timelog
 from ccmcli.datadir import DataDir
 from ccmcli.months import Month
 from ccmcli.problems import Problem, sort_key
+
+if TYPE_CHECKING:
+    from ccmcli.codecheck import CodeChecker
 
 _LOG_NAME = re.compile(r"\d{4}-(0[1-9]|1[0-2])\.csv")
 
@@ -42,8 +46,12 @@ def stray_files(data: DataDir) -> list[Problem]:
     return out
 
 
-def validate(data: DataDir) -> list[Problem]:
-    """Problems in ccm.yaml, every patient file and every month log, sorted by file and line."""
+def validate(data: DataDir, codes: "CodeChecker | None" = None) -> list[Problem]:
+    """Problems in ccm.yaml, every patient file and every month log, sorted by file and line.
+
+    With `codes`, the condition codes of every valid patient file are checked last against the
+    ICD-10-CM code set (codecheck.py); the caller loads it, so it can skip or report its absence.
+    """
     _, problems = records.load_settings(data)
     patients = records.load_patients(data)
     problems += patients.problems + stray_files(data)
@@ -58,4 +66,8 @@ def validate(data: DataDir) -> list[Problem]:
                 problems.append(Problem(e.file, e.line, "error", msg))
             else:
                 first_seen[e.id] = where
+    if codes is not None:
+        from ccmcli.codecheck import data_dir_problems
+
+        problems += data_dir_problems(data, patients.patients.values(), codes)
     return sorted(problems, key=sort_key)

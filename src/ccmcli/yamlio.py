@@ -12,6 +12,24 @@ import yaml
 LOADER = getattr(yaml, "CBaseLoader", yaml.BaseLoader)
 
 
+class _StrictLoader(LOADER):  # type: ignore[misc, valid-type]
+    """Refuses a key given twice: YAML would silently keep the last one (a second `consent:`
+    block would erase the first without a word)."""
+
+    def construct_mapping(self, node, deep=False):
+        seen: dict[str, int] = {}
+        for key_node, _ in node.value:
+            if isinstance(key_node, yaml.ScalarNode):
+                if key_node.value in seen:
+                    raise yaml.constructor.ConstructorError(
+                        None, None,
+                        f'key "{key_node.value}" appears twice (first on line {seen[key_node.value]})',
+                        key_node.start_mark,
+                    )  # fmt: skip
+                seen[key_node.value] = key_node.start_mark.line + 1
+        return super().construct_mapping(node, deep)
+
+
 @dataclass(frozen=True, slots=True)
 class YamlSyntaxError(Exception):
     line: int | None
@@ -22,13 +40,17 @@ class YamlSyntaxError(Exception):
 def load(text: str) -> object:
     """Parse one YAML document into dicts, lists and strings; YamlSyntaxError on bad syntax."""
     try:
-        return yaml.load(text, Loader=LOADER)
+        return yaml.load(text, Loader=_StrictLoader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
         column = mark.column + 1 if mark else None
         what = exc.problem or "is not valid YAML"
         raise YamlSyntaxError(line, column, f"YAML syntax: {what}") from None
+    except yaml.reader.ReaderError as exc:  # a character YAML forbids, e.g. NUL: one line, no dump
+        line = text.count("\n", 0, exc.position) + 1
+        char = exc.character if isinstance(exc.character, int) else ord(exc.character[:1] or "\0")
+        raise YamlSyntaxError(line, None, f"YAML syntax: {exc.reason} (#x{char:04X})") from None
     except yaml.YAMLError as exc:
         raise YamlSyntaxError(None, None, f"YAML syntax: {exc}") from None
 

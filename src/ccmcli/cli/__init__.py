@@ -1,6 +1,7 @@
 """The `ccm` command line: a thin layer that parses options, calls the core and renders."""
 
-from ccmcli.cli import checks, patients, setup  # noqa: F401  (commands register on import)
+# Command modules register on `app` when imported; they keep their slow imports inside commands.
+from ccmcli.cli import checks, exporting, patients, recording, roster, setup  # noqa: F401
 from ccmcli.cli.app import app
 
 

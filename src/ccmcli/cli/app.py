@@ -36,14 +36,22 @@ class CcmGroup(TyperGroup):
         except (typer.Exit, typer.Abort, SystemExit):
             raise
         except Exception as exc:
-            import click
-
-            if isinstance(exc, click.ClickException) or _debug(ctx):
-                raise
+            if _is_click_error(exc) or _debug(ctx):
+                raise  # usage errors: Click prints them with the usage line, exit 2
             if isinstance(exc, BrokenPipeError):
                 raise typer.Exit(0) from None
+            if isinstance(exc, OSError):
+                where = f"{exc.filename}: " if exc.filename else ""
+                err(f"ccm: {where}{exc.strerror or type(exc).__name__}")
+                raise typer.Exit(1) from None
             err(f"ccm: unexpected error ({type(exc).__name__}); run again with --debug for details")
             raise typer.Exit(1) from None
+
+
+def _is_click_error(exc: Exception) -> bool:
+    """Click's own errors (bad option, unknown command). Recent Typer bundles its own copy of
+    Click, so `click.ClickException` is not the class Typer raises: match by class name."""
+    return any(c.__name__ == "ClickException" for c in type(exc).__mro__)
 
 
 def _debug(ctx) -> bool:
@@ -83,19 +91,23 @@ MonthOpt = Annotated[
 ]  # fmt: skip
 
 
+def _version(wanted: bool) -> None:
+    """Eager, so `ccm --version` answers without a command (a group would ask for one)."""
+    if wanted:
+        from ccmcli import __version__
+
+        typer.echo(f"ccm {__version__}")
+        raise typer.Exit(0)
+
+
 @app.callback()
 def _root(
     ctx: typer.Context,
     data_dir: DataDirOpt = None,
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks of unexpected errors.")] = False,
-    version: Annotated[bool, typer.Option("--version", help="Print the version and exit.")] = False,
+    version: Annotated[bool, typer.Option("--version", help="Print the version and exit.", is_eager=True, callback=_version)] = False,
 ) -> None:  # fmt: skip
     ctx.obj = {"data_dir": data_dir, "debug": debug}
-    if version:
-        from ccmcli import __version__
-
-        typer.echo(f"ccm {__version__}")
-        raise typer.Exit(0)
 
 
 def data_dir(ctx: typer.Context, option: Path | None):

@@ -101,11 +101,24 @@ def worklist(
 
 
 @app.command()
-def validate(ctx: typer.Context, data: DataDirOpt = None, format: FormatOpt = None) -> None:
+def validate(
+    ctx: typer.Context,
+    data: DataDirOpt = None,
+    format: FormatOpt = None,
+    no_code_check: Annotated[bool, typer.Option("--no-code-check", help="Do not check condition codes against the ICD-10-CM code set.")] = False,
+) -> None:  # fmt: skip
     """Check every file; print each problem as FILE:LINE: error: MESSAGE. Silent when clean."""
     from ccmcli.validation import validate as run
 
-    problems = run(data_dir(ctx, data))
+    d = data_dir(ctx, data)
+    codes = None
+    if not no_code_check:
+        from ccmcli.codecheck import load_checker
+
+        codes, note = load_checker()
+        if note:
+            err(f"ccm: warning: {note}")
+    problems = run(d, codes)
     if fmt(format) is Format.json:
         print_json({"problems": [p.as_dict() for p in problems],
                     "errors": sum(p.severity == "error" for p in problems),
@@ -119,14 +132,29 @@ def validate(ctx: typer.Context, data: DataDirOpt = None, format: FormatOpt = No
 
 @app.command()
 def rules(
-    year: Annotated[int | None, typer.Option("--year", "-y", help="Service year [default: this year].")] = None,
+    ctx: typer.Context,
+    year: Annotated[int | None, typer.Option("--year", "-y", help="Service year [default: this year at the practice].")] = None,
     format: FormatOpt = None,
+    data: DataDirOpt = None,
 ) -> None:  # fmt: skip
     """Print the codes, thresholds, caps and amounts in force."""
     from ccmcli.rules_view import rules_dict, rules_rows
 
-    view = rules_dict(year)
+    view = rules_dict(year or _practice_year(ctx, data))
     header = ["program", "track", "code", "kind", "minutes", "cap", "amount", "rule"]
     emit(fmt(format), json_obj=view, header=header, rows=rules_rows(view),
          title=f"rules {view['rules']}" + (f" ({view['note']})" if view.get("note") else ""),
          keep=("code",))  # fmt: skip
+
+
+def _practice_year(ctx: typer.Context, data) -> int | None:
+    """This year at the practice when a data directory is found; else None (the host's year)."""
+    from ccmcli.errors import CcmError
+
+    try:
+        from ccmcli.months import today_in
+        from ccmcli.records import require_settings
+
+        return today_in(require_settings(data_dir(ctx, data)).timezone).year
+    except CcmError:
+        return None

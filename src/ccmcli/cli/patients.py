@@ -57,6 +57,7 @@ def list_(ctx: typer.Context, data: DataDirOpt = None, format: FormatOpt = None)
     from ccmcli import records
 
     d = data_dir(ctx, data)
+    records.require_settings(d)  # a broken ccm.yaml refuses here as in every other command
     found = records.load_patients(d)
     rows = [
         [p.id, p.name, p.program, " ".join(p.chronic_codes()),

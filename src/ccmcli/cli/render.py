@@ -45,5 +45,5 @@ def check_table(report) -> None:
     print_table(
         ["patient", "name", "program", "status", "staff", "prac", "codes", "date", "amount",
          "next", "blockers"],
-        rows, title=title, keep=("patient", "codes", "status"),
+        rows, title=title, keep=("patient", "codes", "status", "date"),
     )  # fmt: skip

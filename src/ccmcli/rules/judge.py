@@ -36,7 +36,7 @@ def judge(
     verdicts = countable(patient, [e for e in entries if e.patient_id == patient.id and e.counts])
     staff = sum(v.entry.minutes for v in verdicts if v.counted and v.entry.role != "practitioner")
     prac = sum(v.entry.minutes for v in verdicts if v.counted and v.entry.role == "practitioner")
-    warnings = _exclusion_warnings(verdicts) + list(extra_warnings or [])
+    warnings = _exclusion_warnings(patient, verdicts) + list(extra_warnings or [])
     tracks = allowed_tracks(patient, month, rules)
     pool, sel = settings.count_practitioner_minutes_as_staff, settings.selection
     found = [] if blockers else options(tracks, staff, prac, pool, rules)
@@ -73,18 +73,27 @@ def _status(blockers: list[Finding], chosen: TrackResult | None, counted: int) -
     return "no_time" if counted == 0 else "below_threshold"
 
 
-def _exclusion_warnings(verdicts: list[EntryVerdict]) -> list[Finding]:
-    """A3: minutes before consent or the initiating visit are reported and count toward nothing."""
+def _exclusion_warnings(patient: Patient, verdicts: list[EntryVerdict]) -> list[Finding]:
+    """A3: minutes before consent or the initiating visit are reported and count toward nothing.
+
+    An entry before both dates is reported under both rules; with no consent (or no visit)
+    recorded, every entry is before it.
+    """
+    consent = patient.consent.date if patient.consent else None
+    visit = patient.initiating_visit.date if patient.initiating_visit else None
     out = []
-    for reason, what in (
-        ("before_consent", "consent"),
-        ("before_initiating_visit", "the initiating visit"),
+    for rule, day, what in (
+        ("minutes_before_consent", consent, "consent"),
+        ("minutes_before_initiating_visit", visit, "the initiating visit"),
     ):
-        n = sum(v.entry.minutes for v in verdicts if v.reason == reason)
+        n = sum(
+            v.entry.minutes
+            for v in verdicts
+            if not v.counted and (day is None or v.entry.date < day)
+        )
         if n:
-            out.append(
-                Finding(f"minutes_{reason}", f"{n} minutes logged before {what} do not count")
-            )
+            words = f"before {what}" if day else f"with no {what.removeprefix('the ')} recorded"
+            out.append(Finding(rule, f"{n} minutes logged {words} do not count"))
     return out  # fmt: skip
 
 

@@ -1,0 +1,250 @@
+"""ICD-10-CM checks in `validate`, `patient add` and `patient show`; never loaded by `check`."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from ccmcli import codecheck, icd10
+from ccmcli.models import Patient
+
+UNKNOWN = "is not in the ICD-10-CM code set"
+CATEGORY = "is a category, not a billable code (use a more specific code)"
+
+
+@pytest.fixture(scope="session")
+def checker(icd_cache: Path) -> codecheck.CodeChecker:
+    found, note = codecheck.load_checker(icd_cache)
+    assert found is not None, note
+    return found
+
+
+def patient(*codes: str, principal: str | None = None, **extra) -> Patient:
+    conditions = [{"code": c, **extra} for c in codes]
+    return Patient.model_validate(
+        {"id": "T1", "name": "Test Person", "birth_date": "1950-01-01",
+         "program": "pcm" if principal else "ccm", "principal_condition": principal,
+         "conditions": conditions}
+    )  # fmt: skip
+
+
+def set_conditions(path: Path, block: str) -> None:
+    """Replace the `conditions:` block of a patient file, keeping every other line."""
+    lines = path.read_text().splitlines(keepends=True)
+    start = next(i for i, line in enumerate(lines) if line.startswith("conditions:"))
+    end = next(i for i in range(start + 1, len(lines)) if not lines[i].startswith(" "))
+    path.write_text("".join([*lines[:start], block, *lines[end:]]))
+
+
+def test_billable_codes_have_no_findings(checker) -> None:
+    assert checker.findings(patient("E11.9", "I10", "N18.30", "G20.A1")) == []
+
+
+def test_unknown_code_is_an_error_and_category_a_warning(checker) -> None:
+    found = checker.findings(patient("E11.9", "E11.99", "E11"))
+    assert [(f.field, f.severity) for f in found] == [
+        ("conditions[1].code", "error"),
+        ("conditions[2].code", "warning"),
+    ]
+    assert found[0].message() == f"conditions[1].code E11.99 {UNKNOWN}"
+    assert found[1].message() == f"conditions[2].code E11 {CATEGORY}"
+    assert found[1].message("--condition") == f"--condition E11 {CATEGORY}"
+
+
+def test_principal_condition_is_checked_too(checker) -> None:
+    found = checker.findings(patient("I50.2", "I10", principal="I50.2"))
+    assert [f.message() for f in found] == [
+        f"conditions[0].code I50.2 {CATEGORY}",
+        f"principal_condition I50.2 {CATEGORY}",
+    ]
+
+
+def test_with_descriptions_fills_only_missing_ones(checker) -> None:
+    p = Patient.model_validate(
+        {"id": "T1", "name": "Test Person", "birth_date": "1950-01-01",
+         "conditions": [{"code": "E11.9"}, {"code": "I10", "description": "High blood pressure"},
+                        {"code": "J06.9", "chronic": False}]}
+    )  # fmt: skip
+    shown = checker.with_descriptions(p)
+    descriptions = [c.description for c in shown.conditions]
+    assert "type 2 diabetes" in descriptions[0].lower()
+    assert descriptions[1] == "High blood pressure"
+    assert "upper respiratory infection" in descriptions[2].lower()
+    assert shown.conditions[2].chronic is False
+    assert p.conditions[0].description is None  # the original is untouched
+
+
+def test_unavailable_code_set_gives_a_reason(monkeypatch) -> None:
+    def missing(cache_dir=None):
+        raise icd10.CodeSetUnavailable("ICD-10-CM tables unavailable: install simple-icd-10-cm")
+
+    monkeypatch.setattr(icd10, "load_code_set", missing)
+    found, note = codecheck.load_checker()
+    assert found is None
+    assert (
+        note
+        == "condition codes not checked: ICD-10-CM tables unavailable: install simple-icd-10-cm"
+    )
+
+
+# --- ccm validate ---------------------------------------------------------------------------
+
+
+def test_validate_reports_codes_on_their_lines(cli, clinic: Path) -> None:
+    set_conditions(
+        clinic / "patients" / "P0003.yaml",
+        "conditions:\n  - code: J44.9\n  - code: E11.99\n    description: typo\n  - E11\n",
+    )
+    result = cli("validate", "-d", clinic)
+    assert result.exit_code == 1
+    assert result.stdout.splitlines() == [
+        f"patients/P0003.yaml:8: error: conditions[1].code E11.99 {UNKNOWN}",
+        f"patients/P0003.yaml:10: warning: conditions[2].code E11 {CATEGORY}",
+    ]
+
+
+def test_validate_category_alone_is_a_warning_and_exit_0(cli, clinic: Path) -> None:
+    path = clinic / "patients" / "P0011.yaml"
+    path.write_text(path.read_text().replace("I50.22", "I50.2"))  # principal and condition
+    result = cli("validate", "-d", clinic, "--format", "json")
+    assert result.exit_code == 0
+    out = json.loads(result.stdout)
+    assert (out["errors"], out["warnings"]) == (0, 2)
+    assert [(p["file"], p["line"], p["message"]) for p in out["problems"]] == [
+        ("patients/P0011.yaml", 6, f"principal_condition I50.2 {CATEGORY}"),
+        ("patients/P0011.yaml", 8, f"conditions[0].code I50.2 {CATEGORY}"),
+    ]
+
+
+def test_no_code_check_skips_the_code_set(cli, clinic: Path, monkeypatch) -> None:
+    set_conditions(clinic / "patients" / "P0003.yaml", "conditions: [E11.99, I10]\n")
+    monkeypatch.setattr(codecheck, "load_checker", lambda *a: pytest.fail("code set loaded"))
+    result = cli("validate", "-d", clinic, "--no-code-check")
+    assert (result.exit_code, result.stdout, result.stderr) == (0, "", "")
+
+
+def test_clean_clinic_validates_silently(cli, clinic: Path) -> None:
+    result = cli("validate", "-d", clinic)
+    assert (result.exit_code, result.stdout, result.stderr) == (0, "", "")
+
+
+def test_invalid_patient_files_are_not_code_checked(cli, broken: Path) -> None:
+    path = broken / "patients" / "P0004.yaml"  # already invalid: bad billing_npi
+    path.write_text(path.read_text().replace("I25.10", "I25.99"))
+    with_codes = cli("validate", "-d", broken)
+    without = cli("validate", "-d", broken, "--no-code-check")
+    assert with_codes.exit_code == without.exit_code == 1
+    assert with_codes.stdout == without.stdout
+    assert "I25.99" not in with_codes.stdout
+
+
+def test_validate_without_code_set_warns_once_and_goes_on(cli, clinic: Path, monkeypatch) -> None:
+    monkeypatch.setattr(
+        codecheck, "load_checker", lambda *a: (None, "condition codes not checked: X")
+    )
+    set_conditions(clinic / "patients" / "P0003.yaml", "conditions: [E11.99, I10]\n")
+    result = cli("validate", "-d", clinic)
+    assert result.exit_code == 0
+    assert result.stdout == ""
+    assert result.stderr == "ccm: warning: condition codes not checked: X\n"
+
+
+# --- ccm patient add / show -----------------------------------------------------------------
+
+
+def add(cli, datadir: Path, *codes: str, extra: tuple = ()):
+    args = [f"--condition={c}" for c in codes]
+    return cli("patient", "add", "N1", "-d", datadir, "--name", "New Person",
+               "--birth-date", "1950-01-01", *args, *extra)  # fmt: skip
+
+
+def test_add_refuses_an_unknown_code_and_writes_nothing(cli, datadir: Path) -> None:
+    result = add(cli, datadir, "E11.9", "E11.99")
+    assert result.exit_code == 1
+    assert result.stderr == f"ccm: --condition E11.99 {UNKNOWN} (nothing written)\n"
+    assert not (datadir / "patients" / "N1.yaml").exists()
+
+
+def test_add_warns_about_a_category_and_writes(cli, datadir: Path) -> None:
+    result = add(cli, datadir, "E11", "I10")
+    assert result.exit_code == 0, result.stderr
+    assert f"warning: --condition E11 {CATEGORY}" in result.stderr.splitlines()
+    assert "code: E11\n" in (datadir / "patients" / "N1.yaml").read_text()
+
+
+def test_add_checks_the_principal_condition(cli, datadir: Path) -> None:
+    result = add(
+        cli, datadir, "I50.2", extra=("--program", "pcm", "--principal-condition", "I50.2")
+    )
+    assert result.exit_code == 0, result.stderr
+    assert f"warning: --principal-condition I50.2 {CATEGORY}" in result.stderr.splitlines()
+
+
+def test_show_fills_missing_descriptions_without_rewriting(cli, clinic: Path) -> None:
+    path = clinic / "patients" / "P0003.yaml"
+    set_conditions(path, "conditions:\n  - code: J44.9\n  - I10\n")
+    before = path.read_bytes()
+    table = cli("patient", "show", "P0003", "-d", clinic, "--month", "2026-10")
+    assert table.exit_code == 0, table.stderr
+    assert "condition I10  Essential (primary) hypertension" in table.stdout
+    shown = cli("patient", "show", "P0003", "-d", clinic, "--month", "2026-10", "--format", "json")
+    conditions = json.loads(shown.stdout)["patient"]["conditions"]
+    assert [c["description"] for c in conditions] == [
+        "Chronic obstructive pulmonary disease, unspecified",
+        "Essential (primary) hypertension",
+    ]
+    assert path.read_bytes() == before
+
+
+def test_show_does_not_load_the_code_set_when_all_are_described(cli, clinic, monkeypatch) -> None:
+    monkeypatch.setattr(codecheck, "load_checker", lambda *a: pytest.fail("code set loaded"))
+    result = cli("patient", "show", "P0001", "-d", clinic, "--month", "2026-10")
+    assert result.exit_code == 0
+    assert "condition E11.9  Type 2 diabetes mellitus without complications" in result.stdout
+
+
+# --- commands that must never load the code set -----------------------------------------------
+
+NEVER_LOADING = [
+    ["check", "--month", "2026-10"],
+    ["explain", "P0001", "--month", "2026-10"],
+    ["worklist", "--month", "2026-11"],
+    ["log", "P0001", "12", "--date", "2026-11-20", "--staff", "rn1"],
+    ["export", "--month", "2026-10", "-o", "claims.csv"],
+]
+
+PROBE = """
+import json, sys
+from typer.testing import CliRunner
+from ccmcli.cli import app
+runner, out = CliRunner(), []
+for args in json.loads(sys.argv[1]):
+    result = runner.invoke(app, ["-d", sys.argv[2], *args])
+    loaded = sorted(m for m in ("ccmcli.icd10", "ccmcli.codecheck", "simple_icd_10_cm")
+                    if m in sys.modules)
+    out.append([args[0], result.exit_code, loaded])
+print(json.dumps(out))
+"""
+
+
+def test_check_log_and_others_never_load_the_code_set(clinic: Path, tmp_path: Path) -> None:
+    import typer
+
+    from ccmcli.cli import app
+
+    registered = set(typer.main.get_command(app).commands)
+    commands = [c for c in NEVER_LOADING if c[0] in registered]
+    assert [c[0] for c in commands][:3] == ["check", "explain", "worklist"]
+    env = {**os.environ, "CCM_CACHE_DIR": str(tmp_path / "cache")}
+    done = subprocess.run(
+        [sys.executable, "-c", PROBE, json.dumps(commands), str(clinic)],
+        capture_output=True, text=True, env=env, cwd=tmp_path, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    for name, exit_code, loaded in json.loads(done.stdout):
+        assert exit_code in (0, 1), name  # the command ran (not a usage error)
+        assert loaded == [], f"{name} loaded {loaded}"
+    assert not (tmp_path / "cache").exists()
