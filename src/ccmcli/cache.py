@@ -1,22 +1,20 @@
-"""A cache of parsed records (ccm.yaml and the patient files), so a large practice is not
-re-read from YAML on every command.
+"""Caches of parsed files, so a large practice is not re-read from YAML and CSV on every command.
 
-It holds derived data only, in the user's cache folder (`$CCM_CACHE_DIR`, else XDG), one file per
-data directory named by a hash of its resolved path: never inside the data directory, which may
-be a shared drive or a git repository. Deleting it changes nothing but speed.
+They hold derived data only, in the user's cache folder (`$CCM_CACHE_DIR`, else XDG), under
+names made from a hash of the data directory's resolved path: never inside the data directory,
+which may be a shared drive or a git repository. Deleting them changes nothing but speed;
+`CCM_NO_CACHE=1` turns them off.
 
-An entry is used only while its file's signature (size, mtime_ns, ctime_ns, inode) is unchanged,
-so an edited, added or removed file is seen by the very next command. A file changed within
-RACY_NS before the scan is not trusted: an edit in the same timestamp tick could keep the
-signature (git's "racily clean" rule). The cache file is written atomically (0600, folder 0700),
-checked by CRC, read only when owned by this user and private to them, and rebuilt whenever it
-is corrupt or was written by other code (the key covers ccm's parsing sources, the library
-versions and Python's); `CCM_NO_CACHE=1` turns it off.
+A cached result is used only while its file's signature (size, mtime_ns, ctime_ns, inode) is
+unchanged, so an edited, added or removed file is seen by the very next command. A file changed
+within RACY_NS before it was read is not cached: an edit in the same timestamp tick could keep
+the signature (git's "racily clean" rule). Every cache file starts with a key covering ccm's
+parsing code, the library versions and Python's, is checked by length and CRC, is read only when
+this user owns it and nobody else may write it, and is written privately (0600, folder 0700) by
+rename, so readers see a whole file or none. Any failure to read one is simply a miss.
 
-Layout: a header line `ccm-records-cache FORMAT KEY INDEX_LEN INDEX_CRC BODY_LEN BODY_CRC`, then
-the index (marshal: root and, per file, its signature and its own pickle, for commands that need
-one record), then the body (one pickle of every entry, equal sub-records stored once, for
-commands that need them all).
+This module has the shared machinery and the cache of records (ccm.yaml and the patient files);
+logcache.py caches month logs.
 """
 
 import contextlib
@@ -31,19 +29,18 @@ from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 
-from ccmcli.fileio import atomic_write, make_dirs
+from ccmcli.fileio import make_dirs
 
-MAGIC = "ccm-records-cache"
 FORMAT = "1"
 RACY_NS = 2_000_000_000
 ENV_OFF = "CCM_NO_CACHE"
-# Everything that shapes a parsed record or its pickled form; a change to any of them is a new key.
-_SOURCES = ("cache.py", "records.py", "models.py", "yamlio.py", "identifiers.py", "months.py",
-            "problems.py", "datadir.py")  # fmt: skip
+# Everything that shapes a parsed file or its stored form; a change to any of them is a new key.
+_SOURCES = ("cache.py", "logcache.py", "records.py", "models.py", "yamlio.py", "timelog.py",
+            "identifiers.py", "months.py", "problems.py", "datadir.py")  # fmt: skip
 _LIBRARIES = ("pydantic", "pydantic_core", "yaml", "_yaml")
 
 Signature = tuple[int, int, int, int]
-Parsed = tuple  # what a parse function returns: (model or None, list of problems)
+Parsed = tuple  # what a record parser returns: (model or None, list of problems)
 Entries = dict[str, tuple[Signature | None, Parsed]]
 
 
@@ -51,23 +48,31 @@ def signature(st: os.stat_result) -> Signature:
     return (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
 
 
+def trusted(sig: Signature | None, read_at_ns: int) -> Signature | None:
+    """The signature, or None when the file changed too recently to be told apart (RACY_NS)."""
+    if sig is None or max(sig[1], sig[2]) >= read_at_ns - RACY_NS:
+        return None
+    return sig
+
+
 def enabled() -> bool:
     return not os.environ.get(ENV_OFF)
 
 
-def cache_path(root: Path) -> Path:
+def cache_file(root: Path, kind: str, suffix: str = "") -> Path:
+    """`<cache dir>/<kind>/<hash of the data directory><suffix>.cache`."""
     from ccmcli.icd10 import default_cache_dir
 
     digest = hashlib.sha256(os.fsencode(root)).hexdigest()[:32]
-    return default_cache_dir() / "records" / f"{digest}.cache"
+    return default_cache_dir() / kind / f"{digest}{suffix}.cache"
 
 
 @cache
 def code_key() -> str:
-    """Changes whenever the code that parses records could give another result."""
+    """Changes whenever the code that parses files could give another result."""
     import importlib.util
 
-    h = hashlib.sha256(f"{FORMAT} {sys.version} {pickle.HIGHEST_PROTOCOL}".encode())
+    h = hashlib.sha256(f"{FORMAT} {sys.version} {marshal.version}".encode())
     here = Path(__file__).parent
     for name in _SOURCES:
         with contextlib.suppress(OSError):
@@ -81,117 +86,161 @@ def code_key() -> str:
     return h.hexdigest()[:24]
 
 
-class RecordCache:
-    """The cache file of one data directory; every failure to read it is simply a miss."""
-
-    def __init__(self, root: Path) -> None:
-        self.root = root
-        self.path = cache_path(root)
-
-    def _open(self):
-        """The open cache file and its header numbers, or None when absent, foreign or stale."""
-        try:
-            f = open(self.path, "rb")  # noqa: SIM115 (returned to the caller, who closes it)
-        except OSError:
-            return None
-        st = os.fstat(f.fileno())
-        header = f.readline(300).decode("ascii", "replace").split(" ")
-        if st.st_uid != os.getuid() or st.st_mode & 0o077 or len(header) != 7:
-            f.close()
-            return None
-        if header[:3] != [MAGIC, FORMAT, code_key()]:
-            f.close()
-            return None
-        try:
-            return f, [int(n) for n in header[3:]]
-        except ValueError:
-            f.close()
-            return None
-
-    def _index(self, f, index_len: int, index_crc: int) -> dict | None:
-        raw = f.read(index_len)
-        if len(raw) != index_len or zlib.crc32(raw) != index_crc:
-            return None
-        try:
-            index = marshal.loads(raw)
-        except (EOFError, ValueError, TypeError):
-            return None
-        ok = isinstance(index, dict) and index.get("root") == str(self.root)
-        return index if ok else None
-
-    def entry(self, rel: str, sig: Signature) -> Parsed | None:
-        """One file's parsed record when its signature still matches; reads only the index."""
-        opened = self._open()
-        if opened is None:
-            return None
-        f, (index_len, index_crc, _, _) = opened
-        with f:
-            index = self._index(f, index_len, index_crc)
-        found = index["entries"].get(rel) if index else None
-        if found is None or tuple(found[:4]) != sig:
-            return None
-        return _unpickle(found[4])
-
-    def entries(self) -> Entries:
-        """Every cached entry with the signature it was parsed at; empty on any problem."""
-        opened = self._open()
-        if opened is None:
-            return {}
-        f, (index_len, index_crc, body_len, body_crc) = opened
-        with f:
-            index = self._index(f, index_len, index_crc)
-            body = f.read(body_len + 1) if index else b""
-        if index is None or len(body) != body_len or zlib.crc32(body) != body_crc:
-            return {}
-        parsed = _unpickle(body)
-        listed = index["entries"]
-        if not isinstance(parsed, list) or len(parsed) != len(listed):
-            return {}
-        return {rel: (tuple(e[:4]), p) for (rel, e), p in zip(listed.items(), parsed, strict=True)}
-
-    def save(self, entries: Entries) -> None:
-        """Write every entry whose signature is trusted; a cache that cannot be written is no
-        error (a read-only home still gets right answers, only slower)."""
-        kept = {rel: (sig, p) for rel, (sig, p) in entries.items() if sig is not None}
-        index = {"root": str(self.root),
-                 "entries": {rel: (*sig, pickle.dumps(p, 5)) for rel, (sig, p) in kept.items()}}  # fmt: skip
-        index_raw = marshal.dumps(index)
-        body = pickle.dumps(_shared([p for _, p in kept.values()]), 5)
-        numbers = (len(index_raw), zlib.crc32(index_raw), len(body), zlib.crc32(body))
-        header = " ".join((MAGIC, FORMAT, code_key(), *map(str, numbers))) + "\n"
-        with contextlib.suppress(OSError):
-            make_dirs(self.path.parent)
-            atomic_write(self.path, header.encode("ascii") + index_raw + body)
+def write_private(path: Path, header_numbers: list[int], *parts: bytes) -> None:
+    """Write a cache file: key and numbers on the first line, then `parts`. Not fsynced (a cache
+    torn by a crash fails its CRC); a cache that cannot be written is no error, since a
+    read-only home still gets right answers, only slower."""
+    header = " ".join(("ccm-cache", FORMAT, code_key(), *map(str, header_numbers))) + "\n"
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with contextlib.suppress(OSError):
+        make_dirs(path.parent)
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)  # a leftover of a crash: the new file must be created 0600
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as f:
+            f.write(header.encode("ascii"))
+            for part in parts:
+                f.write(part)
+        os.replace(tmp, path)
+    with contextlib.suppress(OSError):
+        os.unlink(tmp)
 
 
-def _unpickle(raw: bytes) -> object:
+def open_private(path: Path):
+    """(open file positioned after the header, header numbers), or None when the file is
+    missing, not private to this user, or written by other code."""
+    try:
+        f = open(path, "rb")  # noqa: SIM115 (returned to the caller, who closes it)
+    except OSError:
+        return None
+    st = os.fstat(f.fileno())
+    words = f.readline(300).decode("ascii", "replace").split()
+    ok = (
+        st.st_uid == os.getuid()
+        and not st.st_mode & 0o077
+        and words[:3] == ["ccm-cache", FORMAT, code_key()]
+    )
+    try:
+        numbers = [int(w) for w in words[3:]] if ok else None
+    except ValueError:
+        numbers = None
+    if numbers is None:
+        f.close()
+        return None
+    return f, numbers
+
+
+def read_checked(f, length: int, crc: int) -> bytes | None:
+    """`length` bytes from `f` if they are all there and match `crc`."""
+    raw = f.read(length)
+    return raw if len(raw) == length and zlib.crc32(raw) == crc else None
+
+
+def unpickle(raw: bytes) -> object:
     try:
         return pickle.loads(raw)
     except Exception:  # a damaged or foreign pickle is a miss, whatever it raises
         return None
 
 
+class RecordCache:
+    """Parsed ccm.yaml and patient files of one data directory.
+
+    After the header: the index (marshal: the root, then per file its name, signature and where
+    its own pickle lies), one pickle of every entry with equal sub-records stored once (for
+    commands that need them all: it loads several times faster), then each entry's own pickle
+    (for commands that need one record, which read nothing else).
+    """
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.path = cache_file(root, "records")
+
+    def _open(self):
+        """(file, index, numbers) or None; the file is positioned after the index."""
+        opened = open_private(self.path)
+        if opened is None:
+            return None
+        f, numbers = opened
+        raw = read_checked(f, numbers[0], numbers[1]) if len(numbers) == 5 else None
+        try:
+            index = marshal.loads(raw) if raw is not None else None
+        except (EOFError, ValueError, TypeError):
+            index = None
+        if not isinstance(index, dict) or index.get("root") != str(self.root):
+            f.close()
+            return None
+        return f, index, numbers
+
+    def entry(self, rel: str, sig: Signature) -> Parsed | None:
+        """One file's parsed record if its signature still matches."""
+        opened = self._open()
+        if opened is None:
+            return None
+        f, index, numbers = opened
+        with f:
+            try:
+                i = index["names"].index(rel)
+            except ValueError:
+                return None
+            if tuple(index["sigs"][i]) != sig:
+                return None
+            offset, length, crc = index["spans"][i]
+            f.seek(numbers[2] + offset, os.SEEK_CUR)
+            raw = read_checked(f, length, crc)
+        return unpickle(raw) if raw is not None else None  # type: ignore[return-value]
+
+    def entries(self) -> Entries:
+        """Every cached entry with the signature it was parsed at; empty on any problem."""
+        opened = self._open()
+        if opened is None:
+            return {}
+        f, index, numbers = opened
+        with f:
+            body = read_checked(f, numbers[2], numbers[3])
+        parsed = unpickle(body) if body is not None else None
+        names, sigs = index["names"], index["sigs"]
+        if not isinstance(parsed, list) or not len(parsed) == len(names) == len(sigs):
+            return {}
+        return {rel: (tuple(sig), p) for rel, sig, p in zip(names, sigs, parsed, strict=True)}
+
+    def save(self, entries: Entries) -> None:
+        """Store every entry whose signature is trusted."""
+        kept = {rel: (sig, p) for rel, (sig, p) in entries.items() if sig is not None}
+        singles = [pickle.dumps(p, 5) for _, p in kept.values()]
+        spans, offset = [], 0
+        for blob in singles:
+            spans.append((offset, len(blob), zlib.crc32(blob)))
+            offset += len(blob)
+        index = marshal.dumps({"root": str(self.root), "names": list(kept), "spans": spans,
+                               "sigs": [sig for sig, _ in kept.values()]})  # fmt: skip
+        body = pickle.dumps(_shared([p for _, p in kept.values()]), 5)
+        numbers = [len(index), zlib.crc32(index), len(body), zlib.crc32(body), offset]
+        write_private(self.path, numbers, index, body, *singles)
+
+
 def _shared(parsed: list[Parsed]) -> list[Parsed]:
-    """Equal frozen sub-records (a condition code most patients share) become one object, which
-    pickle then writes once and reads back once: a large practice loads several times faster."""
+    """Equal copies in which equal sub-records (the same condition, consent or visit in many
+    patients) and equal sets of field names are one object each, which pickle writes once and
+    reads back once: a large practice loads faster and in less memory. The caller's records are
+    left as they were; the shared ones are frozen and never modified."""
     pool: dict = {}
-    out = []
-    for record, problems in parsed:
-        conditions = getattr(record, "conditions", None)
-        if conditions:
-            record = record.model_copy()  # a shallow copy: the caller's record is left as it was
-            shared = [pool.setdefault((type(c), repr(c), frozenset(c.model_fields_set)), c)
-                      for c in conditions]  # fmt: skip
-            record.__dict__["conditions"] = shared
-        out.append((record, problems))
-    return out
+    return [(_compact(record, pool, top=True), problems) for record, problems in parsed]
 
 
-def trusted(sig: Signature | None, since_ns: int) -> Signature | None:
-    """The signature, or None when the file changed too recently to be told apart (RACY_NS)."""
-    if sig is None or max(sig[1], sig[2]) >= since_ns - RACY_NS:
-        return None
-    return sig
+def _compact(value, pool: dict, top: bool = False):
+    from pydantic import BaseModel
+
+    if isinstance(value, list):
+        return [_compact(v, pool) for v in value]
+    if not isinstance(value, BaseModel):
+        return value
+    copy = value.model_copy()  # shallow; its fields are replaced by shared equals below
+    for name, field_value in value.__dict__.items():
+        copy.__dict__[name] = _compact(field_value, pool)
+    names = frozenset(value.model_fields_set)
+    object.__setattr__(copy, "__pydantic_fields_set__", pool.setdefault(names, set(names)))
+    return copy if top else pool.setdefault((type(copy), repr(copy), names), copy)
 
 
 def refresh(root: Path, files: list[tuple[str, Signature | None]],

@@ -156,15 +156,8 @@ def _ledger_row(row: list[str]) -> Line | str:
 
 
 def _read_fd(fd: int) -> str:
-    size, chunks, at = os.fstat(fd).st_size, [], 0
-    while at < size:
-        chunk = os.pread(fd, size - at, at)
-        if not chunk:
-            break
-        chunks.append(chunk)
-        at += len(chunk)
     try:
-        return b"".join(chunks).decode("utf-8-sig")
+        return fileio.read_fd(fd).decode("utf-8-sig")
     except UnicodeDecodeError:
         raise CcmError("the export ledger is not UTF-8 text; repair it before exporting") from None
 

@@ -55,8 +55,7 @@ def atomic_write(path: Path, data: str | bytes, *, exclusive: bool = False) -> N
         os.close(fd)
     try:
         if exclusive:
-            os.link(tmp, path)  # fails if path exists: no race between check and write
-            os.unlink(tmp)
+            _link_exclusive(tmp, path)
         else:
             os.replace(tmp, path)
     except BaseException:
@@ -64,6 +63,23 @@ def atomic_write(path: Path, data: str | bytes, *, exclusive: bool = False) -> N
             os.unlink(tmp)
         raise
     _fsync_dir(path.parent)
+
+
+def _link_exclusive(tmp: Path, path: Path) -> None:
+    """Move `tmp` to `path` only if `path` does not exist, with no race between check and write.
+
+    A hard link does that atomically. Some shared drives have no hard links: there, `path` is
+    reserved with O_EXCL (an empty file for an instant) and the full file renamed over it.
+    """
+    try:
+        os.link(tmp, path)
+    except FileExistsError:
+        raise
+    except OSError:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE))
+        os.replace(tmp, path)
+        return
+    os.unlink(tmp)
 
 
 @contextlib.contextmanager
@@ -92,6 +108,18 @@ def _write_all(fd: int, raw: bytes) -> None:
     while view:
         n = os.write(fd, view)
         view = view[n:]
+
+
+def read_fd(fd: int) -> bytes:
+    """The whole file behind `fd`, read by position (an O_APPEND descriptor has no useful offset)."""
+    size, chunks, offset = os.fstat(fd).st_size, [], 0
+    while offset < size:
+        chunk = os.pread(fd, size - offset, offset)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        offset += len(chunk)
+    return b"".join(chunks)
 
 
 def _ends_with_newline(fd: int) -> bool:

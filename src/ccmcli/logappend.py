@@ -8,7 +8,6 @@ back as a row of its own.
 
 import csv
 import io
-import os
 import secrets
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -53,7 +52,7 @@ def append_entry(
     path = data.log_path(month)
     rel = data.relative(path)
     with fileio.locked(path, timelog.HEADER) as fd:
-        text = decode(_read_all(fd), rel)
+        text = decode(fileio.read_fd(fd), rel)
         log = timelog.parse_month(text, month, rel)
         header = [p for p in log.problems if p.line == 1]
         if header:
@@ -69,17 +68,6 @@ def append_entry(
         fileio.append_locked_fd(fd, _csv_line(row))
     log.entries.append(entry)
     return entry, log, warnings
-
-
-def _read_all(fd: int) -> bytes:
-    size, chunks, offset = os.fstat(fd).st_size, [], 0
-    while offset < size:
-        chunk = os.pread(fd, size - offset, offset)
-        if not chunk:
-            break
-        chunks.append(chunk)
-        offset += len(chunk)
-    return b"".join(chunks)
 
 
 def decode(raw: bytes, rel: str) -> str:

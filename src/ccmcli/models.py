@@ -13,8 +13,14 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fie
 from ccmcli import identifiers
 from ccmcli.months import Month, iso_date
 
+# defer_build: the validators are built on first use, so commands that get their records from
+# the cache (cache.py) never pay for building them.
 _CONFIG = ConfigDict(
-    extra="forbid", frozen=True, hide_input_in_errors=True, str_strip_whitespace=True
+    extra="forbid",
+    frozen=True,
+    hide_input_in_errors=True,
+    str_strip_whitespace=True,
+    defer_build=True,
 )
 
 
@@ -194,5 +200,7 @@ class Patient(_Record):
         return [c.code for c in self.conditions if c.chronic]
 
     def complex_month(self, month: Month) -> ComplexMonth | None:
+        if not self.complex_months:  # most patients: no month to look through
+            return None
         text = str(month)
         return next((c for c in self.complex_months if c.month == text), None)

@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass, field
 
-from ccmcli import records, timelog
+from ccmcli import logcache, records, timelog
 from ccmcli.datadir import DataDir
 from ccmcli.models import Settings
 from ccmcli.months import Month, is_provisional
@@ -27,13 +27,15 @@ class MonthReport:
     def has_errors(self) -> bool:
         return has_errors(self.problems)
 
-    def as_dict(self) -> dict:
-        """Contract section 3, `ccm check --format json`."""
+    def as_dict(self, *, lazy: bool = False) -> dict:
+        """Contract section 3, `ccm check --format json`. With `lazy`, `patients` is an iterator
+        that builds each patient's dict as it is written, so a large month is not held twice."""
+        patients = map(judgement_dict, self.judgements)
         out = {
             "month": str(self.month),
             "provisional": self.provisional,
             "rules": str(self.rules.year),
-            "patients": [judgement_dict(j) for j in self.judgements],
+            "patients": patients if lazy else list(patients),
             "problems": [p.as_dict() for p in self.problems],
         }
         if self.rules_note:
@@ -67,7 +69,7 @@ def judge_month(
 ) -> MonthReport:
     """Judge every patient (or `only` these ids) for `month`, with the files' problems."""
     rules, note = rules_for(month.year)
-    log = timelog.read_month(data, month, patient_set.known)
+    log = logcache.read_month(data, month, patient_set.known_ids())
     report = MonthReport(month, is_provisional(month, settings.timezone), rules, note, log=log)
     report.problems = sorted(
         patient_set.problems + log.problems, key=lambda p: (p.file, p.line or 0)

@@ -39,7 +39,7 @@ class Month:
 
     @property
     def last(self) -> date:
-        return date(self.year, self.month, calendar.monthrange(self.year, self.month)[1])
+        return _last_day(self.year, self.month)
 
     @property
     def days(self) -> int:
@@ -55,6 +55,12 @@ class Month:
 
     def contains(self, day: date) -> bool:
         return day.year == self.year and day.month == self.month
+
+
+@cache
+def _last_day(year: int, month: int) -> date:
+    """Asked three times per patient when a month is judged (the gates)."""
+    return date(year, month, calendar.monthrange(year, month)[1])
 
 
 @cache

@@ -45,10 +45,17 @@ def _paired(a: str | None, b: str | None, names: str) -> bool:
     return a is not None
 
 
+def _birth_date(text: str, today):
+    try:
+        return parse_date(text, today, allow_future=False, private=True)
+    except CcmError as exc:
+        raise CcmError(f"--birth-date: {exc.message}", exc.exit_code) from None
+
+
 def build_patient(f: AddFields, today) -> Patient:
     """A Patient from typed options; dates may be typed as people type them (typed.py)."""
     raw: dict = {"id": f.patient_id, "name": f.name, "program": f.program,
-                 "birth_date": parse_date(f.birth_date, today, allow_future=False),
+                 "birth_date": _birth_date(f.birth_date, today),
                  "conditions": [{"code": c} for c in f.conditions]}  # fmt: skip
     if _paired(f.consent_date, f.consent_method, "--consent-date and --consent-method"):
         raw["consent"] = {"date": parse_date(f.consent_date, today), "method": f.consent_method}

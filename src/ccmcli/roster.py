@@ -198,23 +198,31 @@ def merge_row(cells: dict[str, str], existing: Patient | None) -> tuple[dict, li
         kept = {c["code"]: c for c in raw.get("conditions", [])}  # description, chronic flag
         codes = roster_codes(cells["conditions"], errors)
         raw["conditions"] = [kept.get(c, {"code": c}) for c in codes]
-    for key, subs, columns in _PAIRS:
-        if cells[columns[0]] and not dates[columns[0]]:
-            continue  # the bad date is already reported
-        given = {
-            s: v for s, v in zip(subs, (dates[columns[0]], cells[columns[1]]), strict=True) if v
-        }
-        merged = {**raw.get(key, {}), **given}
-        if given and not all(merged.get(s) for s in subs):
-            errors.append((columns[1], f"{columns[0]} and {columns[1]} go together: give both"))
-        elif given:
-            raw[key] = merged
+    _merge_pairs(raw, cells, dates, errors)
     if dates["care_plan_established"]:
         raw["care_plan"] = {
             **raw.get("care_plan", {}),
             "established": dates["care_plan_established"],
         }
     return raw, errors
+
+
+def _merge_pairs(raw: dict, cells: dict, dates: dict, errors: list[Error]) -> None:
+    """Consent and initiating visit: a date and a kind that make sense only together.
+
+    With --update, a cell left empty keeps the existing half (and obtained_by, revoked).
+    """
+    for key, (sub_date, sub_kind), (col_date, col_kind) in _PAIRS:
+        if cells[col_date] and not dates[col_date]:
+            continue  # the bad date is already reported
+        given = {s: v for s, v in ((sub_date, dates[col_date]), (sub_kind, cells[col_kind])) if v}
+        if not given:
+            continue
+        merged = {**raw.get(key, {}), **given}
+        if merged.get(sub_date) and merged.get(sub_kind):
+            raw[key] = merged
+        else:
+            errors.append((col_kind, f"{col_date} and {col_kind} go together: give both"))
 
 
 def model_messages(exc: ValidationError) -> list[Error]:

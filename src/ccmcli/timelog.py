@@ -1,15 +1,16 @@
 """The monthly time logs: one CSV per calendar month, append-only (contract section 1).
 
 Reading is the hot path of `ccm check` (hundreds of thousands of rows), so a row is checked with
-plain string tests rather than a model. A row with an error counts toward nothing and is reported;
-every other row still counts. Nothing here ever rewrites a log.
+plain string tests rather than a model, and each distinct date, minute count and patient id is
+checked once. A row with an error counts toward nothing and is reported; every other row still
+counts. Nothing here ever rewrites a log.
 """
 
 import csv
 import io
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 
 from ccmcli.identifiers import ENTRY_ID
 from ccmcli.months import Month
@@ -99,8 +100,6 @@ def _hhmm(text: str) -> tuple[int, int]:
 
 
 def _logged_at_ok(text: str) -> bool:
-    from datetime import datetime
-
     try:
         stamp = datetime.fromisoformat(text)
     except ValueError:
@@ -109,17 +108,24 @@ def _logged_at_ok(text: str) -> bool:
 
 
 class _RowChecker:
-    """Checks rows of one month file; remembers the dates it has parsed (a month has 31 at most)."""
+    """Checks rows of one month file. A month's rows share a few dozen dates and minute counts
+    and one id per patient, so each distinct value is checked once and its verdict remembered:
+    the parsed value, or the message for a row that has it."""
 
     def __init__(self, month: Month, known_patient: Callable[[str], bool] | None) -> None:
         self.prefix = f"{month}-"
         self.known_patient = known_patient
-        self.dates: dict[str, date] = {}
+        self.dates: dict[str, date | str] = {}
+        self.minutes: dict[str, int | str] = {}
+        self.patients: dict[str, str] = {}  # id -> "" when fine, else the message
 
-    def date(self, text: str) -> date | str:
+    def day(self, text: str) -> date | str:
         day = self.dates.get(text)
-        if day is not None:
-            return day
+        if day is None:
+            day = self.dates[text] = self._day(text)
+        return day
+
+    def _day(self, text: str) -> date | str:
         if not text.startswith(self.prefix) or len(text) != 10:
             try:
                 date.fromisoformat(text)
@@ -127,31 +133,45 @@ class _RowChecker:
                 return f'date "{text}" is not a date of the form YYYY-MM-DD'
             return f"date {text} is outside this file's month ({self.prefix[:-1]})"
         try:
-            day = date.fromisoformat(text)
+            return date.fromisoformat(text)
         except ValueError:
             return f'date "{text}" is not a real date'
-        self.dates[text] = day
-        return day
 
-    def check(self, row: list[str]) -> str | tuple:
-        """The row's first error as a message, or the parsed (date, minutes) pair."""
-        eid, pid, day_text, minutes_text, role = row[0], row[1], row[2], row[3], row[4]
-        if not ENTRY_ID.fullmatch(eid):
-            return "id must be 1-40 letters, digits, '-' or '_'"
+    def patient(self, pid: str) -> str:
+        problem = self.patients.get(pid)
+        if problem is None:
+            problem = self.patients[pid] = self._patient(pid)
+        return problem
+
+    def _patient(self, pid: str) -> str:
         if not pid:
             return "patient_id is empty"
         if self.known_patient is not None and not self.known_patient(pid):
             return f'unknown patient "{pid}"' if len(pid) <= 40 else "unknown patient"
-        day = self.date(day_text)
+        return ""
+
+    def minutes_of(self, text: str) -> int | str:
+        minutes = self.minutes.get(text)
+        if minutes is None:
+            minutes = self.minutes[text] = _minutes(text)
+        return minutes
+
+    def check(self, row: list[str]) -> str | tuple:
+        """The row's first error as a message, or the parsed (date, minutes) pair."""
+        if not ENTRY_ID.fullmatch(row[0]):
+            return "id must be 1-40 letters, digits, '-' or '_'"
+        problem = self.patient(row[1])
+        if problem:
+            return problem
+        day = self.day(row[2])
         if isinstance(day, str):
             return day
         if row[11]:
             return self._check_void(row, day)
-        if not minutes_text.isdigit() or not minutes_text.isascii():
-            return f'minutes "{minutes_text[:12]}" is not a whole number'
-        minutes = int(minutes_text)
-        if not 1 <= minutes <= MAX_MINUTES:
-            return f"minutes {minutes} is outside 1-{MAX_MINUTES}"
+        minutes = self.minutes_of(row[3])
+        if isinstance(minutes, str):
+            return minutes
+        role = row[4]
         if role not in ROLES:
             return f'role "{role[:30]}" is not clinical_staff or practitioner'
         start, end = row[7], row[8]
@@ -171,6 +191,15 @@ class _RowChecker:
         if row[4] and row[4] not in ROLES:
             return f'role "{row[4][:30]}" is not clinical_staff or practitioner'
         return day, None
+
+
+def _minutes(text: str) -> int | str:
+    if not text.isdigit() or not text.isascii():
+        return f'minutes "{text[:12]}" is not a whole number'
+    minutes = int(text)
+    if not 1 <= minutes <= MAX_MINUTES:
+        return f"minutes {minutes} is outside 1-{MAX_MINUTES}"
+    return minutes
 
 
 def _check_times(start: str, end: str, minutes: int) -> str | None:
@@ -208,20 +237,37 @@ def parse_month(
         if torn_line > 1:
             msg = "the last line is incomplete (no line end: the write may have been interrupted)"
             log.problems.append(Problem(rel, torn_line, "error", msg))
-    stream = io.StringIO(text, newline="")
-    header = [h.strip() for h in next(csv.reader([stream.readline()]), [])]
+    lines = _lines(text)
+    header = [h.strip() for h in next(csv.reader([next(lines, "")]), [])]
     if tuple(header) != COLUMNS:
         log.problems.insert(0, Problem(rel, 1, "error", "header must be: " + ",".join(COLUMNS)))
         return log
-    _read_rows(log, csv.reader(stream), _RowChecker(month, known_patient))
-    _link_voids(log)
+    if _read_rows(log, csv.reader(lines), _RowChecker(month, known_patient)):
+        _link_voids(log)
     log.problems.sort(key=lambda p: p.line or 0)
     return log
 
 
-def _read_rows(log: MonthLog, reader, checker: _RowChecker) -> None:
+_OTHER_BREAKS = ("\x0b", "\x0c", "\x1c", "\x1d", "\x1e")  # str.splitlines breaks there too
+
+
+def _lines(text: str) -> Iterator[str]:
+    """The lines as the csv module reads a file: ended by \\n, \\r or \\r\\n, ends kept.
+
+    `str.splitlines` also breaks at a few rare control characters (and at \\x85, \\u2028 and
+    \\u2029 beyond ASCII), so it is used only on ASCII text without them; io.StringIO, which
+    copies the text at 4 bytes a character, reads the rest.
+    """
+    if text.isascii() and not any(c in text for c in _OTHER_BREAKS):
+        return iter(text.splitlines(keepends=True))
+    return io.StringIO(text, newline="")
+
+
+def _read_rows(log: MonthLog, reader, checker: _RowChecker) -> bool:
+    """Check every row, keep the valid ones; True when some void row was kept."""
     rel, problems, add = log.file, log.problems, log.entries.append
     seen: dict[str, int] = {}
+    voids = False
     end = 1
     for row in reader:
         start, end = end + 1, reader.line_num + 1
@@ -243,8 +289,10 @@ def _read_rows(log: MonthLog, reader, checker: _RowChecker) -> None:
             continue
         seen[eid] = start
         day, minutes = result
+        voids = voids or minutes is None
         add(Entry(eid, row[1], day, minutes, row[4], row[5], row[6], row[7], row[8], row[9],
                   row[10], row[11], start, rel))  # fmt: skip
+    return voids
 
 
 def _link_voids(log: MonthLog) -> None:
@@ -290,4 +338,5 @@ def read_month(data, month: Month, known_patient: Callable[[str], bool] | None =
     except UnicodeDecodeError as exc:
         line = raw.count(b"\n", 0, exc.start) + 1
         return MonthLog(month, rel, problems=[Problem(rel, line, "error", "is not UTF-8 text")])
+    del raw  # a large month is not held twice while it is parsed
     return parse_month(text, month, rel, known_patient)

@@ -12,14 +12,24 @@ from ccmcli.errors import CcmError
 _SHORT = re.compile(r"(\d{1,2})/(\d{1,2})")
 
 
-def parse_date(text: str, today: date, *, allow_future: bool = True) -> date:
+def parse_date(text: str, today: date, *, allow_future: bool = True, private: bool = False) -> date:
     """`today`, `yesterday`, `YYYY-MM-DD`, `M/D` (this year), `M/D/YYYY`, `Mar 4`, `March 4 2026`.
 
     US month/day order. A date without a year is the latest such date not after today.
     Impossible dates are refused,
-    never rolled over; with allow_future=False so are dates after today.
+    never rolled over; with allow_future=False so are dates after today. With `private`, error
+    messages do not repeat what was typed.
     """
     raw = text.strip()
+    try:
+        return _parse_date(raw, today, allow_future)
+    except CcmError as exc:
+        if private:  # a birth date is patient data: never echo it into logs or cron mail
+            exc.message = exc.message.replace(f'"{raw}"', "the date").replace(raw, "the date")
+        raise
+
+
+def _parse_date(raw: str, today: date, allow_future: bool) -> date:
     word = raw.lower()
     if word == "today":
         day = today

@@ -47,7 +47,7 @@ def check(
     report = checking.run_check(data_dir(ctx, data), month, ids, status)
     f = fmt(format)
     if f is Format.json:
-        print_json(report.as_dict())
+        print_json(report.as_dict(lazy=True))
     elif f is Format.csv:
         emit(f, json_obj=None, header=CHECK_CSV, rows=checking.check_csv_rows(report))
     elif not quiet:

@@ -5,15 +5,44 @@ Rich is imported only when a table is drawn. Colour only on a terminal and never
 
 import os
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 
 from ccmcli.cli.app import Format
 
 
 def print_json(obj: object) -> None:
+    """JSON with each top-level field on a line of its own, and each item of a list field too.
+
+    Python's indenting encoder is pure Python (seconds for a large practice's month); this
+    layout lets the C encoder write every item and still reads, diffs and greps well. A field
+    may be an iterator (MonthReport.as_dict(lazy=True)): its items are written as they come.
+    """
     import json
 
-    sys.stdout.write(json.dumps(obj, indent=2, ensure_ascii=False) + "\n")
+    encode = json.JSONEncoder(ensure_ascii=False, separators=(", ", ": ")).encode
+    write = sys.stdout.write
+    if not isinstance(obj, dict):
+        write(encode(obj) + "\n")
+        return
+    write("{")
+    for n, (key, value) in enumerate(obj.items()):
+        write(f"{',' if n else ''}\n  {encode(key)}: ")
+        if isinstance(value, list | Iterator):
+            _write_items(write, map(encode, value))
+        else:
+            write(encode(value))
+    write("\n}\n")
+
+
+def _write_items(write, items: Iterator[str]) -> None:
+    first = next(items, None)
+    if first is None:
+        write("[]")
+        return
+    write("[\n    " + first)
+    for item in items:
+        write(",\n    " + item)
+    write("\n  ]")
 
 
 def print_csv(header: Sequence[str], rows: Iterable[Sequence[object]]) -> None:

@@ -34,24 +34,20 @@ def judge(
     gate_results = apply_gates(patient, month, rules)
     blockers = [Finding(gid, fact) for gid, fact in gate_results if fact]
     verdicts = countable(patient, [e for e in entries if e.patient_id == patient.id and e.counts])
-    staff = sum(v.entry.minutes for v in verdicts if v.counted and v.entry.role != "practitioner")
-    prac = sum(v.entry.minutes for v in verdicts if v.counted and v.entry.role == "practitioner")
+    staff, prac, excluded = _minute_totals(verdicts)
     warnings = _exclusion_warnings(patient, verdicts) + list(extra_warnings or [])
     tracks = allowed_tracks(patient, month, rules)
     pool, sel = settings.count_practitioner_minutes_as_staff, settings.selection
-    found = [] if blockers else options(tracks, staff, prac, pool, rules)
-    picked = choose(found, sel, patient.program)
+    found, picked, found_next = (
+        ([], None, None) if blockers else _priced(tracks, staff, prac, pool, sel, patient, rules)
+    )
     chosen = _result(picked, verdicts, patient, month, settings) if picked else None
     others = sorted((o for o in found if o is not picked), key=lambda o: -o.amount)
     alternatives = [_result(o, verdicts, patient, month, settings) for o in others]
     unused = _unused_minutes(chosen, staff, prac, pool)
     if chosen and chosen.over_cap:
         warnings.append(_over_cap(chosen))
-    excluded = sum(v.entry.minutes for v in verdicts if not v.counted)
-    step = None
-    if not blockers:
-        found_next = next_step(tracks, staff, prac, pool, sel, patient.program, rules)
-        step = NextStep(*found_next) if found_next else None
+    step = NextStep(*found_next) if found_next else None
     if provisional and not blockers:
         warnings.append(Finding("provisional_month", f"{month} has not ended; totals may grow"))
     return Judgement(
@@ -62,6 +58,33 @@ def judge(
         chosen=chosen, alternatives=alternatives, blockers=blockers, warnings=warnings,
         next=step, verdicts=verdicts, gate_results=gate_results,
     )  # fmt: skip
+
+
+def _priced(tracks: tuple[Track, ...], staff: int, prac: int, pool: bool, sel: str,
+            patient: Patient, rules: RuleYear) -> tuple[list[Option], Option | None, tuple | None]:  # fmt: skip
+    """The options (A1), the choice (A4) and the next step for these minute totals. They
+    follow from the totals and the table alone, so the table remembers them: a practice's
+    patients share a few hundred totals. The answers are shared, so they are never modified."""
+
+    def work():
+        found = options(tracks, staff, prac, pool, rules)
+        step = next_step(tracks, staff, prac, pool, sel, patient.program, rules)
+        return found, choose(found, sel, patient.program), step
+
+    return rules.remember(("priced", tracks, staff, prac, pool, sel, patient.program), work)
+
+
+def _minute_totals(verdicts: list[EntryVerdict]) -> tuple[int, int, int]:
+    """Counted clinical staff and practitioner minutes, and minutes that count toward nothing."""
+    staff = prac = excluded = 0
+    for entry, counted, _ in verdicts:
+        if not counted:
+            excluded += entry.minutes
+        elif entry.role == "practitioner":
+            prac += entry.minutes
+        else:
+            staff += entry.minutes
+    return staff, prac, excluded
 
 
 def _status(blockers: list[Finding], chosen: TrackResult | None, counted: int) -> str:

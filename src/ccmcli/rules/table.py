@@ -4,9 +4,12 @@ Every value names the rule it implements and where it comes from. The engine (en
 no code, threshold or amount of its own; a new year is a new entry in YEARS.
 """
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TypeVar
 
 RULES_DOC = "ccm-rules.md"
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,12 +61,24 @@ class RuleYear:
     amounts: dict[str, Amount]
     gates: tuple[Gate, ...]
     source: str
+    _answers: dict = field(default_factory=dict, init=False, repr=False, compare=False)
+
+    def remember(self, key: tuple, work: Callable[[], T]) -> T:
+        """`work()`, computed once per key: what follows from this table alone never changes,
+        and judging a month asks the same few hundred questions of it for every patient."""
+        if key not in self._answers:
+            self._answers[key] = work()
+        return self._answers[key]
 
     def tracks_for(self, program: str) -> tuple[Track, ...]:
-        return tuple(t for t in self.tracks if t.program == program)
+        return self.remember(
+            ("tracks", program), lambda: tuple(t for t in self.tracks if t.program == program)
+        )
 
     def gates_for(self, program: str) -> tuple[Gate, ...]:
-        return tuple(g for g in self.gates if program in g.programs)
+        return self.remember(
+            ("gates", program), lambda: tuple(g for g in self.gates if program in g.programs)
+        )
 
     def amount(self, codes: list[tuple[str, int]]) -> float:
         """National non-facility amount of codes with units (A6), rounded to cents."""
