@@ -89,7 +89,11 @@ def _own_line(before: str, row: list[str], rel: str) -> int:
 
     A quoted field left open (a row torn inside a note, a hand edit) would swallow every row
     written after it: refuse rather than append an entry that would silently count for nothing.
+    Quotes come in pairs in well-formed CSV, so an even count needs no second parse of a large
+    month; an odd one (an open field, or a stray quote inside an unquoted one) is parsed to tell.
     """
+    if before.count('"') % 2 == 0:
+        return before.count("\n") + 1
     reader = csv.reader(io.StringIO(before + _csv_line(row), newline=""))
     last, start, previous = None, 0, 0
     for record in reader:

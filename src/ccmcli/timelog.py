@@ -232,9 +232,11 @@ def parse_month(
         return log
     if not text.endswith(("\n", "\r")):
         cut = text.rfind("\n") + 1
-        torn_line = text.count("\n", 0, cut) + 1
-        text = text[:cut]
-        if torn_line > 1:
+        if cut == 0:  # a header alone, without its line end: nothing was torn
+            text += "\n"
+        else:
+            torn_line = text.count("\n", 0, cut) + 1
+            text = text[:cut]
             msg = "the last line is incomplete (no line end: the write may have been interrupted)"
             log.problems.append(Problem(rel, torn_line, "error", msg))
     lines = _lines(text)
@@ -274,9 +276,10 @@ def _read_rows(log: MonthLog, reader, checker: _RowChecker) -> bool:
         if not row or (len(row) == 1 and not row[0].strip()):
             continue
         if len(row) != 12:
-            problems.append(
-                Problem(rel, start, "error", f"row has {len(row)} columns, expected 12")
-            )
+            msg = f"row has {len(row)} columns, expected 12"
+            if end > start:  # a quote left open swallows the lines after it: say so, loudly
+                msg += f"; it runs on to line {end} (a quote left open?): lines {start}-{end} are not counted"
+            problems.append(Problem(rel, start, "error", msg))
             continue
         result = checker.check(row)
         if isinstance(result, str):
@@ -335,8 +338,25 @@ def read_month(data, month: Month, known_patient: Callable[[str], bool] | None =
         return MonthLog(month, rel, problems=[Problem(rel, None, "error", f"cannot read: {exc}")])
     try:
         text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = raw.count(b"\n", 0, exc.start) + 1
-        return MonthLog(month, rel, problems=[Problem(rel, line, "error", "is not UTF-8 text")])
+    except UnicodeDecodeError:
+        text, bad = _blank_undecodable_lines(raw)
+        log = parse_month(text, month, rel, known_patient)
+        msg = "line is not UTF-8 text (saved in another encoding?); the row is not counted"
+        log.problems = sorted(log.problems + [Problem(rel, n, "error", msg) for n in bad],
+                              key=lambda p: p.line or 0)  # fmt: skip
+        return log
     del raw  # a large month is not held twice while it is parsed
     return parse_month(text, month, rel, known_patient)
+
+
+def _blank_undecodable_lines(raw: bytes) -> tuple[str, list[int]]:
+    """The text with each line that is not UTF-8 left empty (so the other rows still count and
+    line numbers stay true), and the numbers of those lines."""
+    lines, bad = raw.removeprefix(b"\xef\xbb\xbf").split(b"\n"), []
+    for i, line in enumerate(lines):
+        try:
+            line.decode("utf-8")
+        except UnicodeDecodeError:
+            lines[i] = b""
+            bad.append(i + 1)
+    return b"\n".join(lines).decode("utf-8"), bad

@@ -3,7 +3,7 @@
 import re
 from typing import TYPE_CHECKING
 
-from ccmcli import records, timelog
+from ccmcli import logcache, records
 from ccmcli.datadir import DataDir
 from ccmcli.months import Month
 from ccmcli.problems import Problem, sort_key
@@ -56,8 +56,9 @@ def validate(data: DataDir, codes: "CodeChecker | None" = None) -> list[Problem]
     patients = records.load_patients(data)
     problems += patients.problems + stray_files(data)
     first_seen: dict[str, str] = {}
+    known = patients.known_ids()
     for month in log_months(data):
-        log = timelog.read_month(data, month, patients.known)
+        log = logcache.read_month(data, month, known)
         problems += log.problems
         for e in log.entries:
             where = f"{e.file}:{e.line}"
