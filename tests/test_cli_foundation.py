@@ -8,11 +8,10 @@ import stat
 from pathlib import Path
 
 import pytest
-import typer
 
-from ccmcli.cli import app
 from ccmcli.models import Settings
 from ccmcli.records import parse_model
+from helpers import leaf_commands
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 INIT = ("--practice", "Test Practice", "--timezone", "America/Chicago", "--npi", "1234567893")
@@ -319,23 +318,7 @@ def test_a_named_data_directory_that_is_not_one(cli, tmp_path):
 # --- help, usage and exit codes ---------------------------------------------------------------
 
 
-def all_commands() -> list[tuple[tuple[str, ...], object]]:
-    """(path, click command) for every leaf command, e.g. (("patient", "add"), <Command>)."""
-    out = []
-
-    def walk(cmd, path):
-        subs = getattr(cmd, "commands", None)
-        if subs:
-            for name, sub in subs.items():
-                walk(sub, (*path, name))
-        else:
-            out.append((path, cmd))
-
-    walk(typer.main.get_command(app), ())
-    return out
-
-
-COMMANDS = all_commands()
+COMMANDS = leaf_commands()
 
 
 def test_the_contract_commands_exist():

@@ -14,26 +14,18 @@ from ccmcli import recording, timelog
 from ccmcli.datadir import DataDir
 from ccmcli.errors import CcmError
 from ccmcli.months import current_month
+from helpers import ELIGIBLE_PATIENT
 
 TZ = "America/Chicago"
 PATIENTS = ("P0001", "P0002", "P0003")
 WORKERS, EACH = 5, 60
-PATIENT = """\
-id: {pid}
-name: Test Patient {pid}
-birth_date: 1950-01-02
-conditions: [E11.9, I10]
-consent: {{date: 2025-01-06, method: verbal}}
-initiating_visit: {{date: 2025-01-06, type: awv}}
-care_plan: {{established: 2025-01-06}}
-"""
 FORK = multiprocessing.get_context("fork")
 
 
 @pytest.fixture
 def data(datadir: Path) -> Path:
     for pid in PATIENTS:
-        (datadir / "patients" / f"{pid}.yaml").write_text(PATIENT.format(pid=pid))
+        (datadir / "patients" / f"{pid}.yaml").write_text(ELIGIBLE_PATIENT.format(pid=pid))
     return datadir
 
 

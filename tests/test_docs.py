@@ -4,30 +4,13 @@ import re
 from pathlib import Path
 
 import pytest
-import typer
 
-from ccmcli.cli import app
+from helpers import leaf_commands
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 
 
-def leaf_commands() -> list[tuple[str, object]]:
-    """('patient add', <Command>) for every command a user can run."""
-    out = []
-
-    def walk(cmd, path):
-        subs = getattr(cmd, "commands", None)
-        if subs:
-            for name, sub in subs.items():
-                walk(sub, (*path, name))
-        else:
-            out.append((" ".join(path), cmd))
-
-    walk(typer.main.get_command(app), ())
-    return out
-
-
-COMMANDS = leaf_commands()
+COMMANDS = [(" ".join(path), cmd) for path, cmd in leaf_commands()]
 
 
 def test_there_are_commands_to_document():

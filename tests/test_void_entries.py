@@ -10,23 +10,15 @@ import pytest
 from ccmcli import timelog
 from ccmcli.datadir import DataDir
 from ccmcli.months import current_month, today_in
+from helpers import ELIGIBLE_PATIENT
 
 TZ = "America/Chicago"
-PATIENT = """\
-id: {pid}
-name: Test Patient {pid}
-birth_date: 1950-01-02
-conditions: [E11.9, I10]
-consent: {{date: 2025-01-06, method: verbal}}
-initiating_visit: {{date: 2025-01-06, type: awv}}
-care_plan: {{established: 2025-01-06}}
-"""
 
 
 @pytest.fixture
 def data(datadir: Path) -> Path:
     for pid in ("P0001", "P0002"):
-        (datadir / "patients" / f"{pid}.yaml").write_text(PATIENT.format(pid=pid))
+        (datadir / "patients" / f"{pid}.yaml").write_text(ELIGIBLE_PATIENT.format(pid=pid))
     return datadir
 
 

@@ -1,0 +1,32 @@
+"""Small builders shared by several test modules."""
+
+import typer
+
+from ccmcli.cli import app
+
+# An eligible CCM patient whose record opened in January 2025.
+ELIGIBLE_PATIENT = """\
+id: {pid}
+name: Test Patient {pid}
+birth_date: 1950-01-02
+conditions: [E11.9, I10]
+consent: {{date: 2025-01-06, method: verbal}}
+initiating_visit: {{date: 2025-01-06, type: awv}}
+care_plan: {{established: 2025-01-06}}
+"""
+
+
+def leaf_commands() -> list[tuple[tuple[str, ...], object]]:
+    """(path, click command) for every command a user can run, e.g. (("patient", "add"), cmd)."""
+    out = []
+
+    def walk(cmd, path):
+        subs = getattr(cmd, "commands", None)
+        if subs:
+            for name, sub in subs.items():
+                walk(sub, (*path, name))
+        else:
+            out.append((path, cmd))
+
+    walk(typer.main.get_command(app), ())
+    return out
