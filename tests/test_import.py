@@ -101,7 +101,7 @@ def test_empty_cells_mean_not_recorded(cli, datadir: Path, tmp_path: Path) -> No
     rows = [{**EMPTY, "id": "R9", "name": "Di Vale", "birth_date": "1950-06-01"}]
     assert run_import(cli, datadir, write_roster(tmp_path, rows)).exit_code == 0
     text = (datadir / "patients" / "R9.yaml").read_text()
-    assert text == "id: R9\nname: Di Vale\nbirth_date: '1950-06-01'\n"
+    assert text == "id: R9\nname: Di Vale\nbirth_date: 1950-06-01\n"
 
 
 def test_bom_crlf_blank_lines_and_multiline_cells(cli, datadir: Path, tmp_path: Path) -> None:

@@ -222,7 +222,7 @@ def load_patient(data: DataDir, patient_id: str) -> Patient:
 
 def patient_yaml(patient: Patient) -> str:
     """The patient as people would write it: contract field order, no empty or default fields."""
-    raw = patient.model_dump(mode="json", exclude_none=True, exclude_defaults=True)
+    raw = patient.model_dump(mode="python", exclude_none=True, exclude_defaults=True)
     raw = {"id": patient.id, "name": patient.name, "birth_date": raw["birth_date"], **raw}
     for cond in raw.get("conditions", []):
         cond.pop("chronic", None) if cond.get("chronic") is True else None

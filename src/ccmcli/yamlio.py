@@ -55,9 +55,23 @@ def load(text: str) -> object:
         raise YamlSyntaxError(None, None, f"YAML syntax: {exc}") from None
 
 
+class _Dumper(yaml.SafeDumper):
+    """Indents list items under their key (`  - code: E11.9`), as people write them."""
+
+    def increase_indent(self, flow: bool = False, indentless: bool = False):
+        return super().increase_indent(flow, False)
+
+
 def dump(data: dict) -> str:
-    """Write plain, block-style YAML in the order given, quoting what YAML 1.1 would misread."""
-    return yaml.dump(data, sort_keys=False, default_flow_style=False, allow_unicode=True, width=100)
+    """Write plain, block-style YAML in the order given, quoting what YAML 1.1 would misread.
+
+    Dates stay bare (`2026-01-05`); strings that a YAML 1.1 reader would take for a number, a
+    date or a boolean (an NPI, `0123`, `yes`) are quoted, so no other tool misreads our files.
+    """
+    return yaml.dump(
+        data, Dumper=_Dumper, sort_keys=False, default_flow_style=False, allow_unicode=True,
+        width=100,
+    )  # fmt: skip
 
 
 def line_of(text: str, path: tuple) -> int | None:
