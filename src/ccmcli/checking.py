@@ -113,11 +113,11 @@ class Explanation:
     def _unused(self, role: str) -> str | None:
         """Why a countable entry still counts toward nothing: the chosen track ignores its role
         (A1, T-03; S14: staff minutes lost when the practitioner track is billed)."""
-        from ccmcli.rules.judge import _counts_role
+        from ccmcli.rules.engine import counts_role
 
         chosen = self.judgement.chosen
         pool = self.settings.count_practitioner_minutes_as_staff
-        if chosen is None or _counts_role(chosen.track, role, pool):
+        if chosen is None or counts_role(chosen.track, role, pool):
             return None
         return f"the {chosen.track.name} track does not count {role.replace('_', ' ')} minutes"
 

@@ -131,13 +131,19 @@ def countable(patient: Patient, entries: list[Entry]) -> list[EntryVerdict]:
     return verdicts
 
 
+def counts_role(track: Track, role: str, pool_practitioner: bool) -> bool:
+    """Whether a track counts this role's minutes (A1; T-03 lets practitioner minutes count as
+    staff time on the pooled tracks). The one statement of whose minutes count."""
+    if track.counts == "pool":
+        return role == "clinical_staff" or pool_practitioner
+    return role == ("practitioner" if track.counts == "practitioner" else "clinical_staff")
+
+
 def track_minutes(track: Track, staff: int, prac: int, pool_practitioner: bool) -> int:
-    """Minutes a track may count (A1; T-03 lets practitioner minutes count as staff time)."""
-    if track.counts == "practitioner":
-        return prac
-    if track.counts == "staff":
-        return staff
-    return staff + (prac if pool_practitioner else 0)
+    """Minutes a track may count, from the totals of each role (counts_role)."""
+    return (staff if counts_role(track, "clinical_staff", pool_practitioner) else 0) + (
+        prac if counts_role(track, "practitioner", pool_practitioner) else 0
+    )
 
 
 def units(track: Track, minutes: int) -> Codes:

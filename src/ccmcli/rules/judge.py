@@ -13,12 +13,11 @@ from ccmcli.rules.engine import (
     allowed_tracks,
     apply_gates,
     countable,
+    counts_role,
 )
 from ccmcli.rules.selection import Option, choose, next_step, options
 from ccmcli.rules.table import RuleYear, Track
 from ccmcli.timelog import Entry
-
-ROLE_OF_TRACK = {"practitioner": ("practitioner",), "staff": ("clinical_staff",)}
 
 
 def judge(
@@ -128,19 +127,13 @@ def _over_cap(chosen: TrackResult) -> Finding:
     )
 
 
-def _counts_role(track: Track, role: str, pool: bool) -> bool:
-    if track.counts == "pool":
-        return role == "clinical_staff" or pool
-    return role in ROLE_OF_TRACK[track.counts]
-
-
 def _unused_minutes(chosen: TrackResult | None, staff: int, prac: int, pool: bool) -> int:
     """Countable minutes of a role the chosen track does not count (S14: staff time lost)."""
     if chosen is None:
         return 0
     return sum(
         n for role, n in (("clinical_staff", staff), ("practitioner", prac))
-        if not _counts_role(chosen.track, role, pool)
+        if not counts_role(chosen.track, role, pool)
     )  # fmt: skip
 
 
@@ -163,7 +156,7 @@ def _date_of_service(option, billed, verdicts, patient, month, settings):
         return month.last
     pool = settings.count_practitioner_minutes_as_staff
     mine = sorted(
-        (v.entry for v in verdicts if v.counted and _counts_role(option.track, v.entry.role, pool)),
+        (v.entry for v in verdicts if v.counted and counts_role(option.track, v.entry.role, pool)),
         key=lambda e: e.date,
     )
     totals = accumulate(e.minutes for e in mine)
