@@ -61,17 +61,18 @@ def timed(cmd: list[str]) -> float:
 
 def in_process(out: Path) -> dict[str, float]:
     """The code check's own parts, timed inside one process after the files are read."""
-    from ccmcli import codecheck, records
-    from ccmcli.datadir import DataDir
+    from ccmcli.codes import condition_codes
+    from ccmcli.store import record_files
+    from ccmcli.store.datadir import DataDir
 
     data = DataDir(out)
-    patients = records.load_patients(data).patients.values()
+    patients = record_files.load_patients(data).patients.values()
     t0 = time.perf_counter()
-    checker, note = codecheck.load_checker()
+    checker, note = condition_codes.load_checker()
     t1 = time.perf_counter()
     if checker is None:
         sys.exit(note)
-    problems = codecheck.data_dir_problems(data, patients, checker)
+    problems = condition_codes.data_dir_problems(data, patients, checker)
     t2 = time.perf_counter()
     return {"load index": t1 - t0, f"check {len(patients)} patients": t2 - t1,
             "problems found": len(problems)}  # fmt: skip

@@ -1,8 +1,15 @@
 """Small builders shared by several test modules."""
 
+import sys
+from pathlib import Path
+
 import typer
 
 from ccmcli.cli import app
+
+# The `ccm` of the environment the tests run in, never whatever PATH holds: CI's shell has none.
+CCM = str(Path(sys.executable).with_name("ccm"))
+assert Path(CCM).is_file(), f"{CCM} is missing: install the project (pip install -e .) first"
 
 # An eligible CCM patient whose record opened in January 2025.
 ELIGIBLE_PATIENT = """\

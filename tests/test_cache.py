@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from ccmcli import cache, records
-from ccmcli.datadir import DataDir
+from ccmcli.store import cache, record_files
+from ccmcli.store.datadir import DataDir
 
 SHARED_BENCH = Path(__file__).resolve().parents[2] / "shared" / "bench"
 OCTOBER = ("--month", "2026-10")
@@ -37,8 +37,8 @@ def no_parsing(monkeypatch):
         raise AssertionError("parsed a file the cache should have answered for")
 
     def forbid() -> None:
-        monkeypatch.setattr(records, "load_patient_file", forbidden)
-        monkeypatch.setattr(records, "_parse_settings", forbidden)
+        monkeypatch.setattr(record_files, "load_patient_file", forbidden)
+        monkeypatch.setattr(record_files, "_parse_settings", forbidden)
 
     return forbid
 
@@ -145,12 +145,12 @@ def test_results_with_the_cache_equal_results_without(cli, clinic, trusting, mon
 
 def test_cached_records_are_the_validated_records(clinic, trusting):
     data = DataDir(clinic.resolve())
-    records.load_patients(data)  # fills the cache
-    cached = records.load_patients(data)
+    record_files.load_patients(data)  # fills the cache
+    cached = record_files.load_patients(data)
     os.environ[cache.ENV_OFF] = "1"
     try:
-        fresh = records.load_patients(data)
-        fresh_settings = records.load_settings(data)
+        fresh = record_files.load_patients(data)
+        fresh_settings = record_files.load_settings(data)
     finally:
         del os.environ[cache.ENV_OFF]
     assert list(cached.patients) == list(fresh.patients)
@@ -159,9 +159,9 @@ def test_cached_records_are_the_validated_records(clinic, trusting):
         assert twin == patient and type(twin) is type(patient)
         assert twin.model_dump() == patient.model_dump()
         assert _fields_set_tree(twin) == _fields_set_tree(patient)
-        assert records.patient_yaml(twin) == records.patient_yaml(patient)
+        assert record_files.patient_yaml(twin) == record_files.patient_yaml(patient)
     assert (cached.invalid, cached.problems) == (fresh.invalid, fresh.problems)
-    assert records.load_settings(data) == fresh_settings
+    assert record_files.load_settings(data) == fresh_settings
 
 
 def _fields_set_tree(model) -> object:
@@ -199,12 +199,12 @@ def test_a_corrupt_cache_file_is_ignored_and_rebuilt(cli, clinic, trusting, no_p
 
 def test_a_damaged_record_is_parsed_again_not_used(clinic, trusting, no_parsing):
     data = DataDir(clinic.resolve())
-    records.load_patients(data)
+    record_files.load_patients(data)
     path = cache.cache_file(data.root, "records")
     _flip_byte(path, path.stat().st_size - path.read_bytes().index(b"\n") - 30)  # the last blob
     no_parsing()
     with pytest.raises(AssertionError, match="parsed a file"):
-        records.load_patient(data, "P0013")  # the last file's own pickle fails its CRC
+        record_files.load_patient(data, "P0013")  # the last file's own pickle fails its CRC
 
 
 def test_a_truncated_or_foreign_cache_file_is_ignored(cli, clinic, trusting):
@@ -220,8 +220,10 @@ def test_a_cache_others_could_have_written_is_not_read(cli, clinic, trusting, mo
     for path in cache_files(clinic):
         path.chmod(0o664)
     parsed = []
-    original = records.load_patient_file
-    monkeypatch.setattr(records, "load_patient_file", lambda *a: parsed.append(1) or original(*a))
+    original = record_files.load_patient_file
+    monkeypatch.setattr(
+        record_files, "load_patient_file", lambda *a: parsed.append(1) or original(*a)
+    )
     check_json(cli, clinic)
     assert len(parsed) == len(list((clinic / "patients").glob("*.yaml")))
 
@@ -262,14 +264,14 @@ def test_an_unwritable_cache_folder_only_costs_speed(cli, clinic, trusting, monk
 
 def test_one_record_is_read_from_the_cache_and_an_edit_is_seen(clinic, trusting, no_parsing):
     data = DataDir(clinic.resolve())
-    records.load_patients(data)
+    record_files.load_patients(data)
     path = clinic / "patients" / "P0002.yaml"
     no_parsing()
-    assert records.load_patient(data, "P0002").name == "Harold Brandt"
-    assert records.require_settings(data).practice
+    assert record_files.load_patient(data, "P0002").name == "Harold Brandt"
+    assert record_files.require_settings(data).practice
     path.write_text(path.read_text().replace("name: Harold Brandt", "name: Harold Q. Brandt"))
     with pytest.raises(AssertionError, match="parsed a file"):
-        records.load_patient(data, "P0002")  # changed: it must be parsed again, not cached
+        record_files.load_patient(data, "P0002")  # changed: it must be parsed again, not cached
 
 
 def test_recently_changed_files_are_not_trusted():

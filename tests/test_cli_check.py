@@ -16,7 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from ccmcli.months import Month, current_month, today_in
+from ccmcli.models.months import Month, current_month, today_in
+from helpers import CCM
 from test_scenarios import build_data_dir
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -545,7 +546,7 @@ def test_patient_show_json_status_is_the_check_result(cli, clinic):
 def test_installed_ccm_check_csv_end_to_end(tmp_path):
     clinic = tmp_path / "clinic"
     shutil.copytree(ROOT / "examples" / "clinic", clinic)
-    done = subprocess.run(["ccm", "check", "--month", "2026-10", "--format", "csv"], cwd=clinic,
+    done = subprocess.run([CCM, "check", "--month", "2026-10", "--format", "csv"], cwd=clinic,
                           capture_output=True, text=True, timeout=60)  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines()[0] == CHECK_CSV_HEADER

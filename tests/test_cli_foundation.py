@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from ccmcli.models import Settings
-from ccmcli.records import parse_model
+from ccmcli.models.records import Settings
+from ccmcli.store.record_files import parse_model
 from helpers import leaf_commands
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
@@ -432,12 +432,12 @@ def test_an_os_error_is_one_line(cli, tmp_path):
 
 @pytest.fixture
 def exploding_validate(monkeypatch):
-    import ccmcli.validation
+    import ccmcli.reports.validate
 
     def boom(*args, **kwargs):
         raise RuntimeError("Jane Doe 1948-03-02")  # what a bug might carry: patient data
 
-    monkeypatch.setattr(ccmcli.validation, "validate", boom)
+    monkeypatch.setattr(ccmcli.reports.validate, "validate", boom)
 
 
 def test_an_unexpected_error_is_one_line_asking_for_debug(cli, clinic, exploding_validate):

@@ -8,16 +8,16 @@ from pathlib import Path
 
 import pytest
 
-from ccmcli import codecheck, icd10
-from ccmcli.models import Patient
+from ccmcli.codes import condition_codes, icd10
+from ccmcli.models.records import Patient
 
 UNKNOWN = "is not in the ICD-10-CM code set"
 CATEGORY = "is a category, not a billable code (use a more specific code)"
 
 
 @pytest.fixture(scope="session")
-def checker(icd_cache: Path) -> codecheck.CodeChecker:
-    found, note = codecheck.load_checker(icd_cache)
+def checker(icd_cache: Path) -> condition_codes.CodeChecker:
+    found, note = condition_codes.load_checker(icd_cache)
     assert found is not None, note
     return found
 
@@ -82,7 +82,7 @@ def test_unavailable_code_set_gives_a_reason(monkeypatch) -> None:
         raise icd10.CodeSetUnavailable("ICD-10-CM tables unavailable: install simple-icd-10-cm")
 
     monkeypatch.setattr(icd10, "load_code_set", missing)
-    found, note = codecheck.load_checker()
+    found, note = condition_codes.load_checker()
     assert found is None
     assert (
         note
@@ -121,7 +121,7 @@ def test_validate_category_alone_is_a_warning_and_exit_0(cli, clinic: Path) -> N
 
 def test_no_code_check_skips_the_code_set(cli, clinic: Path, monkeypatch) -> None:
     set_conditions(clinic / "patients" / "P0003.yaml", "conditions: [E11.99, I10]\n")
-    monkeypatch.setattr(codecheck, "load_checker", lambda *a: pytest.fail("code set loaded"))
+    monkeypatch.setattr(condition_codes, "load_checker", lambda *a: pytest.fail("code set loaded"))
     result = cli("validate", "-d", clinic, "--no-code-check")
     assert (result.exit_code, result.stdout, result.stderr) == (0, "", "")
 
@@ -143,7 +143,7 @@ def test_invalid_patient_files_are_not_code_checked(cli, broken: Path) -> None:
 
 def test_validate_without_code_set_warns_once_and_goes_on(cli, clinic: Path, monkeypatch) -> None:
     monkeypatch.setattr(
-        codecheck, "load_checker", lambda *a: (None, "condition codes not checked: X")
+        condition_codes, "load_checker", lambda *a: (None, "condition codes not checked: X")
     )
     set_conditions(clinic / "patients" / "P0003.yaml", "conditions: [E11.99, I10]\n")
     result = cli("validate", "-d", clinic)
@@ -200,7 +200,7 @@ def test_show_fills_missing_descriptions_without_rewriting(cli, clinic: Path) ->
 
 
 def test_show_does_not_load_the_code_set_when_all_are_described(cli, clinic, monkeypatch) -> None:
-    monkeypatch.setattr(codecheck, "load_checker", lambda *a: pytest.fail("code set loaded"))
+    monkeypatch.setattr(condition_codes, "load_checker", lambda *a: pytest.fail("code set loaded"))
     result = cli("patient", "show", "P0001", "-d", clinic, "--month", "2026-10")
     assert result.exit_code == 0
     assert "condition E11.9  Type 2 diabetes mellitus without complications" in result.stdout
@@ -219,7 +219,7 @@ NEVER_LOADING = [
 PROBE = """
 import json, sys
 from typer.testing import CliRunner
-import ccmcli.icd10 as icd10
+import ccmcli.codes.icd10 as icd10
 loads = []
 real = icd10.load_code_set
 icd10.load_code_set = lambda *a, **k: loads.append(1) or real(*a, **k)
@@ -227,7 +227,7 @@ from ccmcli.cli import app
 runner, out = CliRunner(), []
 for args in json.loads(sys.argv[1]):
     result = runner.invoke(app, ["-d", sys.argv[2], *args])
-    loaded = sorted(m for m in ("ccmcli.codecheck", "simple_icd_10_cm") if m in sys.modules)
+    loaded = sorted(m for m in ("ccmcli.codes.condition_codes", "simple_icd_10_cm") if m in sys.modules)
     out.append([args[0], result.exit_code, loaded + ["index"] * len(loads)])
 print(json.dumps(out))
 """

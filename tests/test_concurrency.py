@@ -2,7 +2,6 @@
 
 import multiprocessing
 import os
-import shutil
 import stat
 import subprocess
 from collections import Counter
@@ -10,11 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from ccmcli import recording, timelog
-from ccmcli.datadir import DataDir
-from ccmcli.errors import CcmError
-from ccmcli.months import current_month
-from helpers import ELIGIBLE_PATIENT
+from ccmcli.actions import recording
+from ccmcli.models.errors import CcmError
+from ccmcli.models.months import current_month
+from ccmcli.store import timelog
+from ccmcli.store.datadir import DataDir
+from helpers import CCM, ELIGIBLE_PATIENT
 
 TZ = "America/Chicago"
 PATIENTS = ("P0001", "P0002", "P0003")
@@ -105,12 +105,9 @@ def test_two_people_voiding_one_entry_at_once_only_one_wins(data):
     assert [e.voids for e in log.entries] == ["", target]
 
 
-@pytest.mark.skipif(shutil.which("ccm") is None, reason="ccm is not installed on PATH")
 def test_the_installed_ccm_log_run_at_once(data):
     env = {**os.environ, "CCM_DATA_DIR": str(data)}
-    cmds = [
-        ["ccm", "log", PATIENTS[i % 3], str(10 + i), "--staff", f"s{i}", "-q"] for i in range(4)
-    ]
+    cmds = [[CCM, "log", PATIENTS[i % 3], str(10 + i), "--staff", f"s{i}", "-q"] for i in range(4)]
     procs = [subprocess.Popen(c, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
              for c in cmds]  # fmt: skip
     outs = [p.communicate(timeout=120) for p in procs]

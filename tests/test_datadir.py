@@ -6,9 +6,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ccmcli.datadir import DataDir, find_data_dir
-from ccmcli.errors import CcmError
-from ccmcli.months import Month
+from ccmcli.models.errors import CcmError
+from ccmcli.models.months import Month
+from ccmcli.store.datadir import DataDir, find_data_dir
 
 
 def make(root: Path) -> Path:

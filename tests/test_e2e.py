@@ -9,11 +9,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
+from helpers import CCM
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
-CCM = shutil.which("ccm")
-pytestmark = pytest.mark.skipif(CCM is None, reason="ccm is not installed on PATH")
 
 
 def run(*args, cwd: Path | None = None) -> subprocess.CompletedProcess:

@@ -16,9 +16,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ccmcli import export, fileio, timelog
-from ccmcli.datadir import DataDir
-from ccmcli.months import current_month, last_finished_month
+from ccmcli.actions import export
+from ccmcli.models.months import current_month, last_finished_month
+from ccmcli.store import fileio, timelog
+from ccmcli.store.datadir import DataDir
+from helpers import CCM
 
 TZ = "America/Chicago"
 PREV = last_finished_month(TZ)
@@ -366,7 +368,7 @@ def test_clinic_export_matches_check_totals(cli, clinic):
 def test_installed_ccm_exports_the_clinic(clinic, tmp_path):
     out = tmp_path / "october.csv"
     env = {k: v for k, v in os.environ.items() if not k.startswith("CCM_")}
-    done = subprocess.run(["ccm", "export", "-d", str(clinic), "--month", "2026-10",
+    done = subprocess.run([CCM, "export", "-d", str(clinic), "--month", "2026-10",
                            "--allow-open-month", "-o", str(out)],
                           capture_output=True, text=True, env=env, timeout=60)  # fmt: skip
     assert done.returncode == 0, done.stderr

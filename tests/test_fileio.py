@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from ccmcli import fileio
+from ccmcli.store import fileio
 
 
 def mode(path: Path) -> int:

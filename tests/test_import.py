@@ -12,11 +12,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ccmcli import records, roster
-from ccmcli.datadir import DataDir
-from ccmcli.timelog import HEADER as LOG_HEADER
+from ccmcli.actions import roster_import
+from ccmcli.store import record_files
+from ccmcli.store.datadir import DataDir
+from ccmcli.store.timelog import HEADER as LOG_HEADER
 
-HEADER = list(roster.COLUMNS)
+HEADER = list(roster_import.COLUMNS)
 GOOD = {
     "id": "R1", "name": "Ada Quill", "birth_date": "1948-03-02", "mbi": "1EG4TE5MK73",
     "program": "ccm", "principal_condition": "", "conditions": "E11.9;I10",
@@ -40,7 +41,7 @@ def csv_text(rows: list[dict], header: list[str] = HEADER, newline: str = "\n") 
 
 
 def write_roster(tmp_path: Path, rows: list[dict], **kw) -> Path:
-    path = tmp_path / "roster.csv"
+    path = tmp_path / "roster_import.csv"
     path.write_text(csv_text(rows, **kw), newline="")
     return path
 
@@ -84,7 +85,7 @@ def test_imported_file_holds_the_roster_values(cli, datadir: Path, tmp_path: Pat
     rows = [row(name="Quill, Ada \"Q\"", birth_date="3/2/1948", mbi="1eg4-te5-mk73",
                 program="CCM", conditions="e119; I10 ;", consent_method="Verbal")]  # fmt: skip
     assert run_import(cli, datadir, write_roster(tmp_path, rows)).exit_code == 0
-    p = records.load_patient(DataDir(datadir), "R1")
+    p = record_files.load_patient(DataDir(datadir), "R1")
     assert (p.name, p.birth_date, p.mbi, p.program) == (
         'Quill, Ada "Q"',
         date(1948, 3, 2),
@@ -108,7 +109,7 @@ def test_bom_crlf_blank_lines_and_multiline_cells(cli, datadir: Path, tmp_path: 
     text = csv_text([row(), row(id="R2", conditions="E11.9;\r\nI10"), row(id="R3", birth_date="x")],
                     newline="\r\n")  # fmt: skip
     text = text.replace("\r\nR3", "\r\n\r\n,,,,,,,,,,,\r\nR3")  # a blank line, an empty row
-    path = tmp_path / "roster.csv"
+    path = tmp_path / "roster_import.csv"
     path.write_bytes(b"\xef\xbb\xbf" + text.encode())
     result = run_import(cli, datadir, path)
     assert result.exit_code == 1
@@ -189,7 +190,7 @@ def test_a_failed_write_says_how_far_it_got(cli, datadir, tmp_path, monkeypatch)
         if len(calls) == 2:
             raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(records, "write_patient", failing)
+    monkeypatch.setattr(record_files, "write_patient", failing)
     result = run_import(cli, datadir, write_roster(tmp_path, [row(), row(id="R2"), row(id="R3")]))
     assert result.exit_code == 1
     assert result.stderr == "ccm: No space left on device (import stopped: 1 of 3 files written)\n"
@@ -217,7 +218,7 @@ def test_header_must_be_exact(cli, datadir, tmp_path, header, message) -> None:
 
 
 def test_empty_file_and_short_rows(cli, datadir: Path, tmp_path: Path) -> None:
-    path = tmp_path / "roster.csv"
+    path = tmp_path / "roster_import.csv"
     path.write_text("")
     assert run_import(cli, datadir, path).stderr.startswith(
         f"{path}:1: error: the file is empty (expected a header row)"
@@ -229,7 +230,7 @@ def test_empty_file_and_short_rows(cli, datadir: Path, tmp_path: Path) -> None:
 
 
 def test_a_row_csv_cannot_read_is_reported(cli, datadir: Path, tmp_path: Path) -> None:
-    path = tmp_path / "roster.csv"
+    path = tmp_path / "roster_import.csv"
     path.write_text(csv_text([row()]) + 'R2,"unclosed quote\n' + "x" * 200_000 + "\n")
     result = run_import(cli, datadir, path)
     assert result.exit_code == 1
@@ -286,11 +287,11 @@ def test_update_keeps_what_the_roster_does_not_say(cli, clinic: Path, tmp_path: 
         row(id="N1"),
     ]  # fmt: skip
     data = DataDir(clinic)
-    old10, old7 = records.load_patient(data, "P0010"), records.load_patient(data, "P0007")
+    old10, old7 = record_files.load_patient(data, "P0010"), record_files.load_patient(data, "P0007")
     result = run_import(cli, clinic, write_roster(tmp_path, rows), "--update")
     assert result.exit_code == 0, result.stderr
     assert result.stderr == "added 1 patient, updated 2\n"
-    new10, new7 = records.load_patient(data, "P0010"), records.load_patient(data, "P0007")
+    new10, new7 = record_files.load_patient(data, "P0010"), record_files.load_patient(data, "P0007")
     assert [c.code for c in new10.conditions] == ["I50.22", "N18.30", "E11.9"]
     kept = {c.code: c.description for c in old10.conditions}
     assert [c.description for c in new10.conditions] == [kept["I50.22"], kept["N18.30"], None]
@@ -341,7 +342,8 @@ def test_dry_run_writes_nothing(cli, clinic: Path, tmp_path: Path) -> None:
     bad = run_import(cli, clinic, write_roster(tmp_path, [row(birth_date="")]), "--dry-run")
     assert bad.exit_code == 1
     assert (
-        bad.stderr.splitlines()[0] == f"{tmp_path / 'roster.csv'}:2: error: birth_date is required"
+        bad.stderr.splitlines()[0]
+        == f"{tmp_path / 'roster_import.csv'}:2: error: birth_date is required"
     )
 
 
@@ -375,7 +377,9 @@ def test_categories_alone_import_with_warnings(cli, datadir: Path, tmp_path: Pat
 
 
 def test_without_the_code_set_import_warns_and_goes_on(cli, datadir, tmp_path, monkeypatch) -> None:
-    monkeypatch.setattr(roster, "load_checker", lambda: (None, "condition codes not checked: X"))
+    monkeypatch.setattr(
+        roster_import, "load_checker", lambda: (None, "condition codes not checked: X")
+    )
     result = run_import(cli, datadir, write_roster(tmp_path, [row(conditions="E11.99;I10")]))
     assert result.exit_code == 0
     assert (
@@ -395,7 +399,7 @@ def test_without_the_code_set_import_warns_and_goes_on(cli, datadir, tmp_path, m
 )  # fmt: skip
 def test_roster_dates_accepted(text: str, expected: date) -> None:
     errors: list = []
-    assert roster.roster_date("birth_date", text, errors) == expected.isoformat()
+    assert roster_import.roster_date("birth_date", text, errors) == expected.isoformat()
     assert errors == []
 
 
@@ -405,7 +409,7 @@ def test_roster_dates_accepted(text: str, expected: date) -> None:
 )  # fmt: skip
 def test_roster_dates_refused(text: str) -> None:
     errors: list = []
-    assert roster.roster_date("birth_date", text, errors) is None
+    assert roster_import.roster_date("birth_date", text, errors) is None
     assert errors == [
         ("birth_date", "birth_date is not a real date of the form YYYY-MM-DD or M/D/YYYY")
     ]
@@ -448,14 +452,14 @@ def test_property_roster_values_reach_the_files(generated: list[dict]) -> None:
              "consent_method": "written" if g["consent"] else ""}
             for i, g in enumerate(generated)
         ]  # fmt: skip
-        result = roster.import_roster(data, csv_text(rows).encode(), "r.csv")
+        result = roster_import.import_roster(data, csv_text(rows).encode(), "r.csv")
         assert result.problems == []
         assert (
             result.summary()
             == f"added {len(rows)} patient{'s' if len(rows) != 1 else ''}, updated 0"
         )
         for i, g in enumerate(generated):
-            p = records.load_patient(data, f"H{i}")
+            p = record_files.load_patient(data, f"H{i}")
             assert p.name == g["name"].strip()
             assert p.birth_date == g["birth"]
             assert [c.code for c in p.conditions] == g["codes"]

@@ -12,11 +12,13 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from ccmcli import logappend, recording, records, timelog
-from ccmcli.datadir import DataDir
-from ccmcli.entry_input import ACTIVITIES
-from ccmcli.identifiers import is_entry_id
-from ccmcli.months import Month, current_month, today_in
+from ccmcli.actions import recording
+from ccmcli.codes.identifiers import is_entry_id
+from ccmcli.models.entry_input import ACTIVITIES
+from ccmcli.models.months import Month, current_month, today_in
+from ccmcli.store import logappend, timelog
+from ccmcli.store import record_files as record_files_mod
+from ccmcli.store.datadir import DataDir
 
 TZ = "America/Chicago"
 ID_SHAPE = re.compile(r"E\d{8}T\d{9}-[0-9A-HJKMNP-TV-Z]{5}")
@@ -292,8 +294,8 @@ def test_log_reads_only_the_patient_and_the_month(cli, data, monkeypatch):
     def forbidden(*args, **kwargs):
         raise AssertionError("ccm log must not read every patient")
 
-    monkeypatch.setattr(records, "load_patients", forbidden)
-    monkeypatch.setattr(records, "patient_files", forbidden)
+    monkeypatch.setattr(record_files_mod, "load_patients", forbidden)
+    monkeypatch.setattr(record_files_mod, "patient_files", forbidden)
     result = cli("log", "P0001", "5", "-d", data, "--staff", "x")
     assert result.exit_code == 0, result.stderr
     assert result.stderr == ""

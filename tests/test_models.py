@@ -9,10 +9,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from ccmcli import identifiers, records
-from ccmcli.datadir import DataDir
-from ccmcli.models import Patient, Settings
-from ccmcli.months import Month
+from ccmcli.codes import identifiers
+from ccmcli.models.months import Month
+from ccmcli.models.records import Patient, Settings
+from ccmcli.store import record_files
+from ccmcli.store.datadir import DataDir
 
 BASE = {"id": "P0001", "name": "Jane Doe", "birth_date": "1948-03-02"}
 SETTINGS = {"practice": "Test Practice", "timezone": "America/Chicago", "billing_npi": "1234567893"}
@@ -23,7 +24,7 @@ def patient(**fields) -> Patient:
 
 
 def refused(model, data: dict) -> list[dict]:
-    """The errors pydantic reports, as records.py sees them (no input, no URL)."""
+    """The errors pydantic reports, as record_files.py sees them (no input, no URL)."""
     with pytest.raises(ValidationError) as info:
         model.model_validate(data)
     return info.value.errors(include_input=False, include_url=False)
@@ -31,7 +32,7 @@ def refused(model, data: dict) -> list[dict]:
 
 def messages(model, text: str) -> list[str]:
     """What a person reads for a YAML document: the rendered problems."""
-    result, problems = records.parse_model(model, text, "f.yaml")
+    result, problems = record_files.parse_model(model, text, "f.yaml")
     assert result is None
     return [p.render() for p in problems]
 
@@ -148,12 +149,12 @@ def test_id_must_equal_the_file_stem(tmp_path):
     (tmp_path / "patients").mkdir()
     path = tmp_path / "patients" / "P0002.yaml"
     path.write_text(yaml_of(BASE))
-    found, problems = records.load_patient_file(data, path)
+    found, problems = record_files.load_patient_file(data, path)
     assert found is None
     assert [(p.line, p.severity) for p in problems] == [(1, "error")]
     assert "P0002.yaml" in problems[0].message
     path.rename(tmp_path / "patients" / "P0001.yaml")
-    found, problems = records.load_patient_file(data, tmp_path / "patients" / "P0001.yaml")
+    found, problems = record_files.load_patient_file(data, tmp_path / "patients" / "P0001.yaml")
     assert (found.id, problems) == ("P0001", [])
 
 
@@ -330,7 +331,7 @@ def test_unknown_keys_are_refused_at_every_level(model, data, loc):
 def test_an_empty_optional_field_is_not_recorded_but_an_empty_required_one_is_an_error():
     """`mbi:` with no value is YAML's null (read as ""): not recorded, not an invalid MBI."""
     text = yaml_of(BASE) + "mbi:\nbilling_npi:\nconsent:\nconditions:\n"
-    found, problems = records.parse_model(Patient, text, "f.yaml")
+    found, problems = record_files.parse_model(Patient, text, "f.yaml")
     assert problems == []
     assert (found.mbi, found.billing_npi, found.consent, found.conditions) == (None, None, None, [])
     assert messages(Patient, "id: P0001\nname:\nbirth_date:\n") == [
@@ -441,6 +442,8 @@ def test_patient_yaml_reads_back_as_the_same_patient(pid, name, mbi, born):
          "conditions": ["E11.9", {"code": "I10", "chronic": False, "description": name}],
          "consent": {"date": "2026-01-05", "method": "written"}}
     )  # fmt: skip
-    again, problems = records.parse_model(Patient, records.patient_yaml(original), "f.yaml")
+    again, problems = record_files.parse_model(
+        Patient, record_files.patient_yaml(original), "f.yaml"
+    )
     assert problems == []
     assert again == original

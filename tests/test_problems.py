@@ -14,11 +14,12 @@ from pathlib import Path
 
 import pytest
 
-from ccmcli import records, timelog, validation
-from ccmcli.datadir import DataDir
-from ccmcli.models import Settings
-from ccmcli.months import Month
-from ccmcli.problems import Problem
+from ccmcli.models.findings import Problem
+from ccmcli.models.months import Month
+from ccmcli.models.records import Settings
+from ccmcli.reports import validate
+from ccmcli.store import record_files, timelog
+from ccmcli.store.datadir import DataDir
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "problems"
 GOLDEN = FIXTURES / "expected.txt"
@@ -42,11 +43,11 @@ class _OneLog:
 
 def settings_problems(path: Path) -> list[Problem]:
     rel = path.relative_to(FIXTURES).as_posix()
-    return records.parse_model(Settings, records.read_text(path), rel)[1]
+    return record_files.parse_model(Settings, record_files.read_text(path), rel)[1]
 
 
 def patient_problems(path: Path) -> list[Problem]:
-    return records.load_patient_file(DataDir(FIXTURES), path)[1]
+    return record_files.load_patient_file(DataDir(FIXTURES), path)[1]
 
 
 def log_problems(path: Path) -> list[Problem]:
@@ -54,7 +55,7 @@ def log_problems(path: Path) -> list[Problem]:
 
 
 def validate_problems() -> list[Problem]:
-    found = validation.validate(DataDir(FIXTURES / "validate"))
+    found = validate.validate(DataDir(FIXTURES / "validate"))
     return [Problem(f"validate/{p.file}", p.line, p.severity, p.message, p.column) for p in found]
 
 
@@ -162,7 +163,9 @@ def test_a_log_that_cannot_be_read_is_one_problem(tmp_path):
 
 def test_a_patient_file_that_cannot_be_read_is_one_problem(tmp_path):
     (tmp_path / "patients" / "P1.yaml").mkdir(parents=True)
-    patient, problems = records.load_patient_file(DataDir(tmp_path), tmp_path / "patients/P1.yaml")
+    patient, problems = record_files.load_patient_file(
+        DataDir(tmp_path), tmp_path / "patients/P1.yaml"
+    )
     assert patient is None
     assert [p.render() for p in problems] == [
         "patients/P1.yaml: error: cannot read the file: Is a directory"

@@ -33,8 +33,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from ccmcli.months import current_month
-from ccmcli.timelog import COLUMNS, HEADER
+from ccmcli.models.months import current_month
+from ccmcli.store.timelog import COLUMNS, HEADER
 
 SCENARIO_DIR = Path(__file__).parent / "scenarios"
 TZ = "America/Chicago"

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from ccmcli import timelog
-from ccmcli.datadir import DataDir
-from ccmcli.months import current_month, today_in
+from ccmcli.models.months import current_month, today_in
+from ccmcli.store import timelog
+from ccmcli.store.datadir import DataDir
 from helpers import ELIGIBLE_PATIENT
 
 TZ = "America/Chicago"

@@ -8,16 +8,18 @@ from pathlib import Path
 import pytest
 import yaml
 
-from ccmcli import records, yamlio
-from ccmcli.datadir import DataDir
-from ccmcli.models import Patient, Settings
+from ccmcli.models.records import Patient, Settings
+from ccmcli.store import record_files, yamlio
+from ccmcli.store.datadir import DataDir
 
 TRAPS = Path(__file__).resolve().parent / "fixtures" / "yaml_traps"
 
 
 @pytest.fixture(scope="module")
 def trap_patient() -> Patient:
-    found, problems = records.load_patient_file(DataDir(TRAPS), TRAPS / "patients" / "0123.yaml")
+    found, problems = record_files.load_patient_file(
+        DataDir(TRAPS), TRAPS / "patients" / "0123.yaml"
+    )
     assert problems == []
     return found
 
@@ -34,7 +36,7 @@ def test_the_regression_file_really_holds_the_traps():
 
 
 def test_settings_keep_what_was_typed():
-    settings, problems = records.load_settings(DataDir(TRAPS))
+    settings, problems = record_files.load_settings(DataDir(TRAPS))
     assert problems == []
     assert settings.practice == "yes"
     assert settings.billing_npi == "1234567893"
@@ -75,7 +77,7 @@ def test_unquoted_npi_and_lower_case_mbi(trap_patient):
 
 def test_place_of_service_with_three_digits_is_a_problem_not_octal():
     text = "practice: P\ntimezone: UTC\nbilling_npi: 1234567893\nplace_of_service: 011\n"
-    _, problems = records.parse_model(Settings, text, "ccm.yaml")
+    _, problems = record_files.parse_model(Settings, text, "ccm.yaml")
     assert [(p.line, p.severity) for p in problems] == [(4, "error")]
     assert problems[0].message.startswith("place_of_service must be a two-digit")
 
@@ -84,7 +86,7 @@ def test_impossible_date_is_a_problem_with_its_line_not_a_crash():
     with pytest.raises(ValueError):
         yaml.safe_load("birth_date: 1950-02-30\n")  # the trap: a bare ValueError, no line
     text = "id: P1\nname: Jane\nbirth_date: 1950-02-30\n"
-    _, problems = records.parse_model(Patient, text, "patients/P1.yaml")
+    _, problems = record_files.parse_model(Patient, text, "patients/P1.yaml")
     assert [p.render() for p in problems] == [
         "patients/P1.yaml:3: error: birth_date is not a real date of the form YYYY-MM-DD"
     ]
@@ -103,7 +105,7 @@ def test_impossible_date_is_a_problem_with_its_line_not_a_crash():
     ],
 )
 def test_syntax_errors_report_line_and_column(text, line, column):
-    _, problems = records.parse_model(Patient, text, "patients/P1.yaml")
+    _, problems = record_files.parse_model(Patient, text, "patients/P1.yaml")
     assert len(problems) == 1
     p = problems[0]
     assert (p.line, p.column, p.severity) == (line, column, "error")
@@ -116,7 +118,7 @@ def test_duplicate_keys_are_refused_not_silently_overwritten():
     text = (
         "id: P1\nname: Jane\nbirth_date: 1950-01-01\nconsent: {date: 2026-01-05, method: verbal}\n"
     )
-    _, problems = records.parse_model(
+    _, problems = record_files.parse_model(
         Patient, text + "consent: {date: 2026-02-05, method: written}\n", "f"
     )
     assert [p.render() for p in problems] == [
@@ -125,7 +127,7 @@ def test_duplicate_keys_are_refused_not_silently_overwritten():
 
 
 def test_a_control_character_is_one_line_with_its_line_number():
-    _, problems = records.parse_model(Patient, "id: P1\nname: Ja\x00ne\n", "f.yaml")
+    _, problems = record_files.parse_model(Patient, "id: P1\nname: Ja\x00ne\n", "f.yaml")
     assert [p.render() for p in problems] == [
         "f.yaml:2: error: YAML syntax: control characters are not allowed (#x0000)"
     ]
@@ -143,7 +145,7 @@ def test_crlf_and_byte_order_mark_are_read(tmp_path):
     (tmp_path / "patients").mkdir()
     path = tmp_path / "patients" / "P1.yaml"
     path.write_bytes(b"\xef\xbb\xbfid: P1\r\nname: Jane\r\nbirth_date: 1950-01-01\r\n")
-    found, problems = records.load_patient_file(DataDir(tmp_path), path)
+    found, problems = record_files.load_patient_file(DataDir(tmp_path), path)
     assert problems == []
     assert (found.id, found.name) == ("P1", "Jane")
 
@@ -164,7 +166,7 @@ def test_what_ccm_writes_survives_a_yaml_1_1_reader_too():
     """Other tools read these files with YAML 1.1: ccm's writer quotes what they would misread."""
     p = Patient.model_validate({"id": "0123", "name": "NO", "birth_date": "1948-03-02",
                                 "conditions": [{"code": "E11.9", "description": "20:30"}]})  # fmt: skip
-    loaded = yaml.safe_load(records.patient_yaml(p))
+    loaded = yaml.safe_load(record_files.patient_yaml(p))
     assert (loaded["id"], loaded["name"]) == ("0123", "NO")
     assert loaded["birth_date"] == date(1948, 3, 2)  # a date is written bare and read as a date
     assert loaded["conditions"][0]["description"] == "20:30"

@@ -1,7 +1,14 @@
 """The `ccm` command line: a thin layer that parses options, calls the core and renders."""
 
 # Command modules register on `app` when imported; they keep their slow imports inside commands.
-from ccmcli.cli import checks, exporting, patients, recording, roster, setup  # noqa: F401
+from ccmcli.cli import (  # noqa: F401
+    check_commands,
+    export_command,
+    import_command,
+    init_command,
+    log_commands,
+    patient_commands,
+)
 from ccmcli.cli.app import app
 
 

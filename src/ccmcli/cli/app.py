@@ -15,7 +15,7 @@ from typing import Annotated
 import typer
 from typer.core import TyperGroup
 
-from ccmcli.errors import CcmError
+from ccmcli.models.errors import CcmError
 
 ENV_HELP = "Env: CCM_DATA_DIR, CCM_STAFF, CCM_ROLE, CCM_CACHE_DIR, CCM_NO_CACHE, NO_COLOR."
 
@@ -130,7 +130,7 @@ def _root(
 def data_dir(ctx: typer.Context, option: Path | None):
     """The data directory: this command's -d, else the one before the command name, else the
     environment or the folders above (contract section 1)."""
-    from ccmcli.datadir import find_data_dir
+    from ccmcli.store.datadir import find_data_dir
 
     root = ctx.find_root().obj or {}
     return find_data_dir(option or root.get("data_dir"))

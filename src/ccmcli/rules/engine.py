@@ -8,11 +8,11 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import NamedTuple
 
-from ccmcli.models import Patient
-from ccmcli.months import Month
+from ccmcli.models.months import Month
+from ccmcli.models.records import Patient
 from ccmcli.rules.gates import GATE_FUNCTIONS
 from ccmcli.rules.table import RuleYear, Track
-from ccmcli.timelog import Entry
+from ccmcli.store.timelog import Entry
 
 Codes = list[tuple[str, int]]
 

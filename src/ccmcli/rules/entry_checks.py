@@ -8,7 +8,7 @@ from collections import defaultdict
 from datetime import date, timedelta
 
 from ccmcli.rules.engine import Finding
-from ccmcli.timelog import Entry
+from ccmcli.store.timelog import Entry
 
 LATE_AFTER = timedelta(days=7)
 

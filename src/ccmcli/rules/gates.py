@@ -7,8 +7,8 @@ fact the gate looked at, for `ccm explain`.
 from collections.abc import Callable
 from datetime import timedelta
 
-from ccmcli.models import Patient
-from ccmcli.months import Month
+from ccmcli.models.months import Month
+from ccmcli.models.records import Patient
 
 VISIT_WINDOW = timedelta(days=365)  # IV-01: a visit within the year before consent
 

@@ -2,8 +2,8 @@
 
 from itertools import accumulate
 
-from ccmcli.models import Patient, Settings
-from ccmcli.months import Month
+from ccmcli.models.months import Month
+from ccmcli.models.records import Patient, Settings
 from ccmcli.rules.engine import (
     EntryVerdict,
     Finding,
@@ -17,7 +17,7 @@ from ccmcli.rules.engine import (
 )
 from ccmcli.rules.selection import Option, choose, next_step, options
 from ccmcli.rules.table import RuleYear, Track
-from ccmcli.timelog import Entry
+from ccmcli.store.timelog import Entry
 
 
 def judge(

@@ -1,0 +1,1 @@
+"""What changes the data directory: init, patients, time entries, imports, exports."""

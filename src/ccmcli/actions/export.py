@@ -1,0 +1,340 @@
+"""`ccm export`: the month's claim lines, recorded in a ledger so no unit is ever billed twice.
+
+Duplicate same-period claims are the largest overpayment finding in audits of CCM (contract 5).
+The ledger `exports/<YYYY-MM>.csv` holds every line already exported. An export judges the month,
+then, holding the ledger's lock for the whole read-diff-write-append, compares what the data
+supports now with what the ledger holds: only units not exported before become new lines; a
+patient-month stays on the track it was first exported on; units exported but no longer supported
+are reported as needing a corrected claim.
+
+Failure order: the output (the `-o` file, written atomically, or stdout) is written first and the
+ledger appended after it, still under the lock. If the output cannot be written (a bad path, a
+full disk) nothing is recorded and the same lines come again next time. If the ledger cannot be
+appended after the output was written, the command says not to bill that output. Recording first
+would instead leave lines recorded that no biller ever received.
+"""
+
+import csv
+import fcntl
+import io
+import os
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
+
+from ccmcli.codes.identifiers import is_patient_id
+from ccmcli.models.errors import CcmError
+from ccmcli.models.findings import Problem
+from ccmcli.models.months import Month, is_provisional, last_finished_month, now_in
+from ccmcli.models.records import Patient, Settings
+from ccmcli.reports import practice_month
+from ccmcli.rules.engine import Judgement, TrackResult
+from ccmcli.rules.table import RuleYear, Track
+from ccmcli.store import fileio, record_files
+from ccmcli.store.datadir import DataDir
+
+COLUMNS = (
+    "patient_id", "patient_name", "birth_date", "mbi", "billing_npi", "place_of_service",
+    "date_of_service", "code", "units", "charge", "dx1", "dx2", "dx3", "dx4",
+)  # fmt: skip
+LEDGER_COLUMNS = (*COLUMNS, "exported_at")
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+CENT = Decimal("0.01")
+SHOWN_PROBLEMS = 5
+
+Write = Callable[[str], None]
+
+
+def defuse(cell: str) -> str:
+    """A cell a spreadsheet would run as a formula gets a leading `'` (contract 5). Idempotent."""
+    return "'" + cell if cell.startswith(FORMULA_STARTS) else cell
+
+
+def _undefuse_id(cell: str) -> str:
+    """Patient ids never hold `'`, so a leading one is only ever the defusing prefix."""
+    return cell[1:] if cell.startswith("'") else cell
+
+
+def csv_text(rows: Iterable[Iterable[str]], header: Iterable[str] | None = None) -> str:
+    """CSV with every cell defused. Lines end in CRLF (RFC 4180): with it, Python 3.11's csv
+    module also quotes a cell holding a bare CR, which it leaves unquoted under a `\\n` ending."""
+    out = io.StringIO()
+    w = csv.writer(out, lineterminator="\r\n")
+    if header is not None:
+        w.writerow(header)
+    w.writerows([defuse(str(c)) for c in row] for row in rows)
+    return out.getvalue()
+
+
+@dataclass(frozen=True, slots=True)
+class Line:
+    """One claim line: the 14 export columns as text, with the key fields parsed."""
+
+    cells: tuple[str, ...]
+    patient_id: str
+    code: str
+    units: int
+    charge: Decimal
+
+
+def fee(code: str, settings: Settings, rules: RuleYear) -> Decimal:
+    """Per-unit charge: `fees` in ccm.yaml, else the national amount of the service year (A6)."""
+    dollars = settings.fees.get(code, rules.amounts[code].dollars)
+    return Decimal(str(dollars))
+
+
+def diagnoses(patient: Patient) -> list[str]:
+    """dx1-dx4: qualifying conditions, the pcm principal condition first."""
+    codes = patient.chronic_codes()
+    if patient.program == "pcm" and patient.principal_condition in codes:
+        codes.remove(patient.principal_condition)
+        codes.insert(0, patient.principal_condition)
+    return (codes + [""] * 4)[:4]
+
+
+def claim_line(
+    j: Judgement, result: TrackResult, code: str, units: int, settings: Settings
+) -> Line:
+    p = j.patient
+    charge = (fee(code, settings, j.rules) * units).quantize(CENT, ROUND_HALF_UP)
+    # The patient model has no place of service of its own yet; the practice's applies.
+    pos = getattr(p, "place_of_service", None) or settings.place_of_service
+    cells = (p.id, p.name, p.birth_date.isoformat(), p.mbi or "", p.billing_npi or settings.billing_npi,
+             pos, result.date_of_service.isoformat(), code, str(units), f"{charge}", *diagnoses(p))  # fmt: skip
+    return Line(cells, p.id, code, units, charge)
+
+
+# ---- the ledger ---------------------------------------------------------------------------------
+
+
+def parse_ledger(text: str, rel: str) -> list[Line]:
+    """The ledger's lines; any damage refuses the export, since a wrong ledger can bill twice."""
+    if not text.strip():
+        return []
+    bad: list[str] = []
+    if not text.endswith(("\n", "\r")):
+        bad.append(f"{rel}:{text.count(chr(10)) + 1}: the last line is incomplete")
+        text = text[: text.rfind("\n") + 1]
+    stream = io.StringIO(text, newline="")
+    reader = csv.reader(stream)
+    if tuple(h.strip() for h in next(reader, [])) != LEDGER_COLUMNS:
+        raise CcmError(f"{rel}:1: header must be: {','.join(LEDGER_COLUMNS)}")
+    lines, line_no = [], 1
+    for row in reader:
+        start, line_no = line_no + 1, reader.line_num
+        if not row or row == [""]:
+            continue
+        parsed = _ledger_row(row)
+        if isinstance(parsed, str):
+            bad.append(f"{rel}:{start}: {parsed}")
+        else:
+            lines.append(parsed)
+    if bad:
+        shown = "\n".join(bad[:SHOWN_PROBLEMS])
+        raise CcmError(f"the export ledger is damaged; compare it with what was billed and repair "
+                       f"it before exporting again:\n{shown}")  # fmt: skip
+    return lines
+
+
+def _ledger_row(row: list[str]) -> Line | str:
+    if len(row) != len(LEDGER_COLUMNS):
+        return f"row has {len(row)} columns, expected {len(LEDGER_COLUMNS)}"
+    pid, code, units, charge = _undefuse_id(row[0]), row[7], row[8], row[9]
+    if not is_patient_id(pid):
+        return "patient_id is not a valid patient id"
+    if not (len(code) == 5 and code.isdigit()):
+        return f'code "{code[:12]}" is not a 5-digit code'
+    if not (units.isascii() and units.isdigit() and int(units) > 0):
+        return f'units "{units[:12]}" is not a whole number above 0'
+    try:
+        amount = Decimal(charge)
+    except ArithmeticError:
+        amount = Decimal("NaN")
+    if not amount.is_finite():
+        return f'charge "{charge[:12]}" is not an amount'
+    return Line(tuple(row[: len(COLUMNS)]), pid, code, int(units), amount)
+
+
+def _read_fd(fd: int) -> str:
+    try:
+        return fileio.read_fd(fd).decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise CcmError("the export ledger is not UTF-8 text; repair it before exporting") from None
+
+
+def read_ledger(data: DataDir, month: Month) -> list[Line]:
+    """The ledger under a shared lock (an export appending waits or finishes first)."""
+    path = data.export_path(month)
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except FileNotFoundError:
+        return []
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH)
+        return parse_ledger(_read_fd(fd), data.relative(path))
+    finally:
+        os.close(fd)
+
+
+# ---- what to export -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Correction:
+    """Units already exported that the data no longer supports (a void, a correction, a gate)."""
+
+    patient_id: str
+    code: str
+    exported: int
+    supported: int
+
+    def message(self) -> str:
+        units = "unit" if self.exported == 1 else "units"
+        return (f"{self.patient_id} {self.code}: {self.exported} {units} exported, "
+                f"{self.supported} supported now: needs a corrected claim")  # fmt: skip
+
+
+@dataclass
+class Plan:
+    lines: list[Line] = field(default_factory=list)
+    corrections: list[Correction] = field(default_factory=list)
+    unchecked: list[str] = field(default_factory=list)  # exported, but the file has errors now
+
+
+def track_of(code: str, rules: RuleYear) -> Track | None:
+    return next((t for t in rules.tracks if code in (t.base_code, t.addon_code)), None)
+
+
+def supported(j: Judgement | None, locked: Track | None, exported: bool) -> TrackResult | None:
+    """What the data supports now: the chosen track, or once exported, the track exported first
+    (the patient-month stays on it, even when another track would now pay more)."""
+    if j is None:
+        return None
+    if not exported:
+        return j.chosen
+    return next((r for r in (j.chosen, *j.alternatives) if r and r.track == locked), None)
+
+
+def plan_export(
+    report: practice_month.MonthReport, settings: Settings, ledger: list[Line], invalid: set[str]
+) -> Plan:
+    """New lines: supported units beyond those in the ledger, per patient and code. Corrections:
+    ledger units beyond those supported."""
+    done: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for line in ledger:
+        done[line.patient_id][line.code] += line.units
+    judged = {j.patient.id: j for j in report.judgements}
+    plan = Plan()
+    for pid in sorted(judged.keys() | done.keys()):
+        if pid not in judged and pid in invalid:
+            plan.unchecked.append(pid)
+            continue
+        had = done.get(pid, {})
+        locked = track_of(next(iter(had)), report.rules) if had else None
+        result = supported(judged.get(pid), locked, bool(had))
+        now = dict(result.codes) if result else {}
+        for code, n in now.items():
+            if n > had.get(code, 0):
+                plan.lines.append(claim_line(judged[pid], result, code, n - had.get(code, 0), settings))  # fmt: skip
+        plan.corrections += [Correction(pid, c, n, now.get(c, 0)) for c, n in had.items() if n > now.get(c, 0)]  # fmt: skip
+    return plan
+
+
+# ---- the command's work -------------------------------------------------------------------------
+
+
+@dataclass
+class Outcome:
+    month: Month
+    lines: list[Line]
+    plan: Plan = field(default_factory=Plan)
+    forced: list[Problem] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    reprint: bool = False
+
+    @property
+    def exit_code(self) -> int:
+        """1 when claims need correcting or the month's files have errors (contract 2)."""
+        return 1 if self.plan.corrections or self.forced else 0
+
+    def summary(self) -> str:
+        if not self.lines:
+            what = "exported yet" if self.reprint else "new to export"
+            return f"nothing {what} for {self.month}"
+        n, pats = len(self.lines), len({line.patient_id for line in self.lines})
+        total = sum((line.charge for line in self.lines), Decimal(0)).quantize(CENT)
+        verb = "reprinted" if self.reprint else "exported"
+        return (f"{verb} {n} line{'s' * (n != 1)} for {pats} patient{'s' * (pats != 1)}, "
+                f"total charge {total} ({self.month})")  # fmt: skip
+
+
+def pick_month(text: str | None, settings: Settings) -> Month:
+    """The given month, else the last finished month at the practice (contract 2)."""
+    return Month.parse(text) if text else last_finished_month(settings.timezone)
+
+
+def check_output(data: DataDir, output) -> None:
+    """`-o` may not point into exports/: replacing a ledger would forget what was billed."""
+    if output is not None and output.resolve().is_relative_to(data.exports_dir.resolve()):
+        raise CcmError("-o must not point into the exports/ folder, which holds the ledgers", 2)
+
+
+def _refusal(month: Month, errors: list[Problem]) -> str:
+    n = len(errors)
+    shown = [f"  {p.render()}" for p in errors[:SHOWN_PROBLEMS]]
+    if n > SHOWN_PROBLEMS:
+        shown.append(f"  ... and {n - SHOWN_PROBLEMS} more")
+    head = (f"not exporting {month}: its files have {n} error{'s' * (n != 1)} "
+            "(run `ccm validate`; fix them, or use --force to export what counts)")  # fmt: skip
+    return "\n".join([head, *shown])
+
+
+def export_month(
+    data: DataDir, month_text: str | None, write: Write, *, allow_open: bool = False,
+    force: bool = False,
+) -> Outcome:  # fmt: skip
+    """Judge the month, then under the ledger lock: diff, write the output, record the lines."""
+    settings = record_files.require_settings(data)
+    month = pick_month(month_text, settings)
+    open_month = is_provisional(month, settings.timezone)
+    if open_month and not allow_open:
+        raise CcmError(f"{month} has not ended at the practice ({settings.timezone}) and minutes "
+                       "may still be added; export it once it ends, or use --allow-open-month")  # fmt: skip
+    patients = record_files.load_patients(data)
+    report = practice_month.judge_month(data, settings, month, patients)
+    errors = [p for p in report.problems if p.severity == "error"]
+    if errors and not force:
+        raise CcmError(_refusal(month, errors))
+    path = data.export_path(month)
+    with fileio.locked(path, csv_text([], LEDGER_COLUMNS)) as fd:
+        plan = plan_export(report, settings, parse_ledger(_read_fd(fd), data.relative(path)),
+                           patients.invalid)  # fmt: skip
+        write(csv_text((line.cells for line in plan.lines), COLUMNS))
+        if plan.lines:
+            _record(fd, plan.lines, settings, data.relative(path))
+    notes = [f"note: {report.rules_note}"] if report.rules_note else []
+    if open_month:
+        notes.append(f"note: {month} has not ended; minutes added later export as further lines")
+    notes += [f"note: {pid}: its file has errors, so its exported lines were not re-checked"
+              for pid in plan.unchecked]  # fmt: skip
+    return Outcome(month, plan.lines, plan, errors, notes)
+
+
+def _record(fd: int, lines: list[Line], settings: Settings, rel: str) -> None:
+    stamp = now_in(settings.timezone).isoformat(timespec="seconds")
+    try:
+        fileio.append_locked_fd(fd, csv_text((*line.cells, stamp) for line in lines))
+    except OSError as exc:
+        raise CcmError(f"the claim lines were written but could not be recorded in {rel} "
+                       f"({exc.strerror or type(exc).__name__}): do not bill that output; "
+                       "fix the problem and export again") from None  # fmt: skip
+
+
+def reprint_month(data: DataDir, month_text: str | None, write: Write) -> Outcome:
+    """Everything already exported for the month, as export columns; records nothing."""
+    settings = record_files.require_settings(data)
+    month = pick_month(month_text, settings)
+    lines = read_ledger(data, month)
+    write(csv_text((line.cells for line in lines), COLUMNS))
+    return Outcome(month, lines, reprint=True)

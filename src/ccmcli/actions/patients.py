@@ -1,0 +1,158 @@
+"""Adding and showing one patient: what `ccm patient add` and `ccm patient show` do."""
+
+from dataclasses import dataclass
+
+from pydantic import ValidationError
+
+from ccmcli.models.errors import CcmError
+from ccmcli.models.months import Month, current_month, is_provisional, today_in
+from ccmcli.models.records import Patient, Settings
+from ccmcli.models.typed import parse_date
+from ccmcli.rules.engine import Judgement
+from ccmcli.rules.judge import judge
+from ccmcli.rules.table import rules_for
+from ccmcli.store import record_files, timelog
+from ccmcli.store.datadir import DataDir
+
+OPTION_OF_FIELD = {
+    "id": "ID", "name": "--name", "birth_date": "--birth-date", "conditions": "--condition",
+    "consent": "--consent-date/--consent-method", "initiating_visit": "--initiating-visit/--visit-type",
+    "care_plan": "--care-plan", "program": "--program", "principal_condition": "--principal-condition",
+    "mbi": "--mbi", "billing_npi": "--billing-npi",
+}  # fmt: skip
+
+
+@dataclass
+class AddFields:
+    patient_id: str
+    name: str
+    birth_date: str
+    conditions: list[str]
+    consent_date: str | None
+    consent_method: str | None
+    initiating_visit: str | None
+    visit_type: str | None
+    care_plan: str | None
+    program: str
+    principal_condition: str | None
+    mbi: str | None
+    billing_npi: str | None
+
+
+def _paired(a: str | None, b: str | None, names: str) -> bool:
+    if (a is None) != (b is None):
+        raise CcmError(f"{names} go together: give both or neither", 2)
+    return a is not None
+
+
+def _birth_date(text: str, today):
+    try:
+        return parse_date(text, today, allow_future=False, private=True)
+    except CcmError as exc:
+        raise CcmError(f"--birth-date: {exc.message}", exc.exit_code) from None
+
+
+def build_patient(f: AddFields, today) -> Patient:
+    """A Patient from typed options; dates may be typed as people type them (typed.py)."""
+    raw: dict = {"id": f.patient_id, "name": f.name, "program": f.program,
+                 "birth_date": _birth_date(f.birth_date, today),
+                 "conditions": [{"code": c} for c in f.conditions]}  # fmt: skip
+    if _paired(f.consent_date, f.consent_method, "--consent-date and --consent-method"):
+        raw["consent"] = {"date": parse_date(f.consent_date, today), "method": f.consent_method}
+    if _paired(f.initiating_visit, f.visit_type, "--initiating-visit and --visit-type"):
+        raw["initiating_visit"] = {
+            "date": parse_date(f.initiating_visit, today),
+            "type": f.visit_type,
+        }
+    if f.care_plan:
+        raw["care_plan"] = {"established": parse_date(f.care_plan, today)}
+    for key in ("principal_condition", "mbi", "billing_npi"):
+        if getattr(f, key):
+            raw[key] = getattr(f, key)
+    try:
+        return Patient.model_validate(raw)
+    except ValidationError as exc:
+        first = exc.errors(include_input=False, include_url=False)[0]
+        loc = first["loc"][0] if first["loc"] else ""
+        msg = first["msg"].removeprefix("Value error, ").replace("Input should be", "must be")
+        raise CcmError(f"{OPTION_OF_FIELD.get(str(loc), loc)}: {msg}", 2) from None
+
+
+def add_patient(data: DataDir, f: AddFields) -> tuple[object, list[str]]:
+    settings = record_files.require_settings(data)
+    data.patient_path(f.patient_id)  # refuses an id that could name a path
+    patient = build_patient(f, today_in(settings.timezone))
+    warnings = [] if patient.program != "ccm" or len(patient.chronic_codes()) >= 2 else [
+        f"warning: {patient.id} has fewer than 2 chronic conditions; CCM months will be blocked"
+    ]  # fmt: skip
+    warnings += check_codes(patient)
+    return record_files.write_patient(data, patient), warnings
+
+
+def check_codes(patient: Patient) -> list[str]:
+    """Refuse a code missing from ICD-10-CM (exit 1, nothing written); warn about a category.
+
+    Named by option, as typed: `--condition E11.99 is not in the ICD-10-CM code set`.
+    """
+    from ccmcli.codes.condition_codes import load_checker
+
+    checker, note = load_checker()
+    if checker is None:
+        return [f"warning: {note}"]
+    found = checker.findings(patient)
+    names = {"conditions": "--condition", "principal_condition": "--principal-condition"}
+    errors = [f.message(names[f.path[0]]) for f in found if f.severity == "error"]
+    if errors:
+        raise CcmError("; ".join(errors) + " (nothing written)")
+    return [f"warning: {f.message(names[f.path[0]])}" for f in found]
+
+
+def _described(patient: Patient) -> Patient:
+    """Conditions without a description get the code set's, for display (file untouched)."""
+    if all(c.description for c in patient.conditions):
+        return patient  # nothing to fill: the index is not even loaded
+    from ccmcli.codes.condition_codes import load_checker
+
+    checker, _ = load_checker()
+    return checker.with_descriptions(patient) if checker else patient
+
+
+@dataclass
+class PatientView:
+    patient: Patient
+    settings: Settings
+    judgement: Judgement
+    provisional: bool
+
+    def as_dict(self) -> dict:
+        from ccmcli.reports.practice_month import judgement_dict
+
+        return {
+            "patient": self.patient.model_dump(mode="json"),
+            "month": str(self.judgement.month),
+            "provisional": self.provisional,
+            "rules": str(self.judgement.rules.year),
+            "status": judgement_dict(self.judgement),
+        }
+
+
+def month_status(
+    data: DataDir, settings: Settings, patient: Patient, month: Month, log=None
+) -> Judgement:
+    """The patient's month-to-date judgement, reading only that patient and that month's log."""
+    from ccmcli.rules.entry_checks import entry_warnings
+
+    rules, _ = rules_for(month.year)
+    log = log or timelog.read_month(data, month)
+    entries = [e for e in log.entries if e.patient_id == patient.id]
+    provisional = is_provisional(month, settings.timezone)
+    mine = entry_warnings(log.entries).get(patient.id)
+    return judge(patient, month, entries, settings, rules, mine, provisional)
+
+
+def show_patient(data: DataDir, patient_id: str, month_text: str | None) -> PatientView:
+    settings = record_files.require_settings(data)
+    patient = _described(record_files.load_patient(data, patient_id))
+    month = Month.parse(month_text) if month_text else current_month(settings.timezone)
+    j = month_status(data, settings, patient, month)
+    return PatientView(patient, settings, j, is_provisional(month, settings.timezone))

@@ -1,0 +1,268 @@
+"""Recording time: what `ccm log`, `ccm void` and `ccm entries` do (contract sections 1 and 2).
+
+Coordinators log at the same moment on a shared drive while a cron job reads, so every row goes
+through logappend (one locked, fsynced write); what the month already holds is judged under that
+lock (overlaps, double entries, an entry already voided). Everything typed is checked first, so a
+refusal writes nothing. Only ccm.yaml, the one patient file, that month's log and its export
+ledger are read: never every patient.
+"""
+
+import csv
+import io
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from functools import cache
+
+from ccmcli.actions.patients import month_status
+from ccmcli.codes.identifiers import is_entry_id, is_patient_id
+from ccmcli.models.entry_input import (
+    ROLE_ENV,
+    parse_time,
+    resolve_minutes,
+    resolve_role,
+    resolve_staff,
+    single_line,
+)
+from ccmcli.models.errors import CcmError
+from ccmcli.models.months import Month, current_month, today_in
+from ccmcli.models.typed import parse_date
+from ccmcli.rules.engine import Judgement
+from ccmcli.store import record_files, timelog
+from ccmcli.store.datadir import DataDir
+from ccmcli.store.logappend import append_entry, decode
+from ccmcli.store.timelog import Entry, MonthLog
+
+LIST_COLUMNS = ("id", "patient_id", "date", "minutes", "role", "staff", "activity", "start",
+                "end", "note", "voided", "voids", "line")  # fmt: skip
+
+
+@dataclass
+class LogRequest:
+    """`ccm log` as typed: strings, checked by `log_time` before anything is written."""
+
+    patient_id: str
+    minutes: str | None = None
+    day: str | None = None
+    start: str | None = None
+    end: str | None = None
+    role: str | None = None
+    staff: str | None = None
+    activity: str = ""
+    note: str = ""
+
+
+@dataclass
+class Recorded:
+    """A row just appended, the patient's month-to-date judgement, and warnings for a person."""
+
+    entry: Entry
+    judgement: Judgement | None
+    warnings: list[str] = field(default_factory=list)
+    voided: Entry | None = None
+
+    def as_dict(self) -> dict:
+        from ccmcli.reports.practice_month import judgement_dict
+
+        out = {"entry": self.entry.as_dict(),
+               "status": judgement_dict(self.judgement) if self.judgement else None,
+               "warnings": list(self.warnings)}  # fmt: skip
+        if self.voided is not None:
+            out["voided"] = self.voided.as_dict()
+        return out
+
+
+def _template(patient_id: str, day: date, minutes: int | None, role: str, staff: str,
+              activity: str = "", start: str = "", end: str = "", note: str = "",
+              voids: str = "") -> Entry:  # fmt: skip
+    """An entry without id, time of writing and line: those are set under the lock."""
+    return Entry("", patient_id, day, minutes, role, staff, activity, start, end, note, "", voids,
+                 0, "")  # fmt: skip
+
+
+def log_time(data: DataDir, req: LogRequest, environ: Mapping[str, str] = os.environ) -> Recorded:
+    """Check every input, then append one entry; nothing is written when anything is wrong."""
+    role, staff = resolve_role(req.role, environ), resolve_staff(req.staff, environ)
+    activity = single_line("--activity", req.activity)
+    note = single_line("--note", req.note)
+    start = parse_time("--start", req.start) if req.start else ""
+    end = parse_time("--end", req.end) if req.end else ""
+    minutes = resolve_minutes(req.minutes, start, end)
+    settings = record_files.require_settings(data)
+    patient = record_files.load_patient(
+        data, req.patient_id
+    )  # refuses an id that could name a path
+    day = parse_date(req.day or "today", today_in(settings.timezone), allow_future=False)
+    draft = _template(patient.id, day, minutes, role, staff, activity, start, end, note)
+
+    def inspect(log: MonthLog) -> tuple[Entry, list[str]]:
+        return draft, _log_warnings(log, draft)
+
+    entry, log, warnings = append_entry(data, Month.of(day), settings.timezone, inspect)
+    judgement = month_status(data, settings, patient, log.month, log)
+    warnings += _export_warnings(data, log.month, patient.id) + _judged(judgement, entry)
+    return Recorded(entry, judgement, warnings)
+
+
+def _judged(j: Judgement, entry: Entry) -> list[str]:
+    """What the rules say about the new entry itself: logged late, or counting toward nothing."""
+    out = [f.message for f in j.warnings if f.rule == "late_entry" and f.entry_id == entry.id]
+    for v in j.verdicts:
+        if v.entry.id == entry.id and not v.counted:
+            why = f" ({v.reason.replace('_', ' ')})" if v.reason else ""
+            out.append(f"these {entry.minutes} minutes count toward nothing{why}")
+    return out
+
+
+def _log_warnings(log: MonthLog, new: Entry) -> list[str]:
+    """Overlapping time of one staff member (any patient) and a likely double entry."""
+    mine = [e for e in log.time_entries() if e.date == new.date and e.staff == new.staff]
+    out = [f"{new.staff}'s time {new.start}-{new.end} on {new.date} overlaps entry {e.id} "
+           f"({e.start}-{e.end}, {e.patient_id})"
+           for e in mine if new.start and new.end and e.start and e.end
+           and e.start < new.end and new.start < e.end]  # fmt: skip
+    twins = [e.id for e in mine if (e.patient_id, e.minutes) == (new.patient_id, new.minutes)]
+    if twins:
+        out.append(f"possible double entry: {', '.join(twins)} already logged {new.minutes} min "
+                   f"by {new.staff} for {new.patient_id} on {new.date}")  # fmt: skip
+    return out + _file_warnings(log)
+
+
+def _file_warnings(log: MonthLog) -> list[str]:
+    errors = [p for p in log.problems if p.severity == "error"]
+    if not errors:
+        return []
+    return [f"{log.file} has {len(errors)} line(s) with errors that count for nothing "
+            f"(first: line {errors[0].line}); run `ccm validate`"]  # fmt: skip
+
+
+def _export_warnings(data: DataDir, month: Month, patient_id: str) -> list[str]:
+    """A change to a month whose claims for this patient went out may need a corrected claim."""
+    path = data.export_path(month)
+    rel = data.relative(path)
+    try:
+        text = path.read_bytes().decode("utf-8-sig")
+    except FileNotFoundError:
+        return []
+    except (OSError, UnicodeDecodeError):
+        return [f"cannot read {rel}: {month.label()} may already be exported for {patient_id}"]
+    rows = list(csv.reader(io.StringIO(text, newline="")))[1:]
+    if any(row and row[0].removeprefix("'") == patient_id for row in rows):
+        return [f"{month.label()} is already exported for {patient_id} ({rel}); "
+                "this change may need a corrected claim"]  # fmt: skip
+    return []
+
+
+def void_entry(
+    data: DataDir, entry_id: str, reason: str, staff: str | None = None,
+    role: str | None = None, environ: Mapping[str, str] = os.environ,
+) -> Recorded:  # fmt: skip
+    """Append a void row for `entry_id` to its month's file (contract section 1).
+
+    Refuses a missing entry, a void row and an entry already voided; the last is checked again
+    under the lock, so of two people voiding the same entry at once only one succeeds.
+    """
+    if not is_entry_id(entry_id):
+        raise CcmError("ENTRY_ID must be 1-40 letters, digits, '-' or '_'", 2)
+    note = single_line("--reason", reason)
+    if not note:
+        raise CcmError("--reason must say why the entry is voided", 2)
+    who = resolve_staff(staff, environ)
+    own_role = resolve_role(role, environ) if role or environ.get(ROLE_ENV, "").strip() else None
+    settings = record_files.require_settings(data)
+    month = _locate(data, entry_id)
+    found: list[Entry] = []
+
+    def build(log: MonthLog) -> tuple[Entry, list[str]]:
+        target = _voidable(log, entry_id)
+        found.append(target)
+        draft = _template(target.patient_id, target.date, None, own_role or target.role, who,
+                          note=note, voids=target.id)  # fmt: skip
+        return draft, []
+
+    entry, log, warnings = append_entry(data, month, settings.timezone, build)
+    target = found[0]
+    target.voided_by = entry.id
+    warnings += _export_warnings(data, month, target.patient_id)
+    try:
+        patient = record_files.load_patient(data, target.patient_id)
+    except CcmError:  # the entry was for an unknown patient: voiding it is the fix
+        return Recorded(entry, None, warnings, target)
+    return Recorded(entry, month_status(data, settings, patient, month, log), warnings, target)
+
+
+def _locate(data: DataDir, entry_id: str) -> Month:
+    """The month whose log holds a valid row with this id, searching the newest month first."""
+    from ccmcli.reports.validate import log_months
+
+    needle, broken = f"\n{entry_id},".encode(), None
+    for month in reversed(log_months(data)):
+        path = data.log_path(month)
+        try:
+            raw = path.read_bytes()
+        except OSError:
+            continue
+        if needle not in raw:
+            continue
+        log = timelog.parse_month(decode(raw, data.relative(path)), month, data.relative(path))
+        if entry_id in log.by_id():
+            return month
+        broken = broken or data.relative(path)
+    if broken:
+        raise CcmError(f"entry {entry_id} in {broken} has errors and counts for nothing; "
+                       "see `ccm validate`")  # fmt: skip
+    raise CcmError(f"no entry {entry_id} in any log")
+
+
+def _voidable(log: MonthLog, entry_id: str) -> Entry:
+    target = log.by_id().get(entry_id)
+    if target is None:
+        raise CcmError(f"no valid entry {entry_id} in {log.file}")
+    if target.is_void:
+        raise CcmError(f"{entry_id} is a void row; only time entries can be voided")
+    if target.voided_by:
+        raise CcmError(f"entry {entry_id} is already voided by {target.voided_by}")
+    return target
+
+
+@dataclass
+class Listing:
+    """One month's rows for `ccm entries`, void rows included, with the file's problems."""
+
+    month: Month
+    log: MonthLog
+    entries: list[Entry]
+
+    def rows(self) -> list[list]:
+        return [[e.id, e.patient_id, e.date.isoformat(), e.minutes, e.role, e.staff, e.activity,
+                 e.start, e.end, e.note, e.voided_by or "", e.voids, e.line]
+                for e in self.entries]  # fmt: skip
+
+    def as_dict(self) -> dict:
+        return {"month": str(self.month), "file": self.log.file,
+                "entries": [{**e.as_dict(), "voided_by": e.voided_by} for e in self.entries],
+                "problems": [p.as_dict() for p in self.log.problems]}  # fmt: skip
+
+
+def list_entries(data: DataDir, month_text: str | None, patient_id: str | None) -> Listing:
+    """The month's entries (this month at the practice by default), optionally one patient's."""
+    settings = record_files.require_settings(data)
+    month = Month.parse(month_text) if month_text else current_month(settings.timezone)
+    if patient_id is not None:
+        path = data.patient_path(patient_id)
+        if not path.is_file():
+            raise CcmError(f'unknown patient "{patient_id}" (no {data.relative(path)})')
+    log = timelog.read_month(data, month, _patient_file_exists(data))
+    chosen = [e for e in log.entries if patient_id is None or e.patient_id == patient_id]
+    return Listing(month, log, chosen)
+
+
+def _patient_file_exists(data: DataDir) -> Callable[[str], bool]:
+    """Whether a patient file exists: one look per id, never a read of every patient."""
+
+    @cache
+    def known(patient_id: str) -> bool:
+        return is_patient_id(patient_id) and data.patient_path(patient_id).is_file()
+
+    return known

@@ -1,0 +1,160 @@
+"""`ccm check`, `explain`, `worklist`, `validate` and `rules`."""
+
+from typing import Annotated
+
+import typer
+
+from ccmcli.cli.app import (
+    DataDirOpt,
+    Format,
+    FormatOpt,
+    MonthOpt,
+    QuietOpt,
+    app,
+    data_dir,
+    err,
+    fmt,
+)
+from ccmcli.cli.output import emit, print_json
+
+STATUSES = ("billable", "blocked", "below_threshold", "no_time")
+CHECK_CSV = ["patient_id", "name", "program", "status", "clinical_staff_minutes",
+             "practitioner_minutes", "codes", "date_of_service", "amount", "minutes_needed",
+             "blockers"]  # fmt: skip
+
+
+def _report_problems(problems, quiet: bool) -> None:
+    for p in problems:
+        if not quiet or p.severity == "error":
+            err(p.render())
+
+
+@app.command()
+def check(
+    ctx: typer.Context,
+    ids: Annotated[list[str] | None, typer.Argument(metavar="[ID]...", help="Only these patients.")] = None,
+    month: MonthOpt = None,
+    status: Annotated[str | None, typer.Option("--status", "-s", help="Only patients with this status: billable, blocked, below_threshold, no_time.")] = None,
+    data: DataDirOpt = None,
+    format: FormatOpt = None,
+    quiet: QuietOpt = False,
+) -> None:  # fmt: skip
+    """Judge each patient's month: billable codes and units, blockers, minutes still needed."""
+    from ccmcli.reports import check_views
+
+    if status and status not in STATUSES:
+        raise typer.BadParameter(f"must be one of {', '.join(STATUSES)}", param_hint="--status")
+    report = check_views.run_check(data_dir(ctx, data), month, ids, status)
+    f = fmt(format)
+    if f is Format.json:
+        print_json(report.as_dict(lazy=True))
+    elif f is Format.csv:
+        emit(f, json_obj=None, header=CHECK_CSV, rows=check_views.check_csv_rows(report))
+    elif not quiet:
+        from ccmcli.cli.text_views import check_table
+
+        check_table(report)
+    if report.rules_note and not quiet:
+        err(f"note: {report.rules_note}")
+    if f is not Format.json:
+        _report_problems(report.problems, quiet)
+    if report.has_errors:
+        raise typer.Exit(1)
+
+
+@app.command()
+def explain(
+    ctx: typer.Context,
+    patient_id: Annotated[str, typer.Argument(metavar="ID")],
+    month: MonthOpt = None,
+    data: DataDirOpt = None,
+    format: FormatOpt = None,
+) -> None:
+    """Show every rule applied to one patient's month and every entry, counted or not."""
+    from ccmcli.reports import check_views
+
+    ex = check_views.run_explain(data_dir(ctx, data), patient_id, month)
+    if fmt(format) is Format.json:
+        print_json(ex.as_dict())
+    else:
+        for line in ex.lines():
+            typer.echo(line)
+
+
+@app.command()
+def worklist(
+    ctx: typer.Context,
+    month: MonthOpt = None,
+    data: DataDirOpt = None,
+    format: FormatOpt = None,
+    quiet: QuietOpt = False,
+) -> None:
+    """Patients who can still reach a further code this month: fewest minutes needed first."""
+    from ccmcli.reports import check_views
+
+    wl = check_views.run_worklist(data_dir(ctx, data), month)
+    header = ["patient_id", "name", "minutes", "minutes_needed", "role", "next_codes", "days_left"]
+    emit(fmt(format), json_obj=wl.as_dict(), header=header, rows=wl.rows(),
+         title=f"worklist {wl.month}: {wl.days_left} days left", keep=("patient_id", "next_codes"))  # fmt: skip
+    if not quiet:
+        _report_problems([p for p in wl.problems if p.severity == "error"], quiet)
+
+
+@app.command()
+def validate(
+    ctx: typer.Context,
+    data: DataDirOpt = None,
+    format: FormatOpt = None,
+    no_code_check: Annotated[bool, typer.Option("--no-code-check", help="Do not check condition codes against the ICD-10-CM code set.")] = False,
+) -> None:  # fmt: skip
+    """Check every file; print each problem as FILE:LINE: error: MESSAGE. Silent when clean."""
+    from ccmcli.reports.validate import validate as run
+
+    d = data_dir(ctx, data)
+    codes = None
+    if not no_code_check:
+        from ccmcli.codes.condition_codes import load_checker
+
+        codes, note = load_checker()
+        if note:
+            err(f"ccm: warning: {note}")
+    problems = run(d, codes)
+    if fmt(format) is Format.json:
+        print_json({"problems": [p.as_dict() for p in problems],
+                    "errors": sum(p.severity == "error" for p in problems),
+                    "warnings": sum(p.severity == "warning" for p in problems)})  # fmt: skip
+    else:
+        for p in problems:
+            typer.echo(p.render())
+    if any(p.severity == "error" for p in problems):
+        raise typer.Exit(1)
+
+
+@app.command()
+def rules(
+    ctx: typer.Context,
+    year: Annotated[int | None, typer.Option("--year", "-y", help="Service year [default: this year at the practice].")] = None,
+    format: FormatOpt = None,
+    data: DataDirOpt = None,
+) -> None:  # fmt: skip
+    """Print the codes, thresholds, caps and amounts in force."""
+    from ccmcli.reports.rules_view import rules_dict, rules_rows
+
+    view = rules_dict(year or _practice_year(ctx, data))
+    header = ["program", "track", "code", "kind", "minutes", "cap", "amount", "rule"]
+    emit(fmt(format), json_obj=view, header=header, rows=rules_rows(view),
+         title=f"rules {view['rules']}" + (f" ({view['note']})" if view.get("note") else ""),
+         keep=("code",))  # fmt: skip
+
+
+def _practice_year(ctx: typer.Context, data) -> int | None:
+    """This year at the practice when a data directory is found; else None (the host's year)."""
+    from ccmcli.models.errors import CcmError
+
+    try:
+        from ccmcli.models.months import today_in
+        from ccmcli.store.record_files import require_settings
+
+        return today_in(require_settings(data_dir(ctx, data)).timezone).year
+    except CcmError:
+        return None

@@ -1,0 +1,120 @@
+"""`ccm log`, `ccm void` and `ccm entries`: recording time and seeing what was recorded."""
+
+from typing import Annotated
+
+import typer
+
+from ccmcli.cli.app import (
+    DataDirOpt,
+    Format,
+    FormatOpt,
+    MonthOpt,
+    QuietOpt,
+    app,
+    data_dir,
+    err,
+    fmt,
+)
+from ccmcli.cli.output import emit, print_csv, print_json
+
+ACTIVITY_HELP = (
+    "What kind of work (free text), e.g. care_coordination, medication_management, care_plan, "
+    "patient_communication, education, referral, lab_review."
+)
+StaffOpt = Annotated[
+    str | None,
+    typer.Option("--staff", help="Who did the work [default: $CCM_STAFF, else the login name].", show_default=False),
+]  # fmt: skip
+RoleOpt = Annotated[
+    str | None,
+    typer.Option("--role", help="clinical_staff or practitioner [default: $CCM_ROLE, else clinical_staff].", show_default=False),
+]  # fmt: skip
+
+
+def _report(recorded, format, quiet: bool, first_line: str) -> None:
+    """Warnings to stderr; the new row's id, then the month-to-date status, to stdout."""
+    from ccmcli.reports.wording import status_line
+    from ccmcli.store.timelog import COLUMNS
+
+    for w in recorded.warnings:
+        err(f"warning: {w}")
+    f = fmt(format)
+    if f is Format.json:
+        print_json(recorded.as_dict())
+    elif f is Format.csv:
+        from ccmcli.store.logappend import cells
+
+        print_csv(COLUMNS, [cells(recorded.entry)])
+    elif quiet:
+        typer.echo(recorded.entry.id)
+    else:
+        typer.echo(first_line)
+        if recorded.judgement is not None:
+            typer.echo(status_line(recorded.judgement))
+
+
+@app.command()
+def log(
+    ctx: typer.Context,
+    patient_id: Annotated[str, typer.Argument(metavar="PATIENT", help="Patient id.")],
+    minutes: Annotated[str | None, typer.Argument(metavar="MINUTES", help="Whole minutes, 1-720 (may be left out when --start and --end are given).", show_default=False)] = None,
+    date: Annotated[str | None, typer.Option("--date", help="Service date: today, yesterday, YYYY-MM-DD, 3/4, 'Mar 4' [default: today at the practice].", show_default=False)] = None,
+    start: Annotated[str | None, typer.Option("--start", help="Start time, HH:MM local.", show_default=False)] = None,
+    end: Annotated[str | None, typer.Option("--end", help="End time, HH:MM local.", show_default=False)] = None,
+    role: RoleOpt = None,
+    staff: StaffOpt = None,
+    activity: Annotated[str, typer.Option("--activity", "-a", help=ACTIVITY_HELP)] = "",
+    note: Annotated[str, typer.Option("--note", "-n", help="Free text, one line.")] = "",
+    data: DataDirOpt = None,
+    format: FormatOpt = None,
+    quiet: QuietOpt = False,
+) -> None:  # fmt: skip
+    """Append one time entry; print its id and the patient's month-to-date minutes and status."""
+    from ccmcli.actions.recording import LogRequest, log_time
+
+    req = LogRequest(patient_id, minutes, date, start, end, role, staff, activity, note)
+    recorded = log_time(data_dir(ctx, data), req)
+    _report(recorded, format, quiet, recorded.entry.id)
+
+
+@app.command()
+def void(
+    ctx: typer.Context,
+    entry_id: Annotated[str, typer.Argument(metavar="ENTRY_ID", help="Id of the entry to cancel.")],
+    reason: Annotated[str, typer.Option("--reason", help="Why the entry is voided (required).")] = ...,
+    staff: StaffOpt = None,
+    role: Annotated[str | None, typer.Option("--role", help="Role of who voids [default: $CCM_ROLE, else the entry's role].", show_default=False)] = None,
+    data: DataDirOpt = None,
+    format: FormatOpt = None,
+    quiet: QuietOpt = False,
+) -> None:  # fmt: skip
+    """Append a void row that cancels an entry (logs are never edited)."""
+    from ccmcli.actions.recording import void_entry
+
+    recorded = void_entry(data_dir(ctx, data), entry_id, reason, staff, role)
+    _report(recorded, format, quiet, f"voided {entry_id}: void row {recorded.entry.id}")
+
+
+@app.command()
+def entries(
+    ctx: typer.Context,
+    month: MonthOpt = None,
+    patient: Annotated[str | None, typer.Option("--patient", "-p", help="Only this patient's entries.", show_default=False)] = None,
+    data: DataDirOpt = None,
+    format: FormatOpt = None,
+    quiet: QuietOpt = False,
+) -> None:  # fmt: skip
+    """List a month's entries and void rows; voided entries name the row that voided them."""
+    from ccmcli.actions.recording import LIST_COLUMNS, list_entries
+
+    listing = list_entries(data_dir(ctx, data), month, patient)
+    f = fmt(format)
+    if not (quiet and f is Format.table):
+        emit(f, json_obj=listing.as_dict(), header=list(LIST_COLUMNS), rows=listing.rows(),
+             title=f"{listing.log.file}: {len(listing.entries)} rows",
+             keep=("id", "patient_id", "voided", "voids"))  # fmt: skip
+    for p in listing.log.problems:
+        if not quiet or p.severity == "error":
+            err(p.render())
+    if any(p.severity == "error" for p in listing.log.problems):
+        raise typer.Exit(1)

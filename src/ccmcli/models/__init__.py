@@ -1,0 +1,1 @@
+"""What ccm reasons about: the records people write, months, findings and errors."""

@@ -1,0 +1,206 @@
+"""The records people write: practice settings and patients (contract section 1).
+
+Models are frozen, forbid unknown keys, and never echo input in their errors, because that input
+is protected health information that would otherwise reach cron mail. YAML is read with every
+scalar kept a string (yamlio.py); these models give each field its type.
+"""
+
+from datetime import date
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+
+from ccmcli.codes import identifiers
+from ccmcli.models.months import Month, iso_date
+
+# defer_build: the validators are built on first use, so commands that get their records from
+# the cache (cache.py) never pay for building them.
+_CONFIG = ConfigDict(
+    extra="forbid",
+    frozen=True,
+    hide_input_in_errors=True,
+    str_strip_whitespace=True,
+    defer_build=True,
+)
+
+
+def _date(value: object) -> object:
+    if isinstance(value, date):
+        return value
+    if not isinstance(value, str):
+        raise ValueError("must be a date of the form YYYY-MM-DD")
+    try:
+        return iso_date(value.strip())
+    except ValueError:
+        raise ValueError("is not a real date of the form YYYY-MM-DD") from None
+
+
+def _npi(value: str) -> str:
+    if not identifiers.npi_is_valid(value):
+        raise ValueError("is not a valid NPI (10 digits with a correct check digit)")
+    return value
+
+
+def _mbi(value: str) -> str:
+    if not identifiers.mbi_is_valid(value):
+        raise ValueError("is not a valid MBI (11 characters in the CMS format)")
+    return value.upper()
+
+
+def _patient_id(value: str) -> str:
+    if not identifiers.is_patient_id(value):
+        raise ValueError("must be 1-32 letters, digits, '-' or '_'")
+    return value
+
+
+def _icd10(value: str) -> str:
+    code = value.upper()
+    if not identifiers.icd10_format_ok(code):
+        raise ValueError("is not an ICD-10-CM code (like E11.9)")
+    return code
+
+
+def _month(value: str) -> str:
+    if not identifiers.is_month(value):
+        raise ValueError("must be a month of the form YYYY-MM")
+    return value
+
+
+def _timezone(value: str) -> str:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError("is not an IANA time zone name (like America/Chicago)") from None
+    return value
+
+
+def _text(value: str) -> str:
+    if not value:
+        raise ValueError("must not be empty")
+    return value
+
+
+def _fee_code(value: str) -> str:
+    if not (len(value) == 5 and value.isascii() and value.isdigit()):
+        raise ValueError("must be a 5-digit code (like 99490)")
+    return value
+
+
+def _pos(value: str) -> str:
+    if not (len(value) == 2 and value.isascii() and value.isdigit()):
+        raise ValueError("must be a two-digit place of service code (like 11)")
+    return value
+
+
+IsoDate = Annotated[date, BeforeValidator(_date)]
+Npi = Annotated[str, AfterValidator(_npi)]
+Mbi = Annotated[str, AfterValidator(_mbi)]
+PatientId = Annotated[str, AfterValidator(_patient_id)]
+Icd10Code = Annotated[str, AfterValidator(_icd10)]
+MonthText = Annotated[str, AfterValidator(_month)]
+Text = Annotated[str, AfterValidator(_text)]
+
+
+class _Record(BaseModel):
+    """The shared configuration, and YAML's empty value read as "not recorded"."""
+
+    model_config = _CONFIG
+
+    @model_validator(mode="before")
+    @classmethod
+    def _empty_is_absent(cls, data: object) -> object:
+        """`mbi:` with nothing after it is YAML's null, which the string-only loader reads as "".
+        An optional field left empty is not recorded; a required one still gets its message."""
+        if not isinstance(data, dict):
+            return data
+        fields = cls.model_fields
+        return {
+            k: v
+            for k, v in data.items()
+            if not (v == "" and k in fields and not fields[k].is_required())
+        }
+
+
+class Settings(_Record):
+    """ccm.yaml: who bills, where, and the practice's choices among the rules' options."""
+
+    practice: Text
+    timezone: Annotated[str, AfterValidator(_timezone)]
+    billing_npi: Npi
+    place_of_service: Annotated[str, AfterValidator(_pos)] = "11"
+    date_of_service: Literal["threshold_met", "month_end"] = "threshold_met"
+    selection: Literal["max_payment", "performer"] = "max_payment"
+    count_practitioner_minutes_as_staff: bool = True
+    fees: dict[Annotated[str, AfterValidator(_fee_code)], Annotated[float, Field(ge=0)]] = {}
+
+
+def _condition_shorthand(value: object) -> object:
+    """`- E11.9` is read as `- code: E11.9`: a list of codes is what people type first."""
+    return {"code": value} if isinstance(value, str) else value
+
+
+class Condition(_Record):
+    code: Icd10Code
+    description: str | None = None
+    chronic: bool = True
+
+
+class Consent(_Record):
+    date: IsoDate
+    method: Literal["verbal", "written"]
+    obtained_by: str | None = None
+    revoked: IsoDate | None = None
+
+
+class InitiatingVisit(_Record):
+    date: IsoDate
+    type: Literal["em", "awv", "ippe", "tcm"]
+
+
+class CarePlan(_Record):
+    established: IsoDate
+    revised: list[IsoDate] = []
+
+
+class ComplexMonth(_Record):
+    month: MonthText
+    mdm: Literal["moderate", "high"]
+    care_plan_revised: IsoDate | None = None  # extension: the revision that month, if recorded
+
+
+class Patient(_Record):
+    """patients/<ID>.yaml. Gates (rules A2) read these facts; they are not judged here."""
+
+    id: PatientId
+    name: Text
+    birth_date: IsoDate
+    mbi: Mbi | None = None
+    billing_npi: Npi | None = None
+    program: Literal["ccm", "pcm"] = "ccm"
+    principal_condition: Icd10Code | None = None
+    conditions: list[Annotated[Condition, BeforeValidator(_condition_shorthand)]] = []
+    consent: Consent | None = None
+    initiating_visit: InitiatingVisit | None = None
+    care_plan: CarePlan | None = None
+    complex_months: list[ComplexMonth] = []
+    discharged: IsoDate | None = None  # extension: left the program; later months are blocked
+
+    @model_validator(mode="after")
+    def _principal_among_conditions(self) -> "Patient":
+        if self.principal_condition is not None and self.principal_condition not in {
+            c.code for c in self.conditions
+        }:
+            raise ValueError("principal_condition must be one of the codes listed in conditions")
+        return self
+
+    def chronic_codes(self) -> list[str]:
+        """Qualifying condition codes, in the order written (rule E-01)."""
+        return [c.code for c in self.conditions if c.chronic]
+
+    def complex_month(self, month: Month) -> ComplexMonth | None:
+        if not self.complex_months:  # most patients: no month to look through
+            return None
+        text = str(month)
+        return next((c for c in self.complex_months if c.month == text), None)

@@ -1,0 +1,1 @@
+"""Read-only views over a judged practice: the month, explanations, validation."""

@@ -1,0 +1,165 @@
+"""What `check`, `explain` and `worklist` compute, as plain data for the CLI to render."""
+
+from dataclasses import dataclass, field
+
+from ccmcli.models.errors import CcmError
+from ccmcli.models.findings import Problem
+from ccmcli.models.months import Month, current_month, days_left
+from ccmcli.reports.practice_month import MonthReport, judge_month, judgement_dict
+from ccmcli.reports.wording import codes_text
+from ccmcli.rules.engine import Judgement
+from ccmcli.store import record_files
+from ccmcli.store.datadir import DataDir
+
+
+def _month(text: str | None, tz: str) -> Month:
+    return Month.parse(text) if text else current_month(tz)
+
+
+def run_check(
+    data: DataDir, month_text: str | None, ids: list[str] | None = None, status: str | None = None
+) -> MonthReport:
+    settings = record_files.require_settings(data)
+    month = _month(month_text, settings.timezone)
+    patients = record_files.load_patients(data)
+    for pid in ids or []:
+        data.patient_path(pid)
+        if pid not in patients.patients:
+            why = "its file has errors" if pid in patients.invalid else "no such patient"
+            raise CcmError(f'cannot check "{pid}": {why}')
+    report = judge_month(
+        data, settings, month, patients, only=list(dict.fromkeys(ids)) if ids else None
+    )
+    if status:
+        report.judgements = [j for j in report.judgements if j.status == status]
+    return report
+
+
+def check_csv_rows(report: MonthReport) -> list[list]:
+    """Contract 3 `--format csv`: one row per patient."""
+    return [
+        [j.patient.id, j.patient.name, j.patient.program, j.status, j.minutes["clinical_staff"],
+         j.minutes["practitioner"], codes_text(j.codes),
+         j.date_of_service.isoformat() if j.date_of_service else "",
+         f"{j.amount:.2f}" if j.codes else "", j.next.minutes_needed if j.next else "",
+         " ".join(b.rule for b in j.blockers)]
+        for j in report.judgements
+    ]  # fmt: skip
+
+
+@dataclass
+class Worklist:
+    month: Month
+    days_left: int
+    judgements: list[Judgement]
+    problems: list[Problem] = field(default_factory=list)
+
+    def items(self) -> list[dict]:
+        return [
+            {"patient_id": j.patient.id, "name": j.patient.name,
+             "minutes": j.minutes["clinical_staff"] + j.minutes["practitioner"],
+             "minutes_needed": j.next.minutes_needed, "role": j.next.role,
+             "next": j.next.as_dict(), "status": j.status, "days_left": self.days_left}
+            for j in self.judgements
+        ]  # fmt: skip
+
+    def as_dict(self) -> dict:
+        return {"month": str(self.month), "days_left": self.days_left, "patients": self.items(),
+                "problems": [p.as_dict() for p in self.problems]}  # fmt: skip
+
+    def rows(self) -> list[list]:
+        return [
+            [i["patient_id"], i["name"], i["minutes"], i["minutes_needed"], i["role"],
+             codes_text([(c["code"], c["units"]) for c in i["next"]["codes"]]), i["days_left"]]
+            for i in self.items()
+        ]  # fmt: skip
+
+
+def run_worklist(data: DataDir, month_text: str | None) -> Worklist:
+    """Unblocked patients with a `next`, fewest minutes needed first, then by id."""
+    settings = record_files.require_settings(data)
+    month = _month(month_text, settings.timezone)
+    report = judge_month(data, settings, month, record_files.load_patients(data))
+    todo = [j for j in report.judgements if j.next is not None and not j.blockers]
+    todo.sort(key=lambda j: (j.next.minutes_needed, j.patient.id))
+    return Worklist(month, days_left(month, settings.timezone), todo, report.problems)
+
+
+REASONS = {
+    "before_consent": "before consent",
+    "before_initiating_visit": "before the initiating visit",
+    "no_consent": "no consent recorded",
+    "no_initiating_visit": "no initiating visit recorded",
+}
+
+
+@dataclass
+class Explanation:
+    judgement: Judgement
+    voided: list  # entries of the patient cancelled by void rows, and the void rows
+    problems: list[Problem]
+    settings: object
+
+    def entries(self) -> list[dict]:
+        rows = []
+        for v in self.judgement.verdicts:
+            why = REASONS.get(v.reason) or self._unused(v.entry.role)
+            rows.append({**v.entry.as_dict(), "counted": why is None, "why_not": why})
+        for e in self.voided:
+            why = f"voided by {e.voided_by}" if e.voided_by else f"void row for {e.voids}"
+            rows.append({**e.as_dict(), "counted": False, "why_not": why})
+        return sorted(rows, key=lambda r: r["line"])
+
+    def _unused(self, role: str) -> str | None:
+        """Why a countable entry still counts toward nothing: the chosen track ignores its role
+        (A1, T-03; S14: staff minutes lost when the practitioner track is billed)."""
+        from ccmcli.rules.engine import counts_role
+
+        chosen = self.judgement.chosen
+        pool = self.settings.count_practitioner_minutes_as_staff
+        if chosen is None or counts_role(chosen.track, role, pool):
+            return None
+        return f"the {chosen.track.name} track does not count {role.replace('_', ' ')} minutes"
+
+    def as_dict(self) -> dict:
+        j = self.judgement
+        return {
+            **judgement_dict(j),
+            "month": str(j.month),
+            "rules": str(j.rules.year),
+            "gates": [{"rule": g, "passed": fact is None, "fact": fact or _fact(g, j)}
+                      for g, fact in j.gate_results],
+            "track": self._track(),
+            "entries": self.entries(),
+            "problems": [p.as_dict() for p in self.problems],
+        }  # fmt: skip
+
+    def _track(self) -> dict | None:
+        from ccmcli.reports.explain_text import track_reason
+
+        return track_reason(self.judgement, self.settings)
+
+    def lines(self) -> list[str]:
+        from ccmcli.reports.explain_text import explain_lines
+
+        return explain_lines(self)
+
+
+def _fact(gate: str, j: Judgement) -> str:
+    from ccmcli.rules.gates import describe
+
+    return describe(gate, j.patient)
+
+
+def run_explain(data: DataDir, patient_id: str, month_text: str | None) -> Explanation:
+    from ccmcli.actions.patients import month_status
+    from ccmcli.store.timelog import read_month
+
+    settings = record_files.require_settings(data)
+    patient = record_files.load_patient(data, patient_id)
+    month = _month(month_text, settings.timezone)
+    log = read_month(data, month)
+    j = month_status(data, settings, patient, month, log)
+    voided = [e for e in log.entries if e.patient_id == patient.id and not e.counts]
+    problems = [p for p in log.problems if p.patient_id == patient.id]
+    return Explanation(j, voided, problems, settings)

@@ -1,0 +1,280 @@
+"""Caches of parsed files, so a large practice is not re-read from YAML and CSV on every command.
+
+They hold derived data only, in the user's cache folder (`$CCM_CACHE_DIR`, else XDG), under
+names made from a hash of the data directory's resolved path: never inside the data directory,
+which may be a shared drive or a git repository. Deleting them changes nothing but speed;
+`CCM_NO_CACHE=1` turns them off.
+
+A cached result is used only while its file's signature (size, mtime_ns, ctime_ns, inode) is
+unchanged, so an edited, added or removed file is seen by the very next command. A file changed
+within RACY_NS before it was read is not cached: an edit in the same timestamp tick could keep
+the signature (git's "racily clean" rule). Every cache file starts with a key covering ccm's
+parsing code, the library versions and Python's, is checked by length and CRC, is read only when
+this user owns it and nobody else may write it, and is written privately (0600, folder 0700) by
+rename, so readers see a whole file or none. Any failure to read one is simply a miss.
+
+This module has the shared machinery and the cache of records (ccm.yaml and the patient files);
+logcache.py caches month logs.
+"""
+
+import contextlib
+import hashlib
+import marshal
+import os
+import pickle
+import sys
+import time
+import zlib
+from collections.abc import Callable
+from functools import cache
+from pathlib import Path
+
+from ccmcli.store.fileio import make_dirs
+
+FORMAT = "1"
+RACY_NS = 2_000_000_000
+ENV_OFF = "CCM_NO_CACHE"
+# Everything that shapes a parsed file or its stored form; a change to any of them is a new key.
+_SOURCES = ("cache.py", "logcache.py", "records.py", "models.py", "yamlio.py", "timelog.py",
+            "identifiers.py", "months.py", "problems.py", "datadir.py")  # fmt: skip
+_LIBRARIES = ("pydantic", "pydantic_core", "yaml", "_yaml")
+
+Signature = tuple[int, int, int, int]
+Parsed = tuple  # what a record parser returns: (model or None, list of problems)
+Entries = dict[str, tuple[Signature | None, Parsed]]
+
+
+def signature(st: os.stat_result) -> Signature:
+    return (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
+
+
+def trusted(sig: Signature | None, read_at_ns: int) -> Signature | None:
+    """The signature, or None when the file changed too recently to be told apart (RACY_NS)."""
+    if sig is None or max(sig[1], sig[2]) >= read_at_ns - RACY_NS:
+        return None
+    return sig
+
+
+def enabled() -> bool:
+    return not os.environ.get(ENV_OFF)
+
+
+def cache_file(root: Path, kind: str, suffix: str = "") -> Path:
+    """`<cache dir>/<kind>/<hash of the data directory><suffix>.cache`."""
+    from ccmcli.codes.icd10 import default_cache_dir
+
+    digest = hashlib.sha256(os.fsencode(root)).hexdigest()[:32]
+    return default_cache_dir() / kind / f"{digest}{suffix}.cache"
+
+
+@cache
+def code_key() -> str:
+    """Changes whenever the code that parses files could give another result."""
+    import importlib.util
+
+    h = hashlib.sha256(f"{FORMAT} {sys.version} {marshal.version}".encode())
+    here = Path(__file__).parent
+    for name in _SOURCES:
+        with contextlib.suppress(OSError):
+            h.update(name.encode() + (here / name).read_bytes())
+    for lib in _LIBRARIES:
+        spec = importlib.util.find_spec(lib)  # finds the files without importing them
+        origin = spec.origin if spec else None
+        with contextlib.suppress(OSError, TypeError):
+            st = os.stat(origin)  # type: ignore[arg-type]
+            h.update(repr((lib, origin, st.st_size, st.st_mtime_ns)).encode())
+    return h.hexdigest()[:24]
+
+
+def write_private(path: Path, header_numbers: list[int], *parts: bytes) -> None:
+    """Write a cache file: key and numbers on the first line, then `parts`. Not fsynced (a cache
+    torn by a crash fails its CRC); a cache that cannot be written is no error, since a
+    read-only home still gets right answers, only slower."""
+    header = " ".join(("ccm-cache", FORMAT, code_key(), *map(str, header_numbers))) + "\n"
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with contextlib.suppress(OSError):
+        make_dirs(path.parent)
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)  # a leftover of a crash: the new file must be created 0600
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as f:
+            f.write(header.encode("ascii"))
+            for part in parts:
+                f.write(part)
+        os.replace(tmp, path)
+    with contextlib.suppress(OSError):
+        os.unlink(tmp)
+
+
+def open_private(path: Path):
+    """(open file positioned after the header, header numbers), or None when the file is
+    missing, not private to this user, or written by other code."""
+    try:
+        f = open(path, "rb")  # noqa: SIM115 (returned to the caller, who closes it)
+    except OSError:
+        return None
+    st = os.fstat(f.fileno())
+    words = f.readline(300).decode("ascii", "replace").split()
+    ok = (
+        st.st_uid == os.getuid()
+        and not st.st_mode & 0o077
+        and words[:3] == ["ccm-cache", FORMAT, code_key()]
+    )
+    try:
+        numbers = [int(w) for w in words[3:]] if ok else None
+    except ValueError:
+        numbers = None
+    if numbers is None:
+        f.close()
+        return None
+    return f, numbers
+
+
+def read_checked(f, length: int, crc: int) -> bytes | None:
+    """`length` bytes from `f` if they are all there and match `crc`."""
+    raw = f.read(length)
+    return raw if len(raw) == length and zlib.crc32(raw) == crc else None
+
+
+def unpickle(raw: bytes) -> object:
+    try:
+        return pickle.loads(raw)
+    except Exception:  # a damaged or foreign pickle is a miss, whatever it raises
+        return None
+
+
+class RecordCache:
+    """Parsed ccm.yaml and patient files of one data directory.
+
+    After the header: the index (marshal: the root, then per file its name, signature and where
+    its own pickle lies), one pickle of every entry with equal sub-records stored once (for
+    commands that need them all: it loads several times faster), then each entry's own pickle
+    (for commands that need one record, which read nothing else).
+    """
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.path = cache_file(root, "records")
+
+    def _open(self):
+        """(file, index, numbers) or None; the file is positioned after the index."""
+        opened = open_private(self.path)
+        if opened is None:
+            return None
+        f, numbers = opened
+        raw = read_checked(f, numbers[0], numbers[1]) if len(numbers) == 5 else None
+        try:
+            index = marshal.loads(raw) if raw is not None else None
+        except (EOFError, ValueError, TypeError):
+            index = None
+        if not isinstance(index, dict) or index.get("root") != str(self.root):
+            f.close()
+            return None
+        return f, index, numbers
+
+    def entry(self, rel: str, sig: Signature) -> Parsed | None:
+        """One file's parsed record if its signature still matches."""
+        opened = self._open()
+        if opened is None:
+            return None
+        f, index, numbers = opened
+        with f:
+            try:
+                i = index["names"].index(rel)
+            except ValueError:
+                return None
+            if tuple(index["sigs"][i]) != sig:
+                return None
+            offset, length, crc = index["spans"][i]
+            f.seek(numbers[2] + offset, os.SEEK_CUR)
+            raw = read_checked(f, length, crc)
+        return unpickle(raw) if raw is not None else None  # type: ignore[return-value]
+
+    def entries(self) -> Entries:
+        """Every cached entry with the signature it was parsed at; empty on any problem."""
+        opened = self._open()
+        if opened is None:
+            return {}
+        f, index, numbers = opened
+        with f:
+            body = read_checked(f, numbers[2], numbers[3])
+        parsed = unpickle(body) if body is not None else None
+        names, sigs = index["names"], index["sigs"]
+        if not isinstance(parsed, list) or not len(parsed) == len(names) == len(sigs):
+            return {}
+        return {rel: (tuple(sig), p) for rel, sig, p in zip(names, sigs, parsed, strict=True)}
+
+    def save(self, entries: Entries) -> None:
+        """Store every entry whose signature is trusted."""
+        kept = {rel: (sig, p) for rel, (sig, p) in entries.items() if sig is not None}
+        singles = [pickle.dumps(p, 5) for _, p in kept.values()]
+        spans, offset = [], 0
+        for blob in singles:
+            spans.append((offset, len(blob), zlib.crc32(blob)))
+            offset += len(blob)
+        index = marshal.dumps({"root": str(self.root), "names": list(kept), "spans": spans,
+                               "sigs": [sig for sig, _ in kept.values()]})  # fmt: skip
+        body = pickle.dumps(_shared([p for _, p in kept.values()]), 5)
+        numbers = [len(index), zlib.crc32(index), len(body), zlib.crc32(body), offset]
+        write_private(self.path, numbers, index, body, *singles)
+
+
+def _shared(parsed: list[Parsed]) -> list[Parsed]:
+    """Equal copies in which equal sub-records (the same condition, consent or visit in many
+    patients) and equal sets of field names are one object each, which pickle writes once and
+    reads back once: a large practice loads faster and in less memory. The caller's records are
+    left as they were; the shared ones are frozen and never modified."""
+    pool: dict = {}
+    return [(_compact(record, pool, top=True), problems) for record, problems in parsed]
+
+
+def _compact(value, pool: dict, top: bool = False):
+    from pydantic import BaseModel
+
+    if isinstance(value, list):
+        return [_compact(v, pool) for v in value]
+    if not isinstance(value, BaseModel):
+        return value
+    copy = value.model_copy()  # shallow; its fields are replaced by shared equals below
+    for name, field_value in value.__dict__.items():
+        copy.__dict__[name] = _compact(field_value, pool)
+    names = frozenset(value.model_fields_set)
+    object.__setattr__(copy, "__pydantic_fields_set__", pool.setdefault(names, set(names)))
+    return copy if top else pool.setdefault((type(copy), repr(copy), names), copy)
+
+
+def refresh(root: Path, files: list[tuple[str, Signature | None]],
+            parse: Callable[[str], Parsed]) -> dict[str, Parsed]:  # fmt: skip
+    """Every file's parsed record, by its path relative to `root`: from the cache when its
+    signature still matches, else parsed now. The cache is rewritten when anything differs."""
+    if not enabled():
+        return {rel: parse(rel) for rel, _ in files}
+    started = time.time_ns()
+    store = RecordCache(root)
+    old = store.entries()
+    new: Entries = {}
+    changed = len(old) != len(files)
+    for rel, sig in files:
+        hit = old.get(rel)
+        if sig is not None and hit is not None and hit[0] == sig:
+            new[rel] = hit
+        else:
+            new[rel] = (trusted(sig, started), parse(rel))
+            changed = True
+    if changed:
+        store.save(new)
+    return {rel: parsed for rel, (_, parsed) in new.items()}
+
+
+def one(root: Path, rel: str, parse: Callable[[str], Parsed]) -> Parsed:
+    """One file's parsed record: from the cache when fresh, else parsed. The cache is left as
+    it is: the next command that reads every record brings it up to date."""
+    if enabled():
+        try:
+            sig = signature(os.stat(root / rel))
+        except OSError:
+            sig = None
+        hit = RecordCache(root).entry(rel, sig) if sig is not None else None
+        if hit is not None:
+            return hit
+    return parse(rel)

@@ -1,0 +1,104 @@
+"""Appending one row to a month log so that nothing is lost, torn or read as part of another.
+
+The row is written under the month file's exclusive lock, on a fresh line, in one write, fsynced
+before the lock is released (fileio). Holding the lock, the file is read once: the caller inspects
+it (warnings, refusals), the new id is checked against every row, and the row is checked to read
+back as a row of its own.
+"""
+
+import csv
+import io
+import secrets
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from ccmcli.models.errors import CcmError
+from ccmcli.models.months import Month, now_in
+from ccmcli.store import fileio, timelog
+from ccmcli.store.datadir import DataDir
+from ccmcli.store.timelog import Entry, MonthLog
+
+_CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+
+def new_entry_id(now: datetime | None = None) -> str:
+    """`E20261127T135501123-7K3Q9`: the UTC time to the millisecond, then 25 random bits.
+
+    Ids sort by the time they were made, and processes writing in the same millisecond still
+    differ without talking to each other; the caller also re-checks the file under its lock.
+    """
+    stamp = (now or datetime.now(UTC)).astimezone(UTC)
+    tail = "".join(secrets.choice(_CROCKFORD) for _ in range(5))
+    return f"E{stamp:%Y%m%dT%H%M%S}{stamp.microsecond // 1000:03d}-{tail}"
+
+
+def cells(e: Entry) -> list[str]:
+    """The entry as the 12 columns of a log row (contract section 1)."""
+    return [e.id, e.patient_id, e.date.isoformat(), "" if e.minutes is None else str(e.minutes),
+            e.role, e.staff, e.activity, e.start, e.end, e.note, e.logged_at, e.voids]  # fmt: skip
+
+
+Build = Callable[[MonthLog], tuple[Entry, list[str]]]
+
+
+def append_entry(
+    data: DataDir, month: Month, tz: str, build: Build
+) -> tuple[Entry, MonthLog, list]:
+    """Under the month file's lock: read it, let `build` inspect it, append one row.
+
+    `build` returns the row (without id) and warnings, or raises CcmError to write nothing. The
+    returned log holds the new entry, as a reader would see the file now.
+    """
+    path = data.log_path(month)
+    rel = data.relative(path)
+    with fileio.locked(path, timelog.HEADER) as fd:
+        text = decode(fileio.read_fd(fd), rel)
+        log = timelog.parse_month(text, month, rel)
+        header = [p for p in log.problems if p.line == 1]
+        if header:
+            raise CcmError(f"{header[0].render()} (fix it first: no row after it can be read)")
+        entry, warnings = build(log)
+        entry.id = new_entry_id()
+        while entry.id in text:
+            entry.id = new_entry_id()
+        entry.logged_at = now_in(tz).isoformat(timespec="seconds")
+        row = cells(entry)
+        before = text if text.endswith("\n") else text + "\n"  # as fileio will write it
+        entry.line, entry.file = _own_line(before, row, rel), rel
+        fileio.append_locked_fd(fd, _csv_line(row))
+    log.entries.append(entry)
+    return entry, log, warnings
+
+
+def decode(raw: bytes, rel: str) -> str:
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        raise CcmError(f"{rel}:{line}: error: is not UTF-8 text; fix the file first") from None
+
+
+def _csv_line(row: list[str]) -> str:
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\n").writerow(row)
+    return buf.getvalue()
+
+
+def _own_line(before: str, row: list[str], rel: str) -> int:
+    """The line the new row will start on, after checking a reader will see it as its own row.
+
+    A quoted field left open (a row torn inside a note, a hand edit) would swallow every row
+    written after it: refuse rather than append an entry that would silently count for nothing.
+    Quotes come in pairs in well-formed CSV, so an even count needs no second parse of a large
+    month; an odd one (an open field, or a stray quote inside an unquoted one) is parsed to tell.
+    """
+    if before.count('"') % 2 == 0:
+        return before.count("\n") + 1
+    reader = csv.reader(io.StringIO(before + _csv_line(row), newline=""))
+    last, start, previous = None, 0, 0
+    for record in reader:
+        last, start, previous = record, previous + 1, reader.line_num
+    if last != row:
+        raise CcmError(f"{rel}:{start}: a quoted field is never closed, so a new row would be "
+                       "read as part of it; fix that line (see `ccm validate`) and try again")  # fmt: skip
+    return start

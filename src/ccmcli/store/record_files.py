@@ -1,0 +1,241 @@
+"""Reading and writing ccm.yaml and the patient files, collecting problems instead of raising.
+
+A bad file never stops the others from being read: each reader returns what it could build and a
+list of problems naming file, line and field. Parsed files are kept in the record cache
+(cache.py) while unchanged, so YAML (yamlio) is imported only when some file must be parsed.
+"""
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from ccmcli.models.errors import CcmError
+from ccmcli.models.findings import Problem
+from ccmcli.models.records import Patient, Settings
+from ccmcli.store import cache, fileio
+from ccmcli.store.datadir import DataDir
+
+M = TypeVar("M", bound=BaseModel)
+
+
+@dataclass
+class PatientSet:
+    """Every patient file: the valid ones as models, the ids of the invalid ones, the problems."""
+
+    patients: dict[str, Patient] = field(default_factory=dict)
+    invalid: set[str] = field(default_factory=set)
+    problems: list[Problem] = field(default_factory=list)
+
+    def known(self, patient_id: str) -> bool:
+        """A file exists for this id (valid or not): log rows for it are not 'unknown patient'."""
+        return patient_id in self.patients or patient_id in self.invalid
+
+    def known_ids(self) -> set[str]:
+        return set(self.patients) | self.invalid
+
+
+def read_text(path: Path) -> str:
+    """UTF-8 with an optional byte-order mark; CRLF is normalised by the parsers."""
+    return path.read_bytes().decode("utf-8-sig")
+
+
+def _field_path(loc: tuple) -> str:
+    parts: list[str] = []
+    for step in loc:
+        if isinstance(step, int):
+            parts[-1:] = [f"{parts[-1]}[{step}]"] if parts else [f"[{step}]"]
+        elif step in {"function-after[_condition_shorthand(), Condition]"}:
+            continue
+        elif not str(step).startswith(("function-", "list[", "dict[", "[key]")):
+            parts.append(str(step))
+    return ".".join(parts)
+
+
+def _model_problems(model, exc: ValidationError, text: str, rel: str) -> list[Problem]:
+    from ccmcli.store import yamlio
+
+    problems = []
+    for err in exc.errors(include_input=False, include_url=False):
+        loc = tuple(s for s in err["loc"] if not str(s).startswith(("function-", "list[")))
+        msg = err["msg"].removeprefix("Value error, ").replace("Input should be", "must be")
+        where = loc
+        if not loc and msg.split(" ")[0] in model.model_fields:
+            where = (msg.split(" ")[0],)  # a rule across fields: the line of the field it names
+        name = _field_path(loc)
+        if err["type"] in ("model_type", "dict_type"):
+            msg = "must be a mapping of fields (key: value)"
+        if err["type"] == "extra_forbidden":
+            msg = f'unknown field "{name}"'
+        elif err["type"] == "missing":
+            msg = f"{name} is required"
+        elif name:
+            msg = f"{name} {msg}" if msg[0].islower() else f"{name}: {msg}"
+        problems.append(Problem(rel, yamlio.line_of(text, where), "error", msg))
+    return problems
+
+
+def parse_model(model: type[M], text: str, rel: str) -> tuple[M | None, list[Problem]]:
+    """Validate one YAML document as `model`; on failure, problems with file and line."""
+    from ccmcli.store import yamlio
+
+    try:
+        data = yamlio.load(text)
+    except yamlio.YamlSyntaxError as exc:
+        return None, [Problem(rel, exc.line, "error", exc.message, column=exc.column)]
+    if not isinstance(data, dict):
+        return None, [Problem(rel, 1, "error", "expected a mapping of fields (key: value)")]
+    try:
+        return model.model_validate(data), []
+    except ValidationError as exc:
+        return None, _model_problems(model, exc, text, rel)
+
+
+def load_settings(data: DataDir) -> tuple[Settings | None, list[Problem]]:
+    rel = data.relative(data.settings_path)
+    settings, problems = cache.one(data.root, rel, lambda _: _parse_settings(data))
+    return settings, list(problems)
+
+
+def _parse_settings(data: DataDir) -> tuple[Settings | None, list[Problem]]:
+    rel = data.relative(data.settings_path)
+    try:
+        text = read_text(data.settings_path)
+    except (OSError, UnicodeDecodeError) as exc:
+        return None, [Problem(rel, None, "error", f"cannot read the file: {_reason(exc)}")]
+    return parse_model(Settings, text, rel)
+
+
+def require_settings(data: DataDir) -> Settings:
+    """Settings for commands that cannot work without them: refuse with the first problem."""
+    settings, problems = load_settings(data)
+    if settings is None:
+        raise refusal(problems)
+    return settings
+
+
+def refusal(problems: list[Problem]) -> CcmError:
+    """One line: the first problem and how many more (`ccm validate` lists them all)."""
+    more = len(problems) - 1
+    return CcmError(problems[0].render() + (f" (+{more} more: see `ccm validate`)" if more else ""))
+
+
+def _reason(exc: Exception) -> str:
+    if isinstance(exc, UnicodeDecodeError):
+        return "it is not UTF-8 text"
+    return getattr(exc, "strerror", None) or type(exc).__name__
+
+
+def load_patient_file(data: DataDir, path: Path) -> tuple[Patient | None, list[Problem]]:
+    """One patient file; its `id` must equal the file's stem (contract section 1)."""
+    rel = data.relative(path)
+    try:
+        text = read_text(path)
+    except (OSError, UnicodeDecodeError) as exc:
+        return None, [Problem(rel, None, "error", f"cannot read the file: {_reason(exc)}")]
+    patient, problems = parse_model(Patient, text, rel)
+    if patient is not None and patient.id != path.stem:
+        from ccmcli.store import yamlio
+
+        line = yamlio.line_of(text, ("id",))
+        msg = f'id "{patient.id}" does not match the file name "{path.name}"'
+        return None, [Problem(rel, line, "error", msg)]
+    return patient, problems
+
+
+def patient_files(data: DataDir) -> list[Path]:
+    """The patient files, sorted by name. Other files in patients/ are reported, not read."""
+    if not data.patients_dir.is_dir():
+        return []
+    return sorted(p for p in data.patients_dir.iterdir() if p.suffix == ".yaml")
+
+
+def load_patients(data: DataDir) -> PatientSet:
+    """Every patient file, in name order; unchanged files come from the record cache.
+
+    ccm.yaml is refreshed along with them, so that the cache also answers `load_settings`.
+    """
+    files = [(data.relative(data.settings_path), _signature(data.settings_path))]
+    files += _patient_signatures(data)
+    parsed = cache.refresh(data.root, files, lambda rel: _parse_record(data, rel))
+    result = PatientSet()
+    for rel, _ in files[1:]:
+        patient, problems = parsed[rel]
+        result.problems.extend(problems)
+        if patient is None:
+            result.invalid.add(rel[len("patients/") : -len(".yaml")])
+        else:
+            result.patients[patient.id] = patient
+    return result
+
+
+def _parse_record(data: DataDir, rel: str) -> tuple:
+    if rel == data.relative(data.settings_path):
+        return _parse_settings(data)
+    return load_patient_file(data, data.root / rel)
+
+
+def _signature(path: Path | os.DirEntry) -> cache.Signature | None:
+    try:
+        return cache.signature(path.stat())
+    except OSError:
+        return None
+
+
+def _patient_signatures(data: DataDir) -> list[tuple[str, cache.Signature | None]]:
+    """("patients/<name>", signature) of the files `patient_files` lists, without building a
+    Path for each (a large practice has tens of thousands)."""
+    try:
+        with os.scandir(data.patients_dir) as found:
+            files = sorted(
+                (e.name, e) for e in found if len(e.name) > 5 and e.name.endswith(".yaml")
+            )
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+    prefix = data.relative(data.patients_dir) + "/"
+    signatures = []
+    for name, entry in files:  # cache.signature, inlined: the hot loop of a large practice
+        try:
+            st = entry.stat()
+        except OSError:
+            signatures.append((prefix + name, None))
+        else:
+            signatures.append(
+                (prefix + name, (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino))
+            )
+    return signatures
+
+
+def load_patient(data: DataDir, patient_id: str) -> Patient:
+    """One patient for commands about that patient; refuses an unknown or invalid one."""
+    path = data.patient_path(patient_id)
+    if not path.is_file():
+        raise CcmError(f'unknown patient "{patient_id}" (no {data.relative(path)})')
+    rel = data.relative(path)
+    patient, problems = cache.one(data.root, rel, lambda _: load_patient_file(data, path))
+    if patient is None:
+        raise refusal(problems)
+    return patient
+
+
+def patient_yaml(patient: Patient) -> str:
+    """The patient as people would write it: contract field order, no empty or default fields."""
+    raw = patient.model_dump(mode="python", exclude_none=True, exclude_defaults=True)
+    raw = {"id": patient.id, "name": patient.name, "birth_date": raw["birth_date"], **raw}
+    for cond in raw.get("conditions", []):
+        cond.pop("chronic", None) if cond.get("chronic") is True else None
+    from ccmcli.store import yamlio
+
+    return yamlio.dump(raw)
+
+
+def write_patient(data: DataDir, patient: Patient, *, overwrite: bool = False) -> Path:
+    """Write patients/<ID>.yaml atomically (0600); refuse an existing file unless `overwrite`."""
+    path = data.patient_path(patient.id)
+    try:
+        fileio.atomic_write(path, patient_yaml(patient), exclusive=not overwrite)
+    except FileExistsError:
+        raise CcmError(f'patient "{patient.id}" already exists ({data.relative(path)})') from None
+    return path

@@ -1,0 +1,362 @@
+"""The monthly time logs: one CSV per calendar month, append-only (contract section 1).
+
+Reading is the hot path of `ccm check` (hundreds of thousands of rows), so a row is checked with
+plain string tests rather than a model, and each distinct date, minute count and patient id is
+checked once. A row with an error counts toward nothing and is reported; every other row still
+counts. Nothing here ever rewrites a log.
+"""
+
+import csv
+import io
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from ccmcli.codes.identifiers import ENTRY_ID
+from ccmcli.models.findings import Problem
+from ccmcli.models.months import Month
+
+COLUMNS = (
+    "id", "patient_id", "date", "minutes", "role", "staff", "activity",
+    "start", "end", "note", "logged_at", "voids",
+)  # fmt: skip
+HEADER = ",".join(COLUMNS) + "\n"
+ROLES = ("clinical_staff", "practitioner")
+MAX_MINUTES = 720
+
+
+@dataclass(slots=True)
+class Entry:
+    """One valid row. `minutes` is None on a void row, whose `voids` names the entry it cancels."""
+
+    id: str
+    patient_id: str
+    date: date
+    minutes: int | None
+    role: str
+    staff: str
+    activity: str
+    start: str
+    end: str
+    note: str
+    logged_at: str
+    voids: str
+    line: int
+    file: str
+    voided_by: str | None = None
+
+    @property
+    def is_void(self) -> bool:
+        return bool(self.voids)
+
+    @property
+    def counts(self) -> bool:
+        """A time entry that no void row cancels."""
+        return not self.voids and self.voided_by is None
+
+    def as_dict(self) -> dict:
+        return {
+            "id": self.id, "patient_id": self.patient_id, "date": self.date.isoformat(),
+            "minutes": self.minutes, "role": self.role, "staff": self.staff,
+            "activity": self.activity, "start": self.start or None, "end": self.end or None,
+            "note": self.note, "logged_at": self.logged_at or None, "voids": self.voids or None,
+            "voided": self.voided_by is not None, "file": self.file, "line": self.line,
+        }  # fmt: skip
+
+
+@dataclass
+class MonthLog:
+    month: Month
+    file: str
+    entries: list[Entry] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    exists: bool = False
+
+    def time_entries(self) -> list[Entry]:
+        """Entries that count: not void rows, not voided."""
+        return [e for e in self.entries if e.counts]
+
+    def by_id(self) -> dict[str, Entry]:
+        return {e.id: e for e in self.entries}
+
+
+def minutes_between(start: str, end: str) -> int | None:
+    """Minutes from HH:MM to HH:MM on one day; None when either is not a valid time."""
+    try:
+        sh, sm = _hhmm(start)
+        eh, em = _hhmm(end)
+    except ValueError:
+        return None
+    return (eh * 60 + em) - (sh * 60 + sm)
+
+
+def _hhmm(text: str) -> tuple[int, int]:
+    if len(text) != 5 or text[2] != ":" or not (text[:2].isdigit() and text[3:].isdigit()):
+        raise ValueError(text)
+    h, m = int(text[:2]), int(text[3:])
+    if h > 23 or m > 59:
+        raise ValueError(text)
+    return h, m
+
+
+def _logged_at_ok(text: str) -> bool:
+    try:
+        stamp = datetime.fromisoformat(text)
+    except ValueError:
+        return False
+    return stamp.tzinfo is not None and "T" in text
+
+
+class _RowChecker:
+    """Checks rows of one month file. A month's rows share a few dozen dates and minute counts
+    and one id per patient, so each distinct value is checked once and its verdict remembered:
+    the parsed value, or the message for a row that has it."""
+
+    def __init__(self, month: Month, known_patient: Callable[[str], bool] | None) -> None:
+        self.prefix = f"{month}-"
+        self.known_patient = known_patient
+        self.dates: dict[str, date | str] = {}
+        self.minutes: dict[str, int | str] = {}
+        self.patients: dict[str, str] = {}  # id -> "" when fine, else the message
+
+    def day(self, text: str) -> date | str:
+        day = self.dates.get(text)
+        if day is None:
+            day = self.dates[text] = self._day(text)
+        return day
+
+    def _day(self, text: str) -> date | str:
+        if not text.startswith(self.prefix) or len(text) != 10:
+            try:
+                date.fromisoformat(text)
+            except ValueError:
+                return f'date "{text}" is not a date of the form YYYY-MM-DD'
+            return f"date {text} is outside this file's month ({self.prefix[:-1]})"
+        try:
+            return date.fromisoformat(text)
+        except ValueError:
+            return f'date "{text}" is not a real date'
+
+    def patient(self, pid: str) -> str:
+        problem = self.patients.get(pid)
+        if problem is None:
+            problem = self.patients[pid] = self._patient(pid)
+        return problem
+
+    def _patient(self, pid: str) -> str:
+        if not pid:
+            return "patient_id is empty"
+        if self.known_patient is not None and not self.known_patient(pid):
+            return f'unknown patient "{pid}"' if len(pid) <= 40 else "unknown patient"
+        return ""
+
+    def minutes_of(self, text: str) -> int | str:
+        minutes = self.minutes.get(text)
+        if minutes is None:
+            minutes = self.minutes[text] = _minutes(text)
+        return minutes
+
+    def check(self, row: list[str]) -> str | tuple:
+        """The row's first error as a message, or the parsed (date, minutes) pair."""
+        if not ENTRY_ID.fullmatch(row[0]):
+            return "id must be 1-40 letters, digits, '-' or '_'"
+        problem = self.patient(row[1])
+        if problem:
+            return problem
+        day = self.day(row[2])
+        if isinstance(day, str):
+            return day
+        if row[11]:
+            return self._check_void(row, day)
+        minutes = self.minutes_of(row[3])
+        if isinstance(minutes, str):
+            return minutes
+        role = row[4]
+        if role not in ROLES:
+            return f'role "{role[:30]}" is not clinical_staff or practitioner'
+        start, end = row[7], row[8]
+        if start or end:
+            problem = _check_times(start, end, minutes)
+            if problem:
+                return problem
+        if row[10] and not _logged_at_ok(row[10]):
+            return f'logged_at "{row[10][:40]}" is not an ISO 8601 time with a UTC offset'
+        return day, minutes
+
+    def _check_void(self, row: list[str], day: date) -> str | tuple:
+        if row[3]:
+            return "a void row must leave minutes empty"
+        if not ENTRY_ID.fullmatch(row[11]):
+            return "voids must name an entry id"
+        if row[4] and row[4] not in ROLES:
+            return f'role "{row[4][:30]}" is not clinical_staff or practitioner'
+        return day, None
+
+
+def _minutes(text: str) -> int | str:
+    if not text.isdigit() or not text.isascii():
+        return f'minutes "{text[:12]}" is not a whole number'
+    minutes = int(text)
+    if not 1 <= minutes <= MAX_MINUTES:
+        return f"minutes {minutes} is outside 1-{MAX_MINUTES}"
+    return minutes
+
+
+def _check_times(start: str, end: str, minutes: int) -> str | None:
+    for name, value in (("start", start), ("end", end)):
+        if value:
+            try:
+                _hhmm(value)
+            except ValueError:
+                return f'{name} "{value[:10]}" is not a time of the form HH:MM'
+    if start and end:
+        span = minutes_between(start, end)
+        if span is not None and span <= 0:
+            return f"end {end} is not after start {start}"
+        if span != minutes:
+            return f"minutes {minutes} disagree with start-end ({span} minutes)"
+    return None
+
+
+def parse_month(
+    text: str, month: Month, rel: str, known_patient: Callable[[str], bool] | None = None
+) -> MonthLog:
+    """Every row of one month file: valid entries, and a problem for each bad row.
+
+    `known_patient` (None: not checked) tells whether a patient id has a file. A last line with
+    no line end is a write that was interrupted: it is reported, not counted, never repaired.
+    """
+    log = MonthLog(month, rel, exists=True)
+    if not text.strip():
+        log.problems.append(Problem(rel, 1, "error", "the file is empty (expected a header row)"))
+        return log
+    if not text.endswith(("\n", "\r")):
+        cut = text.rfind("\n") + 1
+        if cut == 0:  # a header alone, without its line end: nothing was torn
+            text += "\n"
+        else:
+            torn_line = text.count("\n", 0, cut) + 1
+            text = text[:cut]
+            msg = "the last line is incomplete (no line end: the write may have been interrupted)"
+            log.problems.append(Problem(rel, torn_line, "error", msg))
+    lines = _lines(text)
+    header = [h.strip() for h in next(csv.reader([next(lines, "")]), [])]
+    if tuple(header) != COLUMNS:
+        log.problems.insert(0, Problem(rel, 1, "error", "header must be: " + ",".join(COLUMNS)))
+        return log
+    if _read_rows(log, csv.reader(lines), _RowChecker(month, known_patient)):
+        _link_voids(log)
+    log.problems.sort(key=lambda p: p.line or 0)
+    return log
+
+
+_OTHER_BREAKS = ("\x0b", "\x0c", "\x1c", "\x1d", "\x1e")  # str.splitlines breaks there too
+
+
+def _lines(text: str) -> Iterator[str]:
+    """The lines as the csv module reads a file: ended by \\n, \\r or \\r\\n, ends kept.
+
+    `str.splitlines` also breaks at a few rare control characters (and at \\x85, \\u2028 and
+    \\u2029 beyond ASCII), so it is used only on ASCII text without them; io.StringIO, which
+    copies the text at 4 bytes a character, reads the rest.
+    """
+    if text.isascii() and not any(c in text for c in _OTHER_BREAKS):
+        return iter(text.splitlines(keepends=True))
+    return io.StringIO(text, newline="")
+
+
+def _read_rows(log: MonthLog, reader, checker: _RowChecker) -> bool:
+    """Check every row, keep the valid ones; True when some void row was kept."""
+    rel, problems, add = log.file, log.problems, log.entries.append
+    seen: dict[str, int] = {}
+    voids = False
+    end = 1
+    for row in reader:
+        start, end = end + 1, reader.line_num + 1
+        if not row or (len(row) == 1 and not row[0].strip()):
+            continue
+        if len(row) != 12:
+            msg = f"row has {len(row)} columns, expected 12"
+            if end > start:  # a quote left open swallows the lines after it: say so, loudly
+                msg += f"; it runs on to line {end} (a quote left open?): lines {start}-{end} are not counted"
+            problems.append(Problem(rel, start, "error", msg))
+            continue
+        result = checker.check(row)
+        if isinstance(result, str):
+            problems.append(Problem(rel, start, "error", result, patient_id=row[1] or None))
+            continue
+        eid = row[0]
+        if eid in seen:
+            msg = f"entry id {eid} is already used on line {seen[eid]}"
+            problems.append(Problem(rel, start, "error", msg, patient_id=row[1]))
+            continue
+        seen[eid] = start
+        day, minutes = result
+        voids = voids or minutes is None
+        add(Entry(eid, row[1], day, minutes, row[4], row[5], row[6], row[7], row[8], row[9],
+                  row[10], row[11], start, rel))  # fmt: skip
+    return voids
+
+
+def _link_voids(log: MonthLog) -> None:
+    """Mark voided entries; a void of a missing, void or already-voided entry is an error."""
+    by_id = {e.id: e for e in log.entries}
+    bad: set[int] = set()
+    for e in log.entries:
+        if not e.voids:
+            continue
+        target = by_id.get(e.voids)
+        problem = None
+        if target is None:
+            problem = f"voids {e.voids}, which is not an entry in this file"
+        elif target.voids:
+            problem = f"voids {e.voids}, which is itself a void row"
+        elif target.patient_id != e.patient_id or target.date != e.date:
+            problem = f"void row must repeat the patient_id and date of entry {e.voids}"
+        elif target.voided_by is not None:
+            problem = f"entry {e.voids} is already voided by {target.voided_by}"
+        if problem:
+            log.problems.append(
+                Problem(log.file, e.line, "error", problem, patient_id=e.patient_id)
+            )
+            bad.add(id(e))
+        else:
+            target.voided_by = e.id
+    if bad:
+        log.entries[:] = [e for e in log.entries if id(e) not in bad]
+
+
+def read_month(data, month: Month, known_patient: Callable[[str], bool] | None = None) -> MonthLog:
+    """The month's log from the data directory; a missing file is an empty month, not a problem."""
+    path = data.log_path(month)
+    rel = data.relative(path)
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        return MonthLog(month, rel)
+    except OSError as exc:
+        return MonthLog(month, rel, problems=[Problem(rel, None, "error", f"cannot read: {exc}")])
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        text, bad = _blank_undecodable_lines(raw)
+        log = parse_month(text, month, rel, known_patient)
+        msg = "line is not UTF-8 text (saved in another encoding?); the row is not counted"
+        log.problems = sorted(log.problems + [Problem(rel, n, "error", msg) for n in bad],
+                              key=lambda p: p.line or 0)  # fmt: skip
+        return log
+    del raw  # a large month is not held twice while it is parsed
+    return parse_month(text, month, rel, known_patient)
+
+
+def _blank_undecodable_lines(raw: bytes) -> tuple[str, list[int]]:
+    """The text with each line that is not UTF-8 left empty (so the other rows still count and
+    line numbers stay true), and the numbers of those lines."""
+    lines, bad = raw.removeprefix(b"\xef\xbb\xbf").split(b"\n"), []
+    for i, line in enumerate(lines):
+        try:
+            line.decode("utf-8")
+        except UnicodeDecodeError:
+            lines[i] = b""
+            bad.append(i + 1)
+    return b"\n".join(lines).decode("utf-8"), bad
