@@ -233,7 +233,7 @@ def test_cache_files_are_private_and_outside_the_data_directory(cli, clinic, tru
     check_json(cli, clinic)
     assert sorted(p.relative_to(clinic) for p in clinic.rglob("*")) == before
     files = cache_files(clinic)
-    assert len(files) == 2  # the records and the October log
+    assert len(files) == 3  # the records, the October log, the entry ids of September
     for path in files:
         assert stat.S_IMODE(path.stat().st_mode) == 0o600
         assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700

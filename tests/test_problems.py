@@ -55,7 +55,7 @@ def log_problems(path: Path) -> list[Problem]:
 
 
 def validate_problems() -> list[Problem]:
-    found = validate.validate(DataDir(FIXTURES / "validate"))
+    found = validate.validate(DataDir(FIXTURES / "validate")).problems
     return [Problem(f"validate/{p.file}", p.line, p.severity, p.message, p.column) for p in found]
 
 

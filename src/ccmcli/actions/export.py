@@ -110,16 +110,25 @@ def claim_line(
 
 def parse_ledger(text: str, rel: str) -> list[Line]:
     """The ledger's lines; any damage refuses the export, since a wrong ledger can bill twice."""
+    lines, problems = scan_ledger(text, rel)
+    if problems:
+        shown = "\n".join(f"{p.file}:{p.line}: {p.message}" for p in problems[:SHOWN_PROBLEMS])
+        raise CcmError(f"the export ledger is damaged; compare it with what was billed and repair "
+                       f"it before exporting again:\n{shown}")  # fmt: skip
+    return lines
+
+
+def scan_ledger(text: str, rel: str) -> tuple[list[Line], list[Problem]]:
+    """The ledger's lines and a problem for each damaged one (`validate` lists them all)."""
     if not text.strip():
-        return []
-    bad: list[str] = []
+        return [], []
+    bad: list[Problem] = []
     if not text.endswith(("\n", "\r")):
-        bad.append(f"{rel}:{text.count(chr(10)) + 1}: the last line is incomplete")
+        bad.append(Problem(rel, text.count("\n") + 1, "error", "the last line is incomplete"))
         text = text[: text.rfind("\n") + 1]
-    stream = io.StringIO(text, newline="")
-    reader = csv.reader(stream)
+    reader = csv.reader(io.StringIO(text, newline=""))
     if tuple(h.strip() for h in next(reader, [])) != LEDGER_COLUMNS:
-        raise CcmError(f"{rel}:1: header must be: {','.join(LEDGER_COLUMNS)}")
+        return [], [Problem(rel, 1, "error", f"header must be: {','.join(LEDGER_COLUMNS)}")]
     lines, line_no = [], 1
     for row in reader:
         start, line_no = line_no + 1, reader.line_num
@@ -127,14 +136,10 @@ def parse_ledger(text: str, rel: str) -> list[Line]:
             continue
         parsed = _ledger_row(row)
         if isinstance(parsed, str):
-            bad.append(f"{rel}:{start}: {parsed}")
+            bad.append(Problem(rel, start, "error", parsed))
         else:
             lines.append(parsed)
-    if bad:
-        shown = "\n".join(bad[:SHOWN_PROBLEMS])
-        raise CcmError(f"the export ledger is damaged; compare it with what was billed and repair "
-                       f"it before exporting again:\n{shown}")  # fmt: skip
-    return lines
+    return lines, sorted(bad, key=lambda p: p.line or 0)
 
 
 def _ledger_row(row: list[str]) -> Line | str:
@@ -295,21 +300,23 @@ def export_month(
     force: bool = False,
 ) -> Outcome:  # fmt: skip
     """Judge the month, then under the ledger lock: diff, write the output, record the lines."""
-    settings = record_files.require_settings(data)
-    month = pick_month(month_text, settings)
+    from ccmcli.loader import load
+
+    practice = load(data)
+    settings = practice.settings
+    month = practice.month(month_text, default="last_finished")
     open_month = is_provisional(month, settings.timezone)
     if open_month and not allow_open:
         raise CcmError(f"{month} has not ended at the practice ({settings.timezone}) and minutes "
                        "may still be added; export it once it ends, or use --allow-open-month")  # fmt: skip
-    patients = record_files.load_patients(data)
-    report = practice_month.judge_month(data, settings, month, patients)
+    report = practice_month.judge_month(practice, month)
     errors = [p for p in report.problems if p.severity == "error"]
     if errors and not force:
         raise CcmError(_refusal(month, errors))
     path = data.export_path(month)
     with fileio.locked(path, csv_text([], LEDGER_COLUMNS)) as fd:
         plan = plan_export(report, settings, parse_ledger(_read_fd(fd), data.relative(path)),
-                           patients.invalid)  # fmt: skip
+                           practice.invalid)  # fmt: skip
         write(csv_text((line.cells for line in plan.lines), COLUMNS))
         if plan.lines:
             _record(fd, plan.lines, settings, data.relative(path))

@@ -15,18 +15,12 @@ from ccmcli.cli.app import (
     err,
     fmt,
 )
-from ccmcli.cli.output import emit, print_json
+from ccmcli.cli.output import emit, print_json, report_problems
 
 STATUSES = ("billable", "blocked", "below_threshold", "no_time")
 CHECK_CSV = ["patient_id", "name", "program", "status", "clinical_staff_minutes",
              "practitioner_minutes", "codes", "date_of_service", "amount", "minutes_needed",
              "blockers"]  # fmt: skip
-
-
-def _report_problems(problems, quiet: bool) -> None:
-    for p in problems:
-        if not quiet or p.severity == "error":
-            err(p.render())
 
 
 @app.command()
@@ -56,10 +50,7 @@ def check(
         check_table(report)
     if report.rules_note and not quiet:
         err(f"note: {report.rules_note}")
-    if f is not Format.json:
-        _report_problems(report.problems, quiet)
-    if report.has_errors:
-        raise typer.Exit(1)
+    report_problems(report.problems, quiet=quiet or f is Format.json)
 
 
 @app.command()
@@ -79,6 +70,7 @@ def explain(
     else:
         for line in ex.lines():
             typer.echo(line)
+    report_problems(ex.problems, quiet=True)
 
 
 @app.command()
@@ -96,8 +88,7 @@ def worklist(
     header = ["patient_id", "name", "minutes", "minutes_needed", "role", "next_codes", "days_left"]
     emit(fmt(format), json_obj=wl.as_dict(), header=header, rows=wl.rows(),
          title=f"worklist {wl.month}: {wl.days_left} days left", keep=("patient_id", "next_codes"))  # fmt: skip
-    if not quiet:
-        _report_problems([p for p in wl.problems if p.severity == "error"], quiet)
+    report_problems(wl.problems, quiet=True)
 
 
 @app.command()
@@ -110,15 +101,10 @@ def validate(
     """Check every file; print each problem as FILE:LINE: error: MESSAGE. Silent when clean."""
     from ccmcli.reports.validate import validate as run
 
-    d = data_dir(ctx, data)
-    codes = None
-    if not no_code_check:
-        from ccmcli.codes.condition_codes import load_checker
-
-        codes, note = load_checker()
-        if note:
-            err(f"ccm: warning: {note}")
-    problems = run(d, codes)
+    practice = run(data_dir(ctx, data), code_check=not no_code_check)
+    for note in practice.notes:
+        err(f"ccm: warning: {note}")
+    problems = practice.problems
     if fmt(format) is Format.json:
         print_json({"problems": [p.as_dict() for p in problems],
                     "errors": sum(p.severity == "error" for p in problems),

@@ -15,7 +15,7 @@ from ccmcli.cli.app import (
     err,
     fmt,
 )
-from ccmcli.cli.output import emit, print_csv, print_json
+from ccmcli.cli.output import emit, print_csv, print_json, report_problems
 
 ACTIVITY_HELP = (
     "What kind of work (free text), e.g. care_coordination, medication_management, care_plan, "
@@ -113,8 +113,4 @@ def entries(
         emit(f, json_obj=listing.as_dict(), header=list(LIST_COLUMNS), rows=listing.rows(),
              title=f"{listing.log.file}: {len(listing.entries)} rows",
              keep=("id", "patient_id", "voided", "voids"))  # fmt: skip
-    for p in listing.log.problems:
-        if not quiet or p.severity == "error":
-            err(p.render())
-    if any(p.severity == "error" for p in listing.log.problems):
-        raise typer.Exit(1)
+    report_problems(listing.problems, quiet)

@@ -10,6 +10,21 @@ from collections.abc import Iterable, Iterator, Sequence
 from ccmcli.cli.app import Format
 
 
+def report_problems(problems: Iterable, quiet: bool = False) -> None:
+    """Every reading command ends here: each problem of the files it read on stderr as
+    `FILE:LINE: error: MESSAGE` (errors even with --quiet), then exit 1 when any is an error
+    (contract 2: errors found in the data), so cron sees the same verdict from every command."""
+    import typer
+
+    errors = False
+    for p in problems:
+        errors = errors or p.severity == "error"
+        if not quiet or p.severity == "error":
+            print(p.render(), file=sys.stderr)
+    if errors:
+        raise typer.Exit(1)
+
+
 def print_json(obj: object) -> None:
     """JSON with each top-level field on a line of its own, and each item of a list field too.
 

@@ -14,7 +14,7 @@ from ccmcli.cli.app import (
     fmt,
     patient_app,
 )
-from ccmcli.cli.output import emit
+from ccmcli.cli.output import emit, report_problems
 
 
 @patient_app.command("add")
@@ -54,11 +54,9 @@ def add(
 @patient_app.command("list")
 def list_(ctx: typer.Context, data: DataDirOpt = None, format: FormatOpt = None) -> None:
     """List patients with their program, conditions, consent and care plan."""
-    from ccmcli.store import record_files
+    from ccmcli.loader import load
 
-    d = data_dir(ctx, data)
-    record_files.require_settings(d)  # a broken ccm.yaml refuses here as in every other command
-    found = record_files.load_patients(d)
+    found = load(data_dir(ctx, data))
     rows = [
         [p.id, p.name, p.program, " ".join(p.chronic_codes()),
          p.consent.date.isoformat() if p.consent else None,
@@ -69,10 +67,7 @@ def list_(ctx: typer.Context, data: DataDirOpt = None, format: FormatOpt = None)
     emit(fmt(format), json_obj={"patients": [dict(zip(header, r, strict=True)) for r in rows],
                                 "problems": [p.as_dict() for p in found.problems]},
          header=header, rows=rows, keep=("patient_id",))  # fmt: skip
-    for p in found.problems:
-        err(p.render())
-    if any(p.severity == "error" for p in found.problems):
-        raise typer.Exit(1)
+    report_problems(found.problems)
 
 
 @patient_app.command("show")
@@ -96,3 +91,4 @@ def show(
         print_json(view.as_dict())
     else:
         text_views.patient_view(view)
+    report_problems(view.problems, quiet=True)

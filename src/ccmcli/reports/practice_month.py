@@ -1,16 +1,18 @@
 """The month's judgement for the whole practice: what `check`, `worklist` and `export` share."""
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from ccmcli.models.findings import Problem, has_errors
 from ccmcli.models.months import Month, is_provisional
-from ccmcli.models.records import Settings
 from ccmcli.rules.engine import Judgement
 from ccmcli.rules.entry_checks import entry_warnings
 from ccmcli.rules.judge import judge
 from ccmcli.rules.table import RuleYear, rules_for
-from ccmcli.store import logcache, record_files, timelog
-from ccmcli.store.datadir import DataDir
+from ccmcli.store import timelog
+
+if TYPE_CHECKING:
+    from ccmcli.loader import Practice
 
 
 @dataclass
@@ -60,27 +62,22 @@ def judgement_dict(j: Judgement) -> dict:
     }
 
 
-def judge_month(
-    data: DataDir,
-    settings: Settings,
-    month: Month,
-    patient_set: record_files.PatientSet,
-    only: list[str] | None = None,
-) -> MonthReport:
-    """Judge every patient (or `only` these ids) for `month`, with the files' problems."""
+def judge_month(practice: "Practice", month: Month, only: list[str] | None = None) -> MonthReport:
+    """Judge every valid patient (or `only` these ids) for `month`, with the problems of the
+    files that judgement read (settings, patients, that month's log)."""
     rules, note = rules_for(month.year)
-    log = logcache.read_month(data, month, patient_set.known_ids())
-    report = MonthReport(month, is_provisional(month, settings.timezone), rules, note, log=log)
-    report.problems = sorted(
-        patient_set.problems + log.problems, key=lambda p: (p.file, p.line or 0)
-    )
+    log = practice.read_month(month)
+    provisional = is_provisional(month, practice.settings.timezone)
+    report = MonthReport(month, provisional, rules, note, log=log)
+    report.problems = practice.month_problems(month)
     by_patient: dict[str, list] = {}
     for e in log.entries:
         by_patient.setdefault(e.patient_id, []).append(e)
     warnings = entry_warnings(log.entries)
-    ids = only if only is not None else sorted(patient_set.patients)
+    settings = practice.settings
+    ids = only if only is not None else sorted(practice.patients)
     for pid in ids:
-        patient = patient_set.patients[pid]
+        patient = practice.patients[pid]
         report.judgements.append(
             judge(patient, month, by_patient.get(pid, []), settings, rules,
                   warnings.get(pid), report.provisional)

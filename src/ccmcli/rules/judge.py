@@ -31,7 +31,7 @@ def judge(
 ) -> Judgement:
     """Apply ccm-rules Part A to one patient's entries of one month (void rows already linked)."""
     gate_results = apply_gates(patient, month, rules)
-    blockers = [Finding(gid, fact) for gid, fact in gate_results if fact]
+    blockers = [Finding.blocker(gid, fact) for gid, fact in gate_results if fact]
     verdicts = countable(patient, [e for e in entries if e.patient_id == patient.id and e.counts])
     staff, prac, excluded = _minute_totals(verdicts)
     warnings = _exclusion_warnings(patient, verdicts) + list(extra_warnings or [])
@@ -48,7 +48,9 @@ def judge(
         warnings.append(_over_cap(chosen))
     step = NextStep(*found_next) if found_next else None
     if provisional and not blockers:
-        warnings.append(Finding("provisional_month", f"{month} has not ended; totals may grow"))
+        warnings.append(
+            Finding.warning("provisional_month", f"{month} has not ended; totals may grow")
+        )
     return Judgement(
         patient=patient, month=month, rules=rules,
         status=_status(blockers, chosen, staff + prac),
@@ -115,13 +117,13 @@ def _exclusion_warnings(patient: Patient, verdicts: list[EntryVerdict]) -> list[
         )
         if n:
             words = f"before {what}" if day else f"with no {what.removeprefix('the ')} recorded"
-            out.append(Finding(rule, f"{n} minutes logged {words} do not count"))
+            out.append(Finding.warning(rule, f"{n} minutes logged {words} do not count"))
     return out  # fmt: skip
 
 
 def _over_cap(chosen: TrackResult) -> Finding:
     t = chosen.track
-    return Finding(
+    return Finding.warning(
         "minutes_over_cap",
         f"{chosen.over_cap} minutes above the {t.addon_code} cap of {t.addon_cap} units are not billable",
     )

@@ -5,13 +5,16 @@ list of problems naming file, line and field. Parsed files are kept in the recor
 (cache.py) while unchanged, so YAML (yamlio) is imported only when some file must be parsed.
 """
 
+import functools
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+from ccmcli.codes.identifiers import is_patient_id
 from ccmcli.models.errors import CcmError
 from ccmcli.models.findings import Problem
 from ccmcli.models.records import Patient, Settings
@@ -104,7 +107,7 @@ def _parse_settings(data: DataDir) -> tuple[Settings | None, list[Problem]]:
     try:
         text = read_text(data.settings_path)
     except (OSError, UnicodeDecodeError) as exc:
-        return None, [Problem(rel, None, "error", f"cannot read the file: {_reason(exc)}")]
+        return None, [Problem(rel, None, "error", f"cannot read the file: {reason(exc)}")]
     return parse_model(Settings, text, rel)
 
 
@@ -122,7 +125,7 @@ def refusal(problems: list[Problem]) -> CcmError:
     return CcmError(problems[0].render() + (f" (+{more} more: see `ccm validate`)" if more else ""))
 
 
-def _reason(exc: Exception) -> str:
+def reason(exc: Exception) -> str:
     if isinstance(exc, UnicodeDecodeError):
         return "it is not UTF-8 text"
     return getattr(exc, "strerror", None) or type(exc).__name__
@@ -134,7 +137,7 @@ def load_patient_file(data: DataDir, path: Path) -> tuple[Patient | None, list[P
     try:
         text = read_text(path)
     except (OSError, UnicodeDecodeError) as exc:
-        return None, [Problem(rel, None, "error", f"cannot read the file: {_reason(exc)}")]
+        return None, [Problem(rel, None, "error", f"cannot read the file: {reason(exc)}")]
     patient, problems = parse_model(Patient, text, rel)
     if patient is not None and patient.id != path.stem:
         from ccmcli.store import yamlio
@@ -208,13 +211,29 @@ def _patient_signatures(data: DataDir) -> list[tuple[str, cache.Signature | None
     return signatures
 
 
+def load_patient_cached(data: DataDir, path: Path) -> tuple[Patient | None, list[Problem]]:
+    """One patient file through the record cache: what `load_patients` would say of it."""
+    rel = data.relative(path)
+    patient, problems = cache.one(data.root, rel, lambda _: load_patient_file(data, path))
+    return patient, list(problems)
+
+
+def patient_file_exists(data: DataDir) -> Callable[[str], bool]:
+    """Whether a patient file exists: one look per id, never a read of every patient."""
+
+    @functools.cache
+    def known(patient_id: str) -> bool:
+        return is_patient_id(patient_id) and data.patient_path(patient_id).is_file()
+
+    return known
+
+
 def load_patient(data: DataDir, patient_id: str) -> Patient:
     """One patient for commands about that patient; refuses an unknown or invalid one."""
     path = data.patient_path(patient_id)
     if not path.is_file():
         raise CcmError(f'unknown patient "{patient_id}" (no {data.relative(path)})')
-    rel = data.relative(path)
-    patient, problems = cache.one(data.root, rel, lambda _: load_patient_file(data, path))
+    patient, problems = load_patient_cached(data, path)
     if patient is None:
         raise refusal(problems)
     return patient

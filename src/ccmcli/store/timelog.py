@@ -360,3 +360,34 @@ def _blank_undecodable_lines(raw: bytes) -> tuple[str, list[int]]:
             lines[i] = b""
             bad.append(i + 1)
     return b"\n".join(lines).decode("utf-8"), bad
+
+
+def row_ids(path) -> list[str]:
+    """The first cell of every row after the header, as the csv module reads the file; a file
+    that cannot be read has no ids (its own problems say why)."""
+    try:
+        text = path.read_bytes().decode("utf-8-sig", errors="replace")
+    except OSError:
+        return []
+    if '"' not in text:  # no quoting: a line is a row, and much faster to split
+        return [line.split(",", 1)[0] for line in text.splitlines()[1:] if line]
+    rows = csv.reader(io.StringIO(text, newline=""))
+    next(rows, None)
+    return [row[0] for row in rows if row]
+
+
+def row_lines(path, ids: set[str]) -> dict[str, int]:
+    """The line of the first row holding each of `ids`, for a message that points at it."""
+    found: dict[str, int] = {}
+    try:
+        text = path.read_bytes().decode("utf-8-sig", errors="replace")
+    except OSError:
+        return found
+    rows = csv.reader(io.StringIO(text, newline=""))
+    line = 1
+    next(rows, None)
+    for row in rows:
+        start, line = line + 1, rows.line_num
+        if row and row[0] in ids:
+            found.setdefault(row[0], start)
+    return found
