@@ -98,8 +98,7 @@ def claim_line(
 ) -> Line:
     p = j.patient
     charge = (fee(code, settings, j.rules) * units).quantize(CENT, ROUND_HALF_UP)
-    # The patient model has no place of service of its own yet; the practice's applies.
-    pos = getattr(p, "place_of_service", None) or settings.place_of_service
+    pos = settings.place_of_service  # a patient has no place of service of its own
     cells = (p.id, p.name, p.birth_date.isoformat(), p.mbi or "", p.billing_npi or settings.billing_npi,
              pos, result.date_of_service.isoformat(), code, str(units), f"{charge}", *diagnoses(p))  # fmt: skip
     return Line(cells, p.id, code, units, charge)

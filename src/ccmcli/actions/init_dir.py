@@ -4,6 +4,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from ccmcli.models.error_words import field_errors
 from ccmcli.models.errors import CcmError
 from ccmcli.models.records import Settings
 from ccmcli.store import fileio, yamlio
@@ -17,10 +18,10 @@ def create_data_dir(root: Path, practice: str, timezone: str, npi: str, pos: str
             practice=practice, timezone=timezone, billing_npi=npi, place_of_service=pos
         )
     except ValidationError as exc:
-        first = exc.errors(include_input=False, include_url=False)[0]
+        first = field_errors(exc)[0]
         name = {"billing_npi": "--npi", "timezone": "--timezone", "practice": "--practice",
-                "place_of_service": "--place-of-service"}.get(str(first["loc"][0]), "")  # fmt: skip
-        raise CcmError(f"{name} {first['msg'].removeprefix('Value error, ')}", 2) from None
+                "place_of_service": "--place-of-service"}.get(str(first.loc[0]), "")  # fmt: skip
+        raise CcmError(f"{name} {first.text}", 2) from None
     if (root / SETTINGS_FILE).exists():
         raise CcmError(f"{root / SETTINGS_FILE} already exists; not overwriting it")
     for sub in ("patients", "logs", "exports"):

@@ -5,6 +5,7 @@ from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 
+from ccmcli.models.error_words import field_errors
 from ccmcli.models.errors import CcmError
 from ccmcli.models.months import Month, is_provisional, today_in
 from ccmcli.models.records import Patient, Settings
@@ -76,10 +77,9 @@ def build_patient(f: AddFields, today) -> Patient:
     try:
         return Patient.model_validate(raw)
     except ValidationError as exc:
-        first = exc.errors(include_input=False, include_url=False)[0]
-        loc = first["loc"][0] if first["loc"] else ""
-        msg = first["msg"].removeprefix("Value error, ").replace("Input should be", "must be")
-        raise CcmError(f"{OPTION_OF_FIELD.get(str(loc), loc)}: {msg}", 2) from None
+        first = field_errors(exc)[0]
+        loc = first.loc[0] if first.loc else ""
+        raise CcmError(f"{OPTION_OF_FIELD.get(str(loc), loc)}: {first.text}", 2) from None
 
 
 def add_patient(data: DataDir, f: AddFields) -> tuple[object, list[str]]:

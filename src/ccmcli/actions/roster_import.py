@@ -227,17 +227,14 @@ def _merge_pairs(raw: dict, cells: dict, dates: dict, errors: list[Error]) -> No
 
 def model_messages(exc: ValidationError) -> list[Error]:
     """Pydantic errors as (column, message), never with the input (it is patient data)."""
+    from ccmcli.models.error_words import field_errors
+
     out = []
-    for e in exc.errors(include_input=False, include_url=False):
-        loc = tuple(s for s in e["loc"] if not str(s).startswith(("function-", "list[")))
+    for fe in field_errors(exc):
+        loc = fe.loc
         name = _COLUMN_OF.get(loc[:2]) or ("conditions" if loc[:1] == ("conditions",) else "")
         name = name or ".".join(str(s) for s in loc)
-        msg = e["msg"].removeprefix("Value error, ").replace("Input should be", "must be")
-        if e["type"] == "missing":
-            msg = f"{name} is required"
-        elif name:
-            msg = f"{name} {msg}" if msg[:1].islower() else f"{name}: {msg}"
-        out.append((name, msg))
+        out.append((name, fe.message(name)))
     return out
 
 

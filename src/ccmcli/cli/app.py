@@ -143,7 +143,3 @@ def err(message: str) -> None:
 
 def fmt(value: Format | None) -> Format:
     return value or Format.table
-
-
-def is_terminal() -> bool:
-    return sys.stdout.isatty()

@@ -6,7 +6,7 @@ host's: a cron job on a UTC server must close October at midnight Chicago time.
 
 import calendar
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from functools import cache
 
 from ccmcli.codes.identifiers import is_month
@@ -108,7 +108,3 @@ def iso_date(text: str) -> date:
     if len(text) != 10 or text[4] != "-" or text[7] != "-":
         raise ValueError("not a date of the form YYYY-MM-DD")
     return date.fromisoformat(text)
-
-
-def plus_days(day: date, n: int) -> date:
-    return day + timedelta(days=n)

@@ -8,7 +8,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TypeVar
 
-RULES_DOC = "ccm-rules.md"
 T = TypeVar("T")
 
 

@@ -58,24 +58,16 @@ def _field_path(loc: tuple) -> str:
 
 
 def _model_problems(model, exc: ValidationError, text: str, rel: str) -> list[Problem]:
+    from ccmcli.models.error_words import field_errors
     from ccmcli.store import yamlio
 
     problems = []
-    for err in exc.errors(include_input=False, include_url=False):
-        loc = tuple(s for s in err["loc"] if not str(s).startswith(("function-", "list[")))
-        msg = err["msg"].removeprefix("Value error, ").replace("Input should be", "must be")
-        where = loc
-        if not loc and msg.split(" ")[0] in model.model_fields:
-            where = (msg.split(" ")[0],)  # a rule across fields: the line of the field it names
-        name = _field_path(loc)
-        if err["type"] in ("model_type", "dict_type"):
-            msg = "must be a mapping of fields (key: value)"
-        if err["type"] == "extra_forbidden":
-            msg = f'unknown field "{name}"'
-        elif err["type"] == "missing":
-            msg = f"{name} is required"
-        elif name:
-            msg = f"{name} {msg}" if msg[0].islower() else f"{name}: {msg}"
+    for fe in field_errors(exc):
+        where = fe.loc
+        first_word = fe.text.split(" ")[0]
+        if not fe.loc and first_word in model.model_fields:
+            where = (first_word,)  # a rule across fields: the line of the field it names
+        msg = fe.message(_field_path(fe.loc))
         problems.append(Problem(rel, yamlio.line_of(text, where), "error", msg))
     return problems
 
