@@ -51,13 +51,53 @@ def test_completion_does_not_load_pydantic(data):
     assert out.stdout.splitlines() == ["['P0001', 'P0002', 'Q7']", "False False"]
 
 
+# Typer picks the shell from the process tree; its own switch makes it take the shell's name.
+NAMED_SHELL = {"_TYPER_COMPLETE_TEST_DISABLE_SHELL_DETECTION": "1"}
+SCRIPT_MARK = {"bash": "complete -o default -F _ccm_completion ccm", "zsh": "#compdef ccm",
+               "fish": "complete --command ccm"}  # fmt: skip
+
+
 @pytest.mark.parametrize("shell", ["bash", "zsh", "fish"])
 def test_show_completion_prints_a_script(shell):
-    env = {**os.environ, "SHELL": f"/bin/{shell}"}
+    env = {**os.environ, **NAMED_SHELL}
     out = subprocess.run([CCM, "--show-completion", shell], capture_output=True, text=True,
                          env=env, timeout=60)  # fmt: skip
     assert out.returncode == 0, out.stderr
-    assert "_CCM_COMPLETE" in out.stdout and "ccm" in out.stdout
+    assert SCRIPT_MARK[shell] in out.stdout and "_CCM_COMPLETE=complete_" in out.stdout
+
+
+def test_show_completion_bash_prints_a_script_as_typed():
+    out = subprocess.run([CCM, "--show-completion", "bash"], capture_output=True, text=True,
+                         timeout=60)  # fmt: skip
+    assert out.returncode == 0 and "_CCM_COMPLETE" in out.stdout
+
+
+@pytest.mark.parametrize(("shell", "installed"), [
+    ("bash", ".bash_completions/ccm.sh"), ("zsh", ".zfunc/_ccm"),
+    ("fish", ".config/fish/completions/ccm.fish"),
+])  # fmt: skip
+def test_install_completion_for_each_shell(tmp_path, shell, installed):
+    env = {**os.environ, **NAMED_SHELL, "HOME": str(tmp_path)}
+    out = subprocess.run([CCM, "--install-completion", shell], capture_output=True, text=True,
+                         env=env, timeout=60)  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    assert "_CCM_COMPLETE" in (tmp_path / installed).read_text()
+
+
+SHELL_ENV = {
+    "bash": lambda words: {"_CCM_COMPLETE": "complete_bash", "COMP_WORDS": words,
+                           "COMP_CWORD": str(len(words.split()) - 1)},
+    "zsh": lambda words: {"_CCM_COMPLETE": "complete_zsh", "_TYPER_COMPLETE_ARGS": words},
+    "fish": lambda words: {"_CCM_COMPLETE": "complete_fish", "_TYPER_COMPLETE_ARGS": words,
+                           "_TYPER_COMPLETE_FISH_ACTION": "get-args"},
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("shell", ["bash", "zsh", "fish"])
+def test_each_shell_completes_patient_ids(data, shell):
+    env = {**os.environ, **SHELL_ENV[shell]("ccm log P"), "CCM_DATA_DIR": str(data)}
+    out = subprocess.run([CCM], capture_output=True, text=True, env=env, timeout=60)
+    assert "P0001" in out.stdout and "P0002" in out.stdout and "Q7" not in out.stdout
 
 
 @pytest.mark.parametrize(
@@ -74,4 +114,5 @@ def test_the_shell_completes_commands(data):
     env = {**os.environ, "_CCM_COMPLETE": "complete_bash", "COMP_WORDS": "ccm sta",
            "COMP_CWORD": "1"}  # fmt: skip
     out = subprocess.run([CCM], capture_output=True, text=True, env=env, timeout=60)
-    assert set(out.stdout.split()) == {"start", "status"}
+    assert {"start", "status"} <= set(out.stdout.split())
+    assert "log" not in out.stdout.split()

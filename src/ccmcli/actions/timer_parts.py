@@ -6,33 +6,13 @@ starting at 00:00 (HH:MM cannot say 24:00, so the minute before midnight is give
 overstated). Everything here is pure: instants in, parts or a refusal out.
 """
 
-from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 
 from ccmcli.models.errors import CcmError
 from ccmcli.store.timelog import MAX_MINUTES, minutes_between
+from ccmcli.store.timerstate import Part
 
 LONGEST_UNASKED = timedelta(hours=12)
-
-
-@dataclass(frozen=True)
-class Part:
-    """One day's share of a timer: the log entry a stop writes for it."""
-
-    day: date
-    start: str
-    end: str
-    minutes: int
-    entry_id: str = ""
-
-    def state(self) -> dict:
-        return {"id": self.entry_id, "date": self.day.isoformat(), "start": self.start,
-                "end": self.end, "minutes": self.minutes}  # fmt: skip
-
-    @classmethod
-    def from_state(cls, d: dict) -> "Part":
-        return cls(date.fromisoformat(d["date"]), str(d["start"]), str(d["end"]),
-                   int(d["minutes"]), str(d["id"]))  # fmt: skip
 
 
 def ceil_minute(t: datetime) -> datetime:

@@ -13,11 +13,10 @@ import hashlib
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
-from pathlib import Path
+from datetime import UTC, datetime
 
 from ccmcli.actions.recording import LogRequest, Recorded, log_time
-from ccmcli.actions.timer_parts import Part, day_parts, elapsed_minutes, end_of_timer
+from ccmcli.actions.timer_parts import day_parts, elapsed_minutes, end_of_timer
 from ccmcli.models.entry_input import parse_time, resolve_role, resolve_staff, single_line
 from ccmcli.models.errors import CcmError
 from ccmcli.models.months import Month, now_in, zone
@@ -25,33 +24,10 @@ from ccmcli.store import record_files, timerstate
 from ccmcli.store.datadir import DataDir
 from ccmcli.store.logappend import AlreadyLogged, new_entry_id
 from ccmcli.store.timelog import Entry
+from ccmcli.store.timerstate import Part, Timer
 
 SERVICES = ("bhi", "rpm", "rtm", "tcm", "cocm", "other")
 CRASH_ENV = "CCM_TEST_CRASH_AT"  # tests only: die at a named point, as kill -9 would
-
-
-@dataclass
-class Timer:
-    """A running timer as its file holds it; `stop` is set once a stop has decided its parts."""
-
-    staff: str
-    patient_id: str
-    started: datetime
-    role: str
-    activity: str
-    service: str
-    patient_sha256: str
-    stop: dict | None = None
-    path: Path | None = None
-
-    def state(self) -> dict:
-        return {"version": 1, "staff": self.staff, "patient_id": self.patient_id,
-                "started": self.started.isoformat(), "role": self.role,
-                "activity": self.activity, "service": self.service,
-                "patient_sha256": self.patient_sha256, "stop": self.stop}  # fmt: skip
-
-    def parts(self) -> list[Part]:
-        return [Part.from_state(p) for p in (self.stop or {}).get("parts", [])]
 
 
 @dataclass
@@ -87,25 +63,6 @@ def _patient_on_file(data: DataDir, patient_id: str) -> tuple[str, str, str]:
     return settings.timezone, patient.id, hashlib.sha256(raw).hexdigest()
 
 
-def _load(data: DataDir, staff: str) -> Timer | None:
-    path = timerstate.state_path(data, staff)
-    state = timerstate.read(data, path)
-    return None if state is None else _from_state(data, path, state)
-
-
-def _from_state(data: DataDir, path, s: dict) -> Timer:
-    try:
-        timer = Timer(str(s["staff"]), str(s["patient_id"]), datetime.fromisoformat(s["started"]),
-                      str(s["role"]), str(s["activity"]), str(s.get("service") or ""),
-                      str(s["patient_sha256"]), s.get("stop"), path)  # fmt: skip
-        timer.parts()
-    except (KeyError, TypeError, ValueError, AttributeError):
-        timer = None
-    if timer is None or timer.started.tzinfo is None:
-        raise CcmError(f"{data.relative(path)} is not a timer file ccm can read; move it away")
-    return timer
-
-
 def _logged_ids(data: DataDir, parts: list[Part]) -> list[str]:
     """The parts' entry ids that their month logs already hold."""
     found = []
@@ -124,7 +81,7 @@ def _settled(data: DataDir, timer: Timer) -> bool:
     parts = timer.parts()
     if timer.stop is None or len(_logged_ids(data, parts)) < len(parts):
         return False
-    timerstate.remove(timer.path)
+    timerstate.remove(timer)
     return True
 
 
@@ -141,12 +98,12 @@ def start_timer(data: DataDir, req: StartRequest, environ: Mapping[str, str] = o
     activity, service = single_line("--activity", req.activity), _service(req.service)
     tz, patient_id, digest = _patient_on_file(data, req.patient_id)
     with timerstate.locked(data):
-        running = _load(data, staff)
+        running = timerstate.load(data, staff)
         if running is not None and not _settled(data, running):
             raise CcmError(_running_text(running, tz, "already has"))
         timer = Timer(staff, patient_id, now_in(tz), role, activity, service, digest,
                       path=timerstate.state_path(data, staff))  # fmt: skip
-        timerstate.write(timer.path, timer.state())
+        timerstate.save(timer)
     return timer
 
 
@@ -161,7 +118,7 @@ def _running_text(timer: Timer, tz: str, verb: str) -> str:
 
 
 def _require(data: DataDir, staff: str) -> Timer:
-    timer = _load(data, staff)
+    timer = timerstate.load(data, staff)
     if timer is None:
         raise CcmError(f"no timer running for {staff}; `ccm status` lists the running ones")
     return timer
@@ -179,7 +136,7 @@ def cancel_timer(
         if written:
             raise CcmError(f"{who}'s stopped timer already logged {', '.join(written)}; "
                            "`ccm stop` logs the rest (void entries to undo them)")  # fmt: skip
-        timerstate.remove(timer.path)
+        timerstate.remove(timer)
     return timer
 
 
@@ -203,11 +160,10 @@ def running_timers(data: DataDir) -> list[Running]:
     finished here (its file removed); one with entries still to write is listed as interrupted."""
     tz = record_files.require_settings(data).timezone
     now, out = now_in(tz), []
-    for path, state in timerstate.all_states(data):
-        timer = _from_state(data, path, state)
+    for timer in timerstate.all_timers(data):
         if timer.stop is not None:
             with timerstate.locked(data):
-                again = _load(data, timer.staff)
+                again = timerstate.load(data, timer.staff)
                 if again is None or _settled(data, again):
                     continue
         started = timer.started.astimezone(zone(tz))
@@ -237,21 +193,22 @@ def stop_timer(data: DataDir, req: StopRequest, environ: Mapping[str, str] = os.
         if not resumed:
             ended = end_of_timer(started, now_in(tz), at)
             parts = day_parts(started, ended)
-            seconds = int((ended - started).total_seconds())
+            seconds = int((ended.astimezone(UTC) - started.astimezone(UTC)).total_seconds())
             if not parts:
-                timerstate.remove(timer.path)
+                timerstate.remove(timer)
                 return Stopped(timer, [], seconds)
             _check_patient(data, timer, req.force)
             _check_service(timer)
             timer.stop = {"ended": ended.isoformat(), "note": note,
                           "parts": [p.state() for p in _with_ids(data, parts)]}  # fmt: skip
-            timerstate.write(timer.path, timer.state())
+            timerstate.save(timer)
         _crash_point("before-entries", environ)
         recorded = _write_parts(data, timer, environ)
-        timerstate.remove(timer.path)
+        timerstate.remove(timer)
     _judge_missing(data, recorded)
     ended = datetime.fromisoformat(timer.stop["ended"])
-    return Stopped(timer, recorded, int((ended - started).total_seconds()), resumed)
+    seconds = int((ended.astimezone(UTC) - started.astimezone(UTC)).total_seconds())
+    return Stopped(timer, recorded, seconds, resumed)
 
 
 def _check_patient(data: DataDir, timer: Timer, force: bool) -> None:
@@ -340,7 +297,7 @@ def _failed(data: DataDir, timer: Timer, done: list[Recorded], exc: CcmError) ->
     decided stop stays in the file for the next `ccm stop` to finish."""
     if not done:
         timer.stop = None
-        timerstate.write(timer.path, timer.state())
+        timerstate.save(timer)
         raise CcmError(f"{exc.message} (nothing logged; the timer keeps running)", exc.exit_code)
     ids = ", ".join(r.entry.id for r in done)
     raise CcmError(f"{exc.message} ({ids} logged; `ccm stop` again logs the rest)", exc.exit_code)
