@@ -316,6 +316,7 @@ def test_kill_between_writing_the_entry_and_clearing_the_timer_logs_it_once(data
     again = _run(data, f"{DAY}T09:45:00", "stop")
     assert again.returncode == 0, again.stderr
     assert "finishing a stop that was interrupted" in again.stderr
+    assert f"{written['id']} was already logged before the stop was interrupted" in again.stderr
     assert rows(data) == [written]  # exactly once, with the end decided by the first stop
     assert (written["end"], written["minutes"]) == ("09:20", "20")
     assert again.stdout.splitlines() == [written["id"], "P0001: 20 min in November 2026: 99490 met; 20 more for 99439"]  # fmt: skip

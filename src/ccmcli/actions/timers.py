@@ -263,7 +263,8 @@ def _write_parts(data: DataDir, timer: Timer, environ: Mapping[str, str]) -> lis
         try:
             out.append(log_time(data, req, environ={}))
         except AlreadyLogged:
-            out.append(Recorded(_entry(timer, part, note), None, ["already logged"]))
+            written = f"{part.entry_id} was already logged before the stop was interrupted"
+            out.append(Recorded(_entry(timer, part, note), None, [written]))
         except CcmError as exc:
             _failed(data, timer, out, exc)
         _crash_point(f"after-entry-{n}", environ)
