@@ -345,6 +345,9 @@ def test_kill_between_the_two_days_of_a_midnight_stop(data):
     _run(data, f"{DAY}T23:30:00", "start", "P0001")
     assert _run(data, "2026-11-04T00:30:00", "stop", crash="after-entry-1").returncode == 137
     assert len(rows(data)) == 1
+    shown = _run(data, "2026-11-04T00:31:00", "status", "-f", "json")
+    assert [t["patient_id"] for t in json.loads(shown.stdout)] == ["P0001"]
+    assert "`ccm stop --staff rn.a` finishes it" in shown.stderr
     cancel = _run(data, "2026-11-04T00:31:00", "cancel")
     assert cancel.returncode == 1 and "already logged" in cancel.stderr
     assert _run(data, "2026-11-04T00:40:00", "stop").returncode == 0
@@ -360,3 +363,15 @@ def test_a_damaged_timer_file_is_named(ccm, data):
     result = ccm(f"{DAY}T09:00:00", "stop")
     assert result.exit_code == 1
     assert f"timers/{path.name} is not a timer file ccm can read" in result.stderr
+
+
+def test_two_stops_at_once_log_the_timer_once(data):
+    _run(data, f"{DAY}T09:00:00", "start", "P0001")
+    env = {**os.environ, "CCM_DATA_DIR": str(data), "CCM_STAFF": "rn.a", "NO_COLOR": "1",
+           "CCM_NOW": f"{DAY}T09:30:00-06:00"}  # fmt: skip
+    env.pop("CCM_TEST_CRASH_AT", None)
+    procs = [subprocess.Popen([CCM, "stop"], env=env, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True) for _ in range(2)]  # fmt: skip
+    codes = sorted(p.wait(timeout=60) for p in procs)
+    assert codes == [0, 1]
+    assert [r["minutes"] for r in rows(data)] == ["30"] and timer_files(data) == []
