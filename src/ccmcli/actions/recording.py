@@ -52,6 +52,7 @@ class LogRequest:
     staff: str | None = None
     activity: str = ""
     note: str = ""
+    entry_id: str = ""  # chosen by the caller (a timer's stop) so a retry can tell it was written
 
 
 @dataclass
@@ -94,6 +95,7 @@ def log_time(data: DataDir, req: LogRequest, environ: Mapping[str, str] = os.env
     settings, patient = practice.settings, practice.patient(req.patient_id)
     day = parse_date(req.day or "today", today_in(settings.timezone), allow_future=False)
     draft = _template(patient.id, day, minutes, role, staff, activity, start, end, note)
+    draft.id = req.entry_id
 
     def inspect(log: MonthLog) -> tuple[Entry, list[str]]:
         return draft, _log_warnings(log, draft)

@@ -17,7 +17,7 @@ from typer.core import TyperGroup
 
 from ccmcli.models.errors import CcmError
 
-ENV_HELP = "Env: CCM_DATA_DIR, CCM_STAFF, CCM_ROLE, CCM_CACHE_DIR, CCM_NO_CACHE, NO_COLOR."
+ENV_HELP = "Env: CCM_DATA_DIR, CCM_STAFF, CCM_ROLE, CCM_NOW, CCM_CACHE_DIR, CCM_NO_CACHE, NO_COLOR."
 
 
 class Format(StrEnum):
@@ -80,7 +80,6 @@ def _debug(ctx) -> bool:
 
 app = typer.Typer(
     cls=CcmGroup,
-    add_completion=False,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
@@ -125,6 +124,17 @@ def _root(
     version: Annotated[bool, typer.Option("--version", help="Print the version and exit.", is_eager=True, callback=_version)] = False,
 ) -> None:  # fmt: skip
     ctx.obj = {"data_dir": data_dir, "debug": debug}
+    _clock_notice()
+
+
+def _clock_notice() -> None:
+    """A command run on a stand-in clock says so, once, so nobody mistakes a replay for today;
+    a CCM_NOW that is not an instant stops the command before it reads the clock."""
+    if os.environ.get("CCM_NOW", "").strip():
+        from ccmcli.models.months import clock_override
+
+        clock_override()
+        err("warning: CCM_NOW is set")
 
 
 def data_dir(ctx: typer.Context, option: Path | None):

@@ -15,6 +15,7 @@ from ccmcli.cli.app import (
     err,
     fmt,
 )
+from ccmcli.cli.completion import patient_ids
 from ccmcli.cli.output import emit, print_json, report_problems
 
 STATUSES = ("billable", "blocked", "below_threshold", "no_time")
@@ -26,7 +27,7 @@ CHECK_CSV = ["patient_id", "name", "program", "status", "clinical_staff_minutes"
 @app.command()
 def check(
     ctx: typer.Context,
-    ids: Annotated[list[str] | None, typer.Argument(metavar="[ID]...", help="Only these patients.")] = None,
+    ids: Annotated[list[str] | None, typer.Argument(metavar="[ID]...", help="Only these patients.", autocompletion=patient_ids)] = None,
     month: MonthOpt = None,
     status: Annotated[str | None, typer.Option("--status", "-s", help="Only patients with this status: billable, blocked, below_threshold, no_time.")] = None,
     data: DataDirOpt = None,
@@ -56,7 +57,7 @@ def check(
 @app.command()
 def explain(
     ctx: typer.Context,
-    patient_id: Annotated[str, typer.Argument(metavar="ID")],
+    patient_id: Annotated[str, typer.Argument(metavar="ID", autocompletion=patient_ids)],
     month: MonthOpt = None,
     data: DataDirOpt = None,
     format: FormatOpt = None,

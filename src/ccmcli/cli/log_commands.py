@@ -15,6 +15,7 @@ from ccmcli.cli.app import (
     err,
     fmt,
 )
+from ccmcli.cli.completion import patient_ids
 from ccmcli.cli.output import emit, print_csv, print_json, report_problems
 
 ACTIVITY_HELP = (
@@ -31,7 +32,7 @@ RoleOpt = Annotated[
 ]  # fmt: skip
 
 
-def _report(recorded, format, quiet: bool, first_line: str) -> None:
+def report_recorded(recorded, format, quiet: bool, first_line: str) -> None:
     """Warnings to stderr; the new row's id, then the month-to-date status, to stdout."""
     from ccmcli.reports.wording import status_line
     from ccmcli.store.timelog import COLUMNS
@@ -56,7 +57,7 @@ def _report(recorded, format, quiet: bool, first_line: str) -> None:
 @app.command()
 def log(
     ctx: typer.Context,
-    patient_id: Annotated[str, typer.Argument(metavar="PATIENT", help="Patient id.")],
+    patient_id: Annotated[str, typer.Argument(metavar="PATIENT", help="Patient id.", autocompletion=patient_ids)],
     minutes: Annotated[str | None, typer.Argument(metavar="MINUTES", help="Whole minutes, 1-720 (may be left out when --start and --end are given).", show_default=False)] = None,
     date: Annotated[str | None, typer.Option("--date", help="Service date: today, yesterday, YYYY-MM-DD, 3/4, 'Mar 4' [default: today at the practice].", show_default=False)] = None,
     start: Annotated[str | None, typer.Option("--start", help="Start time, HH:MM local.", show_default=False)] = None,
@@ -74,7 +75,7 @@ def log(
 
     req = LogRequest(patient_id, minutes, date, start, end, role, staff, activity, note)
     recorded = log_time(data_dir(ctx, data), req)
-    _report(recorded, format, quiet, recorded.entry.id)
+    report_recorded(recorded, format, quiet, recorded.entry.id)
 
 
 @app.command()
@@ -92,7 +93,7 @@ def void(
     from ccmcli.actions.recording import void_entry
 
     recorded = void_entry(data_dir(ctx, data), entry_id, reason, staff, role)
-    _report(recorded, format, quiet, f"voided {entry_id}: void row {recorded.entry.id}")
+    report_recorded(recorded, format, quiet, f"voided {entry_id}: void row {recorded.entry.id}")
 
 
 @app.command()

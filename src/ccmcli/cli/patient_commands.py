@@ -14,6 +14,7 @@ from ccmcli.cli.app import (
     fmt,
     patient_app,
 )
+from ccmcli.cli.completion import patient_ids
 from ccmcli.cli.output import emit, report_problems
 
 
@@ -73,7 +74,7 @@ def list_(ctx: typer.Context, data: DataDirOpt = None, format: FormatOpt = None)
 @patient_app.command("show")
 def show(
     ctx: typer.Context,
-    patient_id: Annotated[str, typer.Argument(metavar="ID")],
+    patient_id: Annotated[str, typer.Argument(metavar="ID", autocompletion=patient_ids)],
     month: MonthOpt = None,
     data: DataDirOpt = None,
     format: FormatOpt = None,

@@ -1,12 +1,11 @@
 """`ccm rules`: the table in force for a service year, as data."""
 
-from datetime import date
-
+from ccmcli.models.months import now
 from ccmcli.rules.table import rules_for
 
 
 def rules_dict(year: int | None) -> dict:
-    rules, note = rules_for(year or date.today().year)
+    rules, note = rules_for(year or now().astimezone().year)
     tracks = []
     for t in rules.tracks:
         tracks.append({

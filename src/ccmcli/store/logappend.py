@@ -13,7 +13,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from ccmcli.models.errors import CcmError
-from ccmcli.models.months import Month, now_in
+from ccmcli.models.months import Month, now, now_in
 from ccmcli.store import fileio, timelog
 from ccmcli.store.datadir import DataDir
 from ccmcli.store.timelog import Entry, MonthLog
@@ -21,13 +21,13 @@ from ccmcli.store.timelog import Entry, MonthLog
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 
 
-def new_entry_id(now: datetime | None = None) -> str:
+def new_entry_id(at: datetime | None = None) -> str:
     """`E20261127T135501123-7K3Q9`: the UTC time to the millisecond, then 25 random bits.
 
     Ids sort by the time they were made, and processes writing in the same millisecond still
     differ without talking to each other; the caller also re-checks the file under its lock.
     """
-    stamp = (now or datetime.now(UTC)).astimezone(UTC)
+    stamp = (at or now()).astimezone(UTC)
     tail = "".join(secrets.choice(_CROCKFORD) for _ in range(5))
     return f"E{stamp:%Y%m%dT%H%M%S}{stamp.microsecond // 1000:03d}-{tail}"
 
@@ -38,6 +38,10 @@ def cells(e: Entry) -> list[str]:
             e.role, e.staff, e.activity, e.start, e.end, e.note, e.logged_at, e.voids]  # fmt: skip
 
 
+class AlreadyLogged(CcmError):
+    """A row with the id the caller chose is already in the file: it was written before."""
+
+
 Build = Callable[[MonthLog], tuple[Entry, list[str]]]
 
 
@@ -46,8 +50,10 @@ def append_entry(
 ) -> tuple[Entry, MonthLog, list]:
     """Under the month file's lock: read it, let `build` inspect it, append one row.
 
-    `build` returns the row (without id) and warnings, or raises CcmError to write nothing. The
-    returned log holds the new entry, as a reader would see the file now.
+    `build` returns the row and warnings, or raises CcmError to write nothing. A row without id
+    gets a new one; a row whose id the caller chose is refused (AlreadyLogged) when the file
+    already holds that id, so a retried write never doubles it. The returned log holds the new
+    entry, as a reader would see the file now.
     """
     path = data.log_path(month)
     rel = data.relative(path)
@@ -58,9 +64,13 @@ def append_entry(
         if header:
             raise CcmError(f"{header[0].render()} (fix it first: no row after it can be read)")
         entry, warnings = build(log)
-        entry.id = new_entry_id()
-        while entry.id in text:
+        if entry.id:  # chosen beforehand (a timer's stop): the row is written at most once
+            if entry.id in text:
+                raise AlreadyLogged(f"entry {entry.id} is already in {rel}")
+        else:
             entry.id = new_entry_id()
+            while entry.id in text:
+                entry.id = new_entry_id()
         entry.logged_at = now_in(tz).isoformat(timespec="seconds")
         row = cells(entry)
         before = text if text.endswith("\n") else text + "\n"  # as fileio will write it
