@@ -5,6 +5,7 @@ from typing import TYPE_CHECKING
 
 from ccmcli.models.findings import Problem, sort_key
 from ccmcli.models.months import Month
+from ccmcli.reports.month_record import closed_month_problems
 from ccmcli.store import logcache, record_files
 from ccmcli.store.datadir import DataDir
 
@@ -52,7 +53,7 @@ def validate(data: DataDir, codes: "CodeChecker | None" = None) -> list[Problem]
     With `codes`, the condition codes of every valid patient file are checked last against the
     ICD-10-CM code set (codecheck.py); the caller loads it, so it can skip or report its absence.
     """
-    _, problems = record_files.load_settings(data)
+    settings, problems = record_files.load_settings(data)
     patients = record_files.load_patients(data)
     problems += patients.problems + stray_files(data)
     first_seen: dict[str, str] = {}
@@ -71,4 +72,5 @@ def validate(data: DataDir, codes: "CodeChecker | None" = None) -> list[Problem]
         from ccmcli.codes.condition_codes import data_dir_problems
 
         problems += data_dir_problems(data, patients.patients.values(), codes)
+    problems += closed_month_problems(data, settings.timezone if settings else None)
     return sorted(problems, key=sort_key)
