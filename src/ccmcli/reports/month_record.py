@@ -110,11 +110,11 @@ def differences(recorded: dict, now: dict) -> list[Difference]:
     old = {p["patient_id"]: p for p in recorded["patients"]}
     new = {p["patient_id"]: p for p in now["patients"]}
     for pid in sorted(old.keys() | new.keys()):
-        out += _patient_differences(pid, old.get(pid), new.get(pid))
+        out += patient_differences(pid, old.get(pid), new.get(pid))
     return out
 
 
-def _patient_differences(pid: str, old: dict | None, new: dict | None) -> list[Difference]:
+def patient_differences(pid: str, old: dict | None, new: dict | None) -> list[Difference]:
     if old is None or new is None:
         state = "no valid patient file" if new is None else "judged"
         was = "judged" if old is not None else "not in the record"
