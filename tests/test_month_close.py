@@ -6,6 +6,8 @@ import stat
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ccmcli.models.months import current_month
 from ccmcli.store import closed_records
@@ -226,3 +228,33 @@ def test_exported_month_left_open_is_a_warning_until_closed(cli, clinic, tmp_pat
     assert result.exit_code == 0  # warnings alone
     assert close(cli, clinic, "2026-09").exit_code == 0
     assert "2026-09 has exported" not in cli("-d", clinic, "validate", "--no-code-check").stdout
+
+
+def test_every_writer_of_log_rows_is_refused_in_the_shared_append_path(closed):
+    """`ccm stop` writes through the same append as log and void, so it is refused alike."""
+    from ccmcli.models.errors import CcmError
+    from ccmcli.models.months import Month
+    from ccmcli.store.datadir import DataDir
+    from ccmcli.store.logappend import append_entry
+
+    called = []
+    with pytest.raises(CcmError, match=r"ccm reopen 2026-10 --reason TEXT"):
+        append_entry(DataDir(closed), Month(2026, 10), TZ, lambda log: called.append(log))
+    assert called == []
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.dictionaries(
+        st.text(min_size=1, max_size=8).filter(lambda k: k != "sha256"),
+        st.one_of(st.integers(), st.text(max_size=20), st.booleans(), st.none()),
+        min_size=1,
+    ),
+    st.data(),
+)
+def test_any_change_to_a_sealed_record_changes_its_hash(record, draw):
+    sealed = closed_records.seal(record)
+    key = draw.draw(st.sampled_from(sorted(record)))
+    changed = {**sealed, key: [sealed[key]]}  # a different value of another type
+    assert hashlib.sha256(closed_records.canonical(sealed)).hexdigest() == sealed["sha256"]
+    assert hashlib.sha256(closed_records.canonical(changed)).hexdigest() != sealed["sha256"]

@@ -104,13 +104,29 @@ def build(ex: Explanation, facts: MonthFacts) -> Packet:
     j, s = ex.judgement, facts.settings
     p = facts.describe.with_descriptions(j.patient) if facts.describe else j.patient
     d = ex.as_dict()
-    rules = j.rules
     body = {
         "generated_at": facts.generated_at, "month": str(j.month), "month_label": j.month.label(),
         "provisional": any(w.rule == "provisional_month" for w in j.warnings),
         "practice": {"name": s.practice, "billing_npi": p.billing_npi or s.billing_npi,
                      "npi_source": "patient file" if p.billing_npi else "ccm.yaml",
                      "place_of_service": s.place_of_service, "timezone": s.timezone},
+        **_record(p, j.month),
+        "gates": [{**g, "ref": _gate_ref(j.rules, g["rule"])} for g in d["gates"]],
+        "entries": [{**e, "where": f"{e['file']}:{e['line']}"} for e in d["entries"]],
+        "problems": [pr.render() for pr in ex.problems],
+        "minutes": dict(j.minutes),
+        "billing": _billing(j, d["track"], s),
+        "exported": [r for r in facts.ledger if r["patient_id"] == p.id],
+        "ledger_note": facts.ledger_note,
+        "close": {**facts.close, **_recorded(facts, j, s)},
+    }  # fmt: skip
+    return Packet(p, j.month, body)
+
+
+def _record(p: Patient, month: Month) -> dict:
+    """The facts of the patient file an auditor asks for (contract 9), dates as YYYY-MM-DD."""
+    c = p.complex_month(month)
+    return {
         "patient": {"id": p.id, "name": p.name, "birth_date": p.birth_date.isoformat(),
                     "mbi": p.mbi, "program": p.program},
         "conditions": [{"code": c.code, "description": c.description, "chronic": c.chronic,
@@ -118,26 +134,25 @@ def build(ex: Explanation, facts: MonthFacts) -> Packet:
         "consent": p.consent.model_dump(mode="json") if p.consent else None,
         "initiating_visit": p.initiating_visit.model_dump(mode="json") if p.initiating_visit else None,
         "care_plan": p.care_plan.model_dump(mode="json") if p.care_plan else None,
-        "complex": (c.model_dump(mode="json") if (c := p.complex_month(j.month)) else None),
+        "complex": c.model_dump(mode="json") if c else None,
         "discharged": p.discharged.isoformat() if p.discharged else None,
-        "gates": [{**g, "ref": _gate_ref(rules, g["rule"])} for g in d["gates"]],
-        "entries": [{**e, "where": f"{e['file']}:{e['line']}"} for e in d["entries"]],
-        "problems": [pr.render() for pr in ex.problems],
-        "minutes": dict(j.minutes),
-        "billing": {"status": j.status, "amount": j.amount,
-                    "date_of_service": j.date_of_service.isoformat() if j.date_of_service else None,
-                    "codes": [{"code": c, "units": n, "amount": round(rules.amounts[c].dollars * n, 2)}
-                              for c, n in j.codes],
-                    "track": d["track"], "alternatives": [a.as_dict() for a in j.alternatives],
-                    "blockers": [b.as_dict() for b in j.blockers],
-                    "warnings": [w.as_dict() for w in j.warnings],
-                    "rules_year": str(rules.year), "rules_source": rules.source,
-                    "date_rule": "A5, D-02 (" + s.date_of_service + ")"},
-        "exported": [r for r in facts.ledger if r["patient_id"] == p.id],
-        "ledger_note": facts.ledger_note,
-        "close": {**facts.close, **_recorded(facts, j, s)},
     }  # fmt: skip
-    return Packet(p, j.month, body)
+
+
+def _billing(j, track: dict | None, s: Settings) -> dict:
+    """The codes, units, amounts and date of service, with the rules that decided them."""
+    rules = j.rules
+    return {
+        "status": j.status, "amount": j.amount,
+        "date_of_service": j.date_of_service.isoformat() if j.date_of_service else None,
+        "codes": [{"code": c, "units": n, "amount": round(rules.amounts[c].dollars * n, 2)}
+                  for c, n in j.codes],
+        "track": track, "alternatives": [a.as_dict() for a in j.alternatives],
+        "blockers": [b.as_dict() for b in j.blockers],
+        "warnings": [w.as_dict() for w in j.warnings],
+        "rules_year": str(rules.year), "rules_source": rules.source,
+        "date_rule": f"A5, D-02 ({s.date_of_service})",
+    }  # fmt: skip
 
 
 def _gate_ref(rules, gate_id: str) -> str:
