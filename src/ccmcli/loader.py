@@ -102,7 +102,10 @@ def load(
     for month in sorted(wanted):
         _read_month(practice, month)
     if every_file:
+        from ccmcli.reports.month_record import closed_month_problems
+
         practice.problems += _ledger_problems(data)
+        practice.problems += closed_month_problems(data, settings.timezone if settings else None)
     practice.problems.sort(key=sort_key)
     return practice
 

@@ -2,7 +2,9 @@
 
 # Command modules register on `app` when imported; they keep their slow imports inside commands.
 from ccmcli.cli import (  # noqa: F401
+    audit_command,
     check_commands,
+    close_commands,
     export_command,
     import_command,
     init_command,

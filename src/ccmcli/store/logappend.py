@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 
 from ccmcli.models.errors import CcmError
 from ccmcli.models.months import Month, now, now_in
-from ccmcli.store import fileio, timelog
+from ccmcli.store import closed_records, fileio, timelog
 from ccmcli.store.datadir import DataDir
 from ccmcli.store.timelog import Entry, MonthLog
 
@@ -53,11 +53,15 @@ def append_entry(
     `build` returns the row and warnings, or raises CcmError to write nothing. A row without id
     gets a new one; a row whose id the caller chose is refused (AlreadyLogged) when the file
     already holds that id, so a retried write never doubles it. The returned log holds the new
-    entry, as a reader would see the file now.
+    entry, as a reader would see the file now. A row dated in a closed month is refused
+    (contract 8): here, so that every writer of log rows (log, void, stop) refuses it; asked
+    again under the lock, which `ccm close` also holds.
     """
     path = data.log_path(month)
     rel = data.relative(path)
+    closed_records.refuse_if_closed(data, month)
     with fileio.locked(path, timelog.HEADER) as fd:
+        closed_records.refuse_if_closed(data, month)
         text = decode(fileio.read_fd(fd), rel)
         log = timelog.parse_month(text, month, rel)
         header = [p for p in log.problems if p.line == 1]
