@@ -39,8 +39,8 @@ OCTOBER = {
     "P0008": ("blocked", "", 30, 0, 0, None, 0.0, ["no_initiating_visit"], [], None),
     "P0009": ("blocked", "", 25, 0, 0, None, 0.0, ["no_care_plan"], [], None),
     "P0010": ("billable", "99487x1 99489x1", 88, 10, 0, "2026-10-22", 222.45, [], [], (22, "99487x1 99489x2")),
-    "P0011": ("billable", "99426x1 99427x1", 65, 0, 0, "2026-10-26", 115.57, [], [], (25, "99426x1 99427x2")),
-    "P0012": ("billable", "99491x1 99437x2", 0, 92, 2, "2026-10-26", 211.10, [], ["minutes_over_cap"], None),
+    "P0011": ("billable", "99426x1 99427x1", 65, 0, 0, "2026-10-26", 121.91, [], [], (25, "99426x1 99427x2")),
+    "P0012": ("billable", "99491x1 99437x2", 0, 92, 2, "2026-10-26", 215.44, [], ["minutes_over_cap"], None),
     "P0013": ("no_time", "", 0, 0, 0, None, 0.0, [], [], (20, "99490x1")),
 }  # fmt: skip
 
@@ -102,7 +102,7 @@ def test_check_october_gives_every_result_the_clinic_was_built_to_show(cli, clin
         assert got_next == nxt, p["patient_id"]
         assert p["next"] is None or p["next"]["role"] == "clinical_staff"
     billable = [p for p in report["patients"] if p["status"] == "billable"]
-    assert round(sum(p["amount"] for p in billable), 2) == 964.96
+    assert round(sum(p["amount"] for p in billable), 2) == 975.64
     by_id = {p["patient_id"]: p for p in report["patients"]}
     assert [codes_of(a) for a in by_id["P0010"]["alternatives"]] == ["99490x1 99439x2"]
     assert by_id["P0010"]["alternatives"][0]["amount"] == 167.01
@@ -495,10 +495,15 @@ def test_rules_for_a_later_year_use_the_newest_table_and_say_so(cli):
 
 def test_rules_table_and_csv(cli):
     table = cli("rules", "--year", "2026").stdout
-    assert "99491" in table and "84.84*" in table  # an estimate is marked
+    row_99491 = next(line for line in table.splitlines() if "99491" in line).split()
+    assert {"89.18", "2.67", "33.4009", "RVU26A"} <= set(row_99491)  # amount beside its source
+    assert "*" not in table  # no amount is an estimate any more
+    assert "CMS RVU26A, released 2025-12-29" in table
     rows = list(csv.reader(io.StringIO(cli("rules", "--year", "2025", "-f", "csv").stdout)))
-    assert rows[0] == ["program", "track", "code", "kind", "minutes", "cap", "amount", "rule"]
+    assert rows[0] == ["program", "track", "code", "kind", "minutes", "cap", "amount", "rule",
+                       "rvu", "conversion_factor", "rvu_file"]  # fmt: skip
     assert rows[1][:7] == ["ccm", "staff", "99490", "base", ">= 20", "1", "60.49"]
+    assert rows[1][8:] == ["1.87", "32.3465", "RVU25A"]
     assert len(rows) == 11
 
 

@@ -138,13 +138,15 @@ def rules(
     data: DataDirOpt = None,
 ) -> None:  # fmt: skip
     """Print the codes, thresholds, caps and amounts in force."""
-    from ccmcli.reports.rules_view import rules_dict, rules_rows
+    from ccmcli.reports.rules_view import ROWS_HEADER, amounts_note, rules_dict, rules_rows
 
     view = rules_dict(year or _practice_year(ctx, data))
-    header = ["program", "track", "code", "kind", "minutes", "cap", "amount", "rule"]
-    emit(fmt(format), json_obj=view, header=header, rows=rules_rows(view),
+    f = fmt(format)
+    emit(f, json_obj=view, header=ROWS_HEADER, rows=rules_rows(view),
          title=f"rules {view['rules']}" + (f" ({view['note']})" if view.get("note") else ""),
          keep=("code",))  # fmt: skip
+    if f is Format.table:
+        typer.echo(amounts_note(view))
 
 
 def _practice_year(ctx: typer.Context, data) -> int | None:
