@@ -6,6 +6,7 @@ year's conversion factor and the CMS file that publishes both, so a biller can c
 
 from datetime import date
 
+from ccmcli.reports.wording import rule_ref
 from ccmcli.rules.table import Amount, rules_for
 
 ROWS_HEADER = ["program", "track", "code", "kind", "minutes", "cap", "amount", "rule", "rvu",
@@ -29,8 +30,8 @@ def rules_dict(year: int | None) -> dict:
             "addon": {"code": t.addon_code, "minutes_each": t.addon_minutes, "cap": t.addon_cap,
                       **amount_dict(rules.amounts[t.addon_code])},
         })  # fmt: skip
-    gates = [{"rule": g.id, "programs": list(g.programs), "source": g.rule, "summary": g.summary}
-             for g in rules.gates]  # fmt: skip
+    gates = [{"rule": g.id, "ref": rule_ref(g.id, rules), "programs": list(g.programs),
+              "source": g.rule, "summary": g.summary} for g in rules.gates]  # fmt: skip
     schedule = rules.fee_schedule
     out = {"rules": str(rules.year), "conversion_factor": float(schedule.conversion_factor),
            "rvu_file": {"name": schedule.name, "released": schedule.released},
