@@ -219,3 +219,14 @@ def test_any_command_can_adopt_the_fitting(capsys, monkeypatch):
     out = capsys.readouterr().out
     assert "2026-11-27T09:10:00-06:00" in out and "activity" not in out.splitlines()[0]
     assert "left out: activity" in out
+
+
+def test_progress_bars_are_coloured_only_on_a_terminal():
+    from ccmcli.cli.table_views import WORKLIST
+    from ccmcli.cli.tables import bar
+    from ccmcli.cli.tables import render as draw
+
+    row = {"patient": "P1", "progress": bar(45, 60)}
+    assert bar(45, 60) == "███████░░░ 45/60" and bar(0, 20, 5) == "░░░░░ 0/20"
+    assert "\x1b[32m███████" in draw(WORKLIST, [row], width=100, color=True)
+    assert "███████░░░ 45/60" in draw(WORKLIST, [row], width=100, color=False)

@@ -3,7 +3,16 @@ the order in which they give way on a narrow terminal (cli/tables.py). JSON and 
 elsewhere and never change with the terminal."""
 
 from ccmcli.cli.output import print_table, table_width
-from ccmcli.cli.tables import SHORTEN_TEXT, Column, Drop, Short, TableSpec, bar, wrap
+from ccmcli.cli.tables import (
+    BAR_MARKS,
+    SHORTEN_TEXT,
+    Column,
+    Drop,
+    Short,
+    TableSpec,
+    bar,
+    wrap,
+)
 
 STATUS_STYLE = {"billable": "green", "blocked": "red", "below_threshold": "yellow",
                 "no_time": "dim"}  # fmt: skip
@@ -75,8 +84,8 @@ WORKLIST = TableSpec(
     (Column("patient"), Column("name", kind="text"), Column("minutes", justify="right"),
      Column("needed", justify="right"), Column("role", short="role_short"),
      Column("next codes", key="next_codes"), Column("adds", justify="right"),
-     Column("progress", short="progress_short"), Column("days left", key="days_left",
-                                                        justify="right")),
+     Column("progress", short="progress_short", marks=BAR_MARKS),
+     Column("days left", key="days_left", justify="right")),
     (Drop("days left"), Short("role"), SHORTEN_TEXT, Short("progress"), Drop("adds"),
      Drop("progress")),
 )  # fmt: skip

@@ -33,6 +33,7 @@ class Column:
     short_name: str | None = None
     min_width: int = 8
     style: Callable[[dict], str | None] | None = None
+    marks: tuple[tuple[str, str], ...] = ()  # (regex, style): colour parts of a cell
 
     @property
     def field(self) -> str:
@@ -121,7 +122,16 @@ class Layout:
         return sum(w for *_, w in self.columns) + GAP * max(len(self.columns) - 1, 0)
 
 
-def _layout(spec: TableSpec, rows: list[dict], state: _State, width: int | None) -> Layout:
+def _widest(rows: list[dict], key: str, seen: dict[str, int]) -> int:
+    """The widest cell of a field, measured once per table however many states are tried."""
+    if key not in seen:
+        seen[key] = max((cell_width(str(r.get(key) or "")) for r in rows), default=0)
+    return seen[key]
+
+
+def _layout(
+    spec: TableSpec, rows: list[dict], state: _State, width: int | None, seen: dict[str, int]
+) -> Layout:
     cols = []
     for c in spec.columns:
         if c.name in state.dropped:
@@ -129,7 +139,7 @@ def _layout(spec: TableSpec, rows: list[dict], state: _State, width: int | None)
         use_short = c.short is not None and c.name in state.short
         header = (c.short_name or c.name) if use_short else c.name
         key = c.short if use_short else c.field
-        natural = max([cell_width(header)] + [cell_width(str(r.get(key) or "")) for r in rows])
+        natural = max(cell_width(header), _widest(rows, key, seen))
         cols.append((c, header, key, natural))
     left_out = [c.name for c in spec.columns if c.name in state.dropped - state.silent]
     layout = Layout(cols, left_out)
@@ -155,15 +165,15 @@ def _shrink_text(layout: Layout, excess: int) -> None:
 
 def fit(spec: TableSpec, rows: list[dict], width: int | None) -> Layout:
     """The first state of `spec.steps` whose table fits `width` (None: every column, full)."""
-    state = _State()
-    layout = _layout(spec, rows, state, width)
+    state, seen = _State(), {}
+    layout = _layout(spec, rows, state, width, seen)
     if width is None:
         return layout
     for step in spec.steps:
         if layout.width <= width:
             break
         state = state.then(step)
-        layout = _layout(spec, rows, state, width)
+        layout = _layout(spec, rows, state, width, seen)
     return layout
 
 
@@ -187,7 +197,10 @@ def render(
         for c, _, key, w in layout.columns:
             text = str(r.get(key) if r.get(key) is not None else "")
             text = shorten(text, w) if c.kind == "text" else text
-            cells.append(Text(text, style=(c.style(r) or "") if c.style and color else ""))
+            cell = Text(text, style=(c.style(r) or "") if c.style and color else "")
+            for pattern, style in c.marks if color else ():
+                cell.highlight_regex(pattern, style)
+            cells.append(cell)
         table.add_row(*cells)
     out = io.StringIO()
     console = Console(file=out, width=max(layout.width, 20), force_terminal=color,
@@ -205,6 +218,9 @@ def render(
 
 def left_out_note(names: Sequence[str]) -> str:
     return f"left out: {', '.join(names)} (--wide or --format csv/json shows every column)"
+
+
+BAR_MARKS = (("█+", "green"), ("░+", "bright_black"))
 
 
 def bar(done: int, target: int, cells: int = 10) -> str:

@@ -3,14 +3,39 @@ the terminal's width (ids, codes and amounts stay whole); their tables fit as ev
 
 import sys
 
-from ccmcli.cli.output import print_table, table_width
-from ccmcli.cli.tables import SHORTEN_TEXT, Column, Drop, Short, TableSpec, bar, shorten, wrap
+from ccmcli.cli.output import print_table, table_width, use_color
+from ccmcli.cli.tables import (
+    BAR_MARKS,
+    SHORTEN_TEXT,
+    Column,
+    Drop,
+    Short,
+    TableSpec,
+    bar,
+    shorten,
+    wrap,
+)
 
 
 def _print(lines: list[str], width: int | None, indent: str = "  ") -> None:
+    """Prose, folded to `width`; on a terminal with colour, progress bars are coloured."""
+    color = use_color()
     for line in lines:
         for part in wrap(line, width, indent):
-            sys.stdout.write(part + "\n")
+            sys.stdout.write((_coloured(part) if color and "█" in part else part) + "\n")
+
+
+def _coloured(line: str) -> str:
+    from rich.console import Console
+    from rich.text import Text
+
+    console = Console(force_terminal=True, color_system="standard", width=10_000)
+    text = Text(line)
+    for pattern, style in BAR_MARKS:
+        text.highlight_regex(pattern, style)
+    with console.capture() as out:
+        console.print(text, end="")
+    return out.get()
 
 
 def progress_line(j) -> str | None:
