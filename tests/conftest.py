@@ -68,3 +68,10 @@ def datadir(tmp_path, cli) -> Path:
                  "--npi", "1234567893")  # fmt: skip
     assert result.exit_code == 0, result.stderr
     return root
+
+
+def pytest_addoption(parser):
+    parser.addoption(
+        "--update-golden", action="store_true", default=False,
+        help="Rewrite tests/golden/ from the current renderings (test_tables.py).",
+    )  # fmt: skip

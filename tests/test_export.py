@@ -309,7 +309,7 @@ def test_columns_fees_npi_place_and_dx(run, datadir):
     assert (p2["billing_npi"], p2["place_of_service"]) == ("1457302911", "22")
     assert [p2[f"dx{i}"] for i in range(1, 5)] == ["I50.22", "E78.5", "", ""]
     assert (p2["code"], p2["date_of_service"], p2["birth_date"]) == ("99426", day(8), "1948-03-02")
-    assert "total charge 188.90" in r.stderr  # 75.00 + 50.44 + 63.46 (99426, 2026)
+    assert "total charge 193.24" in r.stderr  # 75.00 + 50.44 + 67.80 (99426, 2026)
 
 
 # Names are stripped of surrounding whitespace when read, so tab and CR are tested on csv_text.

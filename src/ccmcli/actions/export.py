@@ -80,8 +80,9 @@ class Line:
 
 def fee(code: str, settings: Settings, rules: RuleYear) -> Decimal:
     """Per-unit charge: `fees` in ccm.yaml, else the national amount of the service year (A6)."""
-    dollars = settings.fees.get(code, rules.amounts[code].dollars)
-    return Decimal(str(dollars))
+    if code in settings.fees:
+        return Decimal(str(settings.fees[code]))
+    return rules.amounts[code].exact
 
 
 def diagnoses(patient: Patient) -> list[str]:

@@ -101,6 +101,10 @@ FormatOpt = Annotated[
     typer.Option("--format", "-f", help="Output format [default: table].", show_default=False),
 ]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.")]
+WideOpt = Annotated[
+    bool,
+    typer.Option("--wide", "-w", help="Table: every column at full width, whatever the terminal."),
+]
 MonthOpt = Annotated[
     str | None,
     typer.Option("--month", "-m", help="YYYY-MM [default: this month at the practice].", show_default=False),

@@ -10,6 +10,7 @@ from ccmcli.cli.app import (
     FormatOpt,
     MonthOpt,
     QuietOpt,
+    WideOpt,
     app,
     data_dir,
     err,
@@ -33,6 +34,7 @@ def check(
     data: DataDirOpt = None,
     format: FormatOpt = None,
     quiet: QuietOpt = False,
+    wide: WideOpt = False,
 ) -> None:  # fmt: skip
     """Judge each patient's month: billable codes and units, blockers, minutes still needed."""
     from ccmcli.reports import check_views
@@ -46,9 +48,9 @@ def check(
     elif f is Format.csv:
         emit(f, json_obj=None, header=CHECK_CSV, rows=check_views.check_csv_rows(report))
     elif not quiet:
-        from ccmcli.cli.text_views import check_table
+        from ccmcli.cli.table_views import check_table
 
-        check_table(report)
+        check_table(report, wide)
     if report.rules_note and not quiet:
         err(f"note: {report.rules_note}")
     report_problems(report.problems, quiet=quiet or f is Format.json)
@@ -61,6 +63,7 @@ def explain(
     month: MonthOpt = None,
     data: DataDirOpt = None,
     format: FormatOpt = None,
+    wide: WideOpt = False,
 ) -> None:
     """Show every rule applied to one patient's month and every entry, counted or not."""
     from ccmcli.reports import check_views
@@ -69,8 +72,9 @@ def explain(
     if fmt(format) is Format.json:
         print_json(ex.as_dict())
     else:
-        for line in ex.lines():
-            typer.echo(line)
+        from ccmcli.cli.text_views import explain_view
+
+        explain_view(ex, wide)
     report_problems(ex.problems, quiet=True)
 
 
@@ -81,14 +85,21 @@ def worklist(
     data: DataDirOpt = None,
     format: FormatOpt = None,
     quiet: QuietOpt = False,
+    wide: WideOpt = False,
 ) -> None:
     """Patients who can still reach a further code this month: fewest minutes needed first."""
     from ccmcli.reports import check_views
 
     wl = check_views.run_worklist(data_dir(ctx, data), month)
-    header = ["patient_id", "name", "minutes", "minutes_needed", "role", "next_codes", "days_left"]
-    emit(fmt(format), json_obj=wl.as_dict(), header=header, rows=wl.rows(),
-         title=f"worklist {wl.month}: {wl.days_left} days left", keep=("patient_id", "next_codes"))  # fmt: skip
+    f = fmt(format)
+    if f is Format.table:
+        from ccmcli.cli.table_views import worklist_table
+
+        worklist_table(wl, wide)
+    else:
+        header = ["patient_id", "name", "minutes", "minutes_needed", "role", "next_codes",
+                  "days_left"]  # fmt: skip
+        emit(f, json_obj=wl.as_dict(), header=header, rows=wl.rows())
     report_problems(wl.problems, quiet=True)
 
 
@@ -123,15 +134,19 @@ def rules(
     year: Annotated[int | None, typer.Option("--year", "-y", help="Service year [default: this year at the practice].")] = None,
     format: FormatOpt = None,
     data: DataDirOpt = None,
+    wide: WideOpt = False,
 ) -> None:  # fmt: skip
-    """Print the codes, thresholds, caps and amounts in force."""
-    from ccmcli.reports.rules_view import rules_dict, rules_rows
+    """Print the codes, thresholds, caps and amounts in force, and what each blocker means."""
+    from ccmcli.reports.rules_view import ROWS_HEADER, rules_dict, rules_rows
 
     view = rules_dict(year or _practice_year(ctx, data))
-    header = ["program", "track", "code", "kind", "minutes", "cap", "amount", "rule"]
-    emit(fmt(format), json_obj=view, header=header, rows=rules_rows(view),
-         title=f"rules {view['rules']}" + (f" ({view['note']})" if view.get("note") else ""),
-         keep=("code",))  # fmt: skip
+    f = fmt(format)
+    if f is Format.table:
+        from ccmcli.cli.table_views import rules_tables
+
+        rules_tables(view, wide)
+    else:
+        emit(f, json_obj=view, header=ROWS_HEADER, rows=rules_rows(view))
 
 
 def _practice_year(ctx: typer.Context, data) -> int | None:

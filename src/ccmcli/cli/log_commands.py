@@ -10,6 +10,7 @@ from ccmcli.cli.app import (
     FormatOpt,
     MonthOpt,
     QuietOpt,
+    WideOpt,
     app,
     data_dir,
     err,
@@ -104,14 +105,17 @@ def entries(
     data: DataDirOpt = None,
     format: FormatOpt = None,
     quiet: QuietOpt = False,
+    wide: WideOpt = False,
 ) -> None:  # fmt: skip
     """List a month's entries and void rows; voided entries name the row that voided them."""
     from ccmcli.actions.recording import LIST_COLUMNS, list_entries
 
     listing = list_entries(data_dir(ctx, data), month, patient)
     f = fmt(format)
-    if not (quiet and f is Format.table):
-        emit(f, json_obj=listing.as_dict(), header=list(LIST_COLUMNS), rows=listing.rows(),
-             title=f"{listing.log.file}: {len(listing.entries)} rows",
-             keep=("id", "patient_id", "voided", "voids"))  # fmt: skip
+    if f is Format.table and not quiet:
+        from ccmcli.cli.table_views import entries_table
+
+        entries_table(listing, wide, patient)
+    elif f is not Format.table:
+        emit(f, json_obj=listing.as_dict(), header=list(LIST_COLUMNS), rows=listing.rows())
     report_problems(listing.problems, quiet)

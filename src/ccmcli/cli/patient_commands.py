@@ -9,6 +9,7 @@ from ccmcli.cli.app import (
     FormatOpt,
     MonthOpt,
     QuietOpt,
+    WideOpt,
     data_dir,
     err,
     fmt,
@@ -53,7 +54,9 @@ def add(
 
 
 @patient_app.command("list")
-def list_(ctx: typer.Context, data: DataDirOpt = None, format: FormatOpt = None) -> None:
+def list_(
+    ctx: typer.Context, data: DataDirOpt = None, format: FormatOpt = None, wide: WideOpt = False
+) -> None:
     """List patients with their program, conditions, consent and care plan."""
     from ccmcli.loader import load
 
@@ -65,9 +68,14 @@ def list_(ctx: typer.Context, data: DataDirOpt = None, format: FormatOpt = None)
         for p in found.patients.values()
     ]  # fmt: skip
     header = ["patient_id", "name", "program", "conditions", "consent", "care_plan"]
-    emit(fmt(format), json_obj={"patients": [dict(zip(header, r, strict=True)) for r in rows],
-                                "problems": [p.as_dict() for p in found.problems]},
-         header=header, rows=rows, keep=("patient_id",))  # fmt: skip
+    if fmt(format).value == "table":
+        from ccmcli.cli.table_views import patients_table
+
+        patients_table(rows, wide)
+    else:
+        emit(fmt(format), json_obj={"patients": [dict(zip(header, r, strict=True)) for r in rows],
+                                    "problems": [p.as_dict() for p in found.problems]},
+             header=header, rows=rows)  # fmt: skip
     report_problems(found.problems)
 
 
@@ -79,6 +87,7 @@ def show(
     data: DataDirOpt = None,
     format: FormatOpt = None,
     quiet: QuietOpt = False,
+    wide: WideOpt = False,
 ) -> None:
     """Show one patient's record and month-to-date status."""
     from ccmcli.actions import patients
@@ -91,5 +100,5 @@ def show(
 
         print_json(view.as_dict())
     else:
-        text_views.patient_view(view)
+        text_views.patient_view(view, wide)
     report_problems(view.problems, quiet=True)

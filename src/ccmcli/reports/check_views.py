@@ -60,6 +60,16 @@ class Worklist:
         return {"month": str(self.month), "days_left": self.days_left, "patients": self.items(),
                 "problems": [p.as_dict() for p in self.problems]}  # fmt: skip
 
+    def totals(self) -> dict:
+        """Patients listed, minutes they still need, and what those minutes would add."""
+        from decimal import Decimal
+
+        stake = sum((Decimal(str(j.next.amount)) - Decimal(str(j.amount))
+                     for j in self.judgements), Decimal(0))  # fmt: skip
+        return {"patients": len(self.judgements),
+                "minutes_needed": sum(j.next.minutes_needed for j in self.judgements),
+                "amount_at_stake": float(stake)}  # fmt: skip
+
     def rows(self) -> list[list]:
         return [
             [i["patient_id"], i["name"], i["minutes"], i["minutes_needed"], i["role"],

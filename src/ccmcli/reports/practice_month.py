@@ -83,3 +83,24 @@ def judge_month(practice: "Practice", month: Month, only: list[str] | None = Non
                   warnings.get(pid), report.provisional)
         )  # fmt: skip
     return report
+
+
+STATUSES = ("billable", "below_threshold", "blocked", "no_time")
+
+
+def summarize(report: MonthReport) -> dict:
+    """Contract section 3 `summary`: the patients listed (after any filter) counted by status,
+    their amounts summed and their units per code, in the order codes first appear. The check
+    table ends with the same figures."""
+    from decimal import Decimal
+
+    by_status = dict.fromkeys(STATUSES, 0)
+    codes: dict[str, int] = {}
+    total = Decimal(0)
+    for j in report.judgements:
+        by_status[j.status] = by_status.get(j.status, 0) + 1
+        total += Decimal(str(j.amount))
+        for code, units in j.codes:
+            codes[code] = codes.get(code, 0) + units
+    return {"patients": len(report.judgements), **by_status, "amount": float(total),
+            "codes": codes}  # fmt: skip
