@@ -8,6 +8,7 @@ from ccmcli.cli import (  # noqa: F401
     init_command,
     log_commands,
     patient_commands,
+    report_command,
 )
 from ccmcli.cli.app import app
 

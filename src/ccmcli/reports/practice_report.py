@@ -1,0 +1,178 @@
+"""`ccm report`: the practice's month and the months before it, as figures for one HTML page.
+
+This module gathers the figures (plain data, tested against `ccm check`); report_charts.py draws
+them and report_html.py writes the page. Nothing here knows about the terminal: the command
+passes a callback to hear how far the months have got.
+"""
+
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from ccmcli.models.months import Month, last_finished_month, now_in
+from ccmcli.models.records import Settings
+from ccmcli.reports.practice_month import MonthReport, judge_month, summarize
+from ccmcli.rules.engine import Judgement
+from ccmcli.store import record_files
+from ccmcli.store.datadir import DataDir
+
+NEAR_MINUTES = 5  # contract 10: patients within 5 minutes of a further code
+DEFAULT_MONTHS = 12
+MAX_MONTHS = 120
+
+Progress = Callable[[int, int], None]  # (months judged, months in all)
+
+
+@dataclass(frozen=True, slots=True)
+class MonthTotal:
+    """One bar of the amount-per-month chart."""
+
+    month: Month
+    patients: int
+    billable: int
+    amount: float
+    provisional: bool
+    errors: int
+
+
+@dataclass(frozen=True, slots=True)
+class StaffMinutes:
+    """Minutes one staff member logged in the month (valid entries no void cancels)."""
+
+    staff: str
+    clinical_staff: int
+    practitioner: int
+    entries: int
+    patients: int
+
+    @property
+    def minutes(self) -> int:
+        return self.clinical_staff + self.practitioner
+
+
+@dataclass(frozen=True, slots=True)
+class NearPatient:
+    """A patient a few minutes short of a further code, and what reaching it would add."""
+
+    judgement: Judgement
+    minutes_needed: int
+    gain: float
+
+
+@dataclass
+class PracticeReport:
+    practice: str
+    timezone: str
+    month: Month
+    current: MonthReport
+    history: list[MonthTotal]
+    summary: dict
+    generated: datetime
+    blockers: Counter = field(default_factory=Counter)
+    near: list[NearPatient] = field(default_factory=list)
+    staff: list[StaffMinutes] = field(default_factory=list)
+
+    @property
+    def near_amount(self) -> float:
+        return round(sum(n.gain for n in self.near), 2)
+
+    @property
+    def judgements(self) -> list[Judgement]:
+        return self.current.judgements
+
+
+def report_months(month: Month, before: int) -> list[Month]:
+    """The month and the `before` months before it, oldest first (contract 10)."""
+    return [month.add(-k) for k in range(before, -1, -1)]
+
+
+def read_practice(data: DataDir) -> tuple[Settings, record_files.PatientSet]:
+    """Everything the report reads besides the month logs (judge_month reads those): kept in
+    one place so the command can move to the shared loader without touching the rest."""
+    return record_files.require_settings(data), record_files.load_patients(data)
+
+
+def build_report(
+    data: DataDir,
+    month_text: str | None,
+    months_before: int = DEFAULT_MONTHS,
+    on_progress: Progress | None = None,
+) -> PracticeReport:
+    """Judge every month of the report; keep the whole judgement of the report's month only."""
+    settings, patients = read_practice(data)
+    month = Month.parse(month_text) if month_text else last_finished_month(settings.timezone)
+    months = report_months(month, months_before)
+    history: list[MonthTotal] = []
+    current: MonthReport | None = None
+    for n, m in enumerate(months, start=1):
+        judged = judge_month(data, settings, m, patients)
+        history.append(month_total(judged))
+        if m == month:
+            current = judged
+        if on_progress:
+            on_progress(n, len(months))
+    assert current is not None
+    return PracticeReport(
+        practice=settings.practice, timezone=settings.timezone, month=month, current=current,
+        history=history, summary=summarize(current), generated=now_in(settings.timezone),
+        blockers=blocker_counts(current.judgements), near=near_patients(current.judgements),
+        staff=staff_minutes(current.judgements),
+    )  # fmt: skip
+
+
+def month_total(report: MonthReport) -> MonthTotal:
+    s = summarize(report)
+    errors = sum(p.severity == "error" for p in report.problems)
+    return MonthTotal(report.month, s["patients"], s["billable"], s["amount"],
+                      report.provisional, errors)  # fmt: skip
+
+
+def blocker_counts(judgements: list[Judgement]) -> Counter:
+    """Blocked patients per blocker rule (a patient with two blockers counts under each)."""
+    return Counter(b.rule for j in judgements for b in j.blockers)
+
+
+def near_patients(judgements: list[Judgement], within: int = NEAR_MINUTES) -> list[NearPatient]:
+    """Unblocked patients whose `next` needs at most `within` minutes, with the amount those
+    minutes would add (next's amount less the month's): revenue left a few minutes short."""
+    near = [
+        NearPatient(j, j.next.minutes_needed, round(j.next.amount - j.amount, 2))
+        for j in judgements
+        if j.next is not None and not j.blockers and j.next.minutes_needed <= within
+    ]
+    return sorted(near, key=lambda n: (n.minutes_needed, -n.gain, n.judgement.patient.id))
+
+
+def staff_minutes(judgements: list[Judgement]) -> list[StaffMinutes]:
+    """Minutes per staff member over the patients judged, most minutes first: the work done,
+    whether or not the month bills it."""
+    mins: dict[str, list[int]] = {}
+    pats: dict[str, set[str]] = {}
+    for j in judgements:
+        for entry, _counted, _why in j.verdicts:
+            row = mins.setdefault(entry.staff, [0, 0, 0])
+            row[0 if entry.role == "clinical_staff" else 1] += entry.minutes or 0
+            row[2] += 1
+            pats.setdefault(entry.staff, set()).add(entry.patient_id)
+    rows = [StaffMinutes(s, cs, pr, n, len(pats[s])) for s, (cs, pr, n) in mins.items()]
+    return sorted(rows, key=lambda r: (-r.minutes, r.staff))
+
+
+def counted_minutes(j: Judgement) -> int:
+    """The minutes of the month that count (both roles), as the histogram draws them."""
+    return j.minutes["clinical_staff"] + j.minutes["practitioner"]
+
+
+def thresholds(report: PracticeReport, up_to: int) -> list[tuple[int, list[str]]]:
+    """Minute totals at which a track of a program seen this month earns a unit, with the
+    codes earned there, up to `up_to` minutes (A1; the lines on the histogram)."""
+    rules = report.current.rules
+    at: dict[int, list[str]] = {}
+    for program in sorted({j.patient.program for j in report.judgements}):
+        for track in rules.tracks_for(program):
+            for k, minutes in enumerate(track.thresholds()):
+                code = track.base_code if k == 0 else f"{track.addon_code}x{k}"
+                if minutes <= up_to and code not in at.setdefault(minutes, []):
+                    at[minutes].append(code)
+    return sorted(at.items())

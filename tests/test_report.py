@@ -1,0 +1,167 @@
+"""`ccm report` (contract 10): the figures against `ccm check`, the file it writes, its refusals.
+
+The page in a real browser is tested in test_report_browser.py.
+"""
+
+import csv
+import json
+import re
+import stat
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from ccmcli.models.months import Month, last_finished_month
+from ccmcli.reports.practice_report import (
+    build_report,
+    near_patients,
+    report_months,
+    staff_minutes,
+    thresholds,
+)
+from ccmcli.store.datadir import DataDir
+
+
+def _report(cli, clinic: Path, out: Path, *args: str):
+    result = cli("-d", clinic, "report", "-o", out, *args)
+    assert result.exit_code == 0, result.stderr
+    return out.read_text(encoding="utf-8")
+
+
+def _check(cli, clinic: Path, month: str) -> dict:
+    result = cli("-d", clinic, "check", "--month", month, "--format", "json")
+    assert result.exit_code == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def test_report_is_one_private_file_with_three_charts(cli, clinic, tmp_path):
+    out = tmp_path / "out" / "report.html"
+    page = _report(cli, clinic, out, "--month", "2026-10")
+    assert stat.S_IMODE(out.stat().st_mode) == 0o600
+    assert page.startswith("<!DOCTYPE html>")
+    svgs = re.findall(r"<svg\b[^>]*>\s*<title id=\"[^\"]+\">[^<]+</title>", page)
+    assert len(svgs) == 3 and all('role="img"' in s for s in svgs)
+    assert page.count("<svg") == 3
+
+
+def test_report_loads_nothing_from_anywhere(cli, clinic, tmp_path):
+    """No link, script or image from outside: the only URLs are the SVG namespaces."""
+    page = _report(cli, clinic, tmp_path / "r.html", "--month", "2026-10")
+    assert "<link" not in page and "@import" not in page and "<img" not in page
+    assert not re.search(r"<script[^>]*\bsrc=", page)
+    urls = set(re.findall(r"https?://[^\s\"')]+", page))
+    assert urls <= {"http://www.w3.org/2000/svg", "http://www.w3.org/1999/xlink"}
+
+
+def test_history_amounts_equal_check(cli, clinic, tmp_path):
+    """The amount-per-month table holds `ccm check`'s summary of each month."""
+    page = _report(cli, clinic, tmp_path / "r.html", "--month", "2026-11", "--months", "3")
+    body = page.split('id="history-table"')[1].split("</table>")[0]
+    rows = re.findall(r"<tr><td[^>]*>(\d{4}-\d\d)[^<]*</td><td[^>]*>(\d+)</td><td[^>]*>(\d+)</td>"
+                      r"<td[^>]*>([\d,.]+)</td>", body)  # fmt: skip
+    assert [r[0] for r in rows] == ["2026-08", "2026-09", "2026-10", "2026-11"]
+    for month, patients, billable, amount in rows:
+        s = _check(cli, clinic, month)["summary"]
+        assert (int(patients), int(billable)) == (s["patients"], s["billable"])
+        assert float(amount.replace(",", "")) == s["amount"]
+
+
+def test_months_are_the_month_and_those_before_it():
+    assert report_months(Month(2026, 2), 2) == [Month(2025, 12), Month(2026, 1), Month(2026, 2)]
+    assert report_months(Month(2026, 2), 0) == [Month(2026, 2)]
+    assert len(report_months(Month(2026, 2), 12)) == 13
+
+
+def test_default_month_is_the_last_finished_one(cli, clinic, tmp_path):
+    page = _report(cli, clinic, tmp_path / "r.html", "--months", "0")
+    expected = last_finished_month("America/Chicago")
+    assert f'<h2 id="patients-h">Patients, {expected}</h2>' in page
+
+
+def test_near_patients_and_what_they_would_add(clinic):
+    """Contract 10: patients within 5 minutes of a further code, and the amount it adds."""
+    report = build_report(DataDir(clinic), "2026-10", 0)
+    near = near_patients(report.judgements)
+    assert [n.judgement.patient.id for n in near] == ["P0003"]  # 18 min, 2 short of 99490
+    assert near[0].minutes_needed == 2
+    assert near[0].gain == report.current.rules.amount([("99490", 1)])
+    wider = near_patients(report.judgements, within=20)
+    assert {n.judgement.patient.id for n in wider} >= {"P0003", "P0001", "P0007", "P0006"}
+    assert all(not n.judgement.blockers and n.gain > 0 for n in wider)
+
+
+def test_staff_minutes_equal_the_log(clinic):
+    """Minutes per staff member: every valid entry no void row cancels, read here straight
+    from the CSV."""
+    with open(clinic / "logs" / "2026-10.csv", newline="", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    voided = {r["voids"] for r in rows if r["voids"]}
+    expected: Counter = Counter()
+    for r in rows:
+        if not r["voids"] and r["id"] not in voided:
+            expected[r["staff"]] += int(r["minutes"])
+    report = build_report(DataDir(clinic), "2026-10", 0)
+    got = staff_minutes(report.judgements)
+    assert {s.staff: s.minutes for s in got} == dict(expected)
+    assert [s.minutes for s in got] == sorted((s.minutes for s in got), reverse=True)
+
+
+def test_thresholds_of_the_programs_seen(clinic):
+    report = build_report(DataDir(clinic), "2026-10", 0)
+    lines = dict(thresholds(report, 60))
+    assert lines[20] == ["99490"]
+    assert lines[40] == ["99439x1"]
+    assert {"99491", "99426"} <= set(lines[30])  # ccm practitioner track and pcm (P0011)
+    assert max(lines) == 60
+
+
+def test_names_are_escaped(cli, clinic, tmp_path):
+    path = clinic / "patients" / "P0001.yaml"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(re.sub(r"(?m)^name: .*$", 'name: "<b>Bold</b> & Co"', text), encoding="utf-8")
+    page = _report(cli, clinic, tmp_path / "r.html", "--month", "2026-10")
+    assert "<b>Bold</b>" not in page
+    assert "&lt;b&gt;Bold&lt;/b&gt; &amp; Co" in page
+
+
+@pytest.mark.parametrize("where", ["ccm-report.html", "logs/r.html", "exports/2026-10.csv"])
+def test_output_inside_the_data_directory_is_refused(cli, clinic, where):
+    target = clinic / where
+    before = target.read_bytes() if target.exists() else None
+    result = cli("-d", clinic, "report", "-o", target, "--month", "2026-10")
+    assert result.exit_code == 1
+    assert "inside the data directory" in result.stderr
+    assert (target.read_bytes() if target.exists() else None) == before
+
+
+def test_output_inside_the_data_directory_by_a_relative_path(cli, clinic, monkeypatch):
+    monkeypatch.chdir(clinic / "logs")
+    result = cli("-d", clinic, "report", "-o", "../r.html")
+    assert result.exit_code == 1 and not (clinic / "r.html").exists()
+
+
+def test_months_must_be_a_count(cli, clinic, tmp_path):
+    result = cli("-d", clinic, "report", "-o", tmp_path / "r.html", "--months", "-1")
+    assert result.exit_code == 2
+    assert not (tmp_path / "r.html").exists()
+
+
+def test_no_progress_bar_when_stderr_is_not_a_terminal(cli, clinic, tmp_path):
+    result = cli("-d", clinic, "report", "-o", tmp_path / "r.html", "--month", "2026-10")
+    assert result.stderr.splitlines() == [
+        f"wrote {tmp_path / 'r.html'}: 2026-10, 13 patients, 7 billable, amount 964.96"
+    ]
+    quiet = cli("-d", clinic, "report", "-o", tmp_path / "q.html", "-q", "--month", "2026-10")
+    assert quiet.exit_code == 0 and quiet.stderr == ""
+
+
+def test_progress_is_reported_once_per_month(clinic):
+    seen = []
+    build_report(DataDir(clinic), "2026-10", 4, lambda done, total: seen.append((done, total)))
+    assert seen == [(n, 5) for n in range(1, 6)]
+
+
+def test_report_needs_an_output_file(cli, clinic):
+    result = cli("-d", clinic, "report", "--month", "2026-10")
+    assert result.exit_code == 2
