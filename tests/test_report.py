@@ -165,3 +165,24 @@ def test_progress_is_reported_once_per_month(clinic):
 def test_report_needs_an_output_file(cli, clinic):
     result = cli("-d", clinic, "report", "--month", "2026-10")
     assert result.exit_code == 2
+
+
+@pytest.mark.parametrize("workers", [0, 2])
+def test_history_is_the_same_judged_here_or_in_workers(clinic, workers):
+    data = DataDir(clinic)
+    report = build_report(data, "2026-11", 5, workers=workers)
+    assert [str(m.month) for m in report.history] == [
+        "2026-06", "2026-07", "2026-08", "2026-09", "2026-10", "2026-11"
+    ]  # fmt: skip
+    sequential = build_report(data, "2026-11", 5, workers=0)
+    assert report.history == sequential.history
+    assert report.history[-1].amount == report.summary["amount"]
+
+
+def test_charts_of_the_month_are_drawn_while_the_history_is_judged(clinic):
+    """`meanwhile` sees the month judged and the history not yet there."""
+    seen = []
+    report = build_report(DataDir(clinic), "2026-10", 3,
+                          meanwhile=lambda r: seen.append((r.summary["patients"], len(r.history))))  # fmt: skip
+    assert seen == [(13, 0)]
+    assert len(report.history) == 4

@@ -29,14 +29,16 @@ def report(
     One HTML file with its charts drawn in: it opens offline, prints, and reads on a phone.
     """
     from ccmcli.reports.practice_report import build_report
+    from ccmcli.reports.report_charts import month_charts
     from ccmcli.reports.report_html import report_html
     from ccmcli.store.fileio import atomic_write
 
     d = data_dir(ctx, data)
     _refuse_inside(d, output)
+    drawn: dict = {}
     with _progress(months + 1) as step:
-        practice = build_report(d, month, months, step)
-    page = report_html(practice)
+        practice = build_report(d, month, months, step, lambda r: drawn.update(month_charts(r)))
+    page = report_html(practice, drawn)
     try:
         atomic_write(output, page)
     except OSError as exc:
@@ -80,10 +82,11 @@ class _progress:
 
         from ccmcli.cli.output import console
 
-        self.bar = Progress(console=console(stderr=True), transient=True)
+        # No refresh thread: the months are judged in forked processes.
+        self.bar = Progress(console=console(stderr=True), transient=True, auto_refresh=False)
         self.bar.start()
         task = self.bar.add_task("judging months", total=self.total)
-        return lambda done, _total: self.bar.update(task, completed=done)
+        return lambda done, _total: self.bar.update(task, completed=done, refresh=True)
 
     def __exit__(self, *exc) -> None:
         if self.bar is not None:

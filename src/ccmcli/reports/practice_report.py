@@ -5,8 +5,12 @@ them and report_html.py writes the page. Nothing here knows about the terminal: 
 passes a callback to hear how far the months have got.
 """
 
+import contextlib
+import multiprocessing
+import os
 from collections import Counter
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -98,27 +102,72 @@ def build_report(
     month_text: str | None,
     months_before: int = DEFAULT_MONTHS,
     on_progress: Progress | None = None,
+    meanwhile: Callable[["PracticeReport"], None] | None = None,
+    workers: int | None = None,
 ) -> PracticeReport:
-    """Judge every month of the report; keep the whole judgement of the report's month only."""
+    """Judge the report's month in full and the months before it for their totals.
+
+    The months before are judged by `workers` forked processes (default: one fewer than the
+    CPUs) while this one runs `meanwhile` (the command draws the month's charts then): on a
+    large practice the history is most of the work. `history` is empty until they are done."""
     settings, patients = read_practice(data)
     month = Month.parse(month_text) if month_text else last_finished_month(settings.timezone)
     months = report_months(month, months_before)
-    history: list[MonthTotal] = []
-    current: MonthReport | None = None
-    for n, m in enumerate(months, start=1):
-        judged = judge_month(data, settings, m, patients)
-        history.append(month_total(judged))
-        if m == month:
-            current = judged
-        if on_progress:
-            on_progress(n, len(months))
-    assert current is not None
-    return PracticeReport(
+    current = judge_month(data, settings, month, patients)
+    report = PracticeReport(
         practice=settings.practice, timezone=settings.timezone, month=month, current=current,
-        history=history, summary=summarize(current), generated=now_in(settings.timezone),
+        history=[], summary=summarize(current), generated=now_in(settings.timezone),
         blockers=blocker_counts(current.judgements), near=near_patients(current.judgements),
         staff=staff_minutes(current.judgements),
     )  # fmt: skip
+    totals = {month: month_total(current)}
+    if on_progress:
+        on_progress(1, len(months))
+    with history_totals((data, settings, patients), months[:-1], workers) as results:
+        if meanwhile:
+            meanwhile(report)
+        for total in results:
+            totals[total.month] = total
+            if on_progress:
+                on_progress(len(totals), len(months))
+    report.history = [totals[m] for m in months]
+    return report
+
+
+_SHARED: tuple | None = None  # (data, settings, patients) for forked workers: inherited, not sent
+
+
+def _judge_total(month: Month) -> MonthTotal:
+    data, settings, patients = _SHARED
+    return month_total(judge_month(data, settings, month, patients))
+
+
+def default_workers(months: int) -> int:
+    """Processes for `months` months: none for a few (a fork costs more than a month), else one
+    fewer than the CPUs this process may use, at most 4."""
+    if months < 3 or "fork" not in multiprocessing.get_all_start_methods():
+        return 0
+    return max(0, min(len(os.sched_getaffinity(0)), 5) - 1)
+
+
+@contextlib.contextmanager
+def history_totals(shared: tuple, months: list[Month], workers: int | None):
+    """Yields an iterator of the months' totals, in the order they finish: from forked
+    workers started on entry, or (no workers) judged here one by one as it is read."""
+    global _SHARED
+    n = default_workers(len(months)) if workers is None else workers
+    data, settings, patients = shared
+    if n < 1:
+        yield (month_total(judge_month(data, settings, m, patients)) for m in months)
+        return
+    _SHARED = shared
+    try:
+        context = multiprocessing.get_context("fork")
+        with ProcessPoolExecutor(n, mp_context=context) as pool:
+            futures = [pool.submit(_judge_total, m) for m in months]
+            yield (f.result() for f in as_completed(futures))
+    finally:
+        _SHARED = None
 
 
 def month_total(report: MonthReport) -> MonthTotal:

@@ -25,10 +25,14 @@ class Chart:
     svg: str
 
 
-def _figure(width: float, height: float):
+def _figure(width: float, height: float, margins: dict[str, float]):
+    """A figure with fixed margins (inches): matplotlib's automatic layout would draw each
+    chart twice more, and on a large practice the charts are a good part of the command."""
     from matplotlib.figure import Figure
 
-    fig = Figure(figsize=(width, height), layout="constrained")
+    fig = Figure(figsize=(width, height))
+    fig.subplots_adjust(left=margins["left"] / width, right=1 - margins.get("right", 0.15) / width,
+                        bottom=margins["bottom"] / height, top=1 - margins["top"] / height)  # fmt: skip
     return fig, fig.add_subplot()
 
 
@@ -69,7 +73,7 @@ def minutes_chart(report: PracticeReport) -> Chart:
     minutes = [counted_minutes(j) for j in report.judgements if not j.blockers]
     top = max([*minutes, 60]) + BIN_MINUTES
     top -= top % BIN_MINUTES
-    fig, ax = _figure(7.2, 3.4)
+    fig, ax = _figure(7.2, 3.8, {"left": 0.55, "bottom": 0.5, "top": 1.05})
     _style(ax)
     edges = list(range(0, top + BIN_MINUTES + 1, BIN_MINUTES))
     ax.hist(minutes, bins=edges, color=ACCENT, edgecolor="white", linewidth=0.5)
@@ -77,10 +81,8 @@ def minutes_chart(report: PracticeReport) -> Chart:
     for at, _codes in lines:
         ax.axvline(at, color=WARN, linewidth=1, linestyle="--")
     codes_axis = ax.secondary_xaxis("top")
-    codes_axis.set_xticks(
-        [at for at, _ in lines], labels=["\n".join(_short(c) for c in codes) for _, codes in lines]
-    )
-    codes_axis.tick_params(labelsize=6.5, colors=WARN, length=0)  # fmt: skip
+    codes_axis.set_xticks([at for at, _ in lines], labels=[_label(codes) for _, codes in lines])
+    codes_axis.tick_params(labelsize=6.5, colors=WARN, length=0, rotation=90)
     ax.set_xlim(0, top + BIN_MINUTES)
     ax.set_xlabel("minutes that count this month (clinical staff + practitioner)", color=INK)
     ax.set_ylabel("patients", color=INK)
@@ -91,27 +93,31 @@ def minutes_chart(report: PracticeReport) -> Chart:
     return _svg(fig, "minutes", "Minutes per patient against the thresholds", desc)
 
 
-def _short(code: str) -> str:
-    """`99439x2` stays; `99439x1` is written `99439`, as a claim line with one unit reads."""
-    return code.removesuffix("x1")
+def _label(codes: list[str]) -> str:
+    """The codes earned at a threshold, `x1` left out; past two, the rest in the caption."""
+    short = [c.removesuffix("x1") for c in codes]
+    return " ".join(short[:2]) + (" …" if len(short) > 2 else "")
 
 
 def amount_chart(report: PracticeReport) -> Chart:
     """The amount billable per month over the report's months; an open month is hatched."""
-    fig, ax = _figure(7.2, 3.0)
+    fig, ax = _figure(7.2, 3.0, {"left": 0.95, "bottom": 0.45, "top": 0.15})
     _style(ax)
     labels = [f"{m.month.month:02d}\n{m.month.year}" for m in report.history]
     amounts = [m.amount for m in report.history]
-    bars = ax.bar(labels, amounts, color=ACCENT, width=0.7)
+    bars = ax.bar(range(len(labels)), amounts, color=ACCENT, width=0.7)
     for bar, m in zip(bars, report.history, strict=True):
         if m.provisional:
             bar.set_hatch("//")
             bar.set_facecolor("#9cc0dc")
     ax.set_ylabel("amount ($)", color=INK)
+    ax.yaxis.set_major_formatter("{x:,.0f}")
+    every = -(-len(labels) // 24)  # past two years, every few months is labelled
+    ax.set_xticks(range(len(labels)), [t if i % every == 0 else "" for i, t in enumerate(labels)])
     ax.tick_params(axis="x", labelsize=7)
-    ax.bar_label(
-        bars, labels=[f"{a:,.0f}" if a else "" for a in amounts], fontsize=7, color=MUTED, padding=2
-    )
+    if len(labels) <= 24:
+        marks = [f"{a:,.0f}" if a else "" for a in amounts]
+        ax.bar_label(bars, labels=marks, fontsize=7, color=MUTED, padding=2)
     ax.margins(y=0.15)
     first, last = report.history[0].month, report.history[-1].month
     peak = max(report.history, key=lambda m: m.amount)
@@ -122,31 +128,38 @@ def amount_chart(report: PracticeReport) -> Chart:
 
 def staff_chart(report: PracticeReport) -> Chart:
     """Horizontal bars of minutes per staff member, clinical staff and practitioner stacked;
-    past MAX_STAFF_BARS people the rest are one bar (the table below lists everyone)."""
+    the MAX_STAFF_BARS with most minutes (the table below the chart lists everyone)."""
     rows = report.staff[:MAX_STAFF_BARS]
-    rest = report.staff[MAX_STAFF_BARS:]
     names = [r.staff for r in rows]
     staff = [r.clinical_staff for r in rows]
     prac = [r.practitioner for r in rows]
-    if rest:
-        names.append(f"{len(rest)} others")
-        staff.append(sum(r.clinical_staff for r in rest))
-        prac.append(sum(r.practitioner for r in rest))
-    fig, ax = _figure(7.2, 0.9 + 0.24 * max(len(names), 1))
+    left = 0.25 + 0.075 * max(map(len, names), default=4)
+    fig, ax = _figure(
+        7.2, 0.9 + 0.2 * max(len(names), 1), {"left": left, "bottom": 0.5, "top": 0.1}
+    )
     _style(ax)
     ax.grid(axis="y", visible=False)
     ax.grid(axis="x", color="#d9dee3", linewidth=0.6)
     ax.barh(names, staff, color=ACCENT, label="clinical staff")
     ax.barh(names, prac, left=staff, color=WARN, label="practitioner")
-    ax.invert_yaxis()
+    ax.set_ylim(len(names) - 0.5, -0.5)  # most minutes on top, no empty band
+    ax.xaxis.set_major_formatter("{x:,.0f}")
     ax.set_xlabel("minutes logged this month", color=INK)
     ax.legend(frameon=False, fontsize=8, loc="lower right")
     top = ", ".join(f"{r.staff} {r.minutes} min" for r in report.staff[:3])
-    desc = (f"minutes logged in {report.month} by {len(report.staff)} staff members"
+    shown = f" (the {len(rows)} with most minutes drawn)" if len(rows) < len(report.staff) else ""
+    desc = (f"minutes logged in {report.month} by {len(report.staff)} staff members{shown}"
             + (f"; most: {top}" if top else ""))  # fmt: skip
     return _svg(fig, "staff", "Minutes per staff member", desc)
 
 
-def all_charts(report: PracticeReport) -> dict[str, Chart]:
-    charts = (minutes_chart(report), amount_chart(report), staff_chart(report))
-    return {c.key: c for c in charts}
+def month_charts(report: PracticeReport) -> dict[str, Chart]:
+    """The charts of the report's month alone (drawn while the months before are judged)."""
+    return {c.key: c for c in (minutes_chart(report), staff_chart(report))}
+
+
+def all_charts(report: PracticeReport, drawn: dict[str, Chart] | None = None) -> dict[str, Chart]:
+    """Every chart, in page order; those already `drawn` are kept."""
+    charts = dict(drawn or month_charts(report))
+    charts["amount"] = amount_chart(report)
+    return {key: charts[key] for key in ("minutes", "amount", "staff")}

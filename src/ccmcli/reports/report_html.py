@@ -74,8 +74,8 @@ def render(report: PracticeReport, charts: dict) -> str:
     )  # fmt: skip
 
 
-def report_html(report: PracticeReport) -> str:
-    """The whole page: charts drawn now, then the template filled in."""
+def report_html(report: PracticeReport, drawn: dict | None = None) -> str:
+    """The whole page: the charts not yet `drawn` drawn now, then the template filled in."""
     from ccmcli.reports.report_charts import all_charts
 
-    return render(report, all_charts(report))
+    return render(report, all_charts(report, drawn))
