@@ -156,10 +156,11 @@ def test_no_progress_bar_when_stderr_is_not_a_terminal(cli, clinic, tmp_path):
     assert quiet.exit_code == 0 and quiet.stderr == ""
 
 
-def test_progress_is_reported_once_per_month(clinic):
+def test_progress_is_reported_up_to_every_month(clinic):
     seen = []
     build_report(DataDir(clinic), "2026-10", 4, lambda done, total: seen.append((done, total)))
-    assert seen == [(n, 5) for n in range(1, 6)]
+    assert seen[-1] == (5, 5) and {t for _, t in seen} == {5}
+    assert [d for d, _ in seen] == sorted({d for d, _ in seen})
 
 
 def test_report_needs_an_output_file(cli, clinic):
@@ -186,3 +187,70 @@ def test_charts_of_the_month_are_drawn_while_the_history_is_judged(clinic):
                           meanwhile=lambda r: seen.append((r.summary["patients"], len(r.history))))  # fmt: skip
     assert seen == [(13, 0)]
     assert len(report.history) == 4
+
+
+@pytest.fixture
+def counted(monkeypatch):
+    """Files count as settled at once (no 2-second racy window), and each month judged is
+    recorded."""
+    from ccmcli.reports import practice_report
+    from ccmcli.store import cache
+
+    monkeypatch.setattr(cache, "RACY_NS", 0)
+    judged = []
+    real = practice_report.judge_month
+
+    def judge(data, settings, month, patients, only=None):
+        judged.append(str(month))
+        return real(data, settings, month, patients, only)
+
+    monkeypatch.setattr(practice_report, "judge_month", judge)
+    return judged
+
+
+def _history(clinic, months_before=3):
+    return build_report(DataDir(clinic), "2026-11", months_before, workers=0).history
+
+
+def test_past_months_are_judged_once(clinic, counted):
+    first = _history(clinic)
+    assert counted == ["2026-11", "2026-08", "2026-09", "2026-10"]
+    counted.clear()
+    assert _history(clinic) == first
+    assert counted == ["2026-11"]
+
+
+def test_a_changed_patient_file_is_judged_again(clinic, counted, monkeypatch):
+    before = _history(clinic)
+    path = clinic / "patients" / "P0002.yaml"
+    path.write_text(re.sub(r"(?m)^consent:.*\n(  .*\n)*", "", path.read_text()), "utf-8")
+    counted.clear()
+    after = _history(clinic)
+    assert counted == ["2026-11", "2026-08", "2026-09", "2026-10"]
+    monkeypatch.setenv("CCM_NO_CACHE", "1")
+    assert after == _history(clinic) != before
+    assert after[2].amount < before[2].amount  # P0002 billed in 2026-10
+
+
+def test_a_changed_log_is_judged_again(clinic, counted):
+    _history(clinic)
+    log = clinic / "logs" / "2026-10.csv"
+    with open(log, "a", encoding="utf-8") as f:
+        f.write(
+            "E-extra,P0003,2026-10-30,5,clinical_staff,rn.x,call,,,,2026-10-30T10:00:00-05:00,\n"
+        )
+    counted.clear()
+    after = _history(clinic)
+    assert counted == ["2026-11", "2026-10"]
+    assert after[2].billable == 8  # P0003 reaches 99490 with 23 minutes
+
+
+def test_no_totals_kept_with_caches_off(clinic, counted, monkeypatch):
+    from ccmcli.reports import month_totals
+
+    monkeypatch.setenv("CCM_NO_CACHE", "1")
+    _history(clinic)
+    assert not month_totals._path(DataDir(clinic)).exists()
+    counted.clear()
+    _history(clinic)
+    assert len(counted) == 4

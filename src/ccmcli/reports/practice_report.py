@@ -14,8 +14,9 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from ccmcli.models.months import Month, last_finished_month, now_in
+from ccmcli.models.months import Month, is_provisional, last_finished_month, now_in
 from ccmcli.models.records import Settings
+from ccmcli.reports import month_totals
 from ccmcli.reports.practice_month import MonthReport, judge_month, summarize
 from ccmcli.rules.engine import Judgement
 from ccmcli.store import record_files
@@ -107,7 +108,8 @@ def build_report(
 ) -> PracticeReport:
     """Judge the report's month in full and the months before it for their totals.
 
-    The months before are judged by `workers` forked processes (default: one fewer than the
+    Past months whose files are as when their totals were kept (month_totals) are not judged
+    again. The others are judged by `workers` forked processes (default: one fewer than the
     CPUs) while this one runs `meanwhile` (the command draws the month's charts then): on a
     large practice the history is most of the work. `history` is empty until they are done."""
     settings, patients = read_practice(data)
@@ -121,17 +123,43 @@ def build_report(
         staff=staff_minutes(current.judgements),
     )  # fmt: skip
     totals = {month: month_total(current)}
+    past = months[:-1]
+    keys, known = _stored_totals(data, settings, past, totals)
+    todo = [m for m in past if m not in totals]
     if on_progress:
-        on_progress(1, len(months))
-    with history_totals((data, settings, patients), months[:-1], workers) as results:
+        on_progress(len(totals), len(months))
+    with history_totals((data, settings, patients), todo, workers) as results:
         if meanwhile:
             meanwhile(report)
         for total in results:
             totals[total.month] = total
             if on_progress:
                 on_progress(len(totals), len(months))
+    fresh = {keys[m]: _stored(totals[m]) for m in todo if keys[m]}
+    month_totals.save(data, known, fresh)
     report.history = [totals[m] for m in months]
     return report
+
+
+def _stored_totals(data: DataDir, settings: Settings, past: list[Month], totals: dict):
+    """Put into `totals` the past months whose inputs are as when their totals were kept;
+    return every past month's key (None: not to be kept) and what was kept before."""
+    if not past:
+        return {}, {}
+    records = month_totals.record_signatures(data)
+    keys = {m: month_totals.inputs_key(data, m, records) for m in past}
+    known = month_totals.load(data)
+    for m in past:
+        hit = known.get(keys[m]) if keys[m] else None
+        if hit is not None:
+            patients, billable, amount, errors = hit
+            provisional = is_provisional(m, settings.timezone)
+            totals[m] = MonthTotal(m, patients, billable, amount, provisional, errors)
+    return keys, known
+
+
+def _stored(t: MonthTotal) -> month_totals.Totals:
+    return (t.patients, t.billable, t.amount, t.errors)
 
 
 _SHARED: tuple | None = None  # (data, settings, patients) for forked workers: inherited, not sent
