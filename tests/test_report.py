@@ -254,3 +254,14 @@ def test_no_totals_kept_with_caches_off(clinic, counted, monkeypatch):
     counted.clear()
     _history(clinic)
     assert len(counted) == 4
+
+
+def test_report_of_a_practice_without_patients(cli, datadir, tmp_path):
+    """A new practice: the page says so; no staff chart, no warning from the charts."""
+    result = cli("-d", datadir, "report", "-o", tmp_path / "r.html", "--month", "2026-10")
+    assert result.exit_code == 0
+    assert result.stderr.splitlines() == [
+        f"wrote {tmp_path / 'r.html'}: 2026-10, 0 patients, 0 billable, amount 0.00"
+    ]
+    page = (tmp_path / "r.html").read_text(encoding="utf-8")
+    assert page.count("<svg") == 2 and "No minutes were logged this month." in page

@@ -154,12 +154,14 @@ def staff_chart(report: PracticeReport) -> Chart:
 
 
 def month_charts(report: PracticeReport) -> dict[str, Chart]:
-    """The charts of the report's month alone (drawn while the months before are judged)."""
-    return {c.key: c for c in (minutes_chart(report), staff_chart(report))}
+    """The charts of the report's month alone (drawn while the months before are judged); no
+    staff chart for a month without minutes."""
+    charts = [minutes_chart(report)] + ([staff_chart(report)] if report.staff else [])
+    return {c.key: c for c in charts}
 
 
 def all_charts(report: PracticeReport, drawn: dict[str, Chart] | None = None) -> dict[str, Chart]:
     """Every chart, in page order; those already `drawn` are kept."""
     charts = dict(drawn or month_charts(report))
     charts["amount"] = amount_chart(report)
-    return {key: charts[key] for key in ("minutes", "amount", "staff")}
+    return {key: charts[key] for key in ("minutes", "amount", "staff") if key in charts}
