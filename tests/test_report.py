@@ -265,3 +265,12 @@ def test_report_of_a_practice_without_patients(cli, datadir, tmp_path):
     ]
     page = (tmp_path / "r.html").read_text(encoding="utf-8")
     assert page.count("<svg") == 2 and "No minutes were logged this month." in page
+
+
+def test_report_reads_without_scripts(cli, clinic, tmp_path):
+    """The page is complete as written: the script only adds sort buttons to the headings."""
+    html = _report(cli, clinic, tmp_path / "r.html", "--month", "2026-10")
+    body = html.split("<script>")[0]
+    for p in _check(cli, clinic, "2026-10")["patients"]:
+        assert f'<tr data-patient="{p["patient_id"]}">' in body
+    assert body.count("<svg") == 3 and html.count("<script") == 1

@@ -36,7 +36,7 @@ def report(
     d = data_dir(ctx, data)
     _refuse_inside(d, output)
     drawn: dict = {}
-    with _progress(months + 1) as step:
+    with _progress(0 if quiet else months + 1) as step:
         practice = build_report(d, month, months, step, lambda r: drawn.update(month_charts(r)))
     page = report_html(practice, drawn)
     try:

@@ -24,7 +24,6 @@ from ccmcli.store.datadir import DataDir
 
 NEAR_MINUTES = 5  # contract 10: patients within 5 minutes of a further code
 DEFAULT_MONTHS = 12
-MAX_MONTHS = 120
 
 Progress = Callable[[int, int], None]  # (months judged, months in all)
 
