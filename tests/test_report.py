@@ -274,3 +274,13 @@ def test_report_reads_without_scripts(cli, clinic, tmp_path):
     for p in _check(cli, clinic, "2026-10")["patients"]:
         assert f'<tr data-patient="{p["patient_id"]}">' in body
     assert body.count("<svg") == 3 and html.count("<script") == 1
+
+
+def test_errors_in_the_month_files_are_said_on_the_page_and_stderr(cli, broken, tmp_path):
+    check = cli("-d", broken, "check", "--month", "2026-10", "--format", "json")
+    errors = sum(p["severity"] == "error" for p in json.loads(check.stdout)["problems"])
+    result = cli("-d", broken, "report", "-o", tmp_path / "r.html", "--month", "2026-10")
+    assert result.exit_code == 0 and errors > 0
+    assert f"warning: {errors} errors in 2026-10's files count toward nothing" in result.stderr
+    page = (tmp_path / "r.html").read_text(encoding="utf-8")
+    assert f"<strong>{errors} errors</strong> in this month's files" in page
