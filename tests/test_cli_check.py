@@ -292,7 +292,7 @@ def test_warnings_alone_do_not_change_the_exit_code(cli, tmp_path):
 def test_check_json_has_exactly_the_contract_keys(cli, tmp_path):
     root = build(tmp_path, "2025-03", ["03-04 20 staff", "03-06 30 prac"])
     report = check_json(cli, root, "--month", "2025-03")
-    assert set(report) == {"month", "provisional", "rules", "patients", "problems"}
+    assert set(report) == {"month", "provisional", "rules", "patients", "problems", "summary"}
     p = report["patients"][0]
     assert set(p) == {"patient_id", "name", "program", "status", "minutes", "codes",
                       "date_of_service", "amount", "alternatives", "blockers", "warnings", "next"}  # fmt: skip

@@ -10,6 +10,7 @@ from ccmcli.cli import (  # noqa: F401
     init_command,
     log_commands,
     patient_commands,
+    report_command,
     timer_commands,
 )
 from ccmcli.cli.app import app

@@ -1,5 +1,6 @@
 """The month's judgement for the whole practice: what `check`, `worklist` and `export` share."""
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -39,10 +40,42 @@ class MonthReport:
             "rules": str(self.rules.year),
             "patients": patients if lazy else list(patients),
             "problems": [p.as_dict() for p in self.problems],
+            "summary": summarize(self),
         }
         if self.rules_note:
             out["rules_note"] = self.rules_note
         return out
+
+
+STATUSES = ("billable", "below_threshold", "blocked", "no_time")
+
+
+def summarize(report_or_patients: "MonthReport | Iterable[Judgement | dict]") -> dict:
+    """Contract 3 `summary`: the patients listed, counted by status, their amount summed and
+    their units per code (in the order the codes first appear among the patients).
+
+    Takes a MonthReport (after its `ID...`/`--status` filters), its judgements, or the patient
+    dicts of `ccm check --format json`, so a reader of the JSON can check the totals it got."""
+    items = getattr(report_or_patients, "judgements", report_or_patients)
+    out: dict = {"patients": 0, **dict.fromkeys(STATUSES, 0)}
+    cents = 0
+    codes: dict[str, int] = {}
+    for item in items:
+        status, amount, pairs = _summary_fields(item)
+        out["patients"] += 1
+        out[status] += 1
+        cents += round(amount * 100)
+        for code, units in pairs:
+            codes[code] = codes.get(code, 0) + units
+    out["amount"] = cents / 100
+    out["codes"] = codes
+    return out
+
+
+def _summary_fields(item: "Judgement | dict") -> tuple[str, float, list[tuple[str, int]]]:
+    if isinstance(item, dict):
+        return item["status"], item["amount"], [(c["code"], c["units"]) for c in item["codes"]]
+    return item.status, item.amount, item.codes
 
 
 def judgement_dict(j: Judgement) -> dict:
@@ -83,24 +116,3 @@ def judge_month(practice: "Practice", month: Month, only: list[str] | None = Non
                   warnings.get(pid), report.provisional)
         )  # fmt: skip
     return report
-
-
-STATUSES = ("billable", "below_threshold", "blocked", "no_time")
-
-
-def summarize(report: MonthReport) -> dict:
-    """Contract section 3 `summary`: the patients listed (after any filter) counted by status,
-    their amounts summed and their units per code, in the order codes first appear. The check
-    table ends with the same figures."""
-    from decimal import Decimal
-
-    by_status = dict.fromkeys(STATUSES, 0)
-    codes: dict[str, int] = {}
-    total = Decimal(0)
-    for j in report.judgements:
-        by_status[j.status] = by_status.get(j.status, 0) + 1
-        total += Decimal(str(j.amount))
-        for code, units in j.codes:
-            codes[code] = codes.get(code, 0) + units
-    return {"patients": len(report.judgements), **by_status, "amount": float(total),
-            "codes": codes}  # fmt: skip
