@@ -19,7 +19,7 @@ import fcntl
 import io
 import os
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -32,6 +32,7 @@ from ccmcli.reports import practice_month
 from ccmcli.rules.engine import Judgement, TrackResult
 from ccmcli.rules.table import RuleYear, Track
 from ccmcli.store import fileio, record_files
+from ccmcli.store.csv_safe import csv_text
 from ccmcli.store.datadir import DataDir
 
 COLUMNS = (
@@ -39,32 +40,15 @@ COLUMNS = (
     "date_of_service", "code", "units", "charge", "dx1", "dx2", "dx3", "dx4",
 )  # fmt: skip
 LEDGER_COLUMNS = (*COLUMNS, "exported_at")
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 CENT = Decimal("0.01")
 SHOWN_PROBLEMS = 5
 
 Write = Callable[[str], None]
 
 
-def defuse(cell: str) -> str:
-    """A cell a spreadsheet would run as a formula gets a leading `'` (contract 5). Idempotent."""
-    return "'" + cell if cell.startswith(FORMULA_STARTS) else cell
-
-
 def _undefuse_id(cell: str) -> str:
     """Patient ids never hold `'`, so a leading one is only ever the defusing prefix."""
     return cell[1:] if cell.startswith("'") else cell
-
-
-def csv_text(rows: Iterable[Iterable[str]], header: Iterable[str] | None = None) -> str:
-    """CSV with every cell defused. Lines end in CRLF (RFC 4180): with it, Python 3.11's csv
-    module also quotes a cell holding a bare CR, which it leaves unquoted under a `\\n` ending."""
-    out = io.StringIO()
-    w = csv.writer(out, lineterminator="\r\n")
-    if header is not None:
-        w.writerow(header)
-    w.writerows([defuse(str(c)) for c in row] for row in rows)
-    return out.getvalue()
 
 
 @dataclass(frozen=True, slots=True)
