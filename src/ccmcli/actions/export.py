@@ -105,15 +105,18 @@ def parse_ledger(text: str, rel: str) -> list[Line]:
     if tuple(h.strip() for h in next(reader, [])) != LEDGER_COLUMNS:
         raise CcmError(f"{rel}:1: header must be: {','.join(LEDGER_COLUMNS)}")
     lines, line_no = [], 1
-    for row in reader:
-        start, line_no = line_no + 1, reader.line_num
-        if not row or row == [""]:
-            continue
-        parsed = _ledger_row(row)
-        if isinstance(parsed, str):
-            bad.append(f"{rel}:{start}: {parsed}")
-        else:
-            lines.append(parsed)
+    try:
+        for row in reader:
+            start, line_no = line_no + 1, reader.line_num
+            if not row or row == [""]:
+                continue
+            parsed = _ledger_row(row)
+            if isinstance(parsed, str):
+                bad.append(f"{rel}:{start}: {parsed}")
+            else:
+                lines.append(parsed)
+    except csv.Error as exc:  # a cell over the csv module's limit: nothing after it is sure
+        bad.append(f"{rel}:{line_no + 1}: cannot read this row as CSV ({exc})")
     if bad:
         shown = "\n".join(bad[:SHOWN_PROBLEMS])
         raise CcmError(f"the export ledger is damaged; compare it with what was billed and repair "

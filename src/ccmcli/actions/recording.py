@@ -147,7 +147,10 @@ def _export_warnings(data: DataDir, month: Month, patient_id: str) -> list[str]:
         return []
     except (OSError, UnicodeDecodeError):
         return [f"cannot read {rel}: {month.label()} may already be exported for {patient_id}"]
-    rows = list(csv.reader(io.StringIO(text, newline="")))[1:]
+    try:
+        rows = list(csv.reader(io.StringIO(text, newline="")))[1:]
+    except csv.Error:
+        return [f"cannot read {rel}: {month.label()} may already be exported for {patient_id}"]
     if any(row and row[0].removeprefix("'") == patient_id for row in rows):
         return [f"{month.label()} is already exported for {patient_id} ({rel}); "
                 "this change may need a corrected claim"]  # fmt: skip

@@ -96,8 +96,13 @@ def _own_line(before: str, row: list[str], rel: str) -> int:
         return before.count("\n") + 1
     reader = csv.reader(io.StringIO(before + _csv_line(row), newline=""))
     last, start, previous = None, 0, 0
-    for record in reader:
-        last, start, previous = record, previous + 1, reader.line_num
+    while True:
+        try:
+            for record in reader:
+                last, start, previous = record, previous + 1, reader.line_num
+            break
+        except csv.Error:  # a cell over the csv module's limit: readers skip that row too
+            last, start, previous = None, previous + 1, reader.line_num
     if last != row:
         raise CcmError(f"{rel}:{start}: a quoted field is never closed, so a new row would be "
                        "read as part of it; fix that line (see `ccm validate`) and try again")  # fmt: skip

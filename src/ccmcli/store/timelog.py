@@ -266,36 +266,56 @@ def _lines(text: str) -> Iterator[str]:
 
 
 def _read_rows(log: MonthLog, reader, checker: _RowChecker) -> bool:
-    """Check every row, keep the valid ones; True when some void row was kept."""
+    """Check every row, keep the valid ones; True when some void row was kept.
+
+    A cell longer than the csv module's limit (131,072 characters: a paste gone wrong, a quote
+    left open in a large file) stops the reader at that row: it is reported, and reading goes on
+    at the next line, so the other rows still count."""
     rel, problems, add = log.file, log.problems, log.entries.append
     seen: dict[str, int] = {}
     voids = False
     end = 1
-    for row in reader:
-        start, end = end + 1, reader.line_num + 1
-        if not row or (len(row) == 1 and not row[0].strip()):
-            continue
-        if len(row) != 12:
-            msg = f"row has {len(row)} columns, expected 12"
-            if end > start:  # a quote left open swallows the lines after it: say so, loudly
-                msg += f"; it runs on to line {end} (a quote left open?): lines {start}-{end} are not counted"
-            problems.append(Problem(rel, start, "error", msg))
-            continue
-        result = checker.check(row)
-        if isinstance(result, str):
-            problems.append(Problem(rel, start, "error", result, patient_id=row[1] or None))
-            continue
-        eid = row[0]
-        if eid in seen:
-            msg = f"entry id {eid} is already used on line {seen[eid]}"
-            problems.append(Problem(rel, start, "error", msg, patient_id=row[1]))
-            continue
-        seen[eid] = start
-        day, minutes = result
-        voids = voids or minutes is None
-        add(Entry(eid, row[1], day, minutes, row[4], row[5], row[6], row[7], row[8], row[9],
-                  row[10], row[11], start, rel))  # fmt: skip
-    return voids
+    while True:
+        try:
+            for row in reader:
+                start, end = end + 1, reader.line_num + 1
+                if not row or (len(row) == 1 and not row[0].strip()):
+                    continue
+                if len(row) != 12:
+                    problems.append(Problem(rel, start, "error", _runs_on(
+                        f"row has {len(row)} columns, expected 12", start, end)))  # fmt: skip
+                    continue
+                result = checker.check(row)
+                if isinstance(result, str):
+                    problems.append(Problem(rel, start, "error", result, patient_id=row[1] or None))
+                    continue
+                eid = row[0]
+                if eid in seen:
+                    msg = f"entry id {eid} is already used on line {seen[eid]}"
+                    problems.append(Problem(rel, start, "error", msg, patient_id=row[1]))
+                    continue
+                seen[eid] = start
+                day, minutes = result
+                voids = voids or minutes is None
+                add(Entry(eid, row[1], day, minutes, row[4], row[5], row[6], row[7], row[8],
+                          row[9], row[10], row[11], start, rel))  # fmt: skip
+            return voids
+        except csv.Error as exc:
+            start, end = end + 1, reader.line_num + 1
+            problems.append(Problem(rel, start, "error", _runs_on(_csv_error(exc), start, end)))
+
+
+def _csv_error(exc: csv.Error) -> str:
+    if "field larger" in str(exc):
+        return f"a cell is longer than {csv.field_size_limit():,} characters"
+    return f"cannot read this row as CSV ({exc})"
+
+
+def _runs_on(msg: str, start: int, end: int) -> str:
+    """A quote left open swallows the lines after it: say so, loudly."""
+    if end > start:
+        return f"{msg}; it runs on to line {end} (a quote left open?): lines {start}-{end} are not counted"
+    return msg
 
 
 def _link_voids(log: MonthLog) -> None:
