@@ -79,3 +79,37 @@ def test_log_appends_after_a_huge_cell(cli, data):
     assert r.exit_code == 0, r.stderr
     report, _ = checked(cli, data)
     assert minutes_of(report) == 30
+
+
+# ---- item 18: control characters in log cells ----------------------------------------------------
+
+
+def test_control_characters_in_a_log_are_problems_and_those_rows_count_for_nothing(cli, data):
+    write_log(data, [row("E1"), row("E2", note="a\x00b"), row("E3", note="\x1b[2J"),
+                     row("E4", note="x\x7f"), row("E5", minutes="5", note="tab\tand\r\nbreak")])  # fmt: skip
+    report, r = checked(cli, data)
+    assert r.exit_code == 1
+    assert minutes_of(report) == 25  # E1 and E5: a tab and a line break inside a cell are fine
+    found = [(p["line"], p["message"]) for p in report["problems"]]
+    assert [line for line, _ in found] == [3, 4, 5]
+    assert all(m.startswith("note holds a control character") for _, m in found)
+    assert "U+0000" in found[0][1] and "U+001B" in found[1][1] and "U+007F" in found[2][1]
+
+
+@pytest.mark.parametrize("option", ["--note", "--activity", "--staff"])
+@pytest.mark.parametrize("text", ["a\x00b", "\x1b[2Jx", "a\x85b"])
+def test_control_characters_typed_are_refused_and_nothing_is_written(cli, data, option, text):
+    args = {"--staff": "x", option: text}
+    r = cli(
+        "log", "P1", "5", "-d", data, "--date", "today", *[a for kv in args.items() for a in kv]
+    )
+    assert r.exit_code == 2
+    assert option in r.stderr and text not in r.stderr
+    assert not (data / "logs").exists() or not any((data / "logs").iterdir())
+
+
+def test_a_void_reason_with_a_control_character_is_refused(cli, data):
+    r = cli("log", "P1", "5", "-d", data, "--staff", "x", "--format", "json")
+    eid = json.loads(r.stdout)["entry"]["id"]
+    r = cli("void", eid, "-d", data, "--reason", "oops\x00", "--staff", "x")
+    assert r.exit_code == 2 and "--reason" in r.stderr

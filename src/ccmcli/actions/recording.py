@@ -208,7 +208,8 @@ def _locate(data: DataDir, entry_id: str) -> Month:
             continue
         if needle not in raw:
             continue
-        log = timelog.parse_month(decode(raw, data.relative(path)), month, data.relative(path))
+        rel = data.relative(path)
+        log = timelog.parse_month(decode(raw, rel), month, rel, controls=timelog.has_controls(raw))
         if entry_id in log.by_id():
             return month
         broken = broken or data.relative(path)
