@@ -4,12 +4,14 @@ a leak of patient data, and every other row still counts (issue: defects found u
 import csv
 import io
 import json
+import os
+import subprocess
 from pathlib import Path
 
 import pytest
 
 from ccmcli.store import timelog
-from helpers import ELIGIBLE_PATIENT
+from helpers import CCM, ELIGIBLE_PATIENT
 
 MONTH = "2026-10"
 
@@ -113,3 +115,102 @@ def test_a_void_reason_with_a_control_character_is_refused(cli, data):
     eid = json.loads(r.stdout)["entry"]["id"]
     r = cli("void", eid, "-d", data, "--reason", "oops\x00", "--staff", "x")
     assert r.exit_code == 2 and "--reason" in r.stderr
+
+
+# ---- item 11: pipes, devices and links in logs/ and patients/ -------------------------------------
+
+
+def run_ccm(root: Path, *args: str) -> subprocess.CompletedProcess:
+    """The installed ccm in a process of its own, so a command that would hang fails the test."""
+    env = {**os.environ, "NO_COLOR": "1"}
+    return subprocess.run([CCM, *args, "-d", str(root)], capture_output=True, text=True,
+                          timeout=60, env=env)  # fmt: skip
+
+
+@pytest.mark.parametrize("where", ["logs/2026-10.csv", "patients/P9.yaml"])
+def test_a_named_pipe_is_a_problem_and_hangs_nothing(data, where):
+    if where.startswith("patients"):
+        write_log(data, [row("E1")])
+    else:
+        (data / "logs").mkdir(exist_ok=True)
+    os.mkfifo(data / where)
+    v = run_ccm(data, "validate")
+    assert v.returncode == 1
+    assert f"{where}: error: cannot read" in v.stdout + v.stderr
+    assert "named pipe" in v.stdout + v.stderr
+    c = run_ccm(data, "check", "--month", MONTH, "--format", "json")
+    assert c.returncode == 1 and "unexpected" not in c.stderr
+    report = json.loads(c.stdout)
+    assert [p["file"] for p in report["problems"]] == [where]
+    lst = run_ccm(data, "patient", "list")
+    assert lst.returncode in (0, 1) and "P1" in lst.stdout
+
+
+def test_log_refuses_to_append_to_a_named_pipe(data):
+    (data / "logs").mkdir(exist_ok=True)
+    os.mkfifo(data / "logs" / f"{MONTH}.csv")
+    r = run_ccm(data, "log", "P1", "5", "--date", f"{MONTH}-06", "--staff", "x")
+    assert r.returncode == 1
+    assert "not a regular file" in r.stderr
+
+
+def test_log_never_writes_through_a_dangling_link_leading_outside(cli, data, tmp_path):
+    outside = tmp_path / "outside" / "x.csv"
+    outside.parent.mkdir()
+    (data / "logs").mkdir(exist_ok=True)
+    (data / "logs" / "2026-08.csv").symlink_to(outside)
+    r = cli("log", "P1", "5", "-d", data, "--date", "2026-08-10", "--staff", "x")
+    assert r.exit_code == 1
+    assert "symbolic link" in r.stderr
+    assert not outside.exists()
+    assert (data / "logs" / "2026-08.csv").is_symlink()
+
+
+def test_log_never_writes_into_a_logs_folder_leading_outside(cli, data, tmp_path):
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    (data / "logs").rmdir()
+    (data / "logs").symlink_to(outside)
+    r = cli("log", "P1", "5", "-d", data, "--date", "2026-08-10", "--staff", "x")
+    assert r.exit_code == 1
+    assert "outside the data directory" in r.stderr
+    assert list(outside.iterdir()) == []
+
+
+def test_files_linked_from_outside_are_not_read(cli, data, tmp_path):
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "P2.yaml").write_text(ELIGIBLE_PATIENT.format(pid="P2"))
+    (data / "patients" / "P2.yaml").symlink_to(outside / "P2.yaml")
+    write_log(outside, [row("E1", pid="P1")])
+    (data / "logs").mkdir(exist_ok=True)
+    (data / "logs" / f"{MONTH}.csv").symlink_to(outside / "logs" / f"{MONTH}.csv")
+    report, r = checked(cli, data)
+    assert r.exit_code == 1
+    assert [p["patient_id"] for p in report["patients"]] == ["P1"]
+    assert minutes_of(report) == 0
+    found = {
+        (p["file"], "leads outside the data directory" in p["message"]) for p in report["problems"]
+    }
+    assert found == {("patients/P2.yaml", True), (f"logs/{MONTH}.csv", True)}
+
+
+def test_a_link_inside_the_data_directory_is_read(cli, data):
+    (data / "records").mkdir()
+    (data / "records" / "P2.yaml").write_text(ELIGIBLE_PATIENT.format(pid="P2"))
+    (data / "patients" / "P2.yaml").symlink_to(Path("..") / "records" / "P2.yaml")
+    report, r = checked(cli, data)
+    assert r.exit_code == 0, r.stderr
+    assert [p["patient_id"] for p in report["patients"]] == ["P1", "P2"]
+
+
+# ---- item 15: a patient file that is not UTF-8 ---------------------------------------------------
+
+
+def test_a_patient_file_not_in_utf8_names_its_line(cli, data):
+    text = ELIGIBLE_PATIENT.format(pid="P2").replace("Test Patient", "Jos\xe9 Ram\xedrez")
+    (data / "patients" / "P2.yaml").write_bytes(text.encode("latin-1"))
+    r = cli("validate", "-d", data)
+    assert r.exit_code == 1
+    assert "patients/P2.yaml:2: error: this line is not UTF-8 text" in r.stdout + r.stderr
+    assert "Jos" not in r.stdout + r.stderr

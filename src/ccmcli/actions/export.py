@@ -31,7 +31,7 @@ from ccmcli.models.records import Patient, Settings
 from ccmcli.reports import practice_month
 from ccmcli.rules.engine import Judgement, TrackResult
 from ccmcli.rules.table import RuleYear, Track
-from ccmcli.store import fileio, record_files
+from ccmcli.store import fileio, record_files, regular_files
 from ccmcli.store.csv_safe import csv_text
 from ccmcli.store.datadir import DataDir
 
@@ -294,6 +294,7 @@ def export_month(
     if errors and not force:
         raise CcmError(_refusal(month, errors))
     path = data.export_path(month)
+    regular_files.check_writable(data.root, path)
     with fileio.locked(path, csv_text([], LEDGER_COLUMNS)) as fd:
         plan = plan_export(report, settings, parse_ledger(_read_fd(fd), data.relative(path)),
                            patients.invalid)  # fmt: skip

@@ -29,7 +29,7 @@ from ccmcli.models.errors import CcmError
 from ccmcli.models.months import Month, current_month, today_in
 from ccmcli.models.typed import parse_date
 from ccmcli.rules.engine import Judgement
-from ccmcli.store import record_files, timelog
+from ccmcli.store import record_files, regular_files, timelog
 from ccmcli.store.datadir import DataDir
 from ccmcli.store.logappend import append_entry, decode
 from ccmcli.store.timelog import Entry, MonthLog
@@ -142,7 +142,7 @@ def _export_warnings(data: DataDir, month: Month, patient_id: str) -> list[str]:
     path = data.export_path(month)
     rel = data.relative(path)
     try:
-        text = path.read_bytes().decode("utf-8-sig")
+        text = regular_files.read_bytes(data.root, path).decode("utf-8-sig")
     except FileNotFoundError:
         return []
     except (OSError, UnicodeDecodeError):
@@ -203,7 +203,7 @@ def _locate(data: DataDir, entry_id: str) -> Month:
     for month in reversed(log_months(data)):
         path = data.log_path(month)
         try:
-            raw = path.read_bytes()
+            raw = regular_files.read_bytes(data.root, path)
         except OSError:
             continue
         if needle not in raw:

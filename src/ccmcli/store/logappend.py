@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 
 from ccmcli.models.errors import CcmError
 from ccmcli.models.months import Month, now_in
-from ccmcli.store import fileio, timelog
+from ccmcli.store import fileio, regular_files, timelog
 from ccmcli.store.datadir import DataDir
 from ccmcli.store.timelog import Entry, MonthLog
 
@@ -51,6 +51,7 @@ def append_entry(
     """
     path = data.log_path(month)
     rel = data.relative(path)
+    regular_files.check_writable(data.root, path)
     with fileio.locked(path, timelog.HEADER) as fd:
         raw = fileio.read_fd(fd)
         text = decode(raw, rel)

@@ -382,15 +382,19 @@ def _link_voids(log: MonthLog) -> None:
 
 
 def read_month(data, month: Month, known_patient: Callable[[str], bool] | None = None) -> MonthLog:
-    """The month's log from the data directory; a missing file is an empty month, not a problem."""
+    """The month's log from the data directory; a missing file is an empty month, not a problem.
+    Only a regular file inside the data directory is read (regular_files)."""
+    from ccmcli.store import regular_files
+
     path = data.log_path(month)
     rel = data.relative(path)
     try:
-        raw = path.read_bytes()
+        raw = regular_files.read_bytes(data.root, path)
     except FileNotFoundError:
         return MonthLog(month, rel)
     except OSError as exc:
-        return MonthLog(month, rel, problems=[Problem(rel, None, "error", f"cannot read: {exc}")])
+        why = exc.strerror or type(exc).__name__
+        return MonthLog(month, rel, problems=[Problem(rel, None, "error", f"cannot read: {why}")])
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
