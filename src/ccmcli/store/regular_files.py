@@ -118,6 +118,29 @@ def read_fd(fd: int, size_hint: int = 0, limit: int | None = None) -> bytes:
     return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
+MAX_INPUT = 64 * 1024 * 1024  # what a command reads from a file a person names (a roster)
+
+
+def read_stream(stream, name: str, limit: int | None = None) -> bytes:
+    """All of a file a person named, or standard input: a regular file, a pipe or a terminal.
+    A device (`/dev/zero`) or folder is refused (CcmError, exit 2) before reading, and more than
+    `limit` bytes (exit 1) after reading at most one byte more."""
+    try:
+        fd = stream.fileno()
+    except (AttributeError, OSError, ValueError):
+        fd = None  # an in-memory stream (tests): nothing to look at
+    if fd is not None:
+        mode = os.fstat(fd).st_mode
+        if stat.S_ISDIR(mode) or stat.S_ISBLK(mode) or (stat.S_ISCHR(mode) and not os.isatty(fd)):
+            raise CcmError(f"cannot read {name}: it is {kind(mode)}, not a file", 2)
+    limit = MAX_INPUT if limit is None else limit
+    raw = stream.read(limit + 1)
+    if len(raw) > limit:
+        size = f"{limit >> 20} MiB" if limit >= 1 << 20 else f"{limit:,} bytes"
+        raise CcmError(f"{name} is larger than {size}: split it and read each part")
+    return raw
+
+
 def check_writable(root: Path, path: Path) -> None:
     """Refuse (CcmError) to write `path` unless its folder is really inside `root` and `path` is
     a regular file or missing: a symbolic link is never followed for writing."""
