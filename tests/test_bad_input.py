@@ -214,3 +214,20 @@ def test_a_patient_file_not_in_utf8_names_its_line(cli, data):
     assert r.exit_code == 1
     assert "patients/P2.yaml:2: error: this line is not UTF-8 text" in r.stdout + r.stderr
     assert "Jos" not in r.stdout + r.stderr
+
+
+# ---- item 14: fees no claim line can carry --------------------------------------------------------
+
+
+@pytest.mark.parametrize("amount", ["1e400", ".nan", "-5", "75.005"])
+def test_a_bad_fee_is_a_validation_error_and_export_refuses_cleanly(cli, data, amount):
+    settings = data / "ccm.yaml"
+    settings.write_text(settings.read_text() + f'fees:\n  "99490": {amount}\n')
+    write_log(data, [row("E1")])
+    v = cli("validate", "-d", data)
+    assert v.exit_code == 1
+    line = settings.read_text().splitlines().index('  "99490": ' + amount) + 1
+    assert f"ccm.yaml:{line}: error: fees.99490 must be an amount" in v.stdout + v.stderr
+    e = cli("export", "-d", data, "--month", MONTH)
+    assert e.exit_code == 1 and "unexpected error" not in e.stderr
+    assert f"ccm.yaml:{line}" in e.stderr
