@@ -231,3 +231,28 @@ def test_a_bad_fee_is_a_validation_error_and_export_refuses_cleanly(cli, data, a
     e = cli("export", "-d", data, "--month", MONTH)
     assert e.exit_code == 1 and "unexpected error" not in e.stderr
     assert f"ccm.yaml:{line}" in e.stderr
+
+
+# ---- item 19b: a consent revoked before its own date ----------------------------------------------
+
+
+def test_a_consent_revoked_before_it_was_given_is_an_error_on_its_line(cli, data):
+    text = ELIGIBLE_PATIENT.format(pid="P2").replace(
+        "consent: {date: 2025-01-06, method: verbal}",
+        "consent:\n  date: 2025-01-06\n  method: verbal\n  revoked: 2025-01-05",
+    )
+    (data / "patients" / "P2.yaml").write_text(text)
+    line = text.splitlines().index("  revoked: 2025-01-05") + 1
+    v = cli("validate", "-d", data)
+    assert v.exit_code == 1
+    assert (
+        f"patients/P2.yaml:{line}: error: consent.revoked is before consent.date"
+        in v.stdout + v.stderr
+    )
+    report, r = checked(cli, data)
+    assert r.exit_code == 1
+    assert [p["patient_id"] for p in report["patients"]] == ["P1"]
+    (data / "patients" / "P2.yaml").write_text(
+        text.replace("revoked: 2025-01-05", "revoked: 2025-01-06")
+    )
+    assert cli("validate", "-d", data).exit_code == 0  # revoked the day it was given: allowed

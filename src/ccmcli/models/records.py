@@ -9,7 +9,15 @@ import re
 from datetime import date
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from ccmcli.codes import identifiers
 from ccmcli.models.months import Month, iso_date
@@ -171,6 +179,18 @@ class Consent(_Record):
     method: Literal["verbal", "written"]
     obtained_by: str | None = None
     revoked: IsoDate | None = None
+
+    @field_validator("revoked")
+    @classmethod
+    def _not_before_given(cls, revoked: date | None, info: ValidationInfo) -> date | None:
+        """A consent revoked before it was given is a typing slip; read as written it would
+        block every month after the revocation, the consent's own included (C-05)."""
+        given = info.data.get("date")
+        if revoked is not None and given is not None and revoked < given:
+            raise ValueError(
+                "is before consent.date: a consent cannot be revoked before it is given"
+            )
+        return revoked
 
 
 class InitiatingVisit(_Record):
