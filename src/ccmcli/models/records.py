@@ -235,8 +235,17 @@ class Patient(_Record):
         return self
 
     def chronic_codes(self) -> list[str]:
-        """Qualifying condition codes, in the order written (rule E-01)."""
-        return [c.code for c in self.conditions if c.chronic]
+        """Qualifying condition codes, in the order written, each once (rule E-01)."""
+        return list(dict.fromkeys(c.code for c in self.conditions if c.chronic))
+
+    def chronic_categories(self) -> dict[str, list[str]]:
+        """The qualifying codes by ICD-10-CM category, the 3 characters before the dot (A2):
+        E11.9 and E11.65 are one condition, as is a code listed twice."""
+        out: dict[str, list[str]] = {}
+        for c in self.conditions:
+            if c.chronic:
+                out.setdefault(c.code[:3], []).append(c.code)
+        return out
 
     def complex_month(self, month: Month) -> ComplexMonth | None:
         if not self.complex_months:  # most patients: no month to look through
