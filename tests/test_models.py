@@ -388,7 +388,8 @@ def test_fees_keys_are_five_digit_codes_and_amounts_positive_with_cents():
 
 
 @pytest.mark.parametrize("amount", ["0", "0.00", "1e400", "1e3", "nan", "inf", "-1", "75.005",
-                                    "100000.01", "1,000", " ", "0x10", "75.", ".5"])  # fmt: skip
+                                    "100000.01", "1,000", " ", "0x10", "75.", ".5", "1_000",
+                                    "0.5e2"])  # fmt: skip
 def test_a_fee_that_no_claim_line_can_carry_is_refused(amount):
     errors = refused(Settings, {**SETTINGS, "fees": {"99490": amount}})
     assert [e["loc"] for e in errors] == [("fees", "99490")]
