@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from ccmcli.actions import export
 from ccmcli.models.months import current_month, last_finished_month
-from ccmcli.store import fileio, timelog
+from ccmcli.store import csv_safe, fileio, timelog
 from ccmcli.store.datadir import DataDir
 from helpers import CCM
 
@@ -327,23 +327,23 @@ def test_formula_injection_defused_in_output_and_ledger(run, datadir):
     assert {x["patient_id"] for x in out} == {f"'-P{i}" for i in range(len(NASTY))}
     for text in (r.stdout, (datadir / "exports" / f"{PREV}.csv").read_text()):
         for row in csv.reader(io.StringIO(text)):
-            assert not any(cell.startswith(export.FORMULA_STARTS) for cell in row)
+            assert not any(cell.startswith(csv_safe.FORMULA_STARTS) for cell in row)
     again = run()  # the defused ids in the ledger still match the patients
     assert (again.exit_code, claims(again)) == (0, [])
 
 
 @given(st.text())
 def test_defuse_never_leaves_a_formula_and_changes_only_the_start(cell):
-    out = export.defuse(cell)
-    assert not out.startswith(export.FORMULA_STARTS)
+    out = csv_safe.defuse(cell)
+    assert not out.startswith(csv_safe.FORMULA_STARTS)
     assert out in (cell, "'" + cell)
-    assert export.defuse(out) == out
+    assert csv_safe.defuse(out) == out
 
 
 def test_every_column_is_defused_and_line_breaks_stay_inside_cells():
-    starts = itertools.islice(itertools.cycle(export.FORMULA_STARTS), len(export.COLUMNS))
+    starts = itertools.islice(itertools.cycle(csv_safe.FORMULA_STARTS), len(export.COLUMNS))
     line = [c + "x\ry\nz" for c in starts]
-    parsed = list(csv.reader(io.StringIO(export.csv_text([line]), newline="")))
+    parsed = list(csv.reader(io.StringIO(csv_safe.csv_text([line]), newline="")))
     assert parsed == [["'" + c for c in line]]
 
 

@@ -19,7 +19,7 @@ import fcntl
 import io
 import os
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -31,7 +31,8 @@ from ccmcli.models.records import Patient, Settings
 from ccmcli.reports import practice_month
 from ccmcli.rules.engine import Judgement, TrackResult
 from ccmcli.rules.table import RuleYear, Track
-from ccmcli.store import fileio, record_files
+from ccmcli.store import fileio, record_files, regular_files
+from ccmcli.store.csv_safe import csv_text
 from ccmcli.store.datadir import DataDir
 
 COLUMNS = (
@@ -39,32 +40,15 @@ COLUMNS = (
     "date_of_service", "code", "units", "charge", "dx1", "dx2", "dx3", "dx4",
 )  # fmt: skip
 LEDGER_COLUMNS = (*COLUMNS, "exported_at")
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 CENT = Decimal("0.01")
 SHOWN_PROBLEMS = 5
 
 Write = Callable[[str], None]
 
 
-def defuse(cell: str) -> str:
-    """A cell a spreadsheet would run as a formula gets a leading `'` (contract 5). Idempotent."""
-    return "'" + cell if cell.startswith(FORMULA_STARTS) else cell
-
-
 def _undefuse_id(cell: str) -> str:
     """Patient ids never hold `'`, so a leading one is only ever the defusing prefix."""
     return cell[1:] if cell.startswith("'") else cell
-
-
-def csv_text(rows: Iterable[Iterable[str]], header: Iterable[str] | None = None) -> str:
-    """CSV with every cell defused. Lines end in CRLF (RFC 4180): with it, Python 3.11's csv
-    module also quotes a cell holding a bare CR, which it leaves unquoted under a `\\n` ending."""
-    out = io.StringIO()
-    w = csv.writer(out, lineterminator="\r\n")
-    if header is not None:
-        w.writerow(header)
-    w.writerows([defuse(str(c)) for c in row] for row in rows)
-    return out.getvalue()
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,15 +114,18 @@ def scan_ledger(text: str, rel: str) -> tuple[list[Line], list[Problem]]:
     if tuple(h.strip() for h in next(reader, [])) != LEDGER_COLUMNS:
         return [], [Problem(rel, 1, "error", f"header must be: {','.join(LEDGER_COLUMNS)}")]
     lines, line_no = [], 1
-    for row in reader:
-        start, line_no = line_no + 1, reader.line_num
-        if not row or row == [""]:
-            continue
-        parsed = _ledger_row(row)
-        if isinstance(parsed, str):
-            bad.append(Problem(rel, start, "error", parsed))
-        else:
-            lines.append(parsed)
+    try:
+        for row in reader:
+            start, line_no = line_no + 1, reader.line_num
+            if not row or row == [""]:
+                continue
+            parsed = _ledger_row(row)
+            if isinstance(parsed, str):
+                bad.append(Problem(rel, start, "error", parsed))
+            else:
+                lines.append(parsed)
+    except csv.Error as exc:  # a cell over the csv module's limit: nothing after it is sure
+        bad.append(Problem(rel, line_no + 1, "error", f"cannot read this row as CSV ({exc})"))
     return lines, sorted(bad, key=lambda p: p.line or 0)
 
 
@@ -314,6 +301,7 @@ def export_month(
     if errors and not force:
         raise CcmError(_refusal(month, errors))
     path = data.export_path(month)
+    regular_files.check_writable(data.root, path)
     with fileio.locked(path, csv_text([], LEDGER_COLUMNS)) as fd:
         plan = plan_export(report, settings, parse_ledger(_read_fd(fd), data.relative(path)),
                            practice.invalid)  # fmt: skip

@@ -86,7 +86,7 @@ def add_patient(data: DataDir, f: AddFields) -> tuple[object, list[str]]:
     settings = record_files.require_settings(data)
     data.patient_path(f.patient_id)  # refuses an id that could name a path
     patient = build_patient(f, today_in(settings.timezone))
-    warnings = [] if patient.program != "ccm" or len(patient.chronic_codes()) >= 2 else [
+    warnings = [] if patient.program != "ccm" or len(patient.chronic_categories()) >= 2 else [
         f"warning: {patient.id} has fewer than 2 chronic conditions; CCM months will be blocked"
     ]  # fmt: skip
     warnings += check_codes(patient)

@@ -30,7 +30,7 @@ from ccmcli.models.months import Month, today_in
 from ccmcli.models.typed import parse_date
 from ccmcli.rules.engine import Judgement
 from ccmcli.rules.entry_checks import duplicate_key
-from ccmcli.store import timelog
+from ccmcli.store import regular_files, timelog
 from ccmcli.store.datadir import DataDir
 from ccmcli.store.logappend import append_entry, decode
 from ccmcli.store.timelog import Entry, MonthLog
@@ -144,12 +144,15 @@ def _export_warnings(data: DataDir, month: Month, patient_id: str) -> list[str]:
     path = data.export_path(month)
     rel = data.relative(path)
     try:
-        text = path.read_bytes().decode("utf-8-sig")
+        text = regular_files.read_bytes(data.root, path).decode("utf-8-sig")
     except FileNotFoundError:
         return []
     except (OSError, UnicodeDecodeError):
         return [f"cannot read {rel}: {month.label()} may already be exported for {patient_id}"]
-    rows = list(csv.reader(io.StringIO(text, newline="")))[1:]
+    try:
+        rows = list(csv.reader(io.StringIO(text, newline="")))[1:]
+    except csv.Error:
+        return [f"cannot read {rel}: {month.label()} may already be exported for {patient_id}"]
     if any(row and row[0].removeprefix("'") == patient_id for row in rows):
         return [f"{month.label()} is already exported for {patient_id} ({rel}); "
                 "this change may need a corrected claim"]  # fmt: skip
@@ -204,12 +207,13 @@ def _locate(data: DataDir, entry_id: str) -> Month:
     for month in reversed(log_months(data)):
         path = data.log_path(month)
         try:
-            raw = path.read_bytes()
+            raw = regular_files.read_bytes(data.root, path)
         except OSError:
             continue
         if needle not in raw:
             continue
-        log = timelog.parse_month(decode(raw, data.relative(path)), month, data.relative(path))
+        rel = data.relative(path)
+        log = timelog.parse_month(decode(raw, rel), month, rel, controls=timelog.has_controls(raw))
         if entry_id in log.by_id():
             return month
         broken = broken or data.relative(path)

@@ -123,8 +123,12 @@ def read_rows(text: str, name: str) -> tuple[list[tuple[int, dict[str, str]]], l
 
 
 def _header_problem(header: list[str]) -> str | None:
+    """What is wrong with the header. A first row holding no column name at all is data (an
+    export without its header): its cells are patient data and are never repeated."""
     if tuple(header) == COLUMNS:
         return None
+    if not any(h in COLUMNS for h in header):
+        return "the first row is not a header; a roster starts with the row " + ",".join(COLUMNS)
     missing = [c for c in COLUMNS if c not in header]
     extra = [h[:40] for h in header if h not in COLUMNS]
     parts = [f"{what}: {', '.join(names)}"

@@ -61,12 +61,10 @@ def _write_items(write, items: Iterator[str]) -> None:
 
 
 def print_csv(header: Sequence[str], rows: Iterable[Sequence[object]]) -> None:
-    import csv
+    """Every cell guarded against spreadsheet formulas, as in every CSV ccm writes (csv_safe)."""
+    from ccmcli.store.csv_safe import write_rows
 
-    w = csv.writer(sys.stdout, lineterminator="\n")
-    w.writerow(header)
-    for row in rows:
-        w.writerow(["" if v is None else v for v in row])
+    write_rows(sys.stdout, rows, header)
 
 
 def console(stderr: bool = False):

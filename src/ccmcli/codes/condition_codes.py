@@ -156,7 +156,7 @@ def data_dir_problems(
         path = data.patient_path(patient.id)
         rel = data.relative(path)
         try:
-            text = read_text(path)
+            text = read_text(path, data.root)
         except (OSError, UnicodeDecodeError):
             text = ""
         for f in found:

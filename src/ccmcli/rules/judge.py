@@ -15,6 +15,7 @@ from ccmcli.rules.engine import (
     countable,
     counts_role,
 )
+from ccmcli.rules.gates import same_condition
 from ccmcli.rules.selection import Option, choose, next_step, options
 from ccmcli.rules.table import RuleYear, Track
 from ccmcli.store.timelog import Entry
@@ -35,6 +36,9 @@ def judge(
     verdicts = countable(patient, [e for e in entries if e.patient_id == patient.id and e.counts])
     staff, prac, excluded = _minute_totals(verdicts)
     warnings = _exclusion_warnings(patient, verdicts) + list(extra_warnings or [])
+    if any(gid == "not_enough_conditions" for gid, _ in gate_results):
+        shared = same_condition(patient)
+        warnings += [Finding.warning("same_condition", shared)] if shared else []
     tracks = allowed_tracks(patient, month, rules)
     pool, sel = settings.count_practitioner_minutes_as_staff, settings.selection
     found, picked, found_next = (

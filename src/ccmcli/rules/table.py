@@ -137,7 +137,7 @@ TRACKS = (
 )  # fmt: skip
 
 GATES = (
-    Gate("not_enough_conditions", ("ccm",), "A2, E-01", "fewer than 2 chronic conditions"),
+    Gate("not_enough_conditions", ("ccm",), "A2, E-01", "fewer than 2 chronic conditions (by ICD-10-CM category)"),
     Gate("no_principal_condition", ("pcm",), "A2, E-02",
          "principal_condition missing or not a chronic condition"),
     Gate("no_consent", ("ccm", "pcm"), "A2, C-01, C-04", "no consent, or consent after the month"),

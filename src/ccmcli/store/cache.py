@@ -35,8 +35,9 @@ FORMAT = "1"
 RACY_NS = 2_000_000_000
 ENV_OFF = "CCM_NO_CACHE"
 # Everything that shapes a parsed file or its stored form; a change to any of them is a new key.
-_SOURCES = ("cache.py", "logcache.py", "records.py", "models.py", "yamlio.py", "timelog.py",
-            "identifiers.py", "months.py", "problems.py", "datadir.py")  # fmt: skip
+_SOURCES = ("store/cache.py", "store/logcache.py", "store/record_files.py", "store/yamlio.py",
+            "store/timelog.py", "store/datadir.py", "store/regular_files.py", "models/records.py",
+            "models/months.py", "models/findings.py", "codes/identifiers.py")  # fmt: skip
 _LIBRARIES = ("pydantic", "pydantic_core", "yaml", "_yaml")
 
 Signature = tuple[int, int, int, int]
@@ -73,7 +74,7 @@ def code_key() -> str:
     import importlib.util
 
     h = hashlib.sha256(f"{FORMAT} {sys.version} {marshal.version}".encode())
-    here = Path(__file__).parent
+    here = Path(__file__).parent.parent  # the ccmcli package
     for name in _SOURCES:
         with contextlib.suppress(OSError):
             h.update(name.encode() + (here / name).read_bytes())

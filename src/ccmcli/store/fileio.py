@@ -8,10 +8,14 @@ Everything ccm creates is readable by its owner only.
 """
 
 import contextlib
+import errno
 import fcntl
 import os
+import stat
 from collections.abc import Iterator
 from pathlib import Path
+
+from ccmcli.models.errors import CcmError
 
 FILE_MODE = 0o600
 DIR_MODE = 0o700
@@ -47,7 +51,7 @@ def atomic_write(path: Path, data: str | bytes, *, exclusive: bool = False) -> N
     raw = data.encode("utf-8") if isinstance(data, str) else data
     make_dirs(path.parent)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
+    fd = _open_regular(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
     try:
         _write_all(fd, raw)
         os.fsync(fd)
@@ -89,7 +93,7 @@ def locked(path: Path, header: str = "") -> Iterator[int]:
     Yields the file descriptor; the caller may read the file while holding the lock.
     """
     make_dirs(path.parent)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND, FILE_MODE)
+    fd = _open_regular(path, os.O_RDWR | os.O_CREAT | os.O_APPEND)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         size = os.fstat(fd).st_size
@@ -101,6 +105,23 @@ def locked(path: Path, header: str = "") -> Iterator[int]:
         with contextlib.suppress(OSError):
             fcntl.flock(fd, fcntl.LOCK_UN)
         os.close(fd)
+
+
+def _open_regular(path: Path, flags: int) -> int:
+    """Open a file to write, never through a symbolic link (which could lead outside the data
+    directory) and never a pipe or device (which would swallow the rows or block)."""
+    try:
+        fd = os.open(path, flags | os.O_NOFOLLOW | os.O_NONBLOCK, FILE_MODE)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise CcmError(f"{path} is a symbolic link; ccm writes only regular files "
+                           "(replace the link with the file itself)") from None  # fmt: skip
+        raise
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise CcmError(f"{path} is not a regular file (a named pipe? a device?); not written")
+    os.set_blocking(fd, True)
+    return fd
 
 
 def _write_all(fd: int, raw: bytes) -> None:

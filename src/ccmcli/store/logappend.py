@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 
 from ccmcli.models.errors import CcmError
 from ccmcli.models.months import Month, now, now_in
-from ccmcli.store import closed_records, fileio, timelog
+from ccmcli.store import closed_records, fileio, regular_files, timelog
 from ccmcli.store.datadir import DataDir
 from ccmcli.store.timelog import Entry, MonthLog
 
@@ -60,10 +60,13 @@ def append_entry(
     path = data.log_path(month)
     rel = data.relative(path)
     closed_records.refuse_if_closed(data, month)
+    regular_files.check_writable(data.root, path)
     with fileio.locked(path, timelog.HEADER) as fd:
         closed_records.refuse_if_closed(data, month)
-        text = decode(fileio.read_fd(fd), rel)
-        log = timelog.parse_month(text, month, rel)
+        raw = fileio.read_fd(fd)
+        text = decode(raw, rel)
+        log = timelog.parse_month(text, month, rel, controls=timelog.has_controls(raw))
+        del raw
         header = [p for p in log.problems if p.line == 1]
         if header:
             raise CcmError(f"{header[0].render()} (fix it first: no row after it can be read)")
@@ -110,8 +113,13 @@ def _own_line(before: str, row: list[str], rel: str) -> int:
         return before.count("\n") + 1
     reader = csv.reader(io.StringIO(before + _csv_line(row), newline=""))
     last, start, previous = None, 0, 0
-    for record in reader:
-        last, start, previous = record, previous + 1, reader.line_num
+    while True:
+        try:
+            for record in reader:
+                last, start, previous = record, previous + 1, reader.line_num
+            break
+        except csv.Error:  # a cell over the csv module's limit: readers skip that row too
+            last, start, previous = None, previous + 1, reader.line_num
     if last != row:
         raise CcmError(f"{rel}:{start}: a quoted field is never closed, so a new row would be "
                        "read as part of it; fix that line (see `ccm validate`) and try again")  # fmt: skip

@@ -18,7 +18,7 @@ from ccmcli.codes.identifiers import is_patient_id
 from ccmcli.models.errors import CcmError
 from ccmcli.models.findings import Problem
 from ccmcli.models.records import Patient, Settings
-from ccmcli.store import cache, fileio
+from ccmcli.store import cache, fileio, regular_files
 from ccmcli.store.datadir import DataDir
 
 M = TypeVar("M", bound=BaseModel)
@@ -40,9 +40,25 @@ class PatientSet:
         return set(self.patients) | self.invalid
 
 
-def read_text(path: Path) -> str:
-    """UTF-8 with an optional byte-order mark; CRLF is normalised by the parsers."""
-    return path.read_bytes().decode("utf-8-sig")
+def read_text(path: Path, root: Path | None = None) -> str:
+    """UTF-8 with an optional byte-order mark; CRLF is normalised by the parsers. Only a regular
+    file is read, and with `root` only one whose real location is inside it (regular_files)."""
+    return regular_files.read_bytes(root, path).decode("utf-8-sig")
+
+
+def read_record(path: Path, root: Path, rel: str) -> tuple[str | None, list[Problem]]:
+    """A YAML record's text, or the problem that keeps it from being read: a file that is not
+    UTF-8 names the first line that is not, as a log file does."""
+    try:
+        raw = regular_files.read_bytes(root, path)
+    except OSError as exc:
+        return None, [Problem(rel, None, "error", f"cannot read the file: {reason(exc)}")]
+    try:
+        return raw.decode("utf-8-sig"), []
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        msg = "this line is not UTF-8 text (saved in another encoding?); the file is not read"
+        return None, [Problem(rel, line, "error", msg)]
 
 
 def _field_path(loc: tuple) -> str:
@@ -96,10 +112,9 @@ def load_settings(data: DataDir) -> tuple[Settings | None, list[Problem]]:
 
 def _parse_settings(data: DataDir) -> tuple[Settings | None, list[Problem]]:
     rel = data.relative(data.settings_path)
-    try:
-        text = read_text(data.settings_path)
-    except (OSError, UnicodeDecodeError) as exc:
-        return None, [Problem(rel, None, "error", f"cannot read the file: {reason(exc)}")]
+    text, problems = read_record(data.settings_path, data.root, rel)
+    if text is None:
+        return None, problems
     return parse_model(Settings, text, rel)
 
 
@@ -126,10 +141,9 @@ def reason(exc: Exception) -> str:
 def load_patient_file(data: DataDir, path: Path) -> tuple[Patient | None, list[Problem]]:
     """One patient file; its `id` must equal the file's stem (contract section 1)."""
     rel = data.relative(path)
-    try:
-        text = read_text(path)
-    except (OSError, UnicodeDecodeError) as exc:
-        return None, [Problem(rel, None, "error", f"cannot read the file: {reason(exc)}")]
+    text, problems = read_record(path, data.root, rel)
+    if text is None:
+        return None, problems
     patient, problems = parse_model(Patient, text, rel)
     if patient is not None and patient.id != path.stem:
         from ccmcli.store import yamlio
@@ -245,6 +259,7 @@ def patient_yaml(patient: Patient) -> str:
 def write_patient(data: DataDir, patient: Patient, *, overwrite: bool = False) -> Path:
     """Write patients/<ID>.yaml atomically (0600); refuse an existing file unless `overwrite`."""
     path = data.patient_path(patient.id)
+    regular_files.check_writable(data.root, path)
     try:
         fileio.atomic_write(path, patient_yaml(patient), exclusive=not overwrite)
     except FileExistsError:
