@@ -167,11 +167,10 @@ def read_ledger(data: DataDir, month: Month) -> list[Line]:
     """The ledger under a shared lock (an export appending waits or finishes first)."""
     path = data.export_path(month)
     try:
-        fd = os.open(path, os.O_RDONLY)
+        fd = fileio.open_locked(path, os.O_RDONLY, fcntl.LOCK_SH)
     except FileNotFoundError:
         return []
     try:
-        fcntl.flock(fd, fcntl.LOCK_SH)
         return parse_ledger(_read_fd(fd), data.relative(path))
     finally:
         os.close(fd)
@@ -272,12 +271,6 @@ class Outcome:
 def pick_month(text: str | None, settings: Settings) -> Month:
     """The given month, else the last finished month at the practice (contract 2)."""
     return Month.parse(text) if text else last_finished_month(settings.timezone)
-
-
-def check_output(data: DataDir, output) -> None:
-    """`-o` may not point into exports/: replacing a ledger would forget what was billed."""
-    if output is not None and output.resolve().is_relative_to(data.exports_dir.resolve()):
-        raise CcmError("-o must not point into the exports/ folder, which holds the ledgers", 2)
 
 
 def _refusal(month: Month, errors: list[Problem]) -> str:

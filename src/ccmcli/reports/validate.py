@@ -1,5 +1,6 @@
 """`ccm validate`: every file checked, every problem found, nothing stops at the first."""
 
+import os
 import re
 from typing import TYPE_CHECKING
 
@@ -46,6 +47,26 @@ def stray_files(data: DataDir) -> list[Problem]:
     return out
 
 
+_LEFTOVER = re.compile(r"\..+\.\d+\.tmp")
+
+
+def leftover_temp_files(data: DataDir) -> list[Problem]:
+    """Temporary files of a write that never finished (`.P0001.yaml.4711.tmp`): ccm removes them
+    when a write fails, so one here means a crash or a killed process. They may hold patient data
+    and nothing reads them, so they are named for someone to look at and delete."""
+    out = []
+    for folder in (data.root, data.patients_dir, data.logs_dir, data.exports_dir):
+        try:
+            names = sorted(os.listdir(folder))
+        except OSError:
+            continue
+        for name in names:
+            if _LEFTOVER.fullmatch(name):
+                msg = "temporary file left by an interrupted write: check it and delete it"
+                out.append(Problem(data.relative(folder / name), None, "warning", msg))
+    return out
+
+
 def validate(data: DataDir, codes: "CodeChecker | None" = None) -> list[Problem]:
     """Problems in ccm.yaml, every patient file and every month log, sorted by file and line.
 
@@ -54,7 +75,7 @@ def validate(data: DataDir, codes: "CodeChecker | None" = None) -> list[Problem]
     """
     _, problems = record_files.load_settings(data)
     patients = record_files.load_patients(data)
-    problems += patients.problems + stray_files(data)
+    problems += patients.problems + stray_files(data) + leftover_temp_files(data)
     first_seen: dict[str, str] = {}
     known = patients.known_ids()
     for month in log_months(data):

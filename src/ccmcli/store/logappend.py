@@ -65,7 +65,11 @@ def append_entry(
         row = cells(entry)
         before = text if text.endswith("\n") else text + "\n"  # as fileio will write it
         entry.line, entry.file = _own_line(before, row, rel), rel
-        fileio.append_locked_fd(fd, _csv_line(row))
+        try:
+            fileio.append_locked_fd(fd, _csv_line(row))
+        except OSError as exc:  # fileio has truncated the file back: nothing was written
+            reason = exc.strerror or type(exc).__name__
+            raise CcmError(f"cannot write to {rel} ({reason}); nothing was written") from None
     log.entries.append(entry)
     return entry, log, warnings
 
