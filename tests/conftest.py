@@ -21,9 +21,14 @@ def icd_cache(tmp_path_factory) -> Path:
 
 @pytest.fixture(autouse=True)
 def isolated_env(monkeypatch, tmp_path, icd_cache):
-    """No colour, a fixed width, no CCM_* from the developer's shell, a private cache."""
-    for var in ("CCM_DATA_DIR", "CCM_STAFF", "CCM_ROLE", "CCM_DEBUG"):
+    """No colour, a fixed width, no CCM_* from the developer's shell, a private cache, and a
+    home of its own: nothing a test runs may write to the real home or its cache folder."""
+    for var in ("CCM_DATA_DIR", "CCM_STAFF", "CCM_ROLE", "CCM_DEBUG", "CCM_NO_CACHE"):
         monkeypatch.delenv(var, raising=False)
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(home / ".cache"))
     monkeypatch.setenv("NO_COLOR", "1")
     monkeypatch.setenv("COLUMNS", "200")
     monkeypatch.setenv("CCM_CACHE_DIR", str(icd_cache))

@@ -11,7 +11,7 @@ import pytest
 
 from ccmcli.models.records import Settings
 from ccmcli.store.record_files import parse_model
-from helpers import leaf_commands
+from helpers import data_files, leaf_commands
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 INIT = ("--practice", "Test Practice", "--timezone", "America/Chicago", "--npi", "1234567893")
@@ -389,9 +389,9 @@ def test_no_traceback_on_garbage_ccm_yaml(cli, clinic, kind, args):
     content = GARBAGE[kind]
     path = clinic / "ccm.yaml"
     path.write_bytes(content if isinstance(content, bytes) else content.encode())
-    before = {p: p.read_bytes() for p in clinic.rglob("*") if p.is_file()}
+    before = {p: p.read_bytes() for p in data_files(clinic)}
     result = cli(*args, "-d", clinic)
-    assert {p: p.read_bytes() for p in clinic.rglob("*") if p.is_file()} == before
+    assert {p: p.read_bytes() for p in data_files(clinic)} == before
     assert result.exit_code == 1, (result.stdout, result.stderr)
     assert "Traceback" not in result.stdout + result.stderr
     if args == ("validate",):

@@ -2,6 +2,7 @@
 
 # Command modules register on `app` when imported; they keep their slow imports inside commands.
 from ccmcli.cli import (  # noqa: F401
+    cache_command,
     check_commands,
     export_command,
     import_command,
