@@ -11,6 +11,7 @@ from ccmcli.cli import app
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
 SHARED = ROOT.parent / "shared"
+NO_CACHES = shutil.ignore_patterns(".ccm-cache")  # a person's `ccm -d examples/...` writes one
 
 
 @pytest.fixture(scope="session")
@@ -54,14 +55,14 @@ def cli(runner):
 def clinic(tmp_path) -> Path:
     """A private copy of examples/clinic."""
     dest = tmp_path / "clinic"
-    shutil.copytree(EXAMPLES / "clinic", dest)
+    shutil.copytree(EXAMPLES / "clinic", dest, ignore=NO_CACHES)
     return dest
 
 
 @pytest.fixture
 def broken(tmp_path) -> Path:
     dest = tmp_path / "broken"
-    shutil.copytree(EXAMPLES / "broken", dest)
+    shutil.copytree(EXAMPLES / "broken", dest, ignore=NO_CACHES)
     return dest
 
 

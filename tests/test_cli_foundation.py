@@ -211,8 +211,8 @@ def test_patient_show_month_status(cli, clinic):
 # --- validate ---------------------------------------------------------------------------------
 
 
-def test_validate_clean_clinic_prints_nothing(cli):
-    result = cli("-d", EXAMPLES / "clinic", "validate")
+def test_validate_clean_clinic_prints_nothing(cli, clinic):
+    result = cli("-d", clinic, "validate")
     assert (result.exit_code, result.stdout, result.stderr) == (0, "", "")
 
 
@@ -221,10 +221,10 @@ def planted_faults() -> list[str]:
     return re.findall(r"^\| `([^`]+:\d+)` \|", text, re.M)
 
 
-def test_validate_broken_lists_every_planted_fault(cli):
+def test_validate_broken_lists_every_planted_fault(cli, broken):
     faults = planted_faults()
     assert len(faults) == 11
-    result = cli("-d", EXAMPLES / "broken", "validate")
+    result = cli("-d", broken, "validate")
     assert result.exit_code == 1
     lines = result.stdout.splitlines()
     for where in faults:
@@ -232,8 +232,8 @@ def test_validate_broken_lists_every_planted_fault(cli):
     assert len(lines) == len(faults)
 
 
-def test_validate_json(cli):
-    result = cli("validate", "-d", EXAMPLES / "broken", "--format", "json")
+def test_validate_json(cli, broken):
+    result = cli("validate", "-d", broken, "--format", "json")
     assert result.exit_code == 1
     data = json.loads(result.stdout)
     assert data["errors"] == len(planted_faults())

@@ -33,7 +33,7 @@ def make_dirs(path: Path) -> None:
         os.chmod(d, DIR_MODE)
 
 
-def _fsync_dir(folder: Path) -> None:
+def fsync_dir(folder: Path) -> None:
     fd = os.open(folder, os.O_RDONLY)
     try:
         os.fsync(fd)
@@ -54,7 +54,7 @@ def atomic_write(path: Path, data: str | bytes, *, exclusive: bool = False) -> N
     try:
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
         try:
-            _write_all(fd, raw)
+            write_all(fd, raw)
             os.fsync(fd)
         finally:
             os.close(fd)
@@ -66,7 +66,7 @@ def atomic_write(path: Path, data: str | bytes, *, exclusive: bool = False) -> N
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
-    _fsync_dir(path.parent)
+    fsync_dir(path.parent)
 
 
 TEMP_SUFFIX = ".tmp"
@@ -148,7 +148,7 @@ def locked(path: Path, header: str = "") -> Iterator[int]:
         os.close(fd)
 
 
-def _write_all(fd: int, raw: bytes) -> None:
+def write_all(fd: int, raw: bytes) -> None:
     view = memoryview(raw)
     while view:
         n = os.write(fd, view)
@@ -190,7 +190,7 @@ def append_locked_fd(fd: int, rows: str) -> None:
 def _append_raw(fd: int, raw: bytes) -> None:
     size = os.fstat(fd).st_size
     try:
-        _write_all(fd, raw)
+        write_all(fd, raw)
         os.fsync(fd)
     except BaseException:
         _truncate_back(fd, size)
