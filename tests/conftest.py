@@ -21,13 +21,12 @@ def icd_cache(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(autouse=True)
-def isolated_env(monkeypatch, tmp_path, icd_cache):
+def isolated_env(monkeypatch, tmp_path, tmp_path_factory, icd_cache):
     """No colour, a fixed width, no CCM_* from the developer's shell, a private cache, and a
     home of its own: nothing a test runs may write to the real home or its cache folder."""
     for var in ("CCM_DATA_DIR", "CCM_STAFF", "CCM_ROLE", "CCM_DEBUG", "CCM_NO_CACHE"):
         monkeypatch.delenv(var, raising=False)
-    home = tmp_path / "home"
-    home.mkdir()
+    home = tmp_path_factory.mktemp("home")
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.setenv("XDG_CACHE_HOME", str(home / ".cache"))
     monkeypatch.setenv("NO_COLOR", "1")
