@@ -6,6 +6,7 @@ byte for byte as it was and no temporary file; `validate` names a leftover of a 
 """
 
 import csv
+import fcntl
 import io
 import os
 import resource
@@ -15,7 +16,10 @@ from pathlib import Path
 
 import pytest
 
+from ccmcli.actions import export
+from ccmcli.models.months import Month
 from ccmcli.store import fileio
+from ccmcli.store.datadir import DataDir
 from helpers import CCM
 
 NOW = "2026-11-20T10:00:00-06:00"
@@ -96,46 +100,76 @@ def test_a_relative_output_inside_is_refused_and_one_outside_written(cli, clinic
 # ---- 2: a file replaced while waiting for its lock ----------------------------------------------
 
 
-def _append_while_replaced(tmp_path: Path, monkeypatch, replace) -> Path:
-    """Hold the lock on `path`; start an append that waits for it; once it has opened the file
-    and is about to wait, `replace` the file; then release. Returns the path."""
-    path = tmp_path / "log.csv"
-    path.write_text("header\nold row\n")
+def while_replaced(path: Path, monkeypatch, replace, work) -> None:
+    """Hold the lock on `path`; start `work` in a thread, which opens the file and waits for the
+    lock; at that moment `replace` the file (as a sync client or `git pull` does), then release
+    the lock on the old one."""
     holder = os.open(path, os.O_RDWR)
-    import fcntl
-
     fcntl.flock(holder, fcntl.LOCK_EX)
     real_flock, waiting = fcntl.flock, threading.Event()
 
     def flock(fd, op):
-        if threading.current_thread() is not threading.main_thread() and op == fcntl.LOCK_EX:
+        if threading.current_thread() is not threading.main_thread():
             waiting.set()
         return real_flock(fd, op)
 
     monkeypatch.setattr(fileio.fcntl, "flock", flock)
-    worker = threading.Thread(target=fileio.append_rows, args=(path, "new row\n", "header\n"))
+    worker = threading.Thread(target=work)
     worker.start()
     assert waiting.wait(30)
     replace(path)
     os.close(holder)  # releases the lock on the old file
     worker.join(30)
     assert not worker.is_alive()
-    return path
+
+
+def replace_with(text: str):
+    def replace(path: Path) -> None:
+        fresh = path.with_name("incoming")
+        fresh.write_text(text)
+        os.replace(fresh, path)
+
+    return replace
 
 
 def test_an_append_waiting_while_the_file_is_replaced_lands_in_the_new_file(tmp_path, monkeypatch):
-    def replace(path: Path) -> None:  # what a sync client or `git pull` does
-        fresh = path.with_name("incoming")
-        fresh.write_text("header\nold row\nsynced row\n")
-        os.replace(fresh, path)
-
-    path = _append_while_replaced(tmp_path, monkeypatch, replace)
+    path = tmp_path / "log.csv"
+    path.write_text("header\nold row\n")
+    append = lambda: fileio.append_rows(path, "new row\n", "header\n")  # noqa: E731
+    while_replaced(path, monkeypatch, replace_with("header\nold row\nsynced row\n"), append)
     assert path.read_text() == "header\nold row\nsynced row\nnew row\n"
 
 
 def test_an_append_waiting_while_the_file_is_removed_creates_it_anew(tmp_path, monkeypatch):
-    path = _append_while_replaced(tmp_path, monkeypatch, os.unlink)
+    path = tmp_path / "log.csv"
+    path.write_text("header\nold row\n")
+    append = lambda: fileio.append_rows(path, "new row\n", "header\n")  # noqa: E731
+    while_replaced(path, monkeypatch, os.unlink, append)
     assert path.read_text() == "header\nnew row\n"
+
+
+def test_an_export_waiting_while_the_ledger_is_replaced_sees_the_new_ledger(tmp_path, monkeypatch):
+    """Lines recorded in the file that replaced the ledger are not exported again."""
+    month = Month.parse("2026-10")
+    data = DataDir(tmp_path)
+    path = data.export_path(month)
+    path.parent.mkdir()
+    header = export.csv_text([], export.LEDGER_COLUMNS)
+    path.write_text(header)
+    line = ["P1", "N", "1948-03-02", "", "1234567893", "11", "2026-10-05", "99490", "1", "66.13",
+            "E11.9", "I10", "", "", "2026-11-02T10:00:00-06:00"]  # fmt: skip
+    got: list = []
+    read = lambda: got.extend(export.read_ledger(data, month))  # noqa: E731
+    while_replaced(path, monkeypatch, replace_with(header + export.csv_text([line])), read)
+    assert [(x.patient_id, x.code, x.units) for x in got] == [("P1", "99490", 1)]
+    got.clear()
+
+    def record() -> None:
+        with fileio.locked(path, header) as fd:
+            got.extend(export.parse_ledger(fileio.read_fd(fd).decode(), "exports/2026-10.csv"))
+
+    while_replaced(path, monkeypatch, replace_with(header + export.csv_text([line, line])), record)
+    assert len(got) == 2
 
 
 # ---- 3: a full disk while recording the export ledger -------------------------------------------
