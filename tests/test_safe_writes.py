@@ -221,6 +221,14 @@ def test_a_failed_log_append_leaves_no_partial_row_and_a_retry_logs_once(cli, cl
     assert_validate_clean(cli, clinic_env)
 
 
+def test_a_full_disk_creating_a_month_log_leaves_no_file(cli, clinic_env):
+    failed = run_limited(["log", "P0003", "7", "--date", "2026-08-14"], 50, clinic_env)
+    assert failed.returncode == 1
+    assert failed.stderr.startswith("ccm: cannot write to logs/2026-08.csv (")
+    assert not (clinic_env / "logs" / "2026-08.csv").exists()
+    assert_validate_clean(cli, clinic_env)
+
+
 def test_a_write_that_fails_after_all_but_the_newline_is_undone(tmp_path, monkeypatch):
     path = tmp_path / "log.csv"
     path.write_text("header\nrow 1\n")

@@ -67,14 +67,19 @@ _SELF_IGNORE = "# ccm's caches: derived from the files beside it, private, never
 
 def user_name() -> str:
     """The folder of this user's caches: the login name of the process's user id."""
+    return _user_name(os.getuid())
+
+
+@cache
+def _user_name(uid: int) -> str:
     import pwd
 
     try:
-        name = pwd.getpwuid(os.getuid()).pw_name
+        name = pwd.getpwuid(uid).pw_name
     except KeyError:
         name = ""
     ok = name and all(c.isalnum() or c in "._-" for c in name) and not name.startswith(".")
-    return name if ok else f"uid{os.getuid()}"
+    return name if ok else f"uid{uid}"
 
 
 def cache_folder(root: Path) -> Path:

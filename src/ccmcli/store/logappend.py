@@ -51,6 +51,16 @@ def append_entry(
     """
     path = data.log_path(month)
     rel = data.relative(path)
+    try:
+        entry, log, warnings = _append_locked(path, rel, month, tz, build)
+    except OSError as exc:  # fileio has undone the write: nothing of it is in the file
+        reason = exc.strerror or type(exc).__name__
+        raise CcmError(f"cannot write to {rel} ({reason}); nothing was written") from None
+    log.entries.append(entry)
+    return entry, log, warnings
+
+
+def _append_locked(path, rel: str, month: Month, tz: str, build: Build):
     with fileio.locked(path, timelog.HEADER) as fd:
         text = decode(fileio.read_fd(fd), rel)
         log = timelog.parse_month(text, month, rel)
@@ -65,12 +75,7 @@ def append_entry(
         row = cells(entry)
         before = text if text.endswith("\n") else text + "\n"  # as fileio will write it
         entry.line, entry.file = _own_line(before, row, rel), rel
-        try:
-            fileio.append_locked_fd(fd, _csv_line(row))
-        except OSError as exc:  # fileio has truncated the file back: nothing was written
-            reason = exc.strerror or type(exc).__name__
-            raise CcmError(f"cannot write to {rel} ({reason}); nothing was written") from None
-    log.entries.append(entry)
+        fileio.append_locked_fd(fd, _csv_line(row))
     return entry, log, warnings
 
 
