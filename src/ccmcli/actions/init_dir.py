@@ -1,5 +1,6 @@
 """Creating a data directory (contract section 1)."""
 
+import contextlib
 from pathlib import Path
 
 from pydantic import ValidationError
@@ -43,15 +44,19 @@ IGNORED = ".ccm-cache/"
 
 def ignore_caches(root: Path) -> None:
     """List the caches (patient data, per user) in the folder's `.gitignore`, so a practice
-    that keeps its data directory in git never commits them; an existing file gets the line."""
+    that keeps its data directory in git never commits them; an existing file gets the line.
+    Best effort: the cache folder also ignores itself (store/cache.py)."""
     path = root / GITIGNORE
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
+        raw = path.read_bytes()
     except FileNotFoundError:
-        lines = None
-    if lines is None:
-        fileio.atomic_write(
-            path, f"# ccm's caches of parsed files: private to each user\n{IGNORED}\n"
-        )
-    elif IGNORED not in (line.strip() for line in lines):
-        fileio.append_rows(path, f"{IGNORED}\n")
+        raw = None
+    except OSError:
+        return
+    with contextlib.suppress(OSError):
+        if raw is None:
+            fileio.atomic_write(
+                path, f"# ccm's caches of parsed files: private to each user\n{IGNORED}\n"
+            )
+        elif IGNORED not in (line.strip() for line in raw.decode("utf-8", "replace").splitlines()):
+            fileio.append_rows(path, f"{IGNORED}\n")
