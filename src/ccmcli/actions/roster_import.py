@@ -380,6 +380,7 @@ def import_roster(
     text, problems = decode(raw, name)
     if text is None:
         return ImportResult(problems=problems)
+    staging.settle(data)  # an interrupted import first, so existing files are judged whole
     result = plan(data, text, name, update=update)
     if not result.has_errors and not dry_run:
         write(data, result)

@@ -107,10 +107,15 @@ def _apply(data: DataDir, journal: Path) -> None:
 
 def _remove_abandoned(staging: Path) -> None:
     """Staging folders whose import is no longer running (nobody holds their lock)."""
-    if not staging.is_dir():
+    try:
+        stages = list(staging.iterdir())
+    except (FileNotFoundError, NotADirectoryError):
         return
-    for stage in staging.iterdir():
-        fd = os.open(stage, os.O_RDONLY)
+    for stage in stages:
+        try:
+            fd = os.open(stage, os.O_RDONLY)
+        except FileNotFoundError:
+            continue  # removed by another command meanwhile
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
