@@ -138,7 +138,8 @@ def locked(path: Path, header: str = "") -> Iterator[int]:
             _append_raw(fd, header.encode("utf-8"))
         yield fd
     except BaseException:
-        if created and os.fstat(fd).st_size <= len(header.encode("utf-8")):
+        empty = os.fstat(fd).st_size <= len(header.encode("utf-8"))
+        if created and empty and same_file(fd, path):
             with contextlib.suppress(OSError):
                 os.unlink(path)  # a waiting writer sees the file gone and creates it anew
         raise
