@@ -99,3 +99,17 @@ def test_validate_does_not_read_the_cache_folder(cli, clinic):
     (clinic / ".ccm-cache" / cache.user_name() / "stray.yaml").write_text("not: [valid")
     r = cli("validate", "-d", clinic, "--no-code-check")
     assert r.exit_code == 0 and r.stdout == ""
+
+
+def test_a_cache_folder_that_is_a_symlink_or_open_to_others_is_not_written(cli, clinic, tmp_path):
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir(mode=0o700)
+    (clinic / ".ccm-cache").mkdir(mode=0o700)
+    (clinic / ".ccm-cache" / cache.user_name()).symlink_to(elsewhere)
+    run_everything(cli, clinic)
+    assert list(elsewhere.iterdir()) == []
+    (clinic / ".ccm-cache" / cache.user_name()).unlink()
+    (clinic / ".ccm-cache" / cache.user_name()).mkdir(mode=0o755)
+    os.chmod(clinic / ".ccm-cache" / cache.user_name(), 0o755)
+    run_everything(cli, clinic)
+    assert list((clinic / ".ccm-cache" / cache.user_name()).iterdir()) == []

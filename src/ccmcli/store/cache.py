@@ -24,6 +24,7 @@ import hashlib
 import marshal
 import os
 import pickle
+import stat
 import sys
 import time
 import zlib
@@ -93,8 +94,13 @@ def cache_file(root: Path, kind: str, suffix: str = "") -> Path:
 
 
 def _prepare(folder: Path) -> None:
-    """Create the user's cache folder (0700) and the self-ignoring `.gitignore` above it."""
+    """Create the user's cache folder (0700) and the self-ignoring `.gitignore` above it.
+    Refuses (OSError: no cache) a folder that is a symlink, someone else's, or open to others:
+    in a shared data directory, nobody else may decide where this user's copies go."""
     make_dirs(folder)
+    st = os.lstat(folder)
+    if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.getuid() or st.st_mode & 0o077:
+        raise PermissionError(f"{folder} is not a private folder of this user")
     ignore = folder.parent / ".gitignore"
     if not ignore.exists():
         with contextlib.suppress(FileExistsError):
