@@ -78,6 +78,11 @@ def settle(data: DataDir) -> None:
             f"an interrupted `ccm patient import` could not be finished "
             f"({exc.strerror or type(exc).__name__}); run any ccm command again once that is fixed"
         ) from None
+    except (ValueError, KeyError, TypeError):
+        raise CcmError(
+            f"{JOURNAL} (left by an interrupted `ccm patient import`) is not what ccm wrote; "
+            f"compare patients/ with {STAGING}/ and remove it"
+        ) from None
 
 
 def _apply(data: DataDir, journal: Path) -> None:
