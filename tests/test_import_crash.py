@@ -137,3 +137,14 @@ def test_an_existing_file_that_differs_is_still_refused(cli, datadir, tmp_path):
     assert again.exit_code == 1
     assert "patient R0007 already exists" in again.stderr
     assert again.stderr.count("already exists") == 1
+
+
+def test_a_journal_ccm_did_not_write_is_refused_and_nothing_moves(cli, datadir):
+    (datadir / staging.STAGING / "x").mkdir(parents=True)
+    (datadir / staging.STAGING / "x" / "ccm.yaml").write_text("practice: evil\n")
+    (datadir / staging.JOURNAL).write_text('{"stage": "x", "files": [["../ccm.yaml", true]]}')
+    before = (datadir / "ccm.yaml").read_bytes()
+    r = cli("patient", "list", "-d", datadir)
+    assert r.exit_code == 1
+    assert "is not what ccm wrote" in r.stderr
+    assert (datadir / "ccm.yaml").read_bytes() == before

@@ -24,6 +24,7 @@ import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
+from ccmcli.codes.identifiers import is_patient_id
 from ccmcli.models.errors import CcmError
 from ccmcli.store import fileio
 from ccmcli.store.datadir import DataDir
@@ -89,6 +90,9 @@ def _apply(data: DataDir, journal: Path) -> None:
     """Move every staged file of a committed import into patients/ (idempotent), then forget."""
     record = json.loads(journal.read_text(encoding="utf-8"))
     stage = data.root / STAGING / record["stage"]
+    names = [name for name, _ in record["files"]]
+    if "/" in record["stage"] or not all(_patient_file_name(n) for n in names):
+        raise ValueError("a journal entry names no patient file")
     for name, overwrite in record["files"]:
         staged, target = stage / name, data.patients_dir / name
         if not staged.exists():
@@ -108,6 +112,10 @@ def _apply(data: DataDir, journal: Path) -> None:
     fileio.fsync_dir(data.patients_dir)
     journal.unlink()
     fileio.fsync_dir(data.root)
+
+
+def _patient_file_name(name: object) -> bool:
+    return isinstance(name, str) and name.endswith(".yaml") and is_patient_id(name[:-5])
 
 
 def _remove_abandoned(staging: Path) -> None:
