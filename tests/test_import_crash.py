@@ -10,12 +10,14 @@ import os
 import resource
 import signal
 import subprocess
+import threading
+import time
 from pathlib import Path
 
 import pytest
 
 from ccmcli.actions import roster_import
-from ccmcli.store import staging
+from ccmcli.store import record_files, staging
 from ccmcli.store.datadir import DataDir
 from helpers import CCM
 from test_import import csv_text, patient_files, row
@@ -148,3 +150,81 @@ def test_a_journal_ccm_did_not_write_is_refused_and_nothing_moves(cli, datadir):
     assert r.exit_code == 1
     assert "is not what ccm wrote" in r.stderr
     assert (datadir / "ccm.yaml").read_bytes() == before
+
+
+def _paused_mid_commit(root: str, path: str, n: int, paused, go) -> None:
+    """In a forked child: import, and after moving n files wait (holding the commit's lock)."""
+    real, calls = staging.os.link, [0]
+
+    def link(src, dst, *args, **kwargs):
+        if staging.STAGING in str(src):
+            calls[0] += 1
+            if calls[0] == n + 1:
+                paused.set()
+                go.wait(120)
+        return real(src, dst, *args, **kwargs)
+
+    staging.os.link = link
+    roster_import.import_roster(DataDir(Path(root)), Path(path).read_bytes(), "roster.csv")
+
+
+def waiting_on_lock(folder: Path) -> bool:
+    """Whether some process waits for a flock on `folder` (Linux's /proc/locks marks a waiter
+    with `->`)."""
+    inode = f":{folder.stat().st_ino} "
+    text = Path("/proc/locks").read_text()
+    return any("->" in line and "FLOCK" in line and inode in line for line in text.splitlines())
+
+
+@pytest.mark.skipif(not Path("/proc/locks").exists(), reason="needs Linux's /proc/locks")
+def test_a_command_reading_during_a_commit_waits_and_sees_every_patient(datadir, tmp_path):
+    ctx = multiprocessing.get_context("fork")
+    paused, go = ctx.Event(), ctx.Event()
+    child = ctx.Process(target=_paused_mid_commit,
+                        args=(str(datadir), str(roster(tmp_path)), ROWS // 2, paused, go))  # fmt: skip
+    child.start()
+    assert paused.wait(300)
+    assert len(patient_files(datadir)) == ROWS // 2  # half moved, the lock held
+    env = {**os.environ, "CCM_DATA_DIR": str(datadir)}
+    reader = subprocess.Popen([CCM, "patient", "list", "--format", "csv"], env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    try:
+        while not waiting_on_lock(datadir / "patients"):
+            assert reader.poll() is None, reader.communicate()  # it must not finish on half
+            time.sleep(0.01)  # polling for the waiter, not waiting for a race
+    finally:
+        go.set()
+    out, err = reader.communicate(timeout=120)
+    child.join(120)
+    assert child.exitcode == 0
+    assert reader.returncode == 0, err
+    assert len(out.splitlines()) - 1 == ROWS
+
+
+@pytest.mark.skipif(not Path("/proc/locks").exists(), reason="needs Linux's /proc/locks")
+def test_a_reader_that_settled_before_the_commit_still_waits_for_it(datadir, tmp_path, monkeypatch):
+    """The narrowest interleaving: a command found no journal (so nothing to settle), then an
+    import committed and moved half its files before the command listed patients/. The
+    listing's shared lock makes it wait for the rest."""
+    ctx = multiprocessing.get_context("fork")
+    paused, go = ctx.Event(), ctx.Event()
+    child = ctx.Process(target=_paused_mid_commit,
+                        args=(str(datadir), str(roster(tmp_path)), ROWS // 2, paused, go))  # fmt: skip
+    child.start()
+    assert paused.wait(300)
+    monkeypatch.setattr(staging, "settle", lambda data: None)  # it ran before the commit began
+    seen: list = []
+    reader = threading.Thread(
+        target=lambda: seen.append(record_files.load_patients(DataDir(datadir)))
+    )
+    reader.start()
+    try:
+        while not waiting_on_lock(datadir / "patients"):
+            assert reader.is_alive(), "listed patients/ in the middle of a commit"
+            time.sleep(0.01)  # polling for the waiter, not waiting for a race
+    finally:
+        go.set()
+    reader.join(120)
+    child.join(120)
+    assert child.exitcode == 0
+    assert len(seen[0].patients) == ROWS
