@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ccmcli.actions import roster_import
-from ccmcli.store import record_files
+from ccmcli.store import record_files, staging
 from ccmcli.store.datadir import DataDir
 from ccmcli.store.timelog import HEADER as LOG_HEADER
 
@@ -182,18 +182,30 @@ def test_every_bad_row_is_reported_without_patient_data(cli, datadir, tmp_path) 
     assert patient_files(datadir) == []
 
 
-def test_a_failed_write_says_how_far_it_got(cli, datadir, tmp_path, monkeypatch) -> None:
+def test_a_failed_write_imports_nothing(cli, datadir, tmp_path, monkeypatch) -> None:
     calls = []
+    real = staging.stage_file
 
-    def failing(data, patient, *, overwrite=False):
-        calls.append(patient.id)
+    def failing(path, text):
+        calls.append(path.name)
         if len(calls) == 2:
             raise OSError(28, "No space left on device")
+        real(path, text)
 
-    monkeypatch.setattr(record_files, "write_patient", failing)
+    monkeypatch.setattr(staging, "stage_file", failing)
     result = run_import(cli, datadir, write_roster(tmp_path, [row(), row(id="R2"), row(id="R3")]))
     assert result.exit_code == 1
-    assert result.stderr == "ccm: No space left on device (import stopped: 1 of 3 files written)\n"
+    assert result.stderr == (
+        "ccm: cannot write the patient files (No space left on device); nothing was imported\n"
+    )
+    assert patient_files(datadir) == []
+    assert sorted(p.name for p in datadir.iterdir()) == [
+        ".gitignore",
+        "ccm.yaml",
+        "exports",
+        "logs",
+        "patients",
+    ]
 
 
 # --- the header -------------------------------------------------------------------------------

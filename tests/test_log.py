@@ -21,6 +21,7 @@ from ccmcli.models.typed import parse_date
 from ccmcli.store import logappend, timelog
 from ccmcli.store import record_files as record_files_mod
 from ccmcli.store.datadir import DataDir
+from helpers import data_files
 
 TZ = "America/Chicago"
 ID_SHAPE = re.compile(r"E\d{8}T\d{9}-[0-9A-HJKMNP-TV-Z]{5}")
@@ -68,7 +69,8 @@ def month_problems(root: Path) -> list:
 
 
 def snapshot(root: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(root)): p.read_bytes() for p in root.rglob("*") if p.is_file()}
+    """Every file a person or ccm wrote (the caches of parsed files aside)."""
+    return {str(p.relative_to(root)): p.read_bytes() for p in data_files(root)}
 
 
 def test_log_writes_one_row_and_prints_id_then_status(cli, data):

@@ -117,16 +117,19 @@ def _read_patients(practice: Practice, patient_ids: Iterable[str] | None) -> Non
         practice.patients, practice.invalid = found.patients, found.invalid
         practice.problems += found.problems
         return
-    for pid in dict.fromkeys(patient_ids):
-        path = data.patient_path(pid)  # refuses an id that could name a path outside
-        if not path.is_file():
-            continue  # `Practice.patient` says "unknown patient" to the command that asks
-        patient, problems = record_files.load_patient_cached(data, path)
-        practice.problems += problems
-        if patient is None:
-            practice.invalid.add(pid)
-        else:
-            practice.patients[pid] = patient
+    from ccmcli.store import staging
+
+    with staging.reading(data):  # an import in progress or interrupted is seen whole or not
+        for pid in dict.fromkeys(patient_ids):
+            path = data.patient_path(pid)  # refuses an id that could name a path outside
+            if not path.is_file():
+                continue  # `Practice.patient` says "unknown patient" to the command that asks
+            patient, problems = record_files.load_patient_cached(data, path)
+            practice.problems += problems
+            if patient is None:
+                practice.invalid.add(pid)
+            else:
+                practice.patients[pid] = patient
 
 
 def _check_codes(practice: Practice) -> None:

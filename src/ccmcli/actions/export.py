@@ -1,8 +1,8 @@
 """`ccm export`: the month's claim lines, recorded in a ledger so no unit is ever billed twice.
 
 Duplicate same-period claims are the largest overpayment finding in audits of CCM (contract 5).
-The ledger `exports/<YYYY-MM>.csv` holds every line already exported. An export judges the month,
-then, holding the ledger's lock for the whole read-diff-write-append, compares what the data
+The ledger `exports/<YYYY-MM>.csv` holds every line already exported. An export, holding the
+ledger's lock for the whole judge-read-diff-write-append, compares what the data
 supports now with what the ledger holds: only units not exported before become new lines; a
 patient-month stays on the track it was first exported on; units exported but no longer supported
 are reported as needing a corrected claim.
@@ -30,6 +30,7 @@ from ccmcli.models.months import Month, is_provisional, last_finished_month, now
 from ccmcli.models.records import Patient, Settings
 from ccmcli.reports import practice_month
 from ccmcli.rules.engine import Judgement, TrackResult
+from ccmcli.rules.judge import date_of_service_for
 from ccmcli.rules.table import RuleYear, Track
 from ccmcli.store import fileio, record_files, regular_files
 from ccmcli.store.csv_safe import csv_text
@@ -60,6 +61,7 @@ class Line:
     code: str
     units: int
     charge: Decimal
+    exported_at: str = ""  # ledger lines only: lines of one export share it
 
 
 def fee(code: str, settings: Settings, rules: RuleYear) -> Decimal:
@@ -145,7 +147,7 @@ def _ledger_row(row: list[str]) -> Line | str:
         amount = Decimal("NaN")
     if not amount.is_finite():
         return f'charge "{charge[:12]}" is not an amount'
-    return Line(tuple(row[: len(COLUMNS)]), pid, code, int(units), amount)
+    return Line(tuple(row[: len(COLUMNS)]), pid, code, int(units), amount, row[-1])
 
 
 def _read_fd(fd: int) -> str:
@@ -159,11 +161,10 @@ def read_ledger(data: DataDir, month: Month) -> list[Line]:
     """The ledger under a shared lock (an export appending waits or finishes first)."""
     path = data.export_path(month)
     try:
-        fd = os.open(path, os.O_RDONLY)
+        fd = fileio.open_locked(path, os.O_RDONLY, fcntl.LOCK_SH)
     except FileNotFoundError:
         return []
     try:
-        fcntl.flock(fd, fcntl.LOCK_SH)
         return parse_ledger(_read_fd(fd), data.relative(path))
     finally:
         os.close(fd)
@@ -180,8 +181,11 @@ class Correction:
     code: str
     exported: int
     supported: int
+    detail: str = ""  # a field of the claim that changed, when the units did not
 
     def message(self) -> str:
+        if self.detail:
+            return f"{self.patient_id} {self.code}: {self.detail}: needs a corrected claim"
         units = "unit" if self.exported == 1 else "units"
         return (f"{self.patient_id} {self.code}: {self.exported} {units} exported, "
                 f"{self.supported} supported now: needs a corrected claim")  # fmt: skip
@@ -214,8 +218,10 @@ def plan_export(
     """New lines: supported units beyond those in the ledger, per patient and code. Corrections:
     ledger units beyond those supported."""
     done: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    by_patient: dict[str, list[Line]] = defaultdict(list)
     for line in ledger:
         done[line.patient_id][line.code] += line.units
+        by_patient[line.patient_id].append(line)
     judged = {j.patient.id: j for j in report.judgements}
     plan = Plan()
     for pid in sorted(judged.keys() | done.keys()):
@@ -229,8 +235,59 @@ def plan_export(
         for code, n in now.items():
             if n > had.get(code, 0):
                 plan.lines.append(claim_line(judged[pid], result, code, n - had.get(code, 0), settings))  # fmt: skip
-        plan.corrections += [Correction(pid, c, n, now.get(c, 0)) for c, n in had.items() if n > now.get(c, 0)]  # fmt: skip
+        short = [Correction(pid, c, n, now.get(c, 0)) for c, n in had.items() if n > now.get(c, 0)]  # fmt: skip
+        plan.corrections += short
+        if had and result and not short:
+            plan.corrections += changed_fields(judged[pid], result, by_patient[pid], settings)
     return plan
+
+
+_FIELDS = (("billing NPI", slice(4, 5)), ("diagnoses", slice(10, 14)))
+
+
+def changed_fields(
+    j: Judgement, result: TrackResult, exported: list[Line], settings: Settings
+) -> list[Correction]:
+    """Exported lines whose date of service, billing NPI or diagnoses the data no longer gives.
+
+    The units still stand, but the claim sent carries another date or another provider or
+    diagnoses than the record now supports (a void and a new entry, an edited patient file): a
+    corrected claim, like a change of units. Each export's lines carry the date of service of
+    the units billed up to then, so a later unit moving the month's date is no correction.
+    """
+    now = claim_line(j, result, result.codes[0][0], 1, settings).cells
+    out: dict[tuple[str, str], Correction] = {}
+    base = addon = 0
+    total = sum(n for _, n in result.codes)
+    for batch in _batches(exported):
+        base += sum(line.units for line in batch if line.code == result.track.base_code)
+        addon += sum(line.units for line in batch if line.code == result.track.addon_code)
+        if base + addon >= total:
+            day = result.date_of_service
+        else:
+            day = date_of_service_for(j, result.track, addon, settings) if base else None
+        for line in batch:
+            if day is not None and line.cells[6] != day.isoformat():
+                what = f"exported with date of service {line.cells[6]}, the data now gives {day}"
+                out.setdefault((line.code, "dos"), Correction(j.patient.id, line.code, line.units, line.units, what))  # fmt: skip
+            for name, cells in _FIELDS:
+                if line.cells[cells] != now[cells]:
+                    what = f"exported with other {name} than the record now gives"
+                    out.setdefault((line.code, name), Correction(j.patient.id, line.code, line.units, line.units, what))  # fmt: skip
+    return list(out.values())
+
+
+def _batches(lines: list[Line]) -> list[list[Line]]:
+    """Lines grouped by the export that wrote them: consecutive lines with one exported_at and
+    one date of service (two exports within a second differ in the date, or need no split)."""
+    out: list[list[Line]] = []
+    for line in lines:
+        last = out[-1][-1] if out else None
+        if last and (last.exported_at, last.cells[6]) == (line.exported_at, line.cells[6]):
+            out[-1].append(line)
+        else:
+            out.append([line])
+    return out
 
 
 # ---- the command's work -------------------------------------------------------------------------
@@ -266,12 +323,6 @@ def pick_month(text: str | None, settings: Settings) -> Month:
     return Month.parse(text) if text else last_finished_month(settings.timezone)
 
 
-def check_output(data: DataDir, output) -> None:
-    """`-o` may not point into exports/: replacing a ledger would forget what was billed."""
-    if output is not None and output.resolve().is_relative_to(data.exports_dir.resolve()):
-        raise CcmError("-o must not point into the exports/ folder, which holds the ledgers", 2)
-
-
 def _refusal(month: Month, errors: list[Problem]) -> str:
     n = len(errors)
     shown = [f"  {p.render()}" for p in errors[:SHOWN_PROBLEMS]]
@@ -286,7 +337,7 @@ def export_month(
     data: DataDir, month_text: str | None, write: Write, *, allow_open: bool = False,
     force: bool = False,
 ) -> Outcome:  # fmt: skip
-    """Judge the month, then under the ledger lock: diff, write the output, record the lines."""
+    """Under the ledger lock: judge the month, diff, write the output, record the lines."""
     from ccmcli.loader import load
 
     practice = load(data)
@@ -296,13 +347,15 @@ def export_month(
     if open_month and not allow_open:
         raise CcmError(f"{month} has not ended at the practice ({settings.timezone}) and minutes "
                        "may still be added; export it once it ends, or use --allow-open-month")  # fmt: skip
-    report = practice_month.judge_month(practice, month)
-    errors = [p for p in report.problems if p.severity == "error"]
-    if errors and not force:
-        raise CcmError(_refusal(month, errors))
     path = data.export_path(month)
     regular_files.check_writable(data.root, path)
     with fileio.locked(path, csv_text([], LEDGER_COLUMNS)) as fd:
+        # Judged under the lock: a month judged before another export recorded lines (and
+        # minutes were logged in between) would read as units no longer supported.
+        report = practice_month.judge_month(practice, month)  # reads the month's log now
+        errors = [p for p in report.problems if p.severity == "error"]
+        if errors and not force:
+            raise CcmError(_refusal(month, errors))
         plan = plan_export(report, settings, parse_ledger(_read_fd(fd), data.relative(path)),
                            practice.invalid)  # fmt: skip
         write(csv_text((line.cells for line in plan.lines), COLUMNS))

@@ -3,6 +3,7 @@
 # Command modules register on `app` when imported; they keep their slow imports inside commands.
 from ccmcli.cli import (  # noqa: F401
     audit_command,
+    cache_command,
     check_commands,
     close_commands,
     export_command,

@@ -17,7 +17,10 @@ from typer.core import TyperGroup
 
 from ccmcli.models.errors import CcmError
 
-ENV_HELP = "Env: CCM_DATA_DIR, CCM_STAFF, CCM_ROLE, CCM_NOW, CCM_CACHE_DIR, CCM_NO_CACHE, NO_COLOR."
+ENV_HELP = (
+    "Env: CCM_DATA_DIR, CCM_STAFF, CCM_ROLE, CCM_NOW, CCM_CACHE_DIR (code index), CCM_NO_CACHE,"
+    " NO_COLOR."
+)
 
 
 class Format(StrEnum):

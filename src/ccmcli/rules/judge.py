@@ -149,20 +149,31 @@ def _result(
     t = option.track
     billed = t.base_minutes + (option.codes[1][1] if len(option.codes) > 1 else 0) * t.addon_minutes
     over = max(0, option.minutes - t.thresholds()[-1])
-    dos = _date_of_service(option, billed, verdicts, patient, month, settings)
+    dos = _date_of_service(t, billed, verdicts, patient, month, settings)
     return TrackResult(
         t, option.minutes, option.codes, option.amount, dos, over, option.performer_minutes
     )
 
 
-def _date_of_service(option, billed, verdicts, patient, month, settings):
+def date_of_service_for(j: Judgement, track: Track, addon_units: int, settings: Settings):
+    """A5 for a claim of `track`'s base code and `addon_units` add-on units on the month's data
+    now (the export ledger checks each exported line's date against it); None when the data no
+    longer reaches that many units."""
+    billed = track.base_minutes + addon_units * track.addon_minutes
+    try:
+        return _date_of_service(track, billed, j.verdicts, j.patient, j.month, settings)
+    except StopIteration:
+        return None
+
+
+def _date_of_service(track, billed, verdicts, patient, month, settings):
     """A5 / D-02: the day the track's counted minutes first reached the last billed unit's
     threshold, never before the care plan was established; or the month's last day."""
     if settings.date_of_service == "month_end":
         return month.last
     pool = settings.count_practitioner_minutes_as_staff
     mine = sorted(
-        (v.entry for v in verdicts if v.counted and counts_role(option.track, v.entry.role, pool)),
+        (v.entry for v in verdicts if v.counted and counts_role(track, v.entry.role, pool)),
         key=lambda e: e.date,
     )
     totals = accumulate(e.minutes for e in mine)

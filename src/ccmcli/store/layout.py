@@ -4,6 +4,7 @@ A folder that is a plain file, or a file ccm would never read, is reported the s
 command, so `validate` and `check` can never disagree about the layout.
 """
 
+import os
 import re
 from pathlib import Path
 
@@ -40,7 +41,27 @@ def folder_problems(data: DataDir, stray_files: bool = False) -> list[Problem]:
         if folder.exists() and not folder.is_dir():
             out.append(Problem(data.relative(folder), None, "error", "is not a folder"))
     if stray_files:
-        out += _stray_files(data)
+        out += _stray_files(data) + _leftover_temp_files(data)
+    return out
+
+
+_LEFTOVER = re.compile(r"\..+\.\d+\.tmp")
+
+
+def _leftover_temp_files(data: DataDir) -> list[Problem]:
+    """Temporary files of a write that never finished (`.P0001.yaml.4711.tmp`): ccm removes them
+    when a write fails, so one here means a crash or a killed process. They may hold patient data
+    and nothing reads them, so they are named for someone to look at and delete."""
+    out = []
+    for folder in (data.root, data.patients_dir, data.logs_dir, data.exports_dir):
+        try:
+            names = sorted(os.listdir(folder))
+        except OSError:
+            continue
+        for name in names:
+            if _LEFTOVER.fullmatch(name):
+                msg = "temporary file left by an interrupted write: check it and delete it"
+                out.append(Problem(data.relative(folder / name), None, "warning", msg))
     return out
 
 

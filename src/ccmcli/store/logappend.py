@@ -61,6 +61,16 @@ def append_entry(
     rel = data.relative(path)
     closed_records.refuse_if_closed(data, month)
     regular_files.check_writable(data.root, path)
+    try:
+        entry, log, warnings = _append_locked(data, path, rel, month, tz, build)
+    except OSError as exc:  # fileio has undone the write: nothing of it is in the file
+        reason = exc.strerror or type(exc).__name__
+        raise CcmError(f"cannot write to {rel} ({reason}); nothing was written") from None
+    log.entries.append(entry)
+    return entry, log, warnings
+
+
+def _append_locked(data: DataDir, path, rel: str, month: Month, tz: str, build: Build):
     with fileio.locked(path, timelog.HEADER) as fd:
         closed_records.refuse_if_closed(data, month)
         raw = fileio.read_fd(fd)
@@ -83,7 +93,6 @@ def append_entry(
         before = text if text.endswith("\n") else text + "\n"  # as fileio will write it
         entry.line, entry.file = _own_line(before, row, rel), rel
         fileio.append_locked_fd(fd, _csv_line(row))
-    log.entries.append(entry)
     return entry, log, warnings
 
 

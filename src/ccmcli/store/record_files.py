@@ -166,9 +166,12 @@ def load_patients(data: DataDir) -> PatientSet:
 
     ccm.yaml is refreshed along with them, so that the cache also answers `load_settings`.
     """
-    files = [(data.relative(data.settings_path), _signature(data.settings_path))]
-    files += _patient_signatures(data)
-    parsed = cache.refresh(data.root, files, lambda rel: _parse_record(data, rel))
+    from ccmcli.store import staging
+
+    with staging.reading(data):  # an import in progress or interrupted is seen whole or not
+        files = [(data.relative(data.settings_path), _signature(data.settings_path))]
+        files += _patient_signatures(data)
+        parsed = cache.refresh(data.root, files, lambda rel: _parse_record(data, rel))
     result = PatientSet()
     for rel, _ in files[1:]:
         patient, problems = parsed[rel]
@@ -236,7 +239,10 @@ def patient_file_exists(data: DataDir) -> Callable[[str], bool]:
 
 def load_patient(data: DataDir, patient_id: str) -> Patient:
     """One patient for commands about that patient; refuses an unknown or invalid one."""
+    from ccmcli.store import staging
+
     path = data.patient_path(patient_id)
+    staging.settle(data)
     if not path.is_file():
         raise CcmError(f'unknown patient "{patient_id}" (no {data.relative(path)})')
     patient, problems = load_patient_cached(data, path)
