@@ -93,7 +93,12 @@ def test_check_october_gives_every_result_the_clinic_was_built_to_show(cli, clin
         status, codes, cs, pr, nc, dos, amount, blockers, warnings, nxt = OCTOBER[p["patient_id"]]
         assert p["status"] == status, p["patient_id"]
         assert codes_of(p) == codes, p["patient_id"]
-        assert p["minutes"] == {"clinical_staff": cs, "practitioner": pr, "not_counted": nc}
+        assert p["minutes"] == {
+            "clinical_staff": cs,
+            "practitioner": pr,
+            "not_counted": nc,
+            "other_services": {},
+        }
         assert p["date_of_service"] == dos, p["patient_id"]
         assert p["amount"] == pytest.approx(amount), p["patient_id"]
         assert [b["rule"] for b in p["blockers"]] == blockers, p["patient_id"]
@@ -296,7 +301,7 @@ def test_check_json_has_exactly_the_contract_keys(cli, tmp_path):
     p = report["patients"][0]
     assert set(p) == {"patient_id", "name", "program", "status", "minutes", "codes",
                       "date_of_service", "amount", "alternatives", "blockers", "warnings", "next"}  # fmt: skip
-    assert set(p["minutes"]) == {"clinical_staff", "practitioner", "not_counted"}
+    assert set(p["minutes"]) == {"clinical_staff", "practitioner", "not_counted", "other_services"}
     assert set(p["next"]) == {"codes", "minutes_needed", "role"}
     assert {"codes", "amount"} <= set(p["alternatives"][0])
     assert all(isinstance(c["units"], int) and c["units"] > 0 for c in p["codes"])
@@ -396,7 +401,7 @@ def test_explain_unknown_patient_is_refused(cli, clinic):
 def test_explain_problems_of_the_patient_are_listed(cli, tmp_path):
     root = build(tmp_path, "2025-03", ["03-04 20 staff"])
     with (root / "logs" / "2025-03.csv").open("a") as f:
-        f.write("E9,P1,2025-03-05,2O,clinical_staff,rn.test,calls,,,,,\n")
+        f.write("E9,P1,2025-03-05,2O,clinical_staff,rn.test,calls,,,,,,\n")
     result = cli("explain", "P1", "-d", root, "--month", "2025-03")
     assert 'logs/2025-03.csv:3: error: minutes "2O" is not a whole number' in result.stdout
 

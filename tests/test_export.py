@@ -62,7 +62,7 @@ def void(root: Path, eid: str, pid: str, date: str, month=PREV) -> None:
 def _append(root: Path, month, row: list[str]) -> None:
     out = io.StringIO()
     csv.writer(out, lineterminator="\n").writerow(row)
-    fileio.append_rows(root / "logs" / f"{month}.csv", out.getvalue(), timelog.HEADER)
+    fileio.append_rows(root / "logs" / f"{month}.csv", out.getvalue(), timelog.HEADER_12)
 
 
 def rows(text: str) -> list[dict]:

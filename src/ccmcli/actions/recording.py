@@ -22,6 +22,7 @@ from ccmcli.models.entry_input import (
     parse_time,
     resolve_minutes,
     resolve_role,
+    resolve_service,
     resolve_staff,
     single_line,
 )
@@ -35,7 +36,7 @@ from ccmcli.store.logappend import append_entry, decode
 from ccmcli.store.timelog import Entry, MonthLog
 
 LIST_COLUMNS = ("id", "patient_id", "date", "minutes", "role", "staff", "activity", "start",
-                "end", "note", "voided", "voids", "line")  # fmt: skip
+                "end", "note", "voided", "voids", "service", "line")  # fmt: skip
 
 
 @dataclass
@@ -51,6 +52,7 @@ class LogRequest:
     staff: str | None = None
     activity: str = ""
     note: str = ""
+    service: str | None = None
 
 
 @dataclass
@@ -89,12 +91,14 @@ def log_time(data: DataDir, req: LogRequest, environ: Mapping[str, str] = os.env
     start = parse_time("--start", req.start) if req.start else ""
     end = parse_time("--end", req.end) if req.end else ""
     minutes = resolve_minutes(req.minutes, start, end)
+    service = resolve_service(req.service)
     settings = record_files.require_settings(data)
     patient = record_files.load_patient(
         data, req.patient_id
     )  # refuses an id that could name a path
     day = parse_date(req.day or "today", today_in(settings.timezone), allow_future=False)
     draft = _template(patient.id, day, minutes, role, staff, activity, start, end, note)
+    draft.service = service
 
     def inspect(log: MonthLog) -> tuple[Entry, list[str]]:
         return draft, _log_warnings(log, draft)
@@ -236,7 +240,7 @@ class Listing:
 
     def rows(self) -> list[list]:
         return [[e.id, e.patient_id, e.date.isoformat(), e.minutes, e.role, e.staff, e.activity,
-                 e.start, e.end, e.note, e.voided_by or "", e.voids, e.line]
+                 e.start, e.end, e.note, e.voided_by or "", e.voids, e.service, e.line]
                 for e in self.entries]  # fmt: skip
 
     def as_dict(self) -> dict:

@@ -62,7 +62,7 @@ def _save(store, key: list, log: MonthLog) -> None:
         if name not in _UNIQUE:
             columns[i] = [shared.setdefault(v, v) for v in columns[i]]
     problems = [[getattr(p, name) for name in _PROBLEM] for p in log.problems]
-    raw = marshal.dumps([key, log.file, log.exists, problems, columns])
+    raw = marshal.dumps([key, log.file, log.exists, problems, columns, log.columns])
     cache.write_private(store, [len(raw), zlib.crc32(raw)], raw)
 
 
@@ -74,7 +74,7 @@ def _load(store, key: list, month: Month) -> MonthLog | None:
     with f:
         raw = cache.read_checked(f, *numbers) if len(numbers) == 2 else None
     try:
-        stored_key, file, exists, problems, columns = marshal.loads(raw)  # type: ignore[arg-type]
+        stored_key, file, exists, problems, columns, width = marshal.loads(raw)  # type: ignore[arg-type]
     except (EOFError, ValueError, TypeError):
         return None
     if stored_key != key or len(columns) != len(_FIELDS):
@@ -83,6 +83,6 @@ def _load(store, key: list, month: Month) -> MonthLog | None:
         days = {n: date.fromordinal(n) for n in set(columns[_DATE])}
         columns[_DATE] = [days[n] for n in columns[_DATE]]
         entries = list(map(Entry, *columns))
-        return MonthLog(month, file, entries, [Problem(*p) for p in problems], exists)
+        return MonthLog(month, file, entries, [Problem(*p) for p in problems], exists, width)
     except (TypeError, ValueError, OverflowError):  # not what _save wrote: a miss
         return None
