@@ -504,7 +504,8 @@ def test_rules_table_and_csv(cli):
     rows = list(csv.reader(io.StringIO(cli("rules", "--year", "2025", "-f", "csv").stdout)))
     assert rows[0] == ["program", "track", "code", "kind", "minutes", "cap", "amount", "rule"]
     assert rows[1][:7] == ["ccm", "staff", "99490", "base", ">= 20", "1", "60.49"]
-    assert len(rows) == 11
+    assert len(rows) == 14  # header, 10 time-based codes, 3 APCM levels
+    assert [r[2] for r in rows[-3:]] == ["G0556", "G0557", "G0558"]
 
 
 # --- patient show ---------------------------------------------------------------------------------

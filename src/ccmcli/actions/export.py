@@ -203,7 +203,9 @@ class Plan:
 
 
 def track_of(code: str, rules: RuleYear) -> Track | None:
-    return next((t for t in rules.tracks if code in (t.base_code, t.addon_code)), None)
+    """The track a code bills on; an APCM level is a one-code track of its own (A8)."""
+    levels = (rules.level_track(level) for level in rules.levels)
+    return next((t for t in (*rules.tracks, *levels) if code in (t.base_code, t.addon_code)), None)
 
 
 def supported(j: Judgement | None, locked: Track | None, exported: bool) -> TrackResult | None:

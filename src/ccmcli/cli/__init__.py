@@ -3,6 +3,7 @@
 # Command modules register on `app` when imported; they keep their slow imports inside commands.
 from ccmcli.cli import (  # noqa: F401
     check_commands,
+    compare_command,
     export_command,
     import_command,
     init_command,

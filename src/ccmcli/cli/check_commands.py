@@ -133,18 +133,35 @@ def validate(
 @app.command()
 def rules(
     ctx: typer.Context,
+    code: Annotated[str | None, typer.Argument(metavar="[CODE]", help="One code, explained in plain words (e.g. 99491, G0557).", show_default=False)] = None,
     year: Annotated[int | None, typer.Option("--year", "-y", help="Service year [default: this year at the practice].")] = None,
     format: FormatOpt = None,
     data: DataDirOpt = None,
 ) -> None:  # fmt: skip
-    """Print the codes, thresholds, caps and amounts in force."""
+    """Print the codes, thresholds, caps and amounts in force; with CODE, a page on that code."""
     from ccmcli.reports.rules_view import rules_dict, rules_rows
 
+    if code is not None:
+        _code_page(code, year or _practice_year(ctx, data), format)
+        return
     view = rules_dict(year or _practice_year(ctx, data))
     header = ["program", "track", "code", "kind", "minutes", "cap", "amount", "rule"]
     emit(fmt(format), json_obj=view, header=header, rows=rules_rows(view),
          title=f"rules {view['rules']}" + (f" ({view['note']})" if view.get("note") else ""),
          keep=("code",))  # fmt: skip
+
+
+def _code_page(code: str, year: int | None, format) -> None:
+    from datetime import date
+
+    from ccmcli.reports.code_page import code_page, page_lines
+
+    page = code_page(code, year or date.today().year)
+    if fmt(format) is Format.json:
+        print_json(page)
+    else:
+        for line in page_lines(page):
+            typer.echo(line)
 
 
 def _practice_year(ctx: typer.Context, data) -> int | None:

@@ -7,7 +7,7 @@ from ccmcli.models.findings import Problem
 from ccmcli.models.months import Month, current_month, days_left
 from ccmcli.reports.practice_month import MonthReport, judge_month, judgement_dict
 from ccmcli.reports.wording import codes_text
-from ccmcli.rules.engine import Judgement
+from ccmcli.rules.engine import Judgement, NextStep
 from ccmcli.store import record_files
 from ccmcli.store.datadir import DataDir
 
@@ -53,14 +53,15 @@ class Worklist:
     days_left: int
     judgements: list[Judgement]
     problems: list[Problem] = field(default_factory=list)
+    steps: list[NextStep] = field(default_factory=list)  # one per judgement
 
     def items(self) -> list[dict]:
         return [
-            {"patient_id": j.patient.id, "name": j.patient.name,
+            {"patient_id": j.patient.id, "name": j.patient.name, "program": j.patient.program,
              "minutes": j.minutes["clinical_staff"] + j.minutes["practitioner"],
-             "minutes_needed": j.next.minutes_needed, "role": j.next.role,
-             "next": j.next.as_dict(), "status": j.status, "days_left": self.days_left}
-            for j in self.judgements
+             "minutes_needed": step.minutes_needed, "role": step.role,
+             "next": step.as_dict(), "status": j.status, "days_left": self.days_left}
+            for j, step in zip(self.judgements, self.steps, strict=True)
         ]  # fmt: skip
 
     def as_dict(self) -> dict:
@@ -75,14 +76,32 @@ class Worklist:
         ]  # fmt: skip
 
 
+def apcm_step(j: Judgement) -> NextStep | None:
+    """A8 / SE-06: an APCM month blocked only for want of an activity needs one documented
+    activity of the program (any role, any length) to bill its level."""
+    if j.patient.program != "apcm" or [b.rule for b in j.blockers] != ["no_service_this_month"]:
+        return None
+    from ccmcli.rules.gates import qualifying_condition_count
+
+    level = j.rules.level_for(qualifying_condition_count(j.patient), j.patient.qmb)
+    codes = [(level.code, 1)]
+    return NextStep(codes, 1, "any", j.rules.amount(codes))
+
+
 def run_worklist(data: DataDir, month_text: str | None) -> Worklist:
-    """Unblocked patients with a `next`, fewest minutes needed first, then by id."""
+    """Unblocked patients with a `next`, and APCM patients with no activity yet this month;
+    fewest minutes needed first, then by id."""
     settings = record_files.require_settings(data)
     month = _month(month_text, settings.timezone)
     report = judge_month(data, settings, month, record_files.load_patients(data))
-    todo = [j for j in report.judgements if j.next is not None and not j.blockers]
-    todo.sort(key=lambda j: (j.next.minutes_needed, j.patient.id))
-    return Worklist(month, days_left(month, settings.timezone), todo, report.problems)
+    todo = []
+    for j in report.judgements:
+        step = j.next if not j.blockers else apcm_step(j)
+        if step is not None:
+            todo.append((j, step))
+    todo.sort(key=lambda pair: (pair[1].minutes_needed, pair[0].patient.id))
+    return Worklist(month, days_left(month, settings.timezone), [j for j, _ in todo],
+                    report.problems, [s for _, s in todo])  # fmt: skip
 
 
 REASONS = {
@@ -105,6 +124,9 @@ class Explanation:
         for v in self.judgement.verdicts:
             why = REASONS.get(v.reason) or self._unused(v.entry.role)
             rows.append({**v.entry.as_dict(), "counted": why is None, "why_not": why})
+        for e in self.judgement.other:
+            why = f"time of another service ({e.service}): counts toward nothing here (A7)"
+            rows.append({**e.as_dict(), "counted": False, "why_not": why})
         for e in self.voided:
             why = f"voided by {e.voided_by}" if e.voided_by else f"void row for {e.voids}"
             rows.append({**e.as_dict(), "counted": False, "why_not": why})

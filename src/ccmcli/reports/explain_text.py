@@ -1,6 +1,6 @@
 """`ccm explain` in words: each gate with its fact, each entry counted or why not, the track."""
 
-from ccmcli.reports.wording import codes_text, status_line
+from ccmcli.reports.wording import codes_text, other_services_text, status_line
 from ccmcli.rules.engine import Judgement
 
 
@@ -9,7 +9,13 @@ def track_reason(j: Judgement, settings) -> dict | None:
     if j.chosen is None:
         return None
     t = j.chosen.track
-    if settings.selection == "performer":
+    if t.program == "apcm":
+        from ccmcli.rules.gates import qualifying_condition_count
+
+        n = qualifying_condition_count(j.patient)
+        why = (f"APCM {t.name.replace('level', 'level ')}: {n} qualifying chronic condition"
+               f"{'s' if n != 1 else ''}{', QMB' if j.patient.qmb else ''}; no time threshold")  # fmt: skip
+    elif settings.selection == "performer":
         why = "selection: performer (practitioner, then complex, then staff, whichever is met)"
     elif j.alternatives:
         why = "selection: max_payment; it pays most among the tracks whose base threshold is met"
@@ -29,12 +35,14 @@ def explain_lines(ex) -> list[str]:
     for e in d["entries"]:
         mins = "void" if e["minutes"] is None else f"{e['minutes']:>3} min"
         verdict = "counted" if e["counted"] else f"not counted: {e['why_not']}"
+        service = e["service"] or j.patient.program
         out.append(f"  {e['file']}:{e['line']}  {e['id']}  {e['date']}  {mins}  {e['role'] or '-'}"
-                   f"  {e['staff'] or '-'}  {verdict}")  # fmt: skip
+                   f"  {e['staff'] or '-'}  {service}  {verdict}")  # fmt: skip
     if not d["entries"]:
         out.append("  (none this month)")
     out += ["", f"minutes: clinical staff {j.minutes['clinical_staff']}, practitioner "
-                f"{j.minutes['practitioner']}, not counted {j.minutes['not_counted']}"]  # fmt: skip
+                f"{j.minutes['practitioner']}, not counted {j.minutes['not_counted']}"
+                + other_services_text(j).replace(";", ",")]  # fmt: skip
     track = d["track"]
     if track:
         out.append(f"track: {track['track']} -> {track['codes']} (${j.amount:.2f}, date of service "

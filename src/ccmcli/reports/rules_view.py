@@ -19,10 +19,14 @@ def rules_dict(year: int | None) -> dict:
                       "amount": rules.amounts[t.addon_code].dollars,
                       "estimated": rules.amounts[t.addon_code].estimated},
         })  # fmt: skip
+    levels = [{"program": "apcm", "level": lv.level, "code": lv.code, "rule": lv.rule,
+               "summary": lv.summary, "min_conditions": lv.min_conditions, "qmb": lv.needs_qmb,
+               "amount": rules.amounts[lv.code].dollars,
+               "estimated": rules.amounts[lv.code].estimated} for lv in rules.levels]  # fmt: skip
     gates = [{"rule": g.id, "programs": list(g.programs), "source": g.rule, "summary": g.summary}
              for g in rules.gates]  # fmt: skip
     out = {"rules": str(rules.year), "conversion_factor": rules.conversion_factor,
-           "source": rules.source, "tracks": tracks, "gates": gates}  # fmt: skip
+           "source": rules.source, "tracks": tracks, "levels": levels, "gates": gates}  # fmt: skip
     if note:
         out["note"] = note
     return out
@@ -37,4 +41,8 @@ def rules_rows(view: dict) -> list[list]:
                      f"{b['amount']:.2f}{star(b)}", t["rule"]])  # fmt: skip
         rows.append([t["program"], t["track"], a["code"], "add-on", f"each +{a['minutes_each']}",
                      a["cap"], f"{a['amount']:.2f}{star(a)}", t["rule"]])  # fmt: skip
+    for lv in view.get("levels", []):
+        when = f">= {lv['min_conditions']} cond" + (", qmb" if lv["qmb"] else "")
+        rows.append(["apcm", f"level{lv['level']}", lv["code"], "level", when, 1,
+                     f"{lv['amount']:.2f}{'*' if lv['estimated'] else ''}", lv["rule"]])  # fmt: skip
     return rows

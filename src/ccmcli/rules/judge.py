@@ -18,7 +18,7 @@ from ccmcli.rules.engine import (
 )
 from ccmcli.rules.gates import qualifying_condition_count
 from ccmcli.rules.selection import Option, choose, next_step, options
-from ccmcli.rules.table import RuleYear, Track
+from ccmcli.rules.table import Level, RuleYear, Track
 from ccmcli.store.timelog import Entry
 
 
@@ -87,7 +87,7 @@ def _apcm(patient: Patient, month: Month, rules: RuleYear, verdicts: list[EntryV
     blockers = [Finding(gid, fact) for gid, fact in gate_results if fact]
     chosen = None
     if not blockers:
-        level = rules.level_for(qualifying_condition_count(patient), patient.qmb)
+        level = apcm_level(patient, rules)
         codes = [(level.code, 1)]
         chosen = TrackResult(rules.level_track(level), staff + prac, codes, rules.amount(codes),
                              month.last, 0, 0)  # fmt: skip
@@ -99,6 +99,58 @@ def _apcm(patient: Patient, month: Month, rules: RuleYear, verdicts: list[EntryV
         chosen=chosen, alternatives=[], blockers=blockers, warnings=warnings, next=None,
         verdicts=verdicts, gate_results=gate_results,
     )  # fmt: skip
+
+
+def apcm_level(patient: Patient, rules: RuleYear) -> Level:
+    """A8: the level set by A2's condition count and QMB status."""
+    return rules.level_for(qualifying_condition_count(patient), patient.qmb)
+
+
+def counted_minutes(patients: dict[str, Patient], entries: list[Entry]) -> dict[str, list[int]]:
+    """A3 over a whole month in one pass: per patient, the [clinical staff, practitioner]
+    minutes that count (the totals `judge` gets from `countable`): entries of the program, not
+    voided, on or after both consent and the initiating visit. For comparing programs over many
+    months, where one pass over each month's log beats grouping it per patient."""
+    start = {pid: max(p.consent.date, p.initiating_visit.date)
+             for pid, p in patients.items() if p.consent and p.initiating_visit}  # fmt: skip
+    totals: dict[str, list[int]] = {}
+    for e in entries:
+        if e.voids or e.voided_by is not None or e.service:
+            continue
+        first = start.get(e.patient_id)
+        if first is None or e.date < first:
+            continue
+        t = totals.get(e.patient_id)
+        if t is None:
+            t = totals[e.patient_id] = [0, 0]
+        t[e.role == "practitioner"] += e.minutes
+    return totals
+
+
+def program_outcomes(
+    month: Month, staff: int, prac: int, settings: Settings, rules: RuleYear,
+    variants: list[tuple[str, Patient]],
+) -> list[tuple[str, float, bool, list[str]]]:  # fmt: skip
+    """A9: (program, amount, billable, blocker ids) for each enrolled variant of a patient with
+    these counted minutes, by the same gates and choice as `judge`, without what only views
+    need (date of service, warnings, next)."""
+    pool, sel = settings.count_practitioner_minutes_as_staff, settings.selection
+    out = []
+    for program, p in variants:
+        blockers = [g for g, fact in apply_gates(p, month, rules) if fact]
+        amount = 0.0
+        if program == "apcm":
+            if staff + prac == 0:
+                blockers.append("no_service_this_month")
+            if not blockers:
+                amount = rules.amount([(apcm_level(p, rules).code, 1)])
+        elif not blockers:
+            _, picked, _ = _priced(
+                allowed_tracks(p, month, rules), staff, prac, pool, sel, p, rules
+            )
+            amount = picked.amount if picked else 0.0
+        out.append((program, amount, not blockers and amount > 0, blockers))
+    return out
 
 
 def _by_service(other: list[Entry]) -> dict[str, int]:
