@@ -613,11 +613,12 @@ def test_readme_shows_what_check_explain_and_worklist_print(cli, clinic):
     """Docs that cannot drift: each clinic example in the README is what ccm prints. A `...` line
     ends what the README shows; a month still running is compared only on the clinic's date."""
     blocks = _readme_blocks()
-    assert {args[2] for args, _ in blocks} >= {"check", "explain", "worklist"}
+    assert {args[2] for args, _ in blocks} >= {"check", "explain", "worklist", "compare", "rules"}
     for args, shown in blocks:
-        month = Month.parse(args[args.index("--month") + 1])
+        month = Month.parse(args[args.index("--month") + 1]) if "--month" in args else None
         if (
-            month >= current_month("America/Chicago")
+            month is not None
+            and month >= current_month("America/Chicago")
             and today_in("America/Chicago") != CLINIC_TODAY
         ):
             continue

@@ -86,7 +86,7 @@ def test_explain_and_entries_say_each_entry_s_service(cli, data):
     text = cli("explain", "P1", "-d", data, "--month", "2026-11").stdout
     assert "  ccm  counted" in text
     assert "  rpm  not counted: time of another service (rpm)" in text
-    assert "other services, not counted: rpm 20 min" in text
+    assert "not counted 0, other services (count toward nothing) rpm 20" in text
     ex = json.loads(cli("explain", "P1", "-d", data, "--month", "2026-11", "-f", "json").stdout)
     assert [e["service"] for e in ex["entries"]] == [None, "rpm"]
     assert [e["counted"] for e in ex["entries"]] == [True, False]

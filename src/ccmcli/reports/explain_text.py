@@ -1,6 +1,6 @@
 """`ccm explain` in words: each gate with its fact, each entry counted or why not, the track."""
 
-from ccmcli.reports.wording import codes_text, other_services_text, status_line
+from ccmcli.reports.wording import codes_text, status_line
 from ccmcli.rules.engine import Judgement
 
 
@@ -42,7 +42,7 @@ def explain_lines(ex) -> list[str]:
         out.append("  (none this month)")
     out += ["", f"minutes: clinical staff {j.minutes['clinical_staff']}, practitioner "
                 f"{j.minutes['practitioner']}, not counted {j.minutes['not_counted']}"
-                + other_services_text(j).replace(";", ",")]  # fmt: skip
+                + _other(j)]  # fmt: skip
     track = d["track"]
     if track:
         out.append(f"track: {track['track']} -> {track['codes']} (${j.amount:.2f}, date of service "
@@ -54,3 +54,13 @@ def explain_lines(ex) -> list[str]:
     for p in ex.problems:
         out.append(p.render())
     return out
+
+
+def _other(j: Judgement) -> str:
+    """`, other services (count toward nothing) bhi 20` (A7), or nothing."""
+    other = j.minutes.get("other_services") or {}
+    if not other:
+        return ""
+    return ", other services (count toward nothing) " + ", ".join(
+        f"{s} {n}" for s, n in other.items()
+    )
