@@ -126,7 +126,8 @@ def _log_warnings(log: MonthLog, new: Entry) -> list[str]:
            f"({e.start}-{e.end}, {e.patient_id})"
            for e in mine if new.start and new.end and e.start and e.end
            and e.start < new.end and new.start < e.end]  # fmt: skip
-    twins = [e.id for e in mine if (e.patient_id, e.minutes) == (new.patient_id, new.minutes)]
+    twins = [e.id for e in mine
+             if (e.patient_id, e.minutes, e.service) == (new.patient_id, new.minutes, new.service)]  # fmt: skip
     if twins:
         out.append(f"possible double entry: {', '.join(twins)} already logged {new.minutes} min "
                    f"by {new.staff} for {new.patient_id} on {new.date}")  # fmt: skip

@@ -11,7 +11,11 @@ def patient_view(view) -> None:
     from ccmcli.reports.wording import status_line
 
     p, out = view.patient, console()
-    out.print(f"{p.id}  {p.name}  (born {p.birth_date}, program {p.program})")
+    program = view.judgement.patient.program  # the program in force that month (A8)
+    qmb = ", QMB" if p.qmb else ""
+    out.print(f"{p.id}  {p.name}  (born {p.birth_date}, program {program}{qmb})")
+    for change in p.program_changes:
+        out.print(f"  program {change.program} from {change.month}")
     if p.mbi:
         out.print(f"  MBI: {p.mbi}")
     for c in p.conditions:

@@ -41,10 +41,11 @@ def _overlaps(entries: list[Entry]):
 
 
 def _duplicates(entries: list[Entry]):
-    """duplicate_entry: the same patient, date, minutes, staff and start under two ids."""
+    """duplicate_entry: the same patient, date, minutes, staff, start and service under two ids
+    (a nurse's 20 minutes of CCM and 20 of BHI that day are two things, A7)."""
     first: dict[tuple, Entry] = {}
     for e in entries:
-        key = (e.patient_id, e.date, e.minutes, e.staff, e.start)
+        key = (e.patient_id, e.date, e.minutes, e.staff, e.start, e.service)
         if key in first:
             msg = (
                 f"entry {e.id} repeats entry {first[key].id} (same date, minutes, staff and start)"
