@@ -89,6 +89,11 @@ GATE_FUNCTIONS: dict[str, Callable[[Patient, Month], str | None]] = {
 }  # fmt: skip
 
 
+# Gates whose answer depends on the program judged (the visit window, IV-03); every other gate
+# reads only the record and the month, so comparing programs asks it once per patient-month.
+READS_PROGRAM = frozenset({"no_initiating_visit"})
+
+
 def describe(gate_id: str, p: Patient) -> str:
     """The fact a gate read, for explain: what the record says, blocked or not."""
     facts = {

@@ -16,7 +16,7 @@ from ccmcli.rules.engine import (
     counts_role,
     in_force,
 )
-from ccmcli.rules.gates import qualifying_condition_count
+from ccmcli.rules.gates import GATE_FUNCTIONS, READS_PROGRAM, qualifying_condition_count
 from ccmcli.rules.selection import Option, choose, next_step, options
 from ccmcli.rules.table import Level, RuleYear, Track
 from ccmcli.store.timelog import Entry
@@ -135,9 +135,19 @@ def program_outcomes(
     these counted minutes, by the same gates and choice as `judge`, without what only views
     need (date of service, warnings, next)."""
     pool, sel = settings.count_practitioner_minutes_as_staff, settings.selection
-    out = []
+    out, asked = [], {}
     for program, p in variants:
-        blockers = [g for g, fact in apply_gates(p, month, rules) if fact]
+        blockers = []
+        for g in rules.gates_for(program):
+            check = GATE_FUNCTIONS.get(g.id)
+            if check is None:
+                continue
+            key = (g.id, program) if g.id in READS_PROGRAM else g.id
+            blocked = asked.get(key)
+            if blocked is None:
+                blocked = asked[key] = check(p, month) is not None
+            if blocked:
+                blockers.append(g.id)
         amount = 0.0
         if program == "apcm":
             if staff + prac == 0:
