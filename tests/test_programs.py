@@ -68,6 +68,21 @@ def test_compare_adds_up_what_check_gives_under_each_program(cli, clinic):
                            "blockers": sorted(blockers)}, (p["patient_id"], program)  # fmt: skip
 
 
+def test_compare_reads_the_same_from_the_log_cache(cli, clinic, monkeypatch):
+    """A year is read as columns straight from the month-log cache; a cold and a warm run
+    agree, and the warm one parses no log."""
+    from ccmcli.store import cache
+
+    monkeypatch.setattr(cache, "RACY_NS", 0)  # trust files copied a moment ago
+    cold = compare_json(cli, clinic, "--month", "2026-11", "--months", "3")
+
+    def parsed(*args, **kwargs):
+        raise AssertionError("parsed a log")
+
+    monkeypatch.setattr(timelog, "read_month", parsed)
+    assert compare_json(cli, clinic, "--month", "2026-11", "--months", "3") == cold
+
+
 def test_compare_finds_what_the_clinic_shows(cli, clinic):
     out = compare_json(cli, clinic, "--month", "2026-10")
     by_id = {p["patient_id"]: p["programs"] for p in out["patients"]}

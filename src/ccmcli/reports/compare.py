@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from ccmcli.models.months import Month
 from ccmcli.models.records import Patient, Settings
 from ccmcli.rules.engine import as_enrolled_in
-from ccmcli.rules.judge import counted_minutes, program_outcomes
+from ccmcli.rules.judge import COUNTING_COLUMNS, counted_minutes, program_outcomes
 from ccmcli.rules.table import rules_for
 from ccmcli.store import logcache, record_files
 from ccmcli.store.datadir import DataDir
@@ -119,9 +119,11 @@ def compare(
     problems = list(patient_set.problems)
     for month in months:
         rules, _ = rules_for(month.year)
-        log = logcache.read_month(data, month, patient_set.known_ids())
-        problems += log.problems
-        counted = counted_minutes(patient_set.patients, log.entries)
+        columns, month_problems = logcache.read_columns(
+            data, month, patient_set.known_ids(), COUNTING_COLUMNS
+        )
+        problems += month_problems
+        counted = counted_minutes(patient_set.patients, columns)
         for pid in ids:
             row = found.get(pid) or found.setdefault(
                 pid, _row(patient_set.patients[pid], months[-1])

@@ -106,24 +106,28 @@ def apcm_level(patient: Patient, rules: RuleYear) -> Level:
     return rules.level_for(qualifying_condition_count(patient), patient.qmb)
 
 
-def counted_minutes(patients: dict[str, Patient], entries: list[Entry]) -> dict[str, list[int]]:
+COUNTING_COLUMNS = ("patient_id", "date", "minutes", "role", "voids", "voided_by", "service")
+
+
+def counted_minutes(patients: dict[str, Patient], columns: list[list]) -> dict[str, list[int]]:
     """A3 over a whole month in one pass: per patient, the [clinical staff, practitioner]
     minutes that count (the totals `judge` gets from `countable`): entries of the program, not
-    voided, on or after both consent and the initiating visit. For comparing programs over many
-    months, where one pass over each month's log beats grouping it per patient."""
-    start = {pid: max(p.consent.date, p.initiating_visit.date)
+    voided, on or after both consent and the initiating visit. `columns` are the month's rows as
+    COUNTING_COLUMNS (dates as day ordinals; logcache.read_columns): comparing programs over a
+    year reads twelve months, and building an entry per row would cost more than the rules."""
+    start = {pid: max(p.consent.date, p.initiating_visit.date).toordinal()
              for pid, p in patients.items() if p.consent and p.initiating_visit}  # fmt: skip
     totals: dict[str, list[int]] = {}
-    for e in entries:
-        if e.voids or e.voided_by is not None or e.service:
+    for pid, day, minutes, role, voids, voided_by, service in zip(*columns, strict=True):
+        if voids or voided_by is not None or service:
             continue
-        first = start.get(e.patient_id)
-        if first is None or e.date < first:
+        first = start.get(pid)
+        if first is None or day < first:
             continue
-        t = totals.get(e.patient_id)
+        t = totals.get(pid)
         if t is None:
-            t = totals[e.patient_id] = [0, 0]
-        t[e.role == "practitioner"] += e.minutes
+            t = totals[pid] = [0, 0]
+        t[role == "practitioner"] += minutes
     return totals
 
 
@@ -153,14 +157,29 @@ def program_outcomes(
             if staff + prac == 0:
                 blockers.append("no_service_this_month")
             if not blockers:
-                amount = rules.amount([(apcm_level(p, rules).code, 1)])
+                amount = _level_amount(apcm_level(p, rules).code, rules)
         elif not blockers:
-            _, picked, _ = _priced(
-                allowed_tracks(p, month, rules), staff, prac, pool, sel, p, rules
-            )
-            amount = picked.amount if picked else 0.0
+            tracks = allowed_tracks(p, month, rules)
+            amount = _best_amount(tracks, staff, prac, pool, sel, program, rules)
         out.append((program, amount, not blockers and amount > 0, blockers))
     return out
+
+
+def _best_amount(tracks: tuple[Track, ...], staff: int, prac: int, pool: bool, sel: str,
+                 program: str, rules: RuleYear) -> float:  # fmt: skip
+    """The amount of the track A4 chooses for these totals (what `_priced` picks), remembered
+    without the next step, which comparing programs never shows. `tracks` come remembered
+    from allowed_tracks, so their identity names them."""
+
+    def work() -> float:
+        picked = choose(options(tracks, staff, prac, pool, rules), sel, program)
+        return picked.amount if picked else 0.0
+
+    return rules.remember(("best_amount", id(tracks), staff, prac, pool, sel, program), work)
+
+
+def _level_amount(code: str, rules: RuleYear) -> float:
+    return rules.remember(("level_amount", code), lambda: rules.amount([(code, 1)]))
 
 
 def _by_service(other: list[Entry]) -> dict[str, int]:
