@@ -3,17 +3,23 @@
 import csv
 import io
 import json
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ccmcli.models.months import Month
+from ccmcli.models.records import Patient, Settings
 from ccmcli.reports.code_page import code_page
+from ccmcli.reports.compare import programs_of
 from ccmcli.rules.engine import as_enrolled_in
-from ccmcli.rules.judge import judge
+from ccmcli.rules.judge import COUNTING_COLUMNS, counted_minutes, judge, program_outcomes
 from ccmcli.rules.table import YEARS, known_codes, rules_for
 from ccmcli.store import record_files, timelog
 from ccmcli.store.datadir import DataDir
+from ccmcli.store.timelog import OTHER_SERVICES, ROLES, Entry
 
 CLINIC_MONTHS = ["2026-09", "2026-10", "2026-11"]
 
@@ -230,3 +236,55 @@ def test_an_unknown_code_lists_the_known_ones(cli):
     assert result.exit_code == 1
     assert result.stderr.startswith('ccm: unknown code "99999"; codes known: 99490, 99439')
     assert "G0558" in result.stderr
+
+
+# --- property: compare's short path gives what judge gives ----------------------------------
+
+MARCH = Month(2026, 3)
+BASE_DAY = date(2026, 3, 1)
+day_st = st.integers(-800, 40).map(lambda n: (BASE_DAY + timedelta(days=n)).isoformat())
+maybe_day = st.one_of(st.none(), day_st)
+
+
+@st.composite
+def patients(draw):
+    codes = draw(st.lists(st.sampled_from(["E11.9", "I10", "J44.9", "N18.4"]), unique=True))
+    record = {"id": "P1", "name": "T", "birth_date": "1950-01-01", "conditions": codes,
+              "qmb": draw(st.booleans()), "discharged": draw(maybe_day)}  # fmt: skip
+    if codes and draw(st.booleans()):
+        record["principal_condition"] = codes[0]
+    consent = draw(maybe_day)
+    if consent:
+        record["consent"] = {"date": consent, "method": "verbal", "revoked": draw(maybe_day)}
+    for key, fields in (("initiating_visit", {"type": "em"}), ("care_plan", {})):
+        when = draw(maybe_day)
+        if when:
+            record[key] = {"date" if key != "care_plan" else "established": when, **fields}
+    return Patient.model_validate({k: v for k, v in record.items() if v is not None})
+
+
+entries_st = st.lists(st.tuples(st.integers(1, 31), st.integers(1, 60), st.sampled_from(ROLES),
+                                st.sampled_from(("", "", *OTHER_SERVICES)), st.booleans()),
+                      max_size=6)  # fmt: skip
+
+
+@settings(max_examples=200, deadline=None)
+@given(patient=patients(), specs=entries_st, pool=st.booleans(),
+       selection=st.sampled_from(["max_payment", "performer"]))  # fmt: skip
+def test_compare_outcomes_equal_judge_for_every_program(patient, specs, pool, selection):
+    practice = Settings.model_validate({
+        "practice": "T", "timezone": "America/Chicago", "billing_npi": "1234567893",
+        "selection": selection, "count_practitioner_minutes_as_staff": pool})  # fmt: skip
+    entries = [Entry(f"E{n}", "P1", date(2026, 3, d), m, role, "s", "", "", "", "", "", "", n, "x",
+                     "V" if voided else None, service)
+               for n, (d, m, role, service, voided) in enumerate(specs)]  # fmt: skip
+    rules, _ = rules_for(2026)
+    columns = [[getattr(e, c) for e in entries] for c in COUNTING_COLUMNS]
+    columns[1] = [d.toordinal() for d in columns[1]]
+    staff, prac = counted_minutes({"P1": patient}, columns).get("P1", (0, 0))
+    variants = [(p, as_enrolled_in(patient, p)) for p in programs_of(patient)]
+    got = program_outcomes(MARCH, staff, prac, practice, rules, variants)
+    for (program, amount, billable, blockers), (_, who) in zip(got, variants, strict=True):
+        j = judge(who, MARCH, entries, practice, rules)
+        assert (amount, billable, blockers) == (
+            j.amount, j.status == "billable", [b.rule for b in j.blockers]), program  # fmt: skip
