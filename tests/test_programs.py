@@ -15,7 +15,8 @@ from ccmcli.models.records import Patient, Settings
 from ccmcli.reports.code_page import code_page
 from ccmcli.reports.compare import programs_of
 from ccmcli.rules.engine import as_enrolled_in
-from ccmcli.rules.judge import COUNTING_COLUMNS, counted_minutes, judge, program_outcomes
+from ccmcli.rules.judge import judge
+from ccmcli.rules.outcomes import COUNTING_COLUMNS, counted_minutes, program_outcomes
 from ccmcli.rules.table import YEARS, known_codes, rules_for
 from ccmcli.store import record_files, timelog
 from ccmcli.store.datadir import DataDir

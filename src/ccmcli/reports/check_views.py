@@ -81,10 +81,9 @@ def apcm_step(j: Judgement) -> NextStep | None:
     activity of the program (any role, any length) to bill its level."""
     if j.patient.program != "apcm" or [b.rule for b in j.blockers] != ["no_service_this_month"]:
         return None
-    from ccmcli.rules.gates import qualifying_condition_count
+    from ccmcli.rules.engine import apcm_level
 
-    level = j.rules.level_for(qualifying_condition_count(j.patient), j.patient.qmb)
-    codes = [(level.code, 1)]
+    codes = [(apcm_level(j.patient, j.rules).code, 1)]
     return NextStep(codes, 1, "any", j.rules.amount(codes))
 
 

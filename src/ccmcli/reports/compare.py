@@ -2,7 +2,8 @@
 
 Each patient-month is judged once per program, with the patient as if enrolled in it (same
 consent, visit, care plan and entries), by the gates, minute totals and choice that `ccm check`
-uses (judge.program_outcomes; a test holds the two to the same amounts). `pcm` is judged only for patients with a principal condition.
+uses (rules/outcomes.py; a property test holds the two to the same answers). `pcm` is judged
+only for patients with a principal condition.
 """
 
 from dataclasses import dataclass, field
@@ -10,7 +11,7 @@ from dataclasses import dataclass, field
 from ccmcli.models.months import Month
 from ccmcli.models.records import Patient, Settings
 from ccmcli.rules.engine import as_enrolled_in
-from ccmcli.rules.judge import COUNTING_COLUMNS, counted_minutes, program_outcomes
+from ccmcli.rules.outcomes import COUNTING_COLUMNS, counted_minutes, program_outcomes
 from ccmcli.rules.table import rules_for
 from ccmcli.store import logcache, record_files
 from ccmcli.store.datadir import DataDir

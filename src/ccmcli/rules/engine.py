@@ -10,8 +10,8 @@ from typing import NamedTuple
 
 from ccmcli.models.months import Month
 from ccmcli.models.records import Patient
-from ccmcli.rules.gates import GATE_FUNCTIONS
-from ccmcli.rules.table import RuleYear, Track
+from ccmcli.rules.gates import GATE_FUNCTIONS, qualifying_condition_count
+from ccmcli.rules.table import Level, RuleYear, Track
 from ccmcli.store.timelog import Entry
 
 Codes = list[tuple[str, int]]
@@ -187,3 +187,8 @@ def allowed_tracks(patient: Patient, month: Month, rules: RuleYear) -> tuple[Tra
             t for t in rules.tracks_for(patient.program) if complex_ok or not t.needs_complex_month
         ),
     )
+
+
+def apcm_level(patient: Patient, rules: RuleYear) -> Level:
+    """A8: the level set by A2's condition count and QMB status."""
+    return rules.level_for(qualifying_condition_count(patient), patient.qmb)
