@@ -28,7 +28,10 @@ def track_reason(j: Judgement, settings) -> dict | None:
 def explain_lines(ex) -> list[str]:
     j = ex.judgement
     d = ex.as_dict()
-    out = [status_line(j), f"rules: {j.rules.year} table ({j.rules.source})", "", "gates:"]
+    began = j.patient.program_began(j.month)
+    program = f"program: {j.patient.program}" + (f" (from {began})" if began else "")
+    out = [status_line(j), f"rules: {j.rules.year} table ({j.rules.source})", program, "",
+           "gates:"]  # fmt: skip
     for g in d["gates"]:
         out.append(f"  {'ok     ' if g['passed'] else 'BLOCKED'} {g['rule']}: {g['fact']}")
     out += ["", "entries:"]

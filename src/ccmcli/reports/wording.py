@@ -36,6 +36,8 @@ def status_line(j: Judgement) -> str:
     step = next_text(j)
     if step:
         parts.append(step)
+    elif j.chosen and j.chosen.track.program == "apcm":  # A8: a level, no minutes to add
+        parts.append(f"APCM level {j.chosen.track.name.removeprefix('level')}")
     elif j.codes:
         parts.append("no further code this month")
     line = f"{head}: {'; '.join(parts) or 'nothing billable yet'}"
