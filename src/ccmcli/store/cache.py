@@ -35,8 +35,8 @@ FORMAT = "1"
 RACY_NS = 2_000_000_000
 ENV_OFF = "CCM_NO_CACHE"
 # Everything that shapes a parsed file or its stored form; a change to any of them is a new key.
-_SOURCES = ("cache.py", "logcache.py", "records.py", "models.py", "yamlio.py", "timelog.py",
-            "identifiers.py", "months.py", "problems.py", "datadir.py")  # fmt: skip
+_SOURCES = ("cache.py", "logcache.py", "records.py", "record_files.py", "yamlio.py", "timelog.py",
+            "identifiers.py", "months.py", "findings.py", "datadir.py")  # fmt: skip
 _LIBRARIES = ("pydantic", "pydantic_core", "yaml", "_yaml")
 
 Signature = tuple[int, int, int, int]
@@ -73,10 +73,11 @@ def code_key() -> str:
     import importlib.util
 
     h = hashlib.sha256(f"{FORMAT} {sys.version} {marshal.version}".encode())
-    here = Path(__file__).parent
+    package = Path(__file__).parent.parent  # ccmcli/: the sources sit in its layer folders
     for name in _SOURCES:
-        with contextlib.suppress(OSError):
-            h.update(name.encode() + (here / name).read_bytes())
+        for path in sorted(package.glob(f"*/{name}")):
+            with contextlib.suppress(OSError):
+                h.update(name.encode() + path.read_bytes())
     for lib in _LIBRARIES:
         spec = importlib.util.find_spec(lib)  # finds the files without importing them
         origin = spec.origin if spec else None
