@@ -58,11 +58,13 @@ def test_a_tagged_entry_is_refused_in_a_12_column_file_which_is_left_alone(cli, 
     assert "12 columns" in refused.stderr and "never rewrites" in refused.stderr
     assert "would count as care-management time" in refused.stderr
     assert log_file(data).read_text() == before
-    plain = cli("log", "P1", "10", "-d", data, "--date", DAY, "-f", "json")
+    plain = cli("log", "P1", "10", "-d", data, "--date", DAY, "-f", "csv")
     assert plain.exit_code == 0, plain.stderr
     lines = log_file(data).read_text().splitlines()
     assert lines[0] + "\n" == timelog.HEADER_12 and len(next(csv.reader([lines[-1]]))) == 12
-    assert json.loads(plain.stdout)["status"]["minutes"]["clinical_staff"] == 35
+    assert plain.stdout.splitlines() == [lines[0], lines[-1]]  # the row as written
+    shown = cli("check", "-d", data, "--month", "2026-11", "-f", "json").stdout
+    assert json.loads(shown)["patients"][0]["minutes"]["clinical_staff"] == 35
     assert cli("validate", "-d", data, "--no-code-check").exit_code == 0
 
 

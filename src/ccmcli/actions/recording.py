@@ -63,6 +63,7 @@ class Recorded:
     judgement: Judgement | None
     warnings: list[str] = field(default_factory=list)
     voided: Entry | None = None
+    columns: int = len(timelog.SERVICE_COLUMNS)  # of the log written to: 12 in an old file
 
     def as_dict(self) -> dict:
         from ccmcli.reports.practice_month import judgement_dict
@@ -106,7 +107,7 @@ def log_time(data: DataDir, req: LogRequest, environ: Mapping[str, str] = os.env
     entry, log, warnings = append_entry(data, Month.of(day), settings.timezone, inspect)
     judgement = month_status(data, settings, patient, log.month, log)
     warnings += _export_warnings(data, log.month, patient.id) + _judged(judgement, entry)
-    return Recorded(entry, judgement, warnings)
+    return Recorded(entry, judgement, warnings, columns=log.columns)
 
 
 def _judged(j: Judgement, entry: Entry) -> list[str]:

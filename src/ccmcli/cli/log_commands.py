@@ -44,7 +44,7 @@ def _report(recorded, format, quiet: bool, first_line: str) -> None:
     elif f is Format.csv:
         from ccmcli.store.logappend import cells
 
-        print_csv(SERVICE_COLUMNS, [cells(recorded.entry)])
+        print_csv(SERVICE_COLUMNS[: recorded.columns], [cells(recorded.entry, recorded.columns)])
     elif quiet:
         typer.echo(recorded.entry.id)
     else:
