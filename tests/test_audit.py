@@ -117,7 +117,7 @@ def test_packet_in_a_real_browser(cli, clinic, tmp_path):
 
 
 def test_all_writes_one_packet_per_billed_patient_month_and_an_index(cli, clinic, tmp_path):
-    # SCENARIOS.md: seven patients billable in October; export them, then void one so P0007
+    # SCENARIOS.md: twelve patients billable in October; export them, then void one so P0007
     # is no longer billable: billed all the same, so it keeps its packet.
     assert (
         cli("-d", clinic, "export", "--month", "2026-10", "-o", tmp_path / "c.csv").exit_code == 0
@@ -126,7 +126,8 @@ def test_all_writes_one_packet_per_billed_patient_month_and_an_index(cli, clinic
     out = tmp_path / "audit"
     result = audit(cli, clinic, "--all", "--month", "2026-10", "-o", out)
     assert result.exit_code == 0, result.stderr
-    billed = ["P0001", "P0002", "P0006", "P0007", "P0010", "P0011", "P0012"]
+    billed = ["P0001", "P0002", "P0006", "P0007", "P0010", "P0011", "P0012", "P0014", "P0015",
+              "P0016", "P0017", "P0018"]  # fmt: skip
     assert sorted(p.name for p in out.iterdir()) == sorted(
         [f"{pid}-2026-10.html" for pid in billed] + ["index.html"]
     )

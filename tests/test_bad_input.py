@@ -26,7 +26,7 @@ def write_log(root: Path, rows: list[list[str]], raw_tail: str = "") -> Path:
     csv.writer(out, lineterminator="\n").writerows(rows)
     path = root / "logs" / f"{MONTH}.csv"
     path.parent.mkdir(exist_ok=True)
-    path.write_text(timelog.HEADER + out.getvalue() + raw_tail, encoding="utf-8")
+    path.write_text(timelog.HEADER_12 + out.getvalue() + raw_tail, encoding="utf-8")
     return path
 
 

@@ -109,7 +109,7 @@ def test_an_edited_month_log_is_seen_by_the_next_command(cli, clinic, trusting):
     first = check_json(cli, clinic)
     log = clinic / "logs" / "2026-10.csv"
     with log.open("a") as f:
-        f.write("E-extra-1,P0003,2026-10-30,5,clinical_staff,rn.x,care_plan,,,call,,\n")
+        f.write("E-extra-1,P0003,2026-10-30,5,clinical_staff,rn.x,care_plan,,,call,,,\n")
     minutes = {p["patient_id"]: p["minutes"]["clinical_staff"] for p in first["patients"]}
     after = check_json(cli, clinic)
     p3 = next(p for p in after["patients"] if p["patient_id"] == "P0003")
@@ -119,7 +119,7 @@ def test_an_edited_month_log_is_seen_by_the_next_command(cli, clinic, trusting):
 def test_a_new_patient_file_changes_what_the_cached_log_calls_unknown(cli, clinic, trusting):
     log = clinic / "logs" / "2026-10.csv"
     with log.open("a") as f:
-        f.write("E-extra-2,P0077,2026-10-30,5,clinical_staff,rn.x,care_plan,,,call,,\n")
+        f.write("E-extra-2,P0077,2026-10-30,5,clinical_staff,rn.x,care_plan,,,call,,,\n")
     unknown = [p for p in check_json(cli, clinic)["problems"] if "P0077" in p["message"]]
     assert len(unknown) == 1
     source = (clinic / "patients" / "P0001.yaml").read_text()
@@ -202,7 +202,7 @@ def test_a_damaged_record_is_parsed_again_not_used(clinic, trusting, no_parsing)
     _flip_byte(path, path.stat().st_size - path.read_bytes().index(b"\n") - 30)  # the last blob
     no_parsing()
     with pytest.raises(AssertionError, match="parsed a file"):
-        record_files.load_patient(data, "P0013")  # the last file's own pickle fails its CRC
+        record_files.load_patient(data, "P0018")  # the last file's own pickle fails its CRC
 
 
 def test_a_truncated_or_foreign_cache_file_is_ignored(cli, clinic, trusting):

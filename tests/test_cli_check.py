@@ -42,7 +42,14 @@ OCTOBER = {
     "P0011": ("billable", "99426x1 99427x1", 65, 0, 0, "2026-10-26", 121.91, [], [], (25, "99426x1 99427x2")),
     "P0012": ("billable", "99491x1 99437x2", 0, 92, 2, "2026-10-26", 215.44, [], ["minutes_over_cap"], None),
     "P0013": ("no_time", "", 0, 0, 0, None, 0.0, [], [], (20, "99490x1")),
+    "P0014": ("billable", "99490x1", 25, 0, 0, "2026-10-21", 66.13, [], [], (15, "99490x1 99439x1")),
+    "P0015": ("billable", "G0556x1", 10, 0, 0, "2026-10-31", 16.37, [], [], None),
+    "P0016": ("billable", "G0557x1", 15, 0, 0, "2026-10-31", 53.78, [], [], None),
+    "P0017": ("billable", "G0558x1", 20, 15, 0, "2026-10-31", 117.24, [], [], None),
+    "P0018": ("billable", "G0557x1", 12, 0, 0, "2026-10-31", 53.78, [],
+              ["consent_before_program_change"], None),
 }  # fmt: skip
+OTHER_SERVICES = {"P0014": {"bhi": 20}}  # A7: the tagged BHI entry counts toward nothing
 
 # SCENARIOS.md, September and November 2026: status, codes, CS + PR, DOS.
 SEPTEMBER = {
@@ -53,6 +60,9 @@ SEPTEMBER = {
     "P0009": ("blocked", "", 10, None), "P0010": ("billable", "99490x1", 35, "2026-09-16"),
     "P0011": ("billable", "99426x1", 32, "2026-09-25"), "P0012": ("billable", "99491x1", 35, "2026-09-30"),
     "P0013": ("billable", "99490x1", 25, "2026-09-21"),
+    "P0014": ("no_time", "", 0, None), "P0015": ("billable", "G0556x1", 8, "2026-09-30"),
+    "P0016": ("billable", "G0557x1", 5, "2026-09-30"), "P0017": ("billable", "G0558x1", 12, "2026-09-30"),
+    "P0018": ("billable", "99490x1", 30, "2026-09-23"),
 }  # fmt: skip
 NOVEMBER = {
     "P0001": ("billable", "99490x1", 23, "2026-11-12"), "P0002": ("billable", "99490x1 99439x1", 45, "2026-11-18"),
@@ -62,6 +72,9 @@ NOVEMBER = {
     "P0009": ("blocked", "", 12, None), "P0010": ("billable", "99490x1 99439x1", 55, "2026-11-17"),
     "P0011": ("below_threshold", "", 25, None), "P0012": ("billable", "99490x1 99439x1", 45, "2026-11-24"),
     "P0013": ("billable", "99490x1", 20, "2026-11-02"),
+    "P0014": ("no_time", "", 0, None), "P0015": ("blocked", "", 0, None),
+    "P0016": ("billable", "G0557x1", 10, "2026-11-30"), "P0017": ("billable", "G0558x1", 10, "2026-11-30"),
+    "P0018": ("billable", "G0557x1", 10, "2026-11-30"),
 }  # fmt: skip
 
 
@@ -93,7 +106,12 @@ def test_check_october_gives_every_result_the_clinic_was_built_to_show(cli, clin
         status, codes, cs, pr, nc, dos, amount, blockers, warnings, nxt = OCTOBER[p["patient_id"]]
         assert p["status"] == status, p["patient_id"]
         assert codes_of(p) == codes, p["patient_id"]
-        assert p["minutes"] == {"clinical_staff": cs, "practitioner": pr, "not_counted": nc}
+        assert p["minutes"] == {
+            "clinical_staff": cs,
+            "practitioner": pr,
+            "not_counted": nc,
+            "other_services": OTHER_SERVICES.get(p["patient_id"], {}),
+        }
         assert p["date_of_service"] == dos, p["patient_id"]
         assert p["amount"] == pytest.approx(amount), p["patient_id"]
         assert [b["rule"] for b in p["blockers"]] == blockers, p["patient_id"]
@@ -102,7 +120,7 @@ def test_check_october_gives_every_result_the_clinic_was_built_to_show(cli, clin
         assert got_next == nxt, p["patient_id"]
         assert p["next"] is None or p["next"]["role"] == "clinical_staff"
     billable = [p for p in report["patients"] if p["status"] == "billable"]
-    assert round(sum(p["amount"] for p in billable), 2) == 975.64
+    assert round(sum(p["amount"] for p in billable), 2) == 1282.94  # 975.64 + P0014-P0018
     by_id = {p["patient_id"]: p for p in report["patients"]}
     assert [codes_of(a) for a in by_id["P0010"]["alternatives"]] == ["99490x1 99439x2"]
     assert by_id["P0010"]["alternatives"][0]["amount"] == 167.01
@@ -188,7 +206,23 @@ def test_check_unknown_id_is_refused(cli, clinic):
         ("blocked", ["P0004", "P0005", "P0008", "P0009"]),
         ("below_threshold", ["P0003"]),
         ("no_time", ["P0013"]),
-        ("billable", ["P0001", "P0002", "P0006", "P0007", "P0010", "P0011", "P0012"]),
+        (
+            "billable",
+            [
+                "P0001",
+                "P0002",
+                "P0006",
+                "P0007",
+                "P0010",
+                "P0011",
+                "P0012",
+                "P0014",
+                "P0015",
+                "P0016",
+                "P0017",
+                "P0018",
+            ],
+        ),
     ],
 )
 def test_check_status_filter(cli, clinic, status, ids):
@@ -296,7 +330,7 @@ def test_check_json_has_exactly_the_contract_keys(cli, tmp_path):
     p = report["patients"][0]
     assert set(p) == {"patient_id", "name", "program", "status", "minutes", "codes",
                       "date_of_service", "amount", "alternatives", "blockers", "warnings", "next"}  # fmt: skip
-    assert set(p["minutes"]) == {"clinical_staff", "practitioner", "not_counted"}
+    assert set(p["minutes"]) == {"clinical_staff", "practitioner", "not_counted", "other_services"}
     assert set(p["next"]) == {"codes", "minutes_needed", "role"}
     assert {"codes", "amount"} <= set(p["alternatives"][0])
     assert all(isinstance(c["units"], int) and c["units"] > 0 for c in p["codes"])
@@ -396,7 +430,7 @@ def test_explain_unknown_patient_is_refused(cli, clinic):
 def test_explain_problems_of_the_patient_are_listed(cli, tmp_path):
     root = build(tmp_path, "2025-03", ["03-04 20 staff"])
     with (root / "logs" / "2025-03.csv").open("a") as f:
-        f.write("E9,P1,2025-03-05,2O,clinical_staff,rn.test,calls,,,,,\n")
+        f.write("E9,P1,2025-03-05,2O,clinical_staff,rn.test,calls,,,,,,\n")
     result = cli("explain", "P1", "-d", root, "--month", "2025-03")
     assert 'logs/2025-03.csv:3: error: minutes "2O" is not a whole number' in result.stdout
 
@@ -410,8 +444,8 @@ def test_worklist_lists_unblocked_patients_fewest_minutes_first(cli, clinic):
     wl = json.loads(result.stdout)
     got = [(p["patient_id"], p["minutes_needed"]) for p in wl["patients"]]
     # SCENARIOS.md `next` column; blocked patients and P0002/P0012 (at their caps) are left out
-    assert got == [("P0003", 2), ("P0001", 15), ("P0007", 15), ("P0006", 18), ("P0013", 20),
-                   ("P0010", 22), ("P0011", 25)]  # fmt: skip
+    assert got == [("P0003", 2), ("P0001", 15), ("P0007", 15), ("P0014", 15), ("P0006", 18),
+                   ("P0013", 20), ("P0010", 22), ("P0011", 25)]  # fmt: skip
     assert wl["days_left"] == 0  # October has ended
     p10 = next(p for p in wl["patients"] if p["patient_id"] == "P0010")
     assert (p10["minutes"], p10["role"], codes_of(p10["next"])) == (
@@ -437,8 +471,13 @@ def test_worklist_november_matches_the_clinic(cli, clinic):
     got = {p["patient_id"]: (p["minutes_needed"], codes_of(p["next"])) for p in wl["patients"]}
     assert got["P0010"] == (5, "99490x1 99439x2")
     assert got["P0011"] == (5, "99426x1")
-    assert got["P0012"][0] == 15 and wl["patients"][0]["patient_id"] == "P0010"
+    assert got["P0012"][0] == 15 and wl["patients"][1]["patient_id"] == "P0010"
     assert not {"P0004", "P0005", "P0007", "P0008", "P0009"} & set(got)
+    # A8: an APCM patient with no activity yet this month needs one documented activity
+    first = wl["patients"][0]
+    assert (first["patient_id"], first["program"], first["role"]) == ("P0015", "apcm", "any")
+    assert got["P0015"] == (1, "G0556x1")
+    assert not {"P0016", "P0017", "P0018"} & set(got)  # APCM months already billable
 
 
 def test_worklist_csv_and_table(cli, clinic):
@@ -504,7 +543,8 @@ def test_rules_table_and_csv(cli):
                        "rvu", "conversion_factor", "rvu_file"]  # fmt: skip
     assert rows[1][:7] == ["ccm", "staff", "99490", "base", ">= 20", "1", "60.49"]
     assert rows[1][8:] == ["1.87", "32.3465", "RVU25A"]
-    assert len(rows) == 11
+    assert len(rows) == 14  # header, 10 time-based codes, 3 APCM levels
+    assert [r[2] for r in rows[-3:]] == ["G0556", "G0557", "G0558"]
 
 
 # --- patient show ---------------------------------------------------------------------------------
@@ -555,7 +595,7 @@ def test_installed_ccm_check_csv_end_to_end(tmp_path):
                           capture_output=True, text=True, timeout=60)  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines()[0] == CHECK_CSV_HEADER
-    assert len(done.stdout.splitlines()) == 14
+    assert len(done.stdout.splitlines()) == 1 + 18  # header and the 18 example patients
 
 
 def _readme_blocks() -> list[tuple[list[str], list[str]]]:
@@ -574,15 +614,31 @@ def _tokens(lines: list[str]) -> list[list[str]]:
     return [line.split() for line in lines if line.strip() and set(line.strip()) - {"─"}]
 
 
-def test_readme_shows_what_check_explain_and_worklist_print():
+def test_readme_shows_what_check_explain_and_worklist_print(cli, clinic):
     """Docs that cannot drift: each clinic example in the README is the 100-column golden
     rendering of that command (tests/golden, which test_tables.py checks against ccm)."""
     from test_tables import COMMANDS, GOLDEN
 
     blocks = _readme_blocks()
-    assert {args[2] for args, _ in blocks} >= {"check", "explain", "worklist"}
+    assert {args[2] for args, _ in blocks} >= {"check", "explain", "worklist", "compare", "rules"}
     for args, shown in blocks:
         name = next((n for n, a in COMMANDS.items() if a == args[2:]), None)
-        assert name, f"README shows `ccm {' '.join(args)}`, which test_tables.py does not render"
-        golden = (GOLDEN / f"{name}.100.txt").read_text(encoding="utf-8").splitlines()
-        assert shown == golden, " ".join(args)
+        if name:  # a table: the README shows its 100-column golden rendering
+            golden = (GOLDEN / f"{name}.100.txt").read_text(encoding="utf-8").splitlines()
+            assert shown == golden, " ".join(args)
+            continue
+        month = Month.parse(args[args.index("--month") + 1]) if "--month" in args else None
+        if (
+            month is not None
+            and month >= current_month("America/Chicago")
+            and today_in("America/Chicago") != CLINIC_TODAY
+        ):
+            continue
+        result = cli(*[clinic if a == "examples/clinic" else a for a in args])
+        assert result.exit_code == 0, result.stderr
+        want = _tokens(shown)
+        if ["..."] in want:
+            want = want[: want.index(["..."])]
+        assert _tokens(result.stdout.splitlines())[: len(want)] == want, " ".join(args)
+        if ["..."] not in _tokens(shown):
+            assert len(_tokens(result.stdout.splitlines())) == len(want), " ".join(args)

@@ -62,7 +62,7 @@ def void(root: Path, eid: str, pid: str, date: str, month=PREV) -> None:
 def _append(root: Path, month, row: list[str]) -> None:
     out = io.StringIO()
     csv.writer(out, lineterminator="\n").writerow(row)
-    fileio.append_rows(root / "logs" / f"{month}.csv", out.getvalue(), timelog.HEADER)
+    fileio.append_rows(root / "logs" / f"{month}.csv", out.getvalue(), timelog.HEADER_12)
 
 
 def rows(text: str) -> list[dict]:
@@ -373,8 +373,16 @@ def test_installed_ccm_exports_the_clinic(clinic, tmp_path):
                           capture_output=True, text=True, env=env, timeout=60)  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert done.stdout == ""
-    assert len(rows(out.read_text())) == 12
-    assert "exported 12 lines for 7 patients" in done.stderr
+    lines = rows(out.read_text())
+    assert len(lines) == 17
+    assert "exported 17 lines for 12 patients" in done.stderr
+    # A8: APCM months bill their level's G-code once, dated the month's last day
+    apcm = {x["patient_id"]: (x["code"], x["units"], x["date_of_service"], x["charge"])
+            for x in lines if x["code"].startswith("G")}  # fmt: skip
+    assert apcm == {"P0015": ("G0556", "1", "2026-10-31", "16.37"),
+                    "P0016": ("G0557", "1", "2026-10-31", "53.78"),
+                    "P0017": ("G0558", "1", "2026-10-31", "117.24"),
+                    "P0018": ("G0557", "1", "2026-10-31", "53.78")}  # fmt: skip
 
 
 def test_ledger_failure_after_output_says_not_to_bill(monkeypatch, datadir):

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from ccmcli.actions import roster_import
 from ccmcli.store import record_files, staging
 from ccmcli.store.datadir import DataDir
-from ccmcli.store.timelog import HEADER as LOG_HEADER
+from ccmcli.store.timelog import HEADER_12 as LOG_HEADER
 
 HEADER = list(roster_import.COLUMNS)
 GOOD = {
@@ -151,7 +151,7 @@ def test_one_bad_row_writes_nothing(cli, datadir: Path, tmp_path: Path) -> None:
 def test_every_bad_row_is_reported_without_patient_data(cli, datadir, tmp_path) -> None:
     rows = [
         row(mbi="1EG4TE5MK7S", consent_method=""),
-        row(id="R2", name="", program="apcm"),
+        row(id="R2", name="", program="rpm"),
         row(id="bad id!"),
         row(id="R4", consent_method="phone", initiating_visit_type="home", conditions="E11.9;XYZ"),
         row(id="R5", program="pcm", principal_condition="J44.9"),
@@ -166,7 +166,7 @@ def test_every_bad_row_is_reported_without_patient_data(cli, datadir, tmp_path) 
         f"{f}:2: error: consent_date and consent_method go together: give both",
         f"{f}:2: error: mbi is not a valid MBI (11 characters in the CMS format)",
         f"{f}:3: error: name is required",
-        f"{f}:3: error: program must be 'ccm' or 'pcm'",
+        f"{f}:3: error: program must be 'ccm', 'pcm' or 'apcm'",
         f"{f}:4: error: id must be 1-32 letters, digits, '-' or '_'",
         f'{f}:5: error: conditions: "XYZ" is not an ICD-10-CM code (like E11.9)',
         f"{f}:5: error: consent_method must be 'verbal' or 'written'",

@@ -310,7 +310,7 @@ def test_torn_last_line_stays_and_the_new_row_starts_clean(cli, data):
     day = today_in(TZ).isoformat()
     good = f"E1,P0001,{day},20,clinical_staff,rn.a,,,,,{day}T09:00:00-06:00,\n"
     torn = f"E2,P0002,{day},15,clinical_st"
-    path.write_text(timelog.HEADER + good + torn)
+    path.write_text(timelog.HEADER_12 + good + torn)
     before = path.read_bytes()
     result = cli("log", "P0002", "10", "-d", data, "--staff", "x")
     assert result.exit_code == 0, result.stderr
@@ -330,7 +330,7 @@ def test_torn_last_line_stays_and_the_new_row_starts_clean(cli, data):
 def test_torn_line_inside_a_quoted_note_is_refused(cli, data):
     path = log_file(data)
     day = today_in(TZ).isoformat()
-    path.write_text(timelog.HEADER + f'E2,P0002,{day},15,clinical_staff,x,,,,"note cut, mid')
+    path.write_text(timelog.HEADER_12 + f'E2,P0002,{day},15,clinical_staff,x,,,,"note cut, mid')
     before = path.read_bytes()
     result = cli("log", "P0001", "10", "-d", data, "--staff", "x")
     assert result.exit_code == 1
@@ -342,7 +342,10 @@ def test_torn_line_inside_a_quoted_note_is_refused(cli, data):
     ("content", "message"),
     [
         (b"id,patient,date\n", "header must be"),
-        (timelog.HEADER.encode() + b"E1,P0001,2026-11-02,10,clinical_staff,\xff,,,,,,\n", "UTF-8"),
+        (
+            timelog.HEADER_12.encode() + b"E1,P0001,2026-11-02,10,clinical_staff,\xff,,,,,,\n",
+            "UTF-8",
+        ),
     ],
 )
 def test_unreadable_month_file_is_refused(cli, data, content, message):
@@ -357,7 +360,7 @@ def test_unreadable_month_file_is_refused(cli, data, content, message):
 def test_spreadsheet_saved_file_with_bom_and_crlf_is_appended_to(cli, data):
     path = log_file(data)
     day = today_in(TZ).isoformat()
-    text = timelog.HEADER + f"E1,P0001,{day},20,clinical_staff,a,,,,,,\n"
+    text = timelog.HEADER_12 + f"E1,P0001,{day},20,clinical_staff,a,,,,,,\n"
     path.write_bytes(b"\xef\xbb\xbf" + text.replace("\n", "\r\n").encode())
     result = cli("log", "P0001", "5", "-d", data, "--staff", "x", "--format", "json")
     assert result.exit_code == 0, result.stderr
@@ -369,7 +372,7 @@ def test_spreadsheet_saved_file_with_bom_and_crlf_is_appended_to(cli, data):
 def test_an_id_already_in_the_file_is_never_reused(data, monkeypatch):
     taken = "E20260101T000000000-AAAAA"
     day = today_in(TZ).isoformat()
-    log_file(data).write_text(timelog.HEADER + f"{taken},P0001,{day},5,clinical_staff,a,,,,,,\n")
+    log_file(data).write_text(timelog.HEADER_12 + f"{taken},P0001,{day},5,clinical_staff,a,,,,,,\n")
     ids = iter([taken, "E20260101T000000000-BBBBB"])
     monkeypatch.setattr(logappend, "new_entry_id", lambda: next(ids))
     req = recording.LogRequest("P0001", "10", staff="x")

@@ -95,8 +95,10 @@ def test_consent_change_after_close_is_named_by_verify_and_validate(cli, closed)
 
 def test_a_changed_log_is_reported(cli, closed):
     log = closed / "logs" / "2026-10.csv"
-    log.write_text(log.read_text() + "E20261030-0099,P0003,2026-10-30,5,clinical_staff,rn.x,,,,,"
-                   "2026-10-30T10:00:00-05:00,\n")  # fmt: skip
+    log.write_text(
+        log.read_text() + "E20261030-0099,P0003,2026-10-30,5,clinical_staff,rn.x,,,,,"
+        "2026-10-30T10:00:00-05:00,,\n"
+    )  # fmt: skip (13 columns: voids, service)
     result = close(cli, closed, OCTOBER, "--verify")
     assert result.exit_code == 1
     assert any(x.startswith("log logs/2026-10.csv sha256 ") for x in result.stdout.splitlines())

@@ -23,7 +23,7 @@ from ccmcli.rules.entry_checks import entry_warnings
 from ccmcli.rules.judge import judge
 from ccmcli.rules.table import rules_for
 from ccmcli.store.datadir import DataDir
-from ccmcli.store.timelog import COLUMNS, HEADER, Entry
+from ccmcli.store.timelog import COLUMNS, HEADER_12, Entry
 
 FAST = settings(max_examples=150, deadline=None)
 MONTHS = (Month(2025, 3), Month(2026, 2))
@@ -271,7 +271,7 @@ def _write_log(root: Path, month: Month, entries: list[Entry]) -> None:
     for e in entries:
         row = {**e.as_dict(), "start": "", "end": "", "logged_at": e.logged_at, "voids": ""}
         writer.writerow(["" if row[c] is None else row[c] for c in COLUMNS])
-    (root / "logs" / f"{month}.csv").write_text(HEADER + out.getvalue(), encoding="utf-8")
+    (root / "logs" / f"{month}.csv").write_text(HEADER_12 + out.getvalue(), encoding="utf-8")
 
 
 def _data_dir(root: Path, cfg: Settings, patient: Patient) -> DataDir:

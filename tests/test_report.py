@@ -92,14 +92,14 @@ def test_near_patients_and_what_they_would_add(clinic):
 
 
 def test_staff_minutes_equal_the_log(clinic):
-    """Minutes per staff member: every valid entry no void row cancels, read here straight
-    from the CSV."""
+    """Minutes per staff member: every valid entry of the program (time of another service is
+    not care management, A7) that no void row cancels, read here straight from the CSV."""
     with open(clinic / "logs" / "2026-10.csv", newline="", encoding="utf-8") as f:
         rows = list(csv.DictReader(f))
     voided = {r["voids"] for r in rows if r["voids"]}
     expected: Counter = Counter()
     for r in rows:
-        if not r["voids"] and r["id"] not in voided:
+        if not r["voids"] and r["id"] not in voided and not r.get("service"):
             expected[r["staff"]] += int(r["minutes"])
     report = build_report(DataDir(clinic), "2026-10", 0)
     got = staff_minutes(report.judgements)
@@ -150,7 +150,7 @@ def test_months_must_be_a_count(cli, clinic, tmp_path):
 def test_no_progress_bar_when_stderr_is_not_a_terminal(cli, clinic, tmp_path):
     result = cli("-d", clinic, "report", "-o", tmp_path / "r.html", "--month", "2026-10")
     assert result.stderr.splitlines() == [
-        f"wrote {tmp_path / 'r.html'}: 2026-10, 13 patients, 7 billable, amount 975.64"
+        f"wrote {tmp_path / 'r.html'}: 2026-10, 18 patients, 12 billable, amount 1282.94"
     ]
     quiet = cli("-d", clinic, "report", "-o", tmp_path / "q.html", "-q", "--month", "2026-10")
     assert quiet.exit_code == 0 and quiet.stderr == ""
@@ -185,7 +185,7 @@ def test_charts_of_the_month_are_drawn_while_the_history_is_judged(clinic):
     seen = []
     report = build_report(DataDir(clinic), "2026-10", 3,
                           meanwhile=lambda r: seen.append((r.summary["patients"], len(r.history))))  # fmt: skip
-    assert seen == [(13, 0)]
+    assert seen == [(18, 0)]
     assert len(report.history) == 4
 
 
@@ -237,12 +237,12 @@ def test_a_changed_log_is_judged_again(clinic, counted):
     log = clinic / "logs" / "2026-10.csv"
     with open(log, "a", encoding="utf-8") as f:
         f.write(
-            "E-extra,P0003,2026-10-30,5,clinical_staff,rn.x,call,,,,2026-10-30T10:00:00-05:00,\n"
+            "E-extra,P0003,2026-10-30,5,clinical_staff,rn.x,call,,,,2026-10-30T10:00:00-05:00,,\n"
         )
     counted.clear()
     after = _history(clinic)
     assert counted == ["2026-11", "2026-10"]
-    assert after[2].billable == 8  # P0003 reaches 99490 with 23 minutes
+    assert after[2].billable == 13  # P0003 reaches 99490 with 23 minutes
 
 
 def test_no_totals_kept_with_caches_off(clinic, counted, monkeypatch):

@@ -8,6 +8,7 @@ byte for byte as it was and no temporary file; `validate` names a leftover of a 
 import csv
 import fcntl
 import io
+import json
 import os
 import resource
 import subprocess
@@ -198,7 +199,9 @@ def test_a_full_disk_while_recording_leaves_the_ledger_as_it_was(cli, clinic_env
     again = cli("export", "-d", clinic_env, *OCTOBER)
     assert again.exit_code == 0, again.stderr
     exported = list(csv.DictReader(io.StringIO(again.stdout)))
-    assert len(exported) == 12  # every line, none lost to the failed run
+    judged = json.loads(cli("check", "-d", clinic_env, *OCTOBER, "-f", "json").stdout)
+    lines = sum(len(p["codes"]) for p in judged["patients"])  # one claim line per code
+    assert len(exported) == lines  # every line, none lost to the failed run
     assert_validate_clean(cli, clinic_env)
 
 

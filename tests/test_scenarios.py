@@ -34,7 +34,7 @@ import pytest
 import yaml
 
 from ccmcli.models.months import current_month
-from ccmcli.store.timelog import COLUMNS, HEADER
+from ccmcli.store.timelog import HEADER, SERVICE_COLUMNS
 
 SCENARIO_DIR = Path(__file__).parent / "scenarios"
 TZ = "America/Chicago"
@@ -113,13 +113,14 @@ def entry_rows(case: dict, month: str) -> list[dict]:
             "activity": "care_coordination", "start": item.get("start", ""),
             "end": item.get("end", ""), "note": item.get("note", ""),
             "logged_at": item.get("logged_at", f"{day}T17:00:00-06:00"), "voids": "",
+            "service": item.get("service", ""),
         })  # fmt: skip
     by_id = {r["id"]: r for r in rows}
     for n, void in enumerate(case.get("voids") or [], start=1):
         target = by_id[void if isinstance(void, str) else void["entry"]]
         reason = "entered in error" if isinstance(void, str) else void.get("reason", "error")
         rows.append({**target, "id": f"V{n}", "minutes": "", "start": "", "end": "",
-                     "note": reason, "voids": target["id"]})  # fmt: skip
+                     "note": reason, "voids": target["id"], "service": ""})  # fmt: skip
     return rows
 
 
@@ -131,7 +132,7 @@ def write_log(root: Path, month: str, rows: list[dict]) -> Path:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     for row in rows:
-        writer.writerow([row[c] for c in COLUMNS])
+        writer.writerow([row.get(c, "") for c in SERVICE_COLUMNS])
     path = root / "logs" / f"{month}.csv"
     path.parent.mkdir(exist_ok=True)
     path.write_text(HEADER + out.getvalue(), encoding="utf-8")

@@ -47,13 +47,13 @@ def test_summary_equals_the_patients_listed(cli, clinic, month, args):
 
 
 def test_summary_of_the_example_month(cli, clinic):
-    """October 2026 of the example clinic, as README's table shows it: 7 billable, 975.64."""
+    """October 2026 of the example clinic, as SCENARIOS.md gives it: 12 billable, 1282.94."""
     summary = _check_json(cli, clinic, "2026-10")["summary"]
-    assert summary["patients"] == 13
-    assert (summary["billable"], summary["blocked"]) == (7, 4)
+    assert summary["patients"] == 18
+    assert (summary["billable"], summary["blocked"]) == (12, 4)
     assert (summary["below_threshold"], summary["no_time"]) == (1, 1)
-    assert summary["amount"] == 975.64
-    assert summary["codes"]["99490"] == 4 and summary["codes"]["99437"] == 2
+    assert summary["amount"] == 1282.94
+    assert summary["codes"]["99490"] == 5 and summary["codes"]["99437"] == 2  # P0014 too
     assert list(summary) == ["patients", "billable", "below_threshold", "blocked", "no_time",
                              "amount", "codes"]  # fmt: skip
 
@@ -81,4 +81,4 @@ def test_summarize_takes_the_report_object(clinic):
 
     report = run_check(DataDir(clinic), "2026-10", None, "billable")
     assert summarize(report) == summarize(report.judgements)
-    assert summarize(report)["patients"] == summarize(report)["billable"] == 7
+    assert summarize(report)["patients"] == summarize(report)["billable"] == 12

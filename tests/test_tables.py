@@ -31,6 +31,8 @@ COMMANDS = {
     "patient-show": ["patient", "show", "P0010", "--month", "2026-10"],
     "explain": ["explain", "P0006", "--month", "2026-10"],
     "rules": ["rules", "--year", "2026"],
+    "compare": ["compare", "--month", "2026-10", "--months", "2"],
+    "rules-99491": ["rules", "99491", "--year", "2026"],
 }
 
 
@@ -123,6 +125,13 @@ def _whole_values(name: str, doc: dict) -> list[str]:
             for part in ("base", "addon")
             for v in (t[part]["code"], f"{t[part]['amount']:.2f}", f"{t[part]['rvu']:.2f}")
         ]
+    if name == "compare":
+        return [v for p in doc["patients"] for v in (
+            p["patient_id"], *(f"{x['amount']:.2f}" for x in p["programs"].values()))]  # fmt: skip
+    if name == "rules-99491":
+        return [doc["code"], doc["goes_with"]["code"],
+                *(c["code"] for c in doc["not_billed_with"]),
+                *(f"{a['amount']:.2f}" for a in doc["amounts"])]  # fmt: skip
     raise AssertionError(name)
 
 
@@ -155,14 +164,16 @@ def test_check_totals_are_the_summary(cli, clinic, monkeypatch, at_clinic_today)
     from ccmcli.store.datadir import DataDir
 
     summary = summarize(run_check(DataDir(clinic), "2026-10"))
-    assert summary == {"patients": 13, "billable": 7, "below_threshold": 1, "blocked": 4,
-                       "no_time": 1, "amount": 975.64,
-                       "codes": {"99490": 4, "99439": 3, "99487": 1, "99489": 1, "99426": 1,
-                                 "99427": 1, "99491": 1, "99437": 2}}  # fmt: skip
+    assert summary == {"patients": 18, "billable": 12, "below_threshold": 1, "blocked": 4,
+                       "no_time": 1, "amount": 1282.94,
+                       "codes": {"99490": 5, "99439": 3, "99487": 1, "99489": 1, "99426": 1,
+                                 "99427": 1, "99491": 1, "99437": 2, "G0556": 1, "G0557": 2,
+                                 "G0558": 1}}  # fmt: skip
     text = render(cli, clinic, monkeypatch, "check", None)
     assert text.splitlines()[-1] == (
-        "total: 13 patients (7 billable, 1 below_threshold, 4 blocked, 1 no_time); amount "
-        "975.64; units 99490x4 99439x3 99487x1 99489x1 99426x1 99427x1 99491x1 99437x2"
+        "total: 18 patients (12 billable, 1 below_threshold, 4 blocked, 1 no_time); amount "
+        "1282.94; units 99490x5 99439x3 99487x1 99489x1 99426x1 99427x1 99491x1 99437x2 "
+        "G0556x1 G0557x2 G0558x1"
     )
 
 

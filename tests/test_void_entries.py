@@ -137,7 +137,7 @@ def test_void_refuses_a_void_row_and_an_entry_already_voided(cli, data, logged):
 
 def test_void_refuses_a_row_with_errors(cli, data):
     day = today_in(TZ).isoformat()
-    this_month(data).write_text(timelog.HEADER + f"EBAD,P0001,{day},2O,clinical_staff,a,,,,,,\n")
+    this_month(data).write_text(timelog.HEADER_12 + f"EBAD,P0001,{day},2O,clinical_staff,a,,,,,,\n")
     before = snapshot(data)
     result = cli("void", "EBAD", "--reason", "r", "-d", data, "--staff", "x")
     assert result.exit_code == 1 and "has errors and counts for nothing" in result.stderr
@@ -147,7 +147,7 @@ def test_void_refuses_a_row_with_errors(cli, data):
 def test_void_of_an_entry_for_a_patient_without_a_file(cli, data):
     """A hand-written row for a missing patient is fixed by voiding it: no status to print."""
     day = today_in(TZ).isoformat()
-    this_month(data).write_text(timelog.HEADER + f"EX1,P0404,{day},20,clinical_staff,a,,,,,,\n")
+    this_month(data).write_text(timelog.HEADER_12 + f"EX1,P0404,{day},20,clinical_staff,a,,,,,,\n")
     result = cli("void", "EX1", "--reason", "no such patient", "-d", data, "--staff", "x")
     assert result.exit_code == 0, result.stderr
     assert (
@@ -196,7 +196,7 @@ def test_entries_csv_and_patient_filter(cli, data, logged):
     assert result.exit_code == 0
     listed = list(csv.DictReader(io.StringIO(result.stdout)))
     assert list(listed[0]) == ["id", "patient_id", "date", "minutes", "role", "staff", "activity",
-                               "start", "end", "note", "voided", "voids", "line"]  # fmt: skip
+                               "start", "end", "note", "voided", "voids", "service", "line"]  # fmt: skip
     assert [(r["id"], r["voided"], r["voids"]) for r in listed] == [
         (target, void_id, ""), (kept, "", ""), (void_id, "", target)
     ]  # fmt: skip
@@ -229,7 +229,7 @@ def test_entries_refusals(cli, data, args, code, message):
 def test_entries_reports_problems_on_stderr_and_exits_1(cli, data):
     day = today_in(TZ).isoformat()
     this_month(data).write_text(
-        timelog.HEADER
+        timelog.HEADER_12
         + f"E1,P0001,{day},20,clinical_staff,a,,,,,,\n"
         + f"E2,P0404,{day},20,clinical_staff,a,,,,,,\n"
         + f"E3,P0001,{day},x,clinical_staff,a,,,,,,\n"

@@ -137,8 +137,8 @@ def _ledger_row(row: list[str]) -> Line | str:
     pid, code, units, charge = _undefuse_id(row[0]), row[7], row[8], row[9]
     if not is_patient_id(pid):
         return "patient_id is not a valid patient id"
-    if not (len(code) == 5 and code.isdigit()):
-        return f'code "{code[:12]}" is not a 5-digit code'
+    if not (len(code) == 5 and code.isascii() and code[1:].isdigit() and code[0].isalnum()):
+        return f'code "{code[:12]}" is not a 5-character code'
     if not (units.isascii() and units.isdigit() and int(units) > 0):
         return f'units "{units[:12]}" is not a whole number above 0'
     try:
@@ -199,7 +199,9 @@ class Plan:
 
 
 def track_of(code: str, rules: RuleYear) -> Track | None:
-    return next((t for t in rules.tracks if code in (t.base_code, t.addon_code)), None)
+    """The track a code bills on; an APCM level is a one-code track of its own (A8)."""
+    levels = (rules.level_track(level) for level in rules.levels)
+    return next((t for t in (*rules.tracks, *levels) if code in (t.base_code, t.addon_code)), None)
 
 
 def supported(j: Judgement | None, locked: Track | None, exported: bool) -> TrackResult | None:

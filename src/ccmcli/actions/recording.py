@@ -22,6 +22,7 @@ from ccmcli.models.entry_input import (
     parse_time,
     resolve_minutes,
     resolve_role,
+    resolve_service,
     resolve_staff,
     single_line,
 )
@@ -36,7 +37,7 @@ from ccmcli.store.logappend import append_entry, decode
 from ccmcli.store.timelog import Entry, MonthLog
 
 LIST_COLUMNS = ("id", "patient_id", "date", "minutes", "role", "staff", "activity", "start",
-                "end", "note", "voided", "voids", "line")  # fmt: skip
+                "end", "note", "voided", "voids", "service", "line")  # fmt: skip
 
 
 @dataclass
@@ -53,6 +54,7 @@ class LogRequest:
     activity: str = ""
     note: str = ""
     entry_id: str = ""  # chosen by the caller (a timer's stop) so a retry can tell it was written
+    service: str | None = None
 
 
 @dataclass
@@ -63,6 +65,7 @@ class Recorded:
     judgement: Judgement | None
     warnings: list[str] = field(default_factory=list)
     voided: Entry | None = None
+    columns: int = len(timelog.SERVICE_COLUMNS)  # of the log written to: 12 in an old file
 
     def as_dict(self) -> dict:
         from ccmcli.reports.practice_month import judgement_dict
@@ -91,11 +94,12 @@ def log_time(data: DataDir, req: LogRequest, environ: Mapping[str, str] = os.env
     start = parse_time("--start", req.start) if req.start else ""
     end = parse_time("--end", req.end) if req.end else ""
     minutes = resolve_minutes(req.minutes, start, end)
+    service = resolve_service(req.service)
     practice = load(data, patient_ids=[req.patient_id])  # refuses an id that could name a path
     settings, patient = practice.settings, practice.patient(req.patient_id)
     day = parse_date(req.day or "today", today_in(settings.timezone), allow_future=False)
     draft = _template(patient.id, day, minutes, role, staff, activity, start, end, note)
-    draft.id = req.entry_id
+    draft.id, draft.service = req.entry_id, service
 
     def inspect(log: MonthLog) -> tuple[Entry, list[str]]:
         return draft, _log_warnings(log, draft)
@@ -104,7 +108,7 @@ def log_time(data: DataDir, req: LogRequest, environ: Mapping[str, str] = os.env
     judgement = month_status(practice, patient, log.month, log)
     warnings += [p.render() for p in practice.problems if p.severity == "error"]
     warnings += _export_warnings(data, log.month, patient.id) + _judged(judgement, entry)
-    return Recorded(entry, judgement, warnings)
+    return Recorded(entry, judgement, warnings, columns=log.columns)
 
 
 def _judged(j: Judgement, entry: Entry) -> list[str]:
@@ -245,7 +249,7 @@ class Listing:
 
     def rows(self) -> list[list]:
         return [[e.id, e.patient_id, e.date.isoformat(), e.minutes, e.role, e.staff, e.activity,
-                 e.start, e.end, e.note, e.voided_by or "", e.voids, e.line]
+                 e.start, e.end, e.note, e.voided_by or "", e.voids, e.service, e.line]
                 for e in self.entries]  # fmt: skip
 
     def as_dict(self) -> dict:

@@ -6,6 +6,7 @@ from ccmcli.cli import (  # noqa: F401
     cache_command,
     check_commands,
     close_commands,
+    compare_command,
     export_command,
     import_command,
     init_command,

@@ -131,14 +131,18 @@ def validate(
 @app.command()
 def rules(
     ctx: typer.Context,
+    code: Annotated[str | None, typer.Argument(metavar="[CODE]", help="One code, explained in plain words (e.g. 99491, G0557).", show_default=False)] = None,
     year: Annotated[int | None, typer.Option("--year", "-y", help="Service year [default: this year at the practice].")] = None,
     format: FormatOpt = None,
     data: DataDirOpt = None,
     wide: WideOpt = False,
 ) -> None:  # fmt: skip
-    """Print the codes, thresholds, caps and amounts in force, and what each blocker means."""
+    """Print the codes, thresholds, caps and amounts in force; with CODE, a page on that code."""
     from ccmcli.reports.rules_view import ROWS_HEADER, rules_dict, rules_rows
 
+    if code is not None:
+        _code_page(code, year or _practice_year(ctx, data), format, wide)
+        return
     view = rules_dict(year or _practice_year(ctx, data))
     f = fmt(format)
     if f is Format.table:
@@ -147,6 +151,22 @@ def rules(
         rules_tables(view, wide)
     else:
         emit(f, json_obj=view, header=ROWS_HEADER, rows=rules_rows(view))
+
+
+def _code_page(code: str, year: int | None, format, wide: bool) -> None:
+    from ccmcli.cli.output import table_width
+    from ccmcli.cli.tables import wrap
+    from ccmcli.models.months import now
+    from ccmcli.reports.code_page import code_page, page_lines
+
+    page = code_page(code, year or now().year)
+    if fmt(format) is Format.json:
+        print_json(page)
+        return
+    width = table_width(wide)
+    for line in page_lines(page):  # prose folds at spaces; codes and amounts stay whole
+        for part in wrap(line, width, "    " if line.startswith("  ") else "  "):
+            typer.echo(part)
 
 
 def _practice_year(ctx: typer.Context, data) -> int | None:

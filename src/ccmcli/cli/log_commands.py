@@ -36,7 +36,7 @@ RoleOpt = Annotated[
 def report_recorded(recorded, format, quiet: bool, first_line: str) -> None:
     """Warnings to stderr; the new row's id, then the month-to-date status, to stdout."""
     from ccmcli.reports.wording import status_line
-    from ccmcli.store.timelog import COLUMNS
+    from ccmcli.store.timelog import SERVICE_COLUMNS
 
     for w in recorded.warnings:
         err(f"warning: {w}")
@@ -46,7 +46,7 @@ def report_recorded(recorded, format, quiet: bool, first_line: str) -> None:
     elif f is Format.csv:
         from ccmcli.store.logappend import cells
 
-        print_csv(COLUMNS, [cells(recorded.entry)])
+        print_csv(SERVICE_COLUMNS[: recorded.columns], [cells(recorded.entry, recorded.columns)])
     elif quiet:
         typer.echo(recorded.entry.id)
     else:
@@ -67,6 +67,7 @@ def log(
     staff: StaffOpt = None,
     activity: Annotated[str, typer.Option("--activity", "-a", help=ACTIVITY_HELP)] = "",
     note: Annotated[str, typer.Option("--note", "-n", help="Free text, one line.")] = "",
+    service: Annotated[str | None, typer.Option("--service", help="Time of another service, which counts toward nothing here: bhi, rpm, rtm, tcm, cocm, other [default: the patient's program].", show_default=False)] = None,
     data: DataDirOpt = None,
     format: FormatOpt = None,
     quiet: QuietOpt = False,
@@ -74,7 +75,9 @@ def log(
     """Append one time entry; print its id and the patient's month-to-date minutes and status."""
     from ccmcli.actions.recording import LogRequest, log_time
 
-    req = LogRequest(patient_id, minutes, date, start, end, role, staff, activity, note)
+    req = LogRequest(
+        patient_id, minutes, date, start, end, role, staff, activity, note, service=service
+    )
     recorded = log_time(data_dir(ctx, data), req)
     report_recorded(recorded, format, quiet, recorded.entry.id)
 

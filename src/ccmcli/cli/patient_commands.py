@@ -31,7 +31,7 @@ def add(
     initiating_visit: Annotated[str | None, typer.Option("--initiating-visit", help="Date of the initiating visit.")] = None,
     visit_type: Annotated[str | None, typer.Option("--visit-type", help="em | awv | ippe | tcm.")] = None,
     care_plan: Annotated[str | None, typer.Option("--care-plan", help="Date the care plan was established.")] = None,
-    program: Annotated[str, typer.Option("--program", help="ccm | pcm.")] = "ccm",
+    program: Annotated[str, typer.Option("--program", help="ccm | pcm | apcm.")] = "ccm",
     principal_condition: Annotated[str | None, typer.Option("--principal-condition", help="pcm: the principal condition code.")] = None,
     mbi: Annotated[str | None, typer.Option("--mbi", help="Medicare Beneficiary Identifier.")] = None,
     billing_npi: Annotated[str | None, typer.Option("--billing-npi", help="Billing NPI, if not the practice's.")] = None,

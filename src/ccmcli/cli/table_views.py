@@ -95,7 +95,7 @@ def worklist_table(wl, wide: bool = False) -> None:
     from ccmcli.reports.wording import SHORT_ROLE, codes_text
 
     rows = []
-    for i, j in zip(wl.items(), wl.judgements, strict=True):
+    for i, j, step in zip(wl.items(), wl.judgements, wl.steps, strict=True):
         done = i["minutes"]
         target = done + i["minutes_needed"]
         rows.append({
@@ -103,7 +103,7 @@ def worklist_table(wl, wide: bool = False) -> None:
             "needed": i["minutes_needed"], "role": i["role"],
             "role_short": SHORT_ROLE.get(i["role"], i["role"]),
             "next_codes": codes_text([(c["code"], c["units"]) for c in i["next"]["codes"]]),
-            "adds": money(j.next.amount - j.amount), "progress": bar(done, target),
+            "adds": money(step.amount - j.amount), "progress": bar(done, target),
             "progress_short": bar(done, target, 5), "days_left": i["days_left"],
         })  # fmt: skip
     t = wl.totals()

@@ -53,7 +53,10 @@ def patient_view(view, wide: bool = False) -> None:
     from ccmcli.reports.wording import codes_text, status_line
 
     p, width = view.patient, table_width(wide)
-    lines = [f"{p.id}  {p.name}  (born {p.birth_date}, program {p.program})"]
+    program = view.judgement.patient.program  # the program in force that month (A8)
+    qmb = ", QMB" if p.qmb else ""
+    lines = [f"{p.id}  {p.name}  (born {p.birth_date}, program {program}{qmb})"]
+    lines += [f"  program {c.program} from {c.month}" for c in p.program_changes]
     if p.mbi:
         lines.append(f"  MBI: {p.mbi}")
     for c in p.conditions:
@@ -88,7 +91,7 @@ def patient_view(view, wide: bool = False) -> None:
 EXPLAIN_ENTRIES = TableSpec(
     (Column("where", short="line", short_name="line", justify="left"), Column("id"),
      Column("date"), Column("minutes", justify="right", short="min", short_name="min"),
-     Column("role", short="role_short"), Column("staff", kind="text"),
+     Column("role", short="role_short"), Column("staff", kind="text"), Column("service"),
      Column("verdict", short="why", kind="text", min_width=14)),
     (Short("role"), Short("where"), Short("verdict"), Short("minutes"), Drop("staff"),
      SHORTEN_TEXT),

@@ -100,3 +100,13 @@ def resolve_minutes(minutes: str | None, start: str, end: str) -> int:
         raise CcmError(f"MINUTES {minutes.strip()} disagrees with --start {start} --end {end} "
                        f"({span} minutes)", 2)  # fmt: skip
     return _in_range(span, f"--start {start} --end {end} gives {span} minutes,")
+
+
+def resolve_service(option: str | None) -> str:
+    """--service: empty for the program's own time, else one of the other services (A7)."""
+    value = (option or "").strip().lower()
+    if value and value not in timelog.OTHER_SERVICES:
+        raise CcmError(
+            f"--service{_shown(value)} must be one of {', '.join(timelog.OTHER_SERVICES)}", 2
+        )
+    return value

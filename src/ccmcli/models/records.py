@@ -92,8 +92,14 @@ def _text(value: str) -> str:
 
 
 def _fee_code(value: str) -> str:
-    if not (len(value) == 5 and value.isascii() and value.isdigit()):
-        raise ValueError("must be a 5-digit code (like 99490)")
+    """A CPT code (5 digits) or a HCPCS Level II code (a letter and 4 digits, like G0557)."""
+    from ccmcli.rules.table import known_codes
+
+    value = value.upper()
+    if not (len(value) == 5 and value.isascii() and value[1:].isdigit() and value[0].isalnum()):
+        raise ValueError("must be a 5-character code (like 99490 or G0557)")
+    if value not in known_codes():
+        raise ValueError("is not a code ccm bills (see `ccm rules`)")
     return value
 
 
@@ -209,6 +215,16 @@ class ComplexMonth(_Record):
     care_plan_revised: IsoDate | None = None  # extension: the revision that month, if recorded
 
 
+Program = Literal["ccm", "pcm", "apcm"]
+
+
+class ProgramChange(_Record):
+    """From `month` on, the patient is in `program` (A8); months before keep the earlier one."""
+
+    month: MonthText
+    program: Program
+
+
 class Patient(_Record):
     """patients/<ID>.yaml. Gates (rules A2) read these facts; they are not judged here."""
 
@@ -217,7 +233,9 @@ class Patient(_Record):
     birth_date: IsoDate
     mbi: Mbi | None = None
     billing_npi: Npi | None = None
-    program: Literal["ccm", "pcm"] = "ccm"
+    program: Program = "ccm"
+    program_changes: list[ProgramChange] = []
+    qmb: bool = False  # Qualified Medicare Beneficiary: APCM level 3 (A8)
     principal_condition: Icd10Code | None = None
     conditions: list[Annotated[Condition, BeforeValidator(_condition_shorthand)]] = []
     consent: Consent | None = None
@@ -233,6 +251,28 @@ class Patient(_Record):
         }:
             raise ValueError("principal_condition must be one of the codes listed in conditions")
         return self
+
+    @model_validator(mode="after")
+    def _changes_in_order(self) -> "Patient":
+        months = [c.month for c in self.program_changes]
+        if months != sorted(set(months)):
+            raise ValueError("program_changes must be in month order, one change per month")
+        return self
+
+    def program_in(self, month: Month) -> str:
+        """A8: the last change on or before the month, else `program`."""
+        if not self.program_changes:
+            return self.program
+        text, found = str(month), self.program
+        for change in self.program_changes:
+            if change.month <= text:
+                found = change.program
+        return found
+
+    def program_began(self, month: Month) -> str | None:
+        """The month (YYYY-MM) the program in force began, when a change started it."""
+        text = str(month)
+        return next((c.month for c in reversed(self.program_changes) if c.month <= text), None)
 
     def chronic_codes(self) -> list[str]:
         """Qualifying condition codes, in the order written, each once (rule E-01)."""

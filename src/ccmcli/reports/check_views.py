@@ -8,7 +8,7 @@ from ccmcli.models.findings import Problem
 from ccmcli.models.months import Month, days_left
 from ccmcli.reports.practice_month import MonthReport, judge_month, judgement_dict
 from ccmcli.reports.wording import codes_text
-from ccmcli.rules.engine import Judgement
+from ccmcli.rules.engine import Judgement, NextStep
 from ccmcli.store.datadir import DataDir
 
 
@@ -46,14 +46,15 @@ class Worklist:
     days_left: int
     judgements: list[Judgement]
     problems: list[Problem] = field(default_factory=list)
+    steps: list[NextStep] = field(default_factory=list)  # one per judgement
 
     def items(self) -> list[dict]:
         return [
-            {"patient_id": j.patient.id, "name": j.patient.name,
+            {"patient_id": j.patient.id, "name": j.patient.name, "program": j.patient.program,
              "minutes": j.minutes["clinical_staff"] + j.minutes["practitioner"],
-             "minutes_needed": j.next.minutes_needed, "role": j.next.role,
-             "next": j.next.as_dict(), "status": j.status, "days_left": self.days_left}
-            for j in self.judgements
+             "minutes_needed": step.minutes_needed, "role": step.role,
+             "next": step.as_dict(), "status": j.status, "days_left": self.days_left}
+            for j, step in zip(self.judgements, self.steps, strict=True)
         ]  # fmt: skip
 
     def as_dict(self) -> dict:
@@ -64,10 +65,10 @@ class Worklist:
         """Patients listed, minutes they still need, and what those minutes would add."""
         from decimal import Decimal
 
-        stake = sum((Decimal(str(j.next.amount)) - Decimal(str(j.amount))
-                     for j in self.judgements), Decimal(0))  # fmt: skip
-        return {"patients": len(self.judgements),
-                "minutes_needed": sum(j.next.minutes_needed for j in self.judgements),
+        pairs = list(zip(self.judgements, self.steps, strict=True))
+        stake = sum((Decimal(str(s.amount)) - Decimal(str(j.amount)) for j, s in pairs),
+                    Decimal(0))  # fmt: skip
+        return {"patients": len(pairs), "minutes_needed": sum(s.minutes_needed for _, s in pairs),
                 "amount_at_stake": float(stake)}  # fmt: skip
 
     def rows(self) -> list[list]:
@@ -78,14 +79,32 @@ class Worklist:
         ]  # fmt: skip
 
 
+def apcm_step(j: Judgement) -> NextStep | None:
+    """A8 / SE-06: an APCM month blocked only for want of an activity needs one documented
+    activity of the program (any role, any length) to bill its level."""
+    if j.patient.program != "apcm" or [b.rule for b in j.blockers] != ["no_service_this_month"]:
+        return None
+    from ccmcli.rules.engine import apcm_level
+
+    codes = [(apcm_level(j.patient, j.rules).code, 1)]
+    return NextStep(codes, 1, "any", j.rules.amount(codes))
+
+
 def run_worklist(data: DataDir, month_text: str | None) -> Worklist:
-    """Unblocked patients with a `next`, fewest minutes needed first, then by id."""
+    """Unblocked patients with a `next`, and APCM patients with no activity yet this month;
+    fewest minutes needed first, then by id."""
     practice = load(data)
+    settings = practice.settings
     month = practice.month(month_text)
     report = judge_month(practice, month)
-    todo = [j for j in report.judgements if j.next is not None and not j.blockers]
-    todo.sort(key=lambda j: (j.next.minutes_needed, j.patient.id))
-    return Worklist(month, days_left(month, practice.settings.timezone), todo, report.problems)
+    todo = []
+    for j in report.judgements:
+        step = j.next if not j.blockers else apcm_step(j)
+        if step is not None:
+            todo.append((j, step))
+    todo.sort(key=lambda pair: (pair[1].minutes_needed, pair[0].patient.id))
+    return Worklist(month, days_left(month, settings.timezone), [j for j, _ in todo],
+                    report.problems, [s for _, s in todo])  # fmt: skip
 
 
 REASONS = {
@@ -108,6 +127,9 @@ class Explanation:
         for v in self.judgement.verdicts:
             why = REASONS.get(v.reason) or self._unused(v.entry.role)
             rows.append({**v.entry.as_dict(), "counted": why is None, "why_not": why})
+        for e in self.judgement.other:
+            why = f"time of another service ({e.service}): counts toward nothing here (A7)"
+            rows.append({**e.as_dict(), "counted": False, "why_not": why})
         for e in self.voided:
             why = f"voided by {e.voided_by}" if e.voided_by else f"void row for {e.voids}"
             rows.append({**e.as_dict(), "counted": False, "why_not": why})

@@ -9,7 +9,13 @@ def track_reason(j: Judgement, settings) -> dict | None:
     if j.chosen is None:
         return None
     t = j.chosen.track
-    if settings.selection == "performer":
+    if t.program == "apcm":
+        from ccmcli.rules.gates import qualifying_condition_count
+
+        n = qualifying_condition_count(j.patient)
+        why = (f"APCM {t.name.replace('level', 'level ')}: {n} qualifying chronic condition"
+               f"{'s' if n != 1 else ''}{', QMB' if j.patient.qmb else ''}; no time threshold")  # fmt: skip
+    elif settings.selection == "performer":
         why = "selection: performer (practitioner, then complex, then staff, whichever is met)"
     elif j.alternatives:
         why = "selection: max_payment; it pays most among the tracks whose base threshold is met"
@@ -24,7 +30,10 @@ def explain_parts(ex) -> tuple[list[str], list[dict], list[str]]:
     where, id, date, minutes, role, staff, verdict), and lines after them."""
     j = ex.judgement
     d = ex.as_dict()
-    head = [status_line(j), f"rules: {j.rules.year} table ({j.rules.source})", "", "gates:"]
+    began = j.patient.program_began(j.month)
+    program = f"program: {j.patient.program}" + (f" (from {began})" if began else "")
+    head = [status_line(j), f"rules: {j.rules.year} table ({j.rules.source})", program, "",
+            "gates:"]  # fmt: skip
     for g in d["gates"]:
         ref = rule_ref(g["rule"], j.rules)
         tag = "" if ref == g["rule"] else f" [{ref}]"  # the id narrow tables show
@@ -33,11 +42,12 @@ def explain_parts(ex) -> tuple[list[str], list[dict], list[str]]:
         {"where": f"{e['file']}:{e['line']}", "line": e["line"], "id": e["id"], "date": e["date"],
          "minutes": "void" if e["minutes"] is None else f"{e['minutes']} min",
          "role": e["role"] or "-", "staff": e["staff"] or "-",
+         "service": e["service"] or j.patient.program,
          "verdict": "counted" if e["counted"] else f"not counted: {e['why_not']}"}
         for e in d["entries"]
     ]  # fmt: skip
     tail = [f"minutes: clinical staff {j.minutes['clinical_staff']}, practitioner "
-            f"{j.minutes['practitioner']}, not counted {j.minutes['not_counted']}"]  # fmt: skip
+            f"{j.minutes['practitioner']}, not counted {j.minutes['not_counted']}" + _other(j)]  # fmt: skip
     track = d["track"]
     if track:
         tail.append(f"track: {track['track']} -> {track['codes']} (${j.amount:.2f}, date of "
@@ -54,5 +64,15 @@ def explain_lines(ex) -> list[str]:
     """The explanation as plain lines (no terminal width): every part, entries one per line."""
     head, entries, tail = explain_parts(ex)
     body = [f"  {e['where']}  {e['id']}  {e['date']}  {e['minutes']:>7}  {e['role']}  "
-            f"{e['staff']}  {e['verdict']}" for e in entries]  # fmt: skip
+            f"{e['staff']}  {e['service']}  {e['verdict']}" for e in entries]  # fmt: skip
     return [*head, "", "entries:", *(body or ["  (none this month)"]), "", *tail]
+
+
+def _other(j: Judgement) -> str:
+    """`, other services (count toward nothing) bhi 20` (A7), or nothing."""
+    other = j.minutes.get("other_services") or {}
+    if not other:
+        return ""
+    return ", other services (count toward nothing) " + ", ".join(
+        f"{s} {n}" for s, n in other.items()
+    )

@@ -29,12 +29,15 @@ def rules_dict(year: int | None) -> dict:
             "addon": {"code": t.addon_code, "minutes_each": t.addon_minutes, "cap": t.addon_cap,
                       **amount_dict(rules.amounts[t.addon_code])},
         })  # fmt: skip
+    levels = [{"program": "apcm", "level": lv.level, "code": lv.code, "rule": lv.rule,
+               "summary": lv.summary, "min_conditions": lv.min_conditions, "qmb": lv.needs_qmb,
+               **amount_dict(rules.amounts[lv.code])} for lv in rules.levels]  # fmt: skip
     gates = [{"rule": g.id, "ref": rule_ref(g.id, rules), "programs": list(g.programs),
               "source": g.rule, "summary": g.summary} for g in rules.gates]  # fmt: skip
     schedule = rules.fee_schedule
     out = {"rules": str(rules.year), "conversion_factor": float(schedule.conversion_factor),
            "rvu_file": {"name": schedule.name, "released": schedule.released},
-           "source": rules.source, "tracks": tracks, "gates": gates}  # fmt: skip
+           "source": rules.source, "tracks": tracks, "levels": levels, "gates": gates}  # fmt: skip
     if note:
         out["note"] = note
     return out
@@ -49,6 +52,10 @@ def rules_rows(view: dict) -> list[list]:
                      f"{b['amount']:.2f}", t["rule"], *_source(b)])  # fmt: skip
         rows.append([t["program"], t["track"], a["code"], "add-on", f"each +{a['minutes_each']}",
                      a["cap"], f"{a['amount']:.2f}", t["rule"], *_source(a)])  # fmt: skip
+    for lv in view.get("levels", []):
+        when = f">= {lv['min_conditions']} cond" + (", qmb" if lv["qmb"] else "")
+        rows.append(["apcm", f"level{lv['level']}", lv["code"], "level", when, 1,
+                     f"{lv['amount']:.2f}", lv["rule"], *_source(lv)])  # fmt: skip
     return rows
 
 

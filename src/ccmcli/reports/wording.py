@@ -65,6 +65,17 @@ def status_line(j: Judgement) -> str:
     step = next_text(j)
     if step:
         parts.append(step)
+    elif j.chosen and j.chosen.track.program == "apcm":  # A8: a level, no minutes to add
+        parts.append(f"APCM level {j.chosen.track.name.removeprefix('level')}")
     elif j.codes:
         parts.append("no further code this month")
-    return f"{head}: {'; '.join(parts) or 'nothing billable yet'}"
+    line = f"{head}: {'; '.join(parts) or 'nothing billable yet'}"
+    return line + other_services_text(j)
+
+
+def other_services_text(j: Judgement) -> str:
+    """`; other services, not counted: bhi 25 min` (A7), or nothing."""
+    other = j.minutes.get("other_services") or {}
+    if not other:
+        return ""
+    return "; other services, not counted: " + ", ".join(f"{s} {n} min" for s, n in other.items())

@@ -11,8 +11,8 @@ from typing import NamedTuple
 from ccmcli.models.findings import Finding
 from ccmcli.models.months import Month
 from ccmcli.models.records import Patient
-from ccmcli.rules.gates import GATE_FUNCTIONS
-from ccmcli.rules.table import RuleYear, Track
+from ccmcli.rules.gates import GATE_FUNCTIONS, qualifying_condition_count
+from ccmcli.rules.table import Level, RuleYear, Track
 from ccmcli.store.timelog import Entry
 
 Codes = list[tuple[str, int]]
@@ -75,6 +75,7 @@ class Judgement:
     next: NextStep | None
     verdicts: list[EntryVerdict] = field(default_factory=list)
     gate_results: list[tuple[str, str | None]] = field(default_factory=list)
+    other: list[Entry] = field(default_factory=list)  # entries of other services (A7)
 
     @property
     def codes(self) -> Codes:
@@ -94,8 +95,29 @@ def _iso(day: date | None) -> str | None:
 
 
 def apply_gates(patient: Patient, month: Month, rules: RuleYear) -> list[tuple[str, str | None]]:
-    """Every gate of the patient's program with the fact that blocks it, or None (rule A2)."""
-    return [(g.id, GATE_FUNCTIONS[g.id](patient, month)) for g in rules.gates_for(patient.program)]
+    """Every record gate of the patient's program with the fact that blocks it, or None (rule
+    A2). Gates that read the month's entries (no_service_this_month) are applied by the judge."""
+    return [
+        (g.id, GATE_FUNCTIONS[g.id](patient, month))
+        for g in rules.gates_for(patient.program)
+        if g.id in GATE_FUNCTIONS
+    ]
+
+
+def in_force(patient: Patient, month: Month) -> Patient:
+    """The patient as enrolled that month: `program` is the program in force (A8), so every
+    rule, view and claim line of the month reads the month's own program."""
+    if not patient.program_changes:
+        return patient
+    program = patient.program_in(month)
+    return (
+        patient if program == patient.program else patient.model_copy(update={"program": program})
+    )
+
+
+def as_enrolled_in(patient: Patient, program: str) -> Patient:
+    """The patient judged as if enrolled in `program` every month (A9: comparing programs)."""
+    return patient.model_copy(update={"program": program, "program_changes": []})
 
 
 def countable(patient: Patient, entries: list[Entry]) -> list[EntryVerdict]:
@@ -123,6 +145,8 @@ def countable(patient: Patient, entries: list[Entry]) -> list[EntryVerdict]:
 def counts_role(track: Track, role: str, pool_practitioner: bool) -> bool:
     """Whether a track counts this role's minutes (A1; T-03 lets practitioner minutes count as
     staff time on the pooled tracks). The one statement of whose minutes count."""
+    if track.counts == "any":
+        return True
     if track.counts == "pool":
         return role == "clinical_staff" or pool_practitioner
     return role == ("practitioner" if track.counts == "practitioner" else "clinical_staff")
@@ -152,3 +176,8 @@ def allowed_tracks(patient: Patient, month: Month, rules: RuleYear) -> tuple[Tra
             t for t in rules.tracks_for(patient.program) if complex_ok or not t.needs_complex_month
         ),
     )
+
+
+def apcm_level(patient: Patient, rules: RuleYear) -> Level:
+    """A8: the level set by A2's condition count and QMB status."""
+    return rules.level_for(qualifying_condition_count(patient), patient.qmb)

@@ -42,8 +42,9 @@ def _overlaps(entries: list[Entry]):
 
 def duplicate_key(e: Entry) -> tuple:
     """What makes two entries one piece of work logged twice: the same patient, date, minutes,
-    staff and start. `ccm log` warns by the same key before the contract's warning would."""
-    return (e.patient_id, e.date, e.minutes, e.staff, e.start)
+    staff, start and service (a nurse's 20 minutes of CCM and 20 of BHI that day are two things,
+    A7). `ccm log` warns by the same key before the contract's warning would."""
+    return (e.patient_id, e.date, e.minutes, e.staff, e.start, e.service)
 
 
 def _duplicates(entries: list[Entry]):

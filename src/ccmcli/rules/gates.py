@@ -9,14 +9,20 @@ from datetime import timedelta
 
 from ccmcli.models.months import Month
 from ccmcli.models.records import Patient
+from ccmcli.rules.table import VISIT_WINDOWS
 
-VISIT_WINDOW = timedelta(days=365)  # IV-01: a visit within the year before consent
+
+def qualifying_condition_count(p: Patient) -> int:
+    """E-01 (A2): the qualifying chronic conditions; the one count both the ccm gate and the
+    apcm level (A8) read, so the two can never disagree about a patient. Counted by ICD-10-CM
+    category: E11.9 with E11.65, or a code listed twice, is one condition."""
+    return len(p.chronic_categories())
 
 
 def not_enough_conditions(p: Patient, month: Month) -> str | None:
     """E-01, A2: CCM needs two or more chronic conditions (those not marked `chronic: false`),
     counted by ICD-10-CM category: two codes of one disease are one condition."""
-    n = len(p.chronic_categories())
+    n = qualifying_condition_count(p)
     return None if n >= 2 else f"{n} chronic condition{'s' if n != 1 else ''} recorded; CCM needs 2"
 
 
@@ -63,15 +69,18 @@ def consent_revoked(p: Patient, month: Month) -> str | None:
 
 
 def no_initiating_visit(p: Patient, month: Month) -> str | None:
-    """IV-01, IV-02: a qualifying visit within 365 days before consent, or after it, by month end."""
+    """IV-01, IV-02: a qualifying visit within 365 days before consent, or after it, by month end;
+    IV-03 (A8): for apcm within 3 years (1,095 days). `p.program` is the program judged."""
     v = p.initiating_visit
     if v is None:
         return "no initiating visit recorded"
     if v.date > month.last:
         return f"initiating visit on {v.date}, after {month}"
-    if p.consent and v.date < p.consent.date - VISIT_WINDOW:
+    days = VISIT_WINDOWS[p.program]
+    if p.consent and v.date < p.consent.date - timedelta(days=days):
         return (
-            f"initiating visit on {v.date} is more than 365 days before consent ({p.consent.date})"
+            f"initiating visit on {v.date} is more than {days:,} days before consent "
+            f"({p.consent.date})"
         )
     return None
 
@@ -99,6 +108,11 @@ GATE_FUNCTIONS: dict[str, Callable[[Patient, Month], str | None]] = {
 }  # fmt: skip
 
 
+# Gates whose answer depends on the program judged (the visit window, IV-03); every other gate
+# reads only the record and the month, so comparing programs asks it once per patient-month.
+READS_PROGRAM = frozenset({"no_initiating_visit"})
+
+
 def describe(gate_id: str, p: Patient) -> str:
     """The fact a gate read, for explain: what the record says, blocked or not."""
     facts = {
@@ -109,5 +123,6 @@ def describe(gate_id: str, p: Patient) -> str:
         "no_initiating_visit": lambda: f"initiating visit: {p.initiating_visit.date} ({p.initiating_visit.type})" if p.initiating_visit else "initiating visit: none",
         "no_care_plan": lambda: f"care plan established: {p.care_plan.established}" if p.care_plan else "care plan: none",
         "discharged": lambda: f"discharged: {p.discharged}" if p.discharged else "not discharged",
+        "no_service_this_month": lambda: "an APCM activity (an entry of the program) counts this month",
     }  # fmt: skip
     return facts[gate_id]()

@@ -11,9 +11,11 @@ from ccmcli.rules.engine import (
     NextStep,
     TrackResult,
     allowed_tracks,
+    apcm_level,
     apply_gates,
     countable,
     counts_role,
+    in_force,
 )
 from ccmcli.rules.gates import same_condition
 from ccmcli.rules.selection import Option, choose, next_step, options
@@ -30,15 +32,28 @@ def judge(
     extra_warnings: list[Finding] | None = None,
     provisional: bool = False,
 ) -> Judgement:
-    """Apply ccm-rules Part A to one patient's entries of one month (void rows already linked)."""
+    """Apply ccm-rules Part A to one patient's entries of one month (void rows already linked).
+
+    Entries of another service (A7) are set aside first: they count toward nothing, so the
+    month is judged exactly as if they had never been logged."""
+    patient = in_force(patient, month)
+    mine = [e for e in entries if e.patient_id == patient.id and e.counts]
+    other = [e for e in mine if e.service]
+    if other:
+        mine = [e for e in mine if not e.service]
     gate_results = apply_gates(patient, month, rules)
-    blockers = [Finding.blocker(gid, fact) for gid, fact in gate_results if fact]
-    verdicts = countable(patient, [e for e in entries if e.patient_id == patient.id and e.counts])
+    verdicts = countable(patient, mine)
     staff, prac, excluded = _minute_totals(verdicts)
-    warnings = _exclusion_warnings(patient, verdicts) + list(extra_warnings or [])
+    warnings = _exclusion_warnings(patient, verdicts) + _program_warnings(patient, month)
+    warnings += list(extra_warnings or [])
     if any(gid == "not_enough_conditions" for gid, _ in gate_results):
         shared = same_condition(patient)
         warnings += [Finding.warning("same_condition", shared)] if shared else []
+    if patient.program == "apcm":
+        j = _apcm(patient, month, rules, verdicts, gate_results, warnings, provisional)
+        j.other, j.minutes["other_services"] = other, _by_service(other)
+        return j
+    blockers = [Finding.blocker(gid, fact) for gid, fact in gate_results if fact]
     tracks = allowed_tracks(patient, month, rules)
     pool, sel = settings.count_practitioner_minutes_as_staff, settings.selection
     found, picked, found_next = (
@@ -59,10 +74,57 @@ def judge(
         patient=patient, month=month, rules=rules,
         status=_status(blockers, chosen, staff + prac),
         minutes={"clinical_staff": staff, "practitioner": prac,
-                 "not_counted": excluded + unused + (chosen.over_cap if chosen else 0)},
+                 "not_counted": excluded + unused + (chosen.over_cap if chosen else 0),
+                 "other_services": _by_service(other)},
         chosen=chosen, alternatives=alternatives, blockers=blockers, warnings=warnings,
-        next=step, verdicts=verdicts, gate_results=gate_results,
+        next=step, verdicts=verdicts, gate_results=gate_results, other=other,
     )  # fmt: skip
+
+
+def _apcm(patient: Patient, month: Month, rules: RuleYear, verdicts: list[EntryVerdict],
+          gate_results: list, warnings: list[Finding], provisional: bool) -> Judgement:  # fmt: skip
+    """A8: no minutes decide anything; the level comes from the record, and the month needs one
+    documented activity of the program (SE-06). Date of service: the month's last day (D-07)."""
+    staff, prac, excluded = _minute_totals(verdicts)
+    counted = any(v.counted for v in verdicts)
+    why = None if counted else ("no entry of the program counts this month" if verdicts
+                                else "no entry of the program this month")  # fmt: skip
+    gate_results = [*gate_results, ("no_service_this_month", why)]
+    blockers = [Finding.blocker(gid, fact) for gid, fact in gate_results if fact]
+    chosen = None
+    if not blockers:
+        level = apcm_level(patient, rules)
+        codes = [(level.code, 1)]
+        chosen = TrackResult(rules.level_track(level), staff + prac, codes, rules.amount(codes),
+                             month.last, 0, 0)  # fmt: skip
+    if provisional and not blockers:
+        warnings.append(
+            Finding.warning("provisional_month", f"{month} has not ended; totals may grow")
+        )
+    return Judgement(
+        patient=patient, month=month, rules=rules, status="blocked" if blockers else "billable",
+        minutes={"clinical_staff": staff, "practitioner": prac, "not_counted": excluded},
+        chosen=chosen, alternatives=[], blockers=blockers, warnings=warnings, next=None,
+        verdicts=verdicts, gate_results=gate_results,
+    )  # fmt: skip
+
+
+def _by_service(other: list[Entry]) -> dict[str, int]:
+    """A7: minutes of each other service, reported apart; {} when none."""
+    out: dict[str, int] = {}
+    for e in other:
+        out[e.service] = out.get(e.service, 0) + (e.minutes or 0)
+    return out
+
+
+def _program_warnings(patient: Patient, month: Month) -> list[Finding]:
+    """A8 / C-01: consent names the service; a program begun after consent may not be covered."""
+    began = patient.program_began(month)
+    if not (began and patient.consent and patient.consent.date < Month.parse(began).first):
+        return []
+    return [Finding.warning("consent_before_program_change",
+                    f"consent of {patient.consent.date} predates the change to {patient.program} "
+                    f"in {began}; it may not cover the new program")]  # fmt: skip
 
 
 def _priced(tracks: tuple[Track, ...], staff: int, prac: int, pool: bool, sel: str,

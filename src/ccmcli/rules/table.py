@@ -17,14 +17,15 @@ T = TypeVar("T")
 class Track:
     """One family of codes a month may bill: a base code and its add-on (rule A1)."""
 
-    program: str  # ccm | pcm
-    name: str  # staff | practitioner | complex
+    program: str  # ccm | pcm | apcm
+    name: str  # staff | practitioner | complex; apcm: level1 | level2 | level3
     base_code: str
     base_minutes: int
     addon_code: str
     addon_minutes: int
     addon_cap: int
-    counts: str  # whose minutes: "pool" (staff + practitioner if allowed), "staff", "practitioner"
+    counts: str  # whose minutes: "pool" (staff + practitioner if allowed), "staff",
+    #              "practitioner"; "any" for apcm, whose activities count whoever did them
     performer: str  # clinical_staff | practitioner: whose work the track bills (ties, A4)
     needs_complex_month: bool
     rule: str
@@ -82,6 +83,18 @@ class Gate:
 
 
 @dataclass(frozen=True, slots=True)
+class Level:
+    """An APCM level (A8): no minutes; chosen by qualifying conditions and QMB status."""
+
+    level: int
+    code: str
+    min_conditions: int  # qualifying chronic conditions at least (A2's count)
+    needs_qmb: bool
+    rule: str
+    summary: str
+
+
+@dataclass(frozen=True, slots=True)
 class RuleYear:
     year: int
     fee_schedule: RvuFile
@@ -89,6 +102,7 @@ class RuleYear:
     gates: tuple[Gate, ...]
     source: str
     amounts: dict[str, Amount] = field(init=False, repr=False, compare=False)
+    levels: tuple["Level", ...] = ()
     _answers: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -116,6 +130,21 @@ class RuleYear:
             ("gates", program), lambda: tuple(g for g in self.gates if program in g.programs)
         )
 
+    def level_for(self, conditions: int, qmb: bool) -> Level:
+        """A8: the highest level whose conditions (and QMB status, when it asks) are met."""
+        met = [
+            lv
+            for lv in self.levels
+            if conditions >= lv.min_conditions and (qmb or not lv.needs_qmb)
+        ]
+        return max(met, key=lambda lv: lv.level)
+
+    def level_track(self, level: Level) -> Track:
+        """The level as a one-code track, so claim lines and the export ledger treat it alike."""
+        return self.remember(("level_track", level.code), lambda: Track(
+            "apcm", f"level{level.level}", level.code, 0, "", 0, 0, "any", "clinical_staff",
+            False, level.rule, level.summary))  # fmt: skip
+
     def amount(self, codes: list[tuple[str, int]]) -> float:
         """National non-facility amount of codes with units (A6): each code's amount in cents
         times its units, summed exactly."""
@@ -140,14 +169,24 @@ GATES = (
     Gate("not_enough_conditions", ("ccm",), "A2, E-01", "fewer than 2 chronic conditions (by ICD-10-CM category)"),
     Gate("no_principal_condition", ("pcm",), "A2, E-02",
          "principal_condition missing or not a chronic condition"),
-    Gate("no_consent", ("ccm", "pcm"), "A2, C-01, C-04", "no consent, or consent after the month"),
-    Gate("consent_revoked", ("ccm", "pcm"), "A2, C-05", "consent revoked in an earlier month"),
-    Gate("no_initiating_visit", ("ccm", "pcm"), "A2, IV-01, IV-02",
-         "no initiating visit, one over 365 days before consent, or one after the month"),
-    Gate("no_care_plan", ("ccm", "pcm"), "A2, CP-01", "no care plan established by month end"),
-    Gate("discharged", ("ccm", "pcm"), "extension (contract: discharged)",
+    Gate("no_consent", ("ccm", "pcm", "apcm"), "A2, C-01, C-04", "no consent, or consent after the month"),
+    Gate("consent_revoked", ("ccm", "pcm", "apcm"), "A2, C-05", "consent revoked in an earlier month"),
+    Gate("no_initiating_visit", ("ccm", "pcm", "apcm"), "A2, A8, IV-01, IV-02, IV-03",
+         "no initiating visit, one too long before consent (365 days; apcm 1,095), or one after the month"),
+    Gate("no_care_plan", ("ccm", "pcm", "apcm"), "A2, CP-01", "no care plan established by month end"),
+    Gate("discharged", ("ccm", "pcm", "apcm"), "contract 3: discharged",
          "discharged from the program in an earlier month"),
+    Gate("no_service_this_month", ("apcm",), "A8, SE-06",
+         "no documented APCM activity (an entry of the program) counts in the month"),
 )  # fmt: skip
+
+LEVELS = (
+    Level(1, "G0556", 0, False, "A8", "APCM level 1: fewer than 2 chronic conditions"),
+    Level(2, "G0557", 2, False, "A8", "APCM level 2: 2 or more chronic conditions"),
+    Level(3, "G0558", 2, True, "A8", "APCM level 3: 2 or more chronic conditions, QMB"),
+)
+# Days an initiating visit may precede consent: IV-01 (365); IV-03 for apcm (1,095, A8).
+VISIT_WINDOWS = {"ccm": 365, "pcm": 365, "apcm": 1095}
 
 # CMS PFS relative value files (PPRRVU, January releases), ccm-rules.md A6 and A8. A new year or
 # a mid-year release (RVU26B, ...) is a new RvuFile: its name, the conversion factor and each
@@ -172,10 +211,17 @@ RVU26A = RvuFile("RVU26A", "2025-12-29", Decimal("33.4009"), {
 
 YEARS: dict[int, RuleYear] = {
     2025: RuleYear(2025, RVU25A, TRACKS, GATES,
-                   "CY2025 PFS final rule (89 FR 97710); amounts: CMS RVU25A; ccm-rules.md A6"),
+                   "CY2025 PFS final rule (89 FR 97710); amounts: CMS RVU25A; ccm-rules.md A6",
+                   LEVELS),
     2026: RuleYear(2026, RVU26A, TRACKS, GATES,
-                   "CY2026 PFS final rule (90 FR 49266); amounts: CMS RVU26A; ccm-rules.md A6"),
+                   "CY2026 PFS final rule (90 FR 49266); amounts: CMS RVU26A; ccm-rules.md A6",
+                   LEVELS),
 }  # fmt: skip
+
+
+def known_codes() -> list[str]:
+    """Every code some year's table bills, in the order the tables list them."""
+    return list(dict.fromkeys(c for r in YEARS.values() for c in r.amounts))
 
 
 def rules_for(year: int) -> tuple[RuleYear, str | None]:

@@ -32,10 +32,24 @@ def new_entry_id(at: datetime | None = None) -> str:
     return f"E{stamp:%Y%m%dT%H%M%S}{stamp.microsecond // 1000:03d}-{tail}"
 
 
-def cells(e: Entry) -> list[str]:
-    """The entry as the 12 columns of a log row (contract section 1)."""
-    return [e.id, e.patient_id, e.date.isoformat(), "" if e.minutes is None else str(e.minutes),
-            e.role, e.staff, e.activity, e.start, e.end, e.note, e.logged_at, e.voids]  # fmt: skip
+def cells(e: Entry, columns: int = len(timelog.SERVICE_COLUMNS)) -> list[str]:
+    """The entry as a log row of `columns` columns: 13, or 12 in a file written before the
+    `service` column existed, whose header is never rewritten (contract section 1)."""
+    row = [e.id, e.patient_id, e.date.isoformat(), "" if e.minutes is None else str(e.minutes),
+           e.role, e.staff, e.activity, e.start, e.end, e.note, e.logged_at, e.voids, e.service]  # fmt: skip
+    return row[:columns]
+
+
+def refuse_service_in_old_file(log: MonthLog, entry: Entry) -> None:
+    """A tagged entry cannot be written into a 12-column file: without the column its minutes
+    would read as the program's own time and be billed twice (A7, T-05)."""
+    if entry.service and log.columns < len(timelog.SERVICE_COLUMNS):
+        raise CcmError(
+            f"{log.file} was written before logs had a service column (12 columns), and ccm "
+            f"never rewrites a log's header; an entry tagged {entry.service} would count as "
+            "care-management time there. Log it without --service, or in a month whose file "
+            "has the service column"
+        )
 
 
 class AlreadyLogged(CcmError):
@@ -81,6 +95,7 @@ def _append_locked(data: DataDir, path, rel: str, month: Month, tz: str, build: 
         if header:
             raise CcmError(f"{header[0].render()} (fix it first: no row after it can be read)")
         entry, warnings = build(log)
+        refuse_service_in_old_file(log, entry)
         if entry.id:  # chosen beforehand (a timer's stop): the row is written at most once
             if entry.id in text:
                 raise AlreadyLogged(f"entry {entry.id} is already in {rel}")
@@ -89,7 +104,7 @@ def _append_locked(data: DataDir, path, rel: str, month: Month, tz: str, build: 
             while entry.id in text:
                 entry.id = new_entry_id()
         entry.logged_at = now_in(tz).isoformat(timespec="seconds")
-        row = cells(entry)
+        row = cells(entry, log.columns)
         before = text if text.endswith("\n") else text + "\n"  # as fileio will write it
         entry.line, entry.file = _own_line(before, row, rel), rel
         fileio.append_locked_fd(fd, _csv_line(row))

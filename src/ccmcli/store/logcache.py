@@ -62,11 +62,12 @@ def _save(store, key: list, log: MonthLog) -> None:
         if name not in _UNIQUE:
             columns[i] = [shared.setdefault(v, v) for v in columns[i]]
     problems = [[getattr(p, name) for name in _PROBLEM] for p in log.problems]
-    raw = marshal.dumps([key, log.file, log.exists, problems, columns])
+    raw = marshal.dumps([key, log.file, log.exists, problems, columns, log.columns])
     cache.write_private(store, [len(raw), zlib.crc32(raw)], raw)
 
 
-def _load(store, key: list, month: Month) -> MonthLog | None:
+def _load_raw(store, key: list) -> list | None:
+    """What _save wrote for this key: [file, exists, problems, columns, width], or None."""
     opened = cache.open_private(store)
     if opened is None:
         return None
@@ -74,18 +75,52 @@ def _load(store, key: list, month: Month) -> MonthLog | None:
     with f:
         raw = cache.read_checked(f, *numbers) if len(numbers) == 2 else None
     try:
-        stored_key, file, exists, problems, columns = marshal.loads(raw)  # type: ignore[arg-type]
+        stored_key, *rest = marshal.loads(raw)  # type: ignore[arg-type]
     except (EOFError, ValueError, TypeError):
         return None
-    if stored_key != key or len(columns) != len(_FIELDS):
+    if stored_key != key or len(rest) != 5 or len(rest[3]) != len(_FIELDS):
         return None
+    return rest
+
+
+def _load(store, key: list, month: Month) -> MonthLog | None:
+    found = _load_raw(store, key)
+    if found is None:
+        return None
+    file, exists, problems, columns, width = found
     try:
         days = {n: date.fromordinal(n) for n in set(columns[_DATE])}
         columns[_DATE] = [days[n] for n in columns[_DATE]]
         entries = list(map(Entry, *columns))
-        return MonthLog(month, file, entries, [Problem(*p) for p in problems], exists)
+        return MonthLog(month, file, entries, [Problem(*p) for p in problems], exists, width)
     except (TypeError, ValueError, OverflowError):  # not what _save wrote: a miss
         return None
+
+
+def read_columns(
+    data, month: Month, known_ids: Collection[str], names: tuple[str, ...]
+) -> tuple[list[list], list[Problem]]:
+    """The month's valid rows as columns (`names`, in that order; `date` as day ordinals) and
+    its problems, without building an entry per row: reading a year of logs at once
+    (`ccm compare`) would otherwise spend most of its time building entries it only sums."""
+    path = data.log_path(month)
+    try:
+        sig = cache.signature(os.stat(path))
+    except OSError:
+        sig = None
+    if sig is not None and cache.enabled():
+        store = cache.cache_file(data.root, "logs", f"-{month}")
+        key = [str(data.root), data.relative(path), list(sig), _digest(known_ids)]
+        found = _load_raw(store, key)
+        if found is not None:
+            _, _, problems, columns, _ = found
+            return [columns[_FIELDS.index(n)] for n in names], [Problem(*p) for p in problems]
+    log = read_month(data, month, known_ids)
+    out = [[getattr(e, n) for e in log.entries] for n in names]
+    if "date" in names:
+        i = names.index("date")
+        out[i] = [d.toordinal() for d in out[i]]
+    return out, log.problems
 
 
 def row_ids(data, month: Month) -> list[str]:

@@ -21,7 +21,11 @@ COLUMNS = (
     "id", "patient_id", "date", "minutes", "role", "staff", "activity",
     "start", "end", "note", "logged_at", "voids",
 )  # fmt: skip
-HEADER = ",".join(COLUMNS) + "\n"
+SERVICE_COLUMNS = (*COLUMNS, "service")  # A7: the optional 13th column
+HEADER_12 = ",".join(COLUMNS) + "\n"  # files written before `service` existed: still valid
+HEADER = ",".join(SERVICE_COLUMNS) + "\n"  # what ccm writes into a new month file
+# A7: time of another service, which counts toward nothing here; empty = the patient's program.
+OTHER_SERVICES = ("bhi", "rpm", "rtm", "tcm", "cocm", "other")
 ROLES = ("clinical_staff", "practitioner")
 MAX_MINUTES = 720
 # Control characters (Unicode Cc) but tab, CR and LF: a NUL or an escape sequence hides text from
@@ -58,6 +62,12 @@ class Entry:
     line: int
     file: str
     voided_by: str | None = None
+    service: str = ""  # A7: empty = the program's own time, else another service's
+
+    @property
+    def other_service(self) -> bool:
+        """Time of another service (A7): reported, never counted toward the program."""
+        return bool(self.service)
 
     @property
     def is_void(self) -> bool:
@@ -75,6 +85,7 @@ class Entry:
             "activity": self.activity, "start": self.start or None, "end": self.end or None,
             "note": self.note, "logged_at": self.logged_at or None, "voids": self.voids or None,
             "voided": self.voided_by is not None, "file": self.file, "line": self.line,
+            "service": self.service or None,
         }  # fmt: skip
 
 
@@ -85,6 +96,7 @@ class MonthLog:
     entries: list[Entry] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     exists: bool = False
+    columns: int = len(SERVICE_COLUMNS)  # 12 for a file written before `service` existed
 
     def time_entries(self) -> list[Entry]:
         """Entries that count: not void rows, not voided."""
@@ -187,6 +199,8 @@ class _RowChecker:
         day = self.day(row[2])
         if isinstance(day, str):
             return day
+        if len(row) > 12 and row[12] and row[12] not in OTHER_SERVICES:
+            return f'service "{row[12][:20]}" is not one of: {", ".join(OTHER_SERVICES)} (or empty)'
         if row[11]:
             return self._check_void(row, day)
         minutes = self.minutes_of(row[3])
@@ -273,10 +287,12 @@ def parse_month(
             msg = "the last line is incomplete (no line end: the write may have been interrupted)"
             log.problems.append(Problem(rel, torn_line, "error", msg))
     lines = _lines(text)
-    header = [h.strip() for h in next(csv.reader([next(lines, "")]), [])]
-    if tuple(header) != COLUMNS:
-        log.problems.insert(0, Problem(rel, 1, "error", "header must be: " + ",".join(COLUMNS)))
+    header = tuple(h.strip() for h in next(csv.reader([next(lines, "")]), []))
+    if header not in (COLUMNS, SERVICE_COLUMNS):
+        msg = f"header must be: {','.join(SERVICE_COLUMNS)} (or without ,service)"
+        log.problems.insert(0, Problem(rel, 1, "error", msg))
         return log
+    log.columns = len(header)
     controls = has_controls(text) if controls is None else controls
     checker = _RowChecker(month, known_patient, controls)
     if _read_rows(log, csv.reader(lines), checker):
@@ -309,16 +325,16 @@ def _read_rows(log: MonthLog, reader, checker: _RowChecker) -> bool:
     rel, problems, add = log.file, log.problems, log.entries.append
     seen: dict[str, int] = {}
     voids = False
-    end = 1
+    end, width = 1, log.columns
     while True:
         try:
             for row in reader:
                 start, end = end + 1, reader.line_num + 1
                 if not row or (len(row) == 1 and not row[0].strip()):
                     continue
-                if len(row) != 12:
+                if len(row) != width:
                     problems.append(Problem(rel, start, "error", _runs_on(
-                        f"row has {len(row)} columns, expected 12", start, end)))  # fmt: skip
+                        f"row has {len(row)} columns, expected {width}", start, end)))  # fmt: skip
                     continue
                 result = checker.check(row)
                 if isinstance(result, str):
@@ -333,7 +349,8 @@ def _read_rows(log: MonthLog, reader, checker: _RowChecker) -> bool:
                 day, minutes = result
                 voids = voids or minutes is None
                 add(Entry(eid, row[1], day, minutes, row[4], row[5], row[6], row[7], row[8],
-                          row[9], row[10], row[11], start, rel))  # fmt: skip
+                          row[9], row[10], row[11], start, rel, None,
+                          row[12] if width > 12 else ""))  # fmt: skip
             return voids
         except csv.Error as exc:
             start, end = end + 1, reader.line_num + 1

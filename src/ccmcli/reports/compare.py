@@ -1,0 +1,164 @@
+"""`ccm compare`: what each program would have paid on the practice's own data (ccm-rules A9).
+
+Each patient-month is judged once per program, with the patient as if enrolled in it (same
+consent, visit, care plan and entries), by the gates, minute totals and choice that `ccm check`
+uses (rules/outcomes.py; a property test holds the two to the same answers). `pcm` is judged
+only for patients with a principal condition.
+"""
+
+from dataclasses import dataclass, field
+
+from ccmcli.models.months import Month
+from ccmcli.models.records import Patient, Settings
+from ccmcli.rules.engine import as_enrolled_in
+from ccmcli.rules.outcomes import COUNTING_COLUMNS, counted_minutes, program_outcomes
+from ccmcli.rules.table import rules_for
+from ccmcli.store import logcache, record_files
+from ccmcli.store.datadir import DataDir
+
+PROGRAMS = ("ccm", "pcm", "apcm")
+CSV_COLUMNS = ["patient_id", "name", "enrolled", "best", "ccm_amount", "ccm_months_billable",
+               "ccm_blockers", "pcm_amount", "pcm_months_billable", "pcm_blockers",
+               "apcm_amount", "apcm_months_billable", "apcm_blockers"]  # fmt: skip
+
+
+@dataclass
+class ProgramTotal:
+    """One program over the months: amount, months it would bill, rules that blocked it."""
+
+    amount: float = 0.0
+    months_billable: int = 0
+    blockers: set[str] = field(default_factory=set)
+
+    def as_dict(self) -> dict:
+        return {"amount": round(self.amount, 2), "months_billable": self.months_billable,
+                "blockers": sorted(self.blockers)}  # fmt: skip
+
+
+@dataclass
+class PatientComparison:
+    patient_id: str
+    name: str
+    enrolled: str  # the program in force in the newest month compared (A8)
+    programs: dict[str, ProgramTotal]
+
+    @property
+    def best(self) -> str | None:
+        """The program that pays most; ties go to the one enrolled, then table order. None
+        when no program would pay anything."""
+        top = max(round(t.amount, 2) for t in self.programs.values())
+        if top <= 0:
+            return None
+        mine = self.programs.get(self.enrolled)
+        if mine is not None and round(mine.amount, 2) == top:
+            return self.enrolled
+        return next(p for p, t in self.programs.items() if round(t.amount, 2) == top)
+
+    def as_dict(self) -> dict:
+        return {"patient_id": self.patient_id, "enrolled": self.enrolled,
+                "programs": {p: t.as_dict() for p, t in self.programs.items()}}  # fmt: skip
+
+
+@dataclass
+class Comparison:
+    months: list[Month]
+    patients: list[PatientComparison]
+    problems: list = field(default_factory=list)
+
+    def totals(self) -> dict[str, float]:
+        return {p: round(sum(c.programs[p].amount for c in self.patients if p in c.programs), 2)
+                for p in PROGRAMS}  # fmt: skip
+
+    def enrolled_total(self) -> float:
+        return round(sum(c.programs[c.enrolled].amount for c in self.patients
+                         if c.enrolled in c.programs), 2)  # fmt: skip
+
+    def as_dict(self) -> dict:
+        """Contract section 12."""
+        return {"months": [str(m) for m in self.months],
+                "patients": [c.as_dict() for c in self.patients], "totals": self.totals()}  # fmt: skip
+
+
+def run_compare(
+    data: DataDir, month_text: str | None, count: int, ids: list[str] | None
+) -> Comparison:
+    """All the data reading of `ccm compare`: settings, patients, then each month's log."""
+    from ccmcli.models.errors import CcmError
+
+    if count < 1:
+        raise CcmError("--months must be 1 or more", 2)
+    from ccmcli.loader import load
+
+    practice = load(data)  # settings and patients with every check (ICD-10-CM codes included)
+    settings, last = practice.settings, practice.month(month_text, default="last_finished")
+    patients = record_files.PatientSet(practice.patients, practice.invalid, practice.problems)
+    for pid in ids or []:
+        data.patient_path(pid)
+        if pid not in patients.patients:
+            why = "its file has errors" if pid in patients.invalid else "no such patient"
+            raise CcmError(f'cannot compare "{pid}": {why}')
+    chosen = list(dict.fromkeys(ids)) if ids else sorted(patients.patients)
+    return compare(data, settings, month_range(last, count), patients, chosen)
+
+
+def programs_of(patient: Patient) -> tuple[str, ...]:
+    """A9: ccm and apcm always; pcm when a principal condition is recorded."""
+    return tuple(p for p in PROGRAMS if p != "pcm" or patient.principal_condition)
+
+
+def month_range(last: Month, count: int) -> list[Month]:
+    """`last` and the `count` - 1 months before it, oldest first."""
+    return [last.add(-n) for n in range(count - 1, -1, -1)]
+
+
+def compare(
+    data: DataDir, settings: Settings, months: list[Month],
+    patient_set: record_files.PatientSet, ids: list[str],
+) -> Comparison:  # fmt: skip
+    """Judge every patient-month under each of its programs and add them up per patient."""
+    found: dict[str, PatientComparison] = {}
+    variants = {pid: _variants(patient_set.patients[pid]) for pid in ids}
+    problems = list(patient_set.problems)
+    for month in months:
+        rules, _ = rules_for(month.year)
+        columns, month_problems = logcache.read_columns(
+            data, month, patient_set.known_ids(), COUNTING_COLUMNS
+        )
+        problems += month_problems
+        counted = counted_minutes(patient_set.patients, columns)
+        for pid in ids:
+            row = found.get(pid) or found.setdefault(
+                pid, _row(patient_set.patients[pid], months[-1])
+            )
+            staff, prac = counted.get(pid, (0, 0))
+            outcomes = program_outcomes(month, staff, prac, settings, rules, variants[pid])
+            for program, amount, billable, blockers in outcomes:
+                total = row.programs[program]
+                total.amount += amount
+                total.months_billable += billable
+                total.blockers.update(blockers)
+    return Comparison(months, [found[pid] for pid in ids], problems)
+
+
+def _variants(patient: Patient) -> list[tuple[str, Patient]]:
+    return [(p, as_enrolled_in(patient, p)) for p in programs_of(patient)]
+
+
+def _row(patient: Patient, newest: Month) -> PatientComparison:
+    programs = {p: ProgramTotal() for p in programs_of(patient)}
+    return PatientComparison(patient.id, patient.name, patient.program_in(newest), programs)
+
+
+def csv_rows(c: Comparison) -> list[list]:
+    """One row per patient, then a totals row (patient_id `TOTAL`)."""
+    rows = []
+    for p in c.patients:
+        cells = [p.patient_id, p.name, p.enrolled, p.best or ""]
+        for program in PROGRAMS:
+            t = p.programs.get(program)
+            cells += ([f"{t.amount:.2f}", t.months_billable, " ".join(sorted(t.blockers))]
+                      if t else ["", "", ""])  # fmt: skip
+        rows.append(cells)
+    totals = c.totals()
+    rows.append(["TOTAL", "", "", ""] + [x for p in PROGRAMS for x in (f"{totals[p]:.2f}", "", "")])
+    return rows
