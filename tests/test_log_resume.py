@@ -45,7 +45,7 @@ TAIL = st.sampled_from(["", "E9,P1,2026-10-0", "E9,P1,2026-10-03,5,clinical_staf
 
 def shape(log: timelog.MonthLog) -> tuple:
     entries = [(e.as_dict(), e.voided_by) for e in log.entries]
-    return entries, [p.render() for p in log.problems], log.exists
+    return entries, log.problems, log.exists
 
 
 def read_all(text: str) -> timelog.MonthLog:
