@@ -149,3 +149,32 @@ def test_an_edit_before_the_resume_point_is_read_in_full(data):
     log = cached_read(data)
     assert [e.minutes for e in log.entries] == [6, 5, 5, 9]
     assert shape(log) == shape(whole_read(data))
+
+
+def test_appends_under_the_lock_see_the_log_as_a_whole_read_does(data):
+    """`ccm log` reads the month under its lock through the cache: after appends, a hand edit
+    of the same size, and a torn last line, each append sees what a whole read sees."""
+    from datetime import date
+
+    from ccmcli.store.logappend import append_entry
+
+    path = data.log_path(OCTOBER)
+    write(path, timelog.HEADER + "".join(GOOD.format(n=n, d=1, m=5) for n in range(1, 4)))
+
+    def build(_log):
+        draft = timelog.Entry("", "P1", date(2026, 10, 9), 7, "clinical_staff", "rn.a", "",
+                              "", "", "", "", "", 0, "")  # fmt: skip
+        return draft, []
+
+    seen = []
+    for step in ("append", "append", "edit", "append", "torn", "append"):
+        if step == "edit":
+            write(path, path.read_text().replace("E2,P1,2026-10-01,5,", "E2,P1,2026-10-01,6,"))
+        elif step == "torn":
+            write(path, "E8,P1,2026-10-0", "a")
+        text_before = path.read_text()
+        _, log, _ = append_entry(data, OCTOBER, "America/Chicago", build)
+        log.entries.pop()  # the new row, which the log holds as a reader will see it
+        assert shape(log) == shape(timelog.parse_month(text_before, OCTOBER, REL))
+        seen.append([e.minutes for e in log.entries if e.id == "E2"])
+    assert seen == [[5], [5], [6], [6], [6], [6]]

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 
 from ccmcli.models.errors import CcmError
 from ccmcli.models.months import Month, now_in
-from ccmcli.store import fileio, timelog
+from ccmcli.store import fileio, logcache, timelog
 from ccmcli.store.datadir import DataDir
 from ccmcli.store.timelog import Entry, MonthLog
 
@@ -52,8 +52,10 @@ def append_entry(
     path = data.log_path(month)
     rel = data.relative(path)
     with fileio.locked(path, timelog.HEADER) as fd:
-        text = decode(fileio.read_fd(fd), rel)
-        log = timelog.parse_month(text, month, rel)
+        raw = fileio.read_fd(fd)
+        text = decode(raw, rel)
+        log = logcache.parse_locked(data, month, raw, text)
+        del raw
         header = [p for p in log.problems if p.line == 1]
         if header:
             raise CcmError(f"{header[0].render()} (fix it first: no row after it can be read)")

@@ -71,6 +71,37 @@ def read_month(data, month: Month, known_ids: Collection[str]) -> MonthLog:
     return log
 
 
+def parse_locked(data, month: Month, raw: bytes, text: str) -> MonthLog:
+    """timelog.parse_month of the bytes of a log read under its lock (patient ids not checked
+    against files), going on from the resume point of the previous such read when the bytes
+    before it are unchanged: `ccm log` then parses only the rows appended since."""
+    rel = data.relative(data.log_path(month))
+    if not cache.enabled():
+        return timelog.parse_month(text, month, rel)
+    store = cache.cache_file(data.root, "logs", f"-{month}-locked")
+    key = [str(data.root), rel, None]
+    cached = _load(store, key, month)
+    resume = _resume(cached[2], cached[1], raw) if cached and cached[2] else None
+    if resume == "same":
+        return cached[1]  # type: ignore[index]
+    if resume is None:
+        log, after = timelog.read_rows(text, month, rel)
+        after = None if raw.startswith(_BOM) else after
+    else:
+        log, after = _parse(raw, month, rel, None, resume)  # type: ignore[arg-type]
+        if log is None:
+            return timelog.parse_month(text, month, rel)
+        if len(raw) - resume.offset < _REWRITE_AFTER:  # a few rows: cheaper to parse again
+            return log
+    _save(store, key, None, log, after, raw)
+    return log
+
+
+# Bytes past the resume point for which `ccm log` rewrites the cache (a few hundred rows):
+# rewriting costs about as much as parsing that many rows, and the old point stays valid.
+_REWRITE_AFTER = 32768
+
+
 def _parse(raw: bytes, month: Month, rel: str, known, resume: timelog.Resume | None):
     """(log, where to resume next time), reading only what follows `resume`; (None, None) for a
     file that is not UTF-8 (timelog.read_month reports it line by line)."""
