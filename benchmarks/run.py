@@ -112,6 +112,12 @@ def command_line(kind: str, dataset: str) -> list[str]:
     return [*ccm(), "-d", data, "log", PATIENT, "5"]
 
 
+def report_command() -> list[str]:
+    """`ccm report` of the practice's month and the 12 before it, written outside the data."""
+    out = str(DATA / f"report-{MONTH}.html")
+    return [*ccm(), "-d", str(DATA / "practice"), "report", "--month", MONTH, "-o", out, "-q"]
+
+
 def comparisons(bench: Path, runs: int, fast: int, cold: int) -> list[Comparison]:
     """The rounds, each with the issue's targets (None: shown for reference, no target)."""
     py = sys.executable
@@ -141,6 +147,10 @@ def comparisons(bench: Path, runs: int, fast: int, cold: int) -> list[Comparison
                     f"{check} (practice, 1 month)": command_line("check", "practice-1-month")},
                    [(f"{check} (practice, 12 months)", f"{check} (practice, 1 month)", 1.1)],
                    max(runs, fast)),
+        Comparison("report practice",
+                   {"ccm report (practice, 13 months)": report_command(),
+                    f"{check} (practice)": command_line("check", "practice")},
+                   [("ccm report (practice, 13 months)", f"{check} (practice)", 4.0)], runs),
         Comparison("log",
                    {"ccm log P 5 (practice)": command_line("log", "practice"),
                     "ccm log P 5 (system)": command_line("log", "system"),

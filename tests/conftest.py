@@ -11,6 +11,7 @@ from ccmcli.cli import app
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
 SHARED = ROOT.parent / "shared"
+NO_CACHES = shutil.ignore_patterns(".ccm-cache")  # a person's `ccm -d examples/...` writes one
 
 
 @pytest.fixture(scope="session")
@@ -20,10 +21,14 @@ def icd_cache(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(autouse=True)
-def isolated_env(monkeypatch, tmp_path, icd_cache):
-    """No colour, a fixed width, no CCM_* from the developer's shell, a private cache."""
-    for var in ("CCM_DATA_DIR", "CCM_STAFF", "CCM_ROLE", "CCM_DEBUG"):
+def isolated_env(monkeypatch, tmp_path, tmp_path_factory, icd_cache):
+    """No colour, a fixed width, no CCM_* from the developer's shell, a private cache, and a
+    home of its own: nothing a test runs may write to the real home or its cache folder."""
+    for var in ("CCM_DATA_DIR", "CCM_STAFF", "CCM_ROLE", "CCM_DEBUG", "CCM_NO_CACHE"):
         monkeypatch.delenv(var, raising=False)
+    home = tmp_path_factory.mktemp("home")
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(home / ".cache"))
     monkeypatch.setenv("NO_COLOR", "1")
     monkeypatch.setenv("COLUMNS", "200")
     monkeypatch.setenv("CCM_CACHE_DIR", str(icd_cache))
@@ -49,14 +54,14 @@ def cli(runner):
 def clinic(tmp_path) -> Path:
     """A private copy of examples/clinic."""
     dest = tmp_path / "clinic"
-    shutil.copytree(EXAMPLES / "clinic", dest)
+    shutil.copytree(EXAMPLES / "clinic", dest, ignore=NO_CACHES)
     return dest
 
 
 @pytest.fixture
 def broken(tmp_path) -> Path:
     dest = tmp_path / "broken"
-    shutil.copytree(EXAMPLES / "broken", dest)
+    shutil.copytree(EXAMPLES / "broken", dest, ignore=NO_CACHES)
     return dest
 
 
@@ -68,3 +73,10 @@ def datadir(tmp_path, cli) -> Path:
                  "--npi", "1234567893")  # fmt: skip
     assert result.exit_code == 0, result.stderr
     return root
+
+
+def pytest_addoption(parser):
+    parser.addoption(
+        "--update-golden", action="store_true", default=False,
+        help="Rewrite tests/golden/ from the current renderings (test_tables.py).",
+    )  # fmt: skip

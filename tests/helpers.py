@@ -23,6 +23,12 @@ care_plan: {{established: 2025-01-06}}
 """
 
 
+def data_files(root: Path) -> list[Path]:
+    """Every file under a data directory but ccm's caches of parsed files (`.ccm-cache/`), which
+    any reading command may write and which hold nothing a person or ccm wrote."""
+    return sorted(p for p in root.rglob("*") if p.is_file() and ".ccm-cache" not in p.parts)
+
+
 def leaf_commands() -> list[tuple[tuple[str, ...], object]]:
     """(path, click command) for every command a user can run, e.g. (("patient", "add"), cmd)."""
     out = []

@@ -54,9 +54,7 @@ def statuses(report: dict) -> dict[str, str]:
 
 
 def cache_files(root: Path) -> list[Path]:
-    folder = cache.cache_file(root.resolve(), "records").parent.parent
-    digest = cache.cache_file(root.resolve(), "records").stem
-    return sorted(p for p in folder.rglob(f"{digest}*.cache"))
+    return sorted(cache.cache_folder(root.resolve()).glob("*.cache"))
 
 
 def test_a_second_check_reads_no_patient_file(cli, clinic, trusting, no_parsing):
@@ -226,15 +224,21 @@ def test_a_cache_others_could_have_written_is_not_read(cli, clinic, trusting, mo
     assert len(parsed) == len(list((clinic / "patients").glob("*.yaml")))
 
 
-def test_cache_files_are_private_and_outside_the_data_directory(cli, clinic, trusting):
+def test_cache_files_are_private_inside_the_data_directory_and_ignored(cli, clinic, trusting):
     before = sorted(p.relative_to(clinic) for p in clinic.rglob("*"))
     check_json(cli, clinic)
-    assert sorted(p.relative_to(clinic) for p in clinic.rglob("*")) == before
+    after = sorted(p.relative_to(clinic) for p in clinic.rglob("*"))
+    assert {p.parts[0] for p in set(after) - set(before)} == {".ccm-cache"}
     files = cache_files(clinic)
-    assert len(files) == 2  # the records and the October log
+    assert len(files) == 3  # the records, the October log, the entry ids of September
+    assert all(p.parent == clinic.resolve() / ".ccm-cache" / cache.user_name() for p in files)
     for path in files:
         assert stat.S_IMODE(path.stat().st_mode) == 0o600
         assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
+    assert stat.S_IMODE((clinic / ".ccm-cache").stat().st_mode) == 0o700
+    assert (clinic / ".ccm-cache" / ".gitignore").read_text().splitlines()[-1] == "*"
+    validated = cli("validate", "-d", clinic, "--no-code-check")
+    assert validated.exit_code == 0 and validated.stdout == ""
 
 
 def test_deleting_the_cache_changes_nothing(cli, clinic, trusting):
@@ -251,10 +255,8 @@ def test_no_cache_is_written_when_turned_off(cli, clinic, monkeypatch):
     assert cache_files(clinic) == []
 
 
-def test_an_unwritable_cache_folder_only_costs_speed(cli, clinic, trusting, monkeypatch, tmp_path):
-    blocked = tmp_path / "not-a-folder"
-    blocked.write_text("a file where the cache folder would be")
-    monkeypatch.setenv("CCM_CACHE_DIR", str(blocked))
+def test_an_unwritable_cache_folder_only_costs_speed(cli, clinic, trusting):
+    (clinic / ".ccm-cache").write_text("a file where the cache folder would be")
     first = cli("check", "-d", clinic, "--format", "json", *OCTOBER)
     assert first.exit_code == 0 and first.stderr == ""
     assert json.loads(first.stdout)["month"] == "2026-10"

@@ -11,7 +11,7 @@ import pytest
 
 from ccmcli.models.records import Settings
 from ccmcli.store.record_files import parse_model
-from helpers import leaf_commands
+from helpers import data_files, leaf_commands
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 INIT = ("--practice", "Test Practice", "--timezone", "America/Chicago", "--npi", "1234567893")
@@ -211,8 +211,8 @@ def test_patient_show_month_status(cli, clinic):
 # --- validate ---------------------------------------------------------------------------------
 
 
-def test_validate_clean_clinic_prints_nothing(cli):
-    result = cli("-d", EXAMPLES / "clinic", "validate")
+def test_validate_clean_clinic_prints_nothing(cli, clinic):
+    result = cli("-d", clinic, "validate")
     assert (result.exit_code, result.stdout, result.stderr) == (0, "", "")
 
 
@@ -221,10 +221,10 @@ def planted_faults() -> list[str]:
     return re.findall(r"^\| `([^`]+:\d+)` \|", text, re.M)
 
 
-def test_validate_broken_lists_every_planted_fault(cli):
+def test_validate_broken_lists_every_planted_fault(cli, broken):
     faults = planted_faults()
     assert len(faults) == 11
-    result = cli("-d", EXAMPLES / "broken", "validate")
+    result = cli("-d", broken, "validate")
     assert result.exit_code == 1
     lines = result.stdout.splitlines()
     for where in faults:
@@ -232,8 +232,8 @@ def test_validate_broken_lists_every_planted_fault(cli):
     assert len(lines) == len(faults)
 
 
-def test_validate_json(cli):
-    result = cli("validate", "-d", EXAMPLES / "broken", "--format", "json")
+def test_validate_json(cli, broken):
+    result = cli("validate", "-d", broken, "--format", "json")
     assert result.exit_code == 1
     data = json.loads(result.stdout)
     assert data["errors"] == len(planted_faults())
@@ -389,9 +389,9 @@ def test_no_traceback_on_garbage_ccm_yaml(cli, clinic, kind, args):
     content = GARBAGE[kind]
     path = clinic / "ccm.yaml"
     path.write_bytes(content if isinstance(content, bytes) else content.encode())
-    before = {p: p.read_bytes() for p in clinic.rglob("*") if p.is_file()}
+    before = {p: p.read_bytes() for p in data_files(clinic)}
     result = cli(*args, "-d", clinic)
-    assert {p: p.read_bytes() for p in clinic.rglob("*") if p.is_file()} == before
+    assert {p: p.read_bytes() for p in data_files(clinic)} == before
     assert result.exit_code == 1, (result.stdout, result.stderr)
     assert "Traceback" not in result.stdout + result.stderr
     if args == ("validate",):

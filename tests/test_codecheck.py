@@ -1,9 +1,6 @@
-"""ICD-10-CM checks in `validate`, `patient add` and `patient show`; never loaded by `check`."""
+"""ICD-10-CM checks of condition codes: the checker, `validate`, `patient add` and `patient show`."""
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -197,57 +194,3 @@ def test_show_fills_missing_descriptions_without_rewriting(cli, clinic: Path) ->
         "Essential (primary) hypertension",
     ]
     assert path.read_bytes() == before
-
-
-def test_show_does_not_load_the_code_set_when_all_are_described(cli, clinic, monkeypatch) -> None:
-    monkeypatch.setattr(condition_codes, "load_checker", lambda *a: pytest.fail("code set loaded"))
-    result = cli("patient", "show", "P0001", "-d", clinic, "--month", "2026-10")
-    assert result.exit_code == 0
-    assert "condition E11.9  Type 2 diabetes mellitus without complications" in result.stdout
-
-
-# --- commands that must never load the code set -----------------------------------------------
-
-NEVER_LOADING = [
-    ["check", "--month", "2026-10"],
-    ["explain", "P0001", "--month", "2026-10"],
-    ["worklist", "--month", "2026-11"],
-    ["log", "P0001", "12", "--date", "2026-11-20", "--staff", "rn1"],
-    ["export", "--month", "2026-10", "-o", "claims.csv"],
-]
-
-PROBE = """
-import json, sys
-from typer.testing import CliRunner
-import ccmcli.codes.icd10 as icd10
-loads = []
-real = icd10.load_code_set
-icd10.load_code_set = lambda *a, **k: loads.append(1) or real(*a, **k)
-from ccmcli.cli import app
-runner, out = CliRunner(), []
-for args in json.loads(sys.argv[1]):
-    result = runner.invoke(app, ["-d", sys.argv[2], *args])
-    loaded = sorted(m for m in ("ccmcli.codes.condition_codes", "simple_icd_10_cm") if m in sys.modules)
-    out.append([args[0], result.exit_code, loaded + ["index"] * len(loads)])
-print(json.dumps(out))
-"""
-
-
-def test_check_log_and_others_never_load_the_code_set(clinic: Path, tmp_path: Path) -> None:
-    import typer
-
-    from ccmcli.cli import app
-
-    registered = set(typer.main.get_command(app).commands)
-    commands = [c for c in NEVER_LOADING if c[0] in registered]
-    assert [c[0] for c in commands][:3] == ["check", "explain", "worklist"]
-    env = {**os.environ, "CCM_CACHE_DIR": str(tmp_path / "cache")}
-    done = subprocess.run(
-        [sys.executable, "-c", PROBE, json.dumps(commands), str(clinic)],
-        capture_output=True, text=True, env=env, cwd=tmp_path, timeout=60,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr
-    for name, exit_code, loaded in json.loads(done.stdout):
-        assert exit_code in (0, 1), name  # the command ran (not a usage error)
-        assert loaded == [], f"{name} loaded {loaded}"
-    assert not list((tmp_path / "cache").glob("icd10cm-*"))

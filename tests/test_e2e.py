@@ -28,10 +28,12 @@ def test_version_and_module_entry_point():
     assert module.stdout == run("--version").stdout
 
 
-def test_validate_the_examples():
-    clean = run("-d", EXAMPLES / "clinic", "validate")
+def test_validate_the_examples(tmp_path):
+    for name in ("clinic", "broken"):  # copies: a command may write its caches inside
+        shutil.copytree(EXAMPLES / name, tmp_path / name)
+    clean = run("-d", tmp_path / "clinic", "validate")
     assert (clean.returncode, clean.stdout, clean.stderr) == (0, "", "")
-    broken = run("validate", "-d", EXAMPLES / "broken")
+    broken = run("validate", "-d", tmp_path / "broken")
     assert broken.returncode == 1
     assert len(broken.stdout.splitlines()) == 11
     assert all(": error: " in line for line in broken.stdout.splitlines())

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from ccmcli.actions import export
 from ccmcli.models.months import current_month, last_finished_month
-from ccmcli.store import fileio, timelog
+from ccmcli.store import csv_safe, fileio, timelog
 from ccmcli.store.datadir import DataDir
 from helpers import CCM
 
@@ -263,8 +263,8 @@ def test_output_failure_records_nothing(run, datadir, tmp_path):
 
 def test_output_into_the_ledger_folder_is_refused(run, datadir):
     r = run("-o", datadir / "exports" / f"{PREV}.csv")
-    assert r.exit_code == 2
-    assert "exports/" in r.stderr
+    assert r.exit_code == 1  # contract 2: refused
+    assert "inside the data directory" in r.stderr
 
 
 # ---- the claim line -----------------------------------------------------------------------------
@@ -309,7 +309,7 @@ def test_columns_fees_npi_place_and_dx(run, datadir):
     assert (p2["billing_npi"], p2["place_of_service"]) == ("1457302911", "22")
     assert [p2[f"dx{i}"] for i in range(1, 5)] == ["I50.22", "E78.5", "", ""]
     assert (p2["code"], p2["date_of_service"], p2["birth_date"]) == ("99426", day(8), "1948-03-02")
-    assert "total charge 188.90" in r.stderr  # 75.00 + 50.44 + 63.46 (99426, 2026)
+    assert "total charge 193.24" in r.stderr  # 75.00 + 50.44 + 67.80 (99426, 2026)
 
 
 # Names are stripped of surrounding whitespace when read, so tab and CR are tested on csv_text.
@@ -327,23 +327,23 @@ def test_formula_injection_defused_in_output_and_ledger(run, datadir):
     assert {x["patient_id"] for x in out} == {f"'-P{i}" for i in range(len(NASTY))}
     for text in (r.stdout, (datadir / "exports" / f"{PREV}.csv").read_text()):
         for row in csv.reader(io.StringIO(text)):
-            assert not any(cell.startswith(export.FORMULA_STARTS) for cell in row)
+            assert not any(cell.startswith(csv_safe.FORMULA_STARTS) for cell in row)
     again = run()  # the defused ids in the ledger still match the patients
     assert (again.exit_code, claims(again)) == (0, [])
 
 
 @given(st.text())
 def test_defuse_never_leaves_a_formula_and_changes_only_the_start(cell):
-    out = export.defuse(cell)
-    assert not out.startswith(export.FORMULA_STARTS)
+    out = csv_safe.defuse(cell)
+    assert not out.startswith(csv_safe.FORMULA_STARTS)
     assert out in (cell, "'" + cell)
-    assert export.defuse(out) == out
+    assert csv_safe.defuse(out) == out
 
 
 def test_every_column_is_defused_and_line_breaks_stay_inside_cells():
-    starts = itertools.islice(itertools.cycle(export.FORMULA_STARTS), len(export.COLUMNS))
+    starts = itertools.islice(itertools.cycle(csv_safe.FORMULA_STARTS), len(export.COLUMNS))
     line = [c + "x\ry\nz" for c in starts]
-    parsed = list(csv.reader(io.StringIO(export.csv_text([line]), newline="")))
+    parsed = list(csv.reader(io.StringIO(csv_safe.csv_text([line]), newline="")))
     assert parsed == [["'" + c for c in line]]
 
 

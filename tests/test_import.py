@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ccmcli.actions import roster_import
-from ccmcli.store import record_files
+from ccmcli.store import record_files, staging
 from ccmcli.store.datadir import DataDir
 from ccmcli.store.timelog import HEADER as LOG_HEADER
 
@@ -182,18 +182,30 @@ def test_every_bad_row_is_reported_without_patient_data(cli, datadir, tmp_path) 
     assert patient_files(datadir) == []
 
 
-def test_a_failed_write_says_how_far_it_got(cli, datadir, tmp_path, monkeypatch) -> None:
+def test_a_failed_write_imports_nothing(cli, datadir, tmp_path, monkeypatch) -> None:
     calls = []
+    real = staging.stage_file
 
-    def failing(data, patient, *, overwrite=False):
-        calls.append(patient.id)
+    def failing(path, text):
+        calls.append(path.name)
         if len(calls) == 2:
             raise OSError(28, "No space left on device")
+        real(path, text)
 
-    monkeypatch.setattr(record_files, "write_patient", failing)
+    monkeypatch.setattr(staging, "stage_file", failing)
     result = run_import(cli, datadir, write_roster(tmp_path, [row(), row(id="R2"), row(id="R3")]))
     assert result.exit_code == 1
-    assert result.stderr == "ccm: No space left on device (import stopped: 1 of 3 files written)\n"
+    assert result.stderr == (
+        "ccm: cannot write the patient files (No space left on device); nothing was imported\n"
+    )
+    assert patient_files(datadir) == []
+    assert sorted(p.name for p in datadir.iterdir()) == [
+        ".gitignore",
+        "ccm.yaml",
+        "exports",
+        "logs",
+        "patients",
+    ]
 
 
 # --- the header -------------------------------------------------------------------------------
@@ -464,3 +476,56 @@ def test_property_roster_values_reach_the_files(generated: list[dict]) -> None:
             assert p.birth_date == g["birth"]
             assert [c.code for c in p.conditions] == g["codes"]
             assert (p.consent.date if p.consent else None) == g["consent"]
+
+
+# --- a roster without its header, and inputs without end (issue items 16 and 17) --------------
+
+
+def test_a_roster_without_a_header_says_so_and_echoes_no_cell(cli, datadir, tmp_path) -> None:
+    path = tmp_path / "roster.csv"
+    lines = csv_text([row(), row(id="R2")]).splitlines(keepends=True)[1:]  # the data rows only
+    path.write_text("".join(lines))
+    result = run_import(cli, datadir, path)
+    assert result.exit_code == 1
+    first = result.stderr.splitlines()[0]
+    assert first.startswith(f"{path}:1: error: the first row is not a header")
+    for cell in GOOD.values():
+        if cell not in ("", "ccm"):
+            assert cell not in result.stderr
+    assert patient_files(datadir) == []
+
+
+def _limited_memory():
+    import resource
+
+    resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))
+
+
+def test_import_of_a_device_is_refused_before_reading(datadir) -> None:
+    import subprocess
+
+    from helpers import CCM
+
+    done = subprocess.run([CCM, "patient", "import", "/dev/zero", "-d", str(datadir)],
+                          capture_output=True, text=True, timeout=120,
+                          preexec_fn=_limited_memory)  # fmt: skip
+    assert done.returncode == 2, done.stderr
+    assert done.stderr == "ccm: cannot read /dev/zero: it is a device, not a file\n"
+    with open("/dev/zero", "rb") as zero:
+        done = subprocess.run([CCM, "patient", "import", "-", "-d", str(datadir)], stdin=zero,
+                              capture_output=True, text=True, timeout=120,
+                              preexec_fn=_limited_memory)  # fmt: skip
+    assert done.returncode == 2, done.stderr
+    assert "standard input: it is a device" in done.stderr
+
+
+def test_input_beyond_the_bound_is_refused(cli, datadir, monkeypatch) -> None:
+    from ccmcli.store import regular_files
+
+    monkeypatch.setattr(regular_files, "MAX_INPUT", 1000)
+    text = csv_text([row(id=f"R{i}") for i in range(20)])
+    assert len(text) > 1000
+    result = cli("patient", "import", "-", "-d", datadir, input=text)
+    assert result.exit_code == 1
+    assert result.stderr.startswith("ccm: standard input is larger than")
+    assert patient_files(datadir) == []

@@ -5,7 +5,7 @@ import io
 import json
 import re
 import stat
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -15,10 +15,13 @@ from hypothesis import strategies as st
 from ccmcli.actions import recording
 from ccmcli.codes.identifiers import is_entry_id
 from ccmcli.models.entry_input import ACTIVITIES
+from ccmcli.models.errors import CcmError
 from ccmcli.models.months import Month, current_month, today_in
+from ccmcli.models.typed import parse_date
 from ccmcli.store import logappend, timelog
 from ccmcli.store import record_files as record_files_mod
 from ccmcli.store.datadir import DataDir
+from helpers import data_files
 
 TZ = "America/Chicago"
 ID_SHAPE = re.compile(r"E\d{8}T\d{9}-[0-9A-HJKMNP-TV-Z]{5}")
@@ -66,7 +69,8 @@ def month_problems(root: Path) -> list:
 
 
 def snapshot(root: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(root)): p.read_bytes() for p in root.rglob("*") if p.is_file()}
+    """Every file a person or ccm wrote (the caches of parsed files aside)."""
+    return {str(p.relative_to(root)): p.read_bytes() for p in data_files(root)}
 
 
 def test_log_writes_one_row_and_prints_id_then_status(cli, data):
@@ -416,3 +420,46 @@ def test_csv_output_is_the_row_as_written(cli, data):
     header, row = result.stdout.splitlines()
     assert header + "\n" == timelog.HEADER
     assert log_file(data).read_text().splitlines()[-1] == row
+
+
+# ---- a date typed without a year (contract section 2) ------------------------------------------
+
+NOV_29 = date(2026, 11, 29)
+
+
+@pytest.mark.parametrize(
+    ("typed", "expected"),
+    [("10/30", date(2026, 10, 30)), ("10/29", date(2026, 10, 29)), ("Oct 29", date(2026, 10, 29)),
+     ("11/29", NOV_29), ("Nov 29", NOV_29)],
+)  # fmt: skip
+def test_a_yearless_date_is_the_latest_not_after_today(typed, expected):
+    assert parse_date(typed, NOV_29) == expected
+
+
+def test_a_yearless_date_reaches_back_across_new_year():
+    assert parse_date("12/30", date(2027, 1, 2)) == date(2026, 12, 30)
+    assert parse_date("Feb 29", date(2028, 3, 1)) == date(2028, 2, 29)
+
+
+@pytest.mark.parametrize("typed", ["11/30", "Nov 30", "10/28", "3/4", "2/29", "12/30"])
+def test_a_yearless_date_more_than_31_days_back_asks_for_the_year(typed):
+    with pytest.raises(CcmError) as caught:
+        parse_date(typed, NOV_29)
+    assert "has no year" in caught.value.message and "type the year" in caught.value.message
+    assert caught.value.exit_code == 1
+
+
+def test_a_yearless_birth_date_is_refused_without_echoing_it():
+    with pytest.raises(CcmError) as caught:
+        parse_date("3/2", NOV_29, allow_future=False, private=True)
+    assert "3/2" not in caught.value.message and "03-02" not in caught.value.message
+
+
+def test_log_refuses_tomorrows_day_without_a_year_and_writes_nothing(cli, data):
+    tomorrow = today_in(TZ) + timedelta(days=1)  # without a year: the same day a year ago
+    before = snapshot(data)
+    result = cli("log", "P0001", "5", "-d", data, "--date", f"{tomorrow.month}/{tomorrow.day}",
+                 "--staff", "x")  # fmt: skip
+    assert result.exit_code == 1
+    assert "has no year" in result.stderr
+    assert snapshot(data) == before

@@ -64,7 +64,7 @@ def test_reading_on_from_the_resume_point_equals_reading_the_whole_file(first, m
         return
     assert resume.offset <= len(before)
     rest = after[resume.offset :]
-    resumed, _ = timelog.read_rows(rest, OCTOBER, REL, KNOWN.__contains__, resume)
+    resumed, _ = timelog.read_rows(rest, OCTOBER, REL, KNOWN.__contains__, resume=resume)
     assert shape(resumed) == shape(read_all(after))
 
 
@@ -77,7 +77,7 @@ def test_a_file_of_its_header_only_resumes_after_it():
         [],
     )
     row = GOOD.format(n=1, d=1, m=5)
-    resumed, _ = timelog.read_rows(row, OCTOBER, REL, None, resume)
+    resumed, _ = timelog.read_rows(row, OCTOBER, REL, resume=resume)
     assert shape(resumed) == shape(timelog.parse_month(timelog.HEADER + row, OCTOBER, REL))
 
 

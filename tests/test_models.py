@@ -409,14 +409,23 @@ def test_place_of_service_is_two_digits(pos, ok):
         assert refused(Settings, data)[0]["loc"] == ("place_of_service",)
 
 
-def test_fees_keys_are_five_digit_codes_and_amounts_not_negative():
-    s = Settings.model_validate({**SETTINGS, "fees": {"99490": "75.00", "99439": "0"}})
-    assert s.fees == {"99490": 75.0, "99439": 0.0}
+def test_fees_keys_are_five_digit_codes_and_amounts_positive_with_cents():
+    fees = {"99490": "75.00", "99439": "0.01", "99491": "100000", "99437": "57.5"}
+    s = Settings.model_validate({**SETTINGS, "fees": fees})
+    assert s.fees == {"99490": 75.0, "99439": 0.01, "99491": 100000.0, "99437": 57.5}
     for fees, loc in [({"9949": "1"}, ("fees", "9949", "[key]")),
                       ({"G0511": "1"}, ("fees", "G0511", "[key]")),
                       ({"99490": "-0.01"}, ("fees", "99490")),
                       ({"99490": "lots"}, ("fees", "99490"))]:  # fmt: skip
         assert [e["loc"] for e in refused(Settings, {**SETTINGS, "fees": fees})] == [loc]
+
+
+@pytest.mark.parametrize("amount", ["0", "0.00", "1e400", "1e3", "nan", "inf", "-1", "75.005",
+                                    "100000.01", "1,000", " ", "0x10", "75.", ".5", "1_000",
+                                    "0.5e2"])  # fmt: skip
+def test_a_fee_that_no_claim_line_can_carry_is_refused(amount):
+    errors = refused(Settings, {**SETTINGS, "fees": {"99490": amount}})
+    assert [e["loc"] for e in errors] == [("fees", "99490")]
 
 
 # --- errors never echo patient data ------------------------------------------------------------

@@ -31,6 +31,8 @@ class _OneLog:
     """Stands in for a DataDir whose October log is one fixture file (read_month needs only
     these two methods), so decoding, BOM and torn-line handling run exactly as in use."""
 
+    root = FIXTURES
+
     def __init__(self, path: Path) -> None:
         self.path = path
 
@@ -55,7 +57,7 @@ def log_problems(path: Path) -> list[Problem]:
 
 
 def validate_problems() -> list[Problem]:
-    found = validate.validate(DataDir(FIXTURES / "validate"))
+    found = validate.validate(DataDir(FIXTURES / "validate")).problems
     return [Problem(f"validate/{p.file}", p.line, p.severity, p.message, p.column) for p in found]
 
 
@@ -168,7 +170,7 @@ def test_a_patient_file_that_cannot_be_read_is_one_problem(tmp_path):
     )
     assert patient is None
     assert [p.render() for p in problems] == [
-        "patients/P1.yaml: error: cannot read the file: Is a directory"
+        "patients/P1.yaml: error: cannot read the file: it is a folder, not a regular file"
     ]
 
 

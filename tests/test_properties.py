@@ -15,13 +15,13 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from ccmcli.loader import load
 from ccmcli.models.months import Month
 from ccmcli.models.records import Patient, Settings
 from ccmcli.reports.practice_month import judge_month, judgement_dict
 from ccmcli.rules.entry_checks import entry_warnings
 from ccmcli.rules.judge import judge
 from ccmcli.rules.table import rules_for
-from ccmcli.store import record_files
 from ccmcli.store.datadir import DataDir
 from ccmcli.store.timelog import COLUMNS, HEADER, Entry
 
@@ -285,7 +285,7 @@ def _data_dir(root: Path, cfg: Settings, patient: Patient) -> DataDir:
 
 
 def _month_json(data: DataDir, cfg: Settings, month: Month) -> dict:
-    return judge_month(data, cfg, month, record_files.load_patients(data)).as_dict()
+    return judge_month(load(data), month).as_dict()
 
 
 @settings(max_examples=40, deadline=None)

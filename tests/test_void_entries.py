@@ -10,7 +10,7 @@ import pytest
 from ccmcli.models.months import current_month, today_in
 from ccmcli.store import timelog
 from ccmcli.store.datadir import DataDir
-from helpers import ELIGIBLE_PATIENT
+from helpers import ELIGIBLE_PATIENT, data_files
 
 TZ = "America/Chicago"
 
@@ -31,7 +31,8 @@ def this_month(root: Path) -> Path:
 
 
 def snapshot(root: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(root)): p.read_bytes() for p in root.rglob("*") if p.is_file()}
+    """Every file a person or ccm wrote (the caches of parsed files aside)."""
+    return {str(p.relative_to(root)): p.read_bytes() for p in data_files(root)}
 
 
 @pytest.fixture

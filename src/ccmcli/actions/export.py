@@ -1,8 +1,8 @@
 """`ccm export`: the month's claim lines, recorded in a ledger so no unit is ever billed twice.
 
 Duplicate same-period claims are the largest overpayment finding in audits of CCM (contract 5).
-The ledger `exports/<YYYY-MM>.csv` holds every line already exported. An export judges the month,
-then, holding the ledger's lock for the whole read-diff-write-append, compares what the data
+The ledger `exports/<YYYY-MM>.csv` holds every line already exported. An export, holding the
+ledger's lock for the whole judge-read-diff-write-append, compares what the data
 supports now with what the ledger holds: only units not exported before become new lines; a
 patient-month stays on the track it was first exported on; units exported but no longer supported
 are reported as needing a corrected claim.
@@ -19,7 +19,7 @@ import fcntl
 import io
 import os
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -30,8 +30,10 @@ from ccmcli.models.months import Month, is_provisional, last_finished_month, now
 from ccmcli.models.records import Patient, Settings
 from ccmcli.reports import practice_month
 from ccmcli.rules.engine import Judgement, TrackResult
+from ccmcli.rules.judge import date_of_service_for
 from ccmcli.rules.table import RuleYear, Track
-from ccmcli.store import fileio, record_files
+from ccmcli.store import fileio, record_files, regular_files
+from ccmcli.store.csv_safe import csv_text
 from ccmcli.store.datadir import DataDir
 
 COLUMNS = (
@@ -39,32 +41,15 @@ COLUMNS = (
     "date_of_service", "code", "units", "charge", "dx1", "dx2", "dx3", "dx4",
 )  # fmt: skip
 LEDGER_COLUMNS = (*COLUMNS, "exported_at")
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 CENT = Decimal("0.01")
 SHOWN_PROBLEMS = 5
 
 Write = Callable[[str], None]
 
 
-def defuse(cell: str) -> str:
-    """A cell a spreadsheet would run as a formula gets a leading `'` (contract 5). Idempotent."""
-    return "'" + cell if cell.startswith(FORMULA_STARTS) else cell
-
-
 def _undefuse_id(cell: str) -> str:
     """Patient ids never hold `'`, so a leading one is only ever the defusing prefix."""
     return cell[1:] if cell.startswith("'") else cell
-
-
-def csv_text(rows: Iterable[Iterable[str]], header: Iterable[str] | None = None) -> str:
-    """CSV with every cell defused. Lines end in CRLF (RFC 4180): with it, Python 3.11's csv
-    module also quotes a cell holding a bare CR, which it leaves unquoted under a `\\n` ending."""
-    out = io.StringIO()
-    w = csv.writer(out, lineterminator="\r\n")
-    if header is not None:
-        w.writerow(header)
-    w.writerows([defuse(str(c)) for c in row] for row in rows)
-    return out.getvalue()
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,12 +61,14 @@ class Line:
     code: str
     units: int
     charge: Decimal
+    exported_at: str = ""  # ledger lines only: lines of one export share it
 
 
 def fee(code: str, settings: Settings, rules: RuleYear) -> Decimal:
     """Per-unit charge: `fees` in ccm.yaml, else the national amount of the service year (A6)."""
-    dollars = settings.fees.get(code, rules.amounts[code].dollars)
-    return Decimal(str(dollars))
+    if code in settings.fees:
+        return Decimal(str(settings.fees[code]))
+    return rules.amounts[code].exact
 
 
 def diagnoses(patient: Patient) -> list[str]:
@@ -98,8 +85,7 @@ def claim_line(
 ) -> Line:
     p = j.patient
     charge = (fee(code, settings, j.rules) * units).quantize(CENT, ROUND_HALF_UP)
-    # The patient model has no place of service of its own yet; the practice's applies.
-    pos = getattr(p, "place_of_service", None) or settings.place_of_service
+    pos = settings.place_of_service  # a patient has no place of service of its own
     cells = (p.id, p.name, p.birth_date.isoformat(), p.mbi or "", p.billing_npi or settings.billing_npi,
              pos, result.date_of_service.isoformat(), code, str(units), f"{charge}", *diagnoses(p))  # fmt: skip
     return Line(cells, p.id, code, units, charge)
@@ -110,31 +96,39 @@ def claim_line(
 
 def parse_ledger(text: str, rel: str) -> list[Line]:
     """The ledger's lines; any damage refuses the export, since a wrong ledger can bill twice."""
-    if not text.strip():
-        return []
-    bad: list[str] = []
-    if not text.endswith(("\n", "\r")):
-        bad.append(f"{rel}:{text.count(chr(10)) + 1}: the last line is incomplete")
-        text = text[: text.rfind("\n") + 1]
-    stream = io.StringIO(text, newline="")
-    reader = csv.reader(stream)
-    if tuple(h.strip() for h in next(reader, [])) != LEDGER_COLUMNS:
-        raise CcmError(f"{rel}:1: header must be: {','.join(LEDGER_COLUMNS)}")
-    lines, line_no = [], 1
-    for row in reader:
-        start, line_no = line_no + 1, reader.line_num
-        if not row or row == [""]:
-            continue
-        parsed = _ledger_row(row)
-        if isinstance(parsed, str):
-            bad.append(f"{rel}:{start}: {parsed}")
-        else:
-            lines.append(parsed)
-    if bad:
-        shown = "\n".join(bad[:SHOWN_PROBLEMS])
+    lines, problems = scan_ledger(text, rel)
+    if problems:
+        shown = "\n".join(f"{p.file}:{p.line}: {p.message}" for p in problems[:SHOWN_PROBLEMS])
         raise CcmError(f"the export ledger is damaged; compare it with what was billed and repair "
                        f"it before exporting again:\n{shown}")  # fmt: skip
     return lines
+
+
+def scan_ledger(text: str, rel: str) -> tuple[list[Line], list[Problem]]:
+    """The ledger's lines and a problem for each damaged one (`validate` lists them all)."""
+    if not text.strip():
+        return [], []
+    bad: list[Problem] = []
+    if not text.endswith(("\n", "\r")):
+        bad.append(Problem(rel, text.count("\n") + 1, "error", "the last line is incomplete"))
+        text = text[: text.rfind("\n") + 1]
+    reader = csv.reader(io.StringIO(text, newline=""))
+    if tuple(h.strip() for h in next(reader, [])) != LEDGER_COLUMNS:
+        return [], [Problem(rel, 1, "error", f"header must be: {','.join(LEDGER_COLUMNS)}")]
+    lines, line_no = [], 1
+    try:
+        for row in reader:
+            start, line_no = line_no + 1, reader.line_num
+            if not row or row == [""]:
+                continue
+            parsed = _ledger_row(row)
+            if isinstance(parsed, str):
+                bad.append(Problem(rel, start, "error", parsed))
+            else:
+                lines.append(parsed)
+    except csv.Error as exc:  # a cell over the csv module's limit: nothing after it is sure
+        bad.append(Problem(rel, line_no + 1, "error", f"cannot read this row as CSV ({exc})"))
+    return lines, sorted(bad, key=lambda p: p.line or 0)
 
 
 def _ledger_row(row: list[str]) -> Line | str:
@@ -153,7 +147,7 @@ def _ledger_row(row: list[str]) -> Line | str:
         amount = Decimal("NaN")
     if not amount.is_finite():
         return f'charge "{charge[:12]}" is not an amount'
-    return Line(tuple(row[: len(COLUMNS)]), pid, code, int(units), amount)
+    return Line(tuple(row[: len(COLUMNS)]), pid, code, int(units), amount, row[-1])
 
 
 def _read_fd(fd: int) -> str:
@@ -167,11 +161,10 @@ def read_ledger(data: DataDir, month: Month) -> list[Line]:
     """The ledger under a shared lock (an export appending waits or finishes first)."""
     path = data.export_path(month)
     try:
-        fd = os.open(path, os.O_RDONLY)
+        fd = fileio.open_locked(path, os.O_RDONLY, fcntl.LOCK_SH)
     except FileNotFoundError:
         return []
     try:
-        fcntl.flock(fd, fcntl.LOCK_SH)
         return parse_ledger(_read_fd(fd), data.relative(path))
     finally:
         os.close(fd)
@@ -188,8 +181,11 @@ class Correction:
     code: str
     exported: int
     supported: int
+    detail: str = ""  # a field of the claim that changed, when the units did not
 
     def message(self) -> str:
+        if self.detail:
+            return f"{self.patient_id} {self.code}: {self.detail}: needs a corrected claim"
         units = "unit" if self.exported == 1 else "units"
         return (f"{self.patient_id} {self.code}: {self.exported} {units} exported, "
                 f"{self.supported} supported now: needs a corrected claim")  # fmt: skip
@@ -222,8 +218,10 @@ def plan_export(
     """New lines: supported units beyond those in the ledger, per patient and code. Corrections:
     ledger units beyond those supported."""
     done: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    by_patient: dict[str, list[Line]] = defaultdict(list)
     for line in ledger:
         done[line.patient_id][line.code] += line.units
+        by_patient[line.patient_id].append(line)
     judged = {j.patient.id: j for j in report.judgements}
     plan = Plan()
     for pid in sorted(judged.keys() | done.keys()):
@@ -237,8 +235,59 @@ def plan_export(
         for code, n in now.items():
             if n > had.get(code, 0):
                 plan.lines.append(claim_line(judged[pid], result, code, n - had.get(code, 0), settings))  # fmt: skip
-        plan.corrections += [Correction(pid, c, n, now.get(c, 0)) for c, n in had.items() if n > now.get(c, 0)]  # fmt: skip
+        short = [Correction(pid, c, n, now.get(c, 0)) for c, n in had.items() if n > now.get(c, 0)]  # fmt: skip
+        plan.corrections += short
+        if had and result and not short:
+            plan.corrections += changed_fields(judged[pid], result, by_patient[pid], settings)
     return plan
+
+
+_FIELDS = (("billing NPI", slice(4, 5)), ("diagnoses", slice(10, 14)))
+
+
+def changed_fields(
+    j: Judgement, result: TrackResult, exported: list[Line], settings: Settings
+) -> list[Correction]:
+    """Exported lines whose date of service, billing NPI or diagnoses the data no longer gives.
+
+    The units still stand, but the claim sent carries another date or another provider or
+    diagnoses than the record now supports (a void and a new entry, an edited patient file): a
+    corrected claim, like a change of units. Each export's lines carry the date of service of
+    the units billed up to then, so a later unit moving the month's date is no correction.
+    """
+    now = claim_line(j, result, result.codes[0][0], 1, settings).cells
+    out: dict[tuple[str, str], Correction] = {}
+    base = addon = 0
+    total = sum(n for _, n in result.codes)
+    for batch in _batches(exported):
+        base += sum(line.units for line in batch if line.code == result.track.base_code)
+        addon += sum(line.units for line in batch if line.code == result.track.addon_code)
+        if base + addon >= total:
+            day = result.date_of_service
+        else:
+            day = date_of_service_for(j, result.track, addon, settings) if base else None
+        for line in batch:
+            if day is not None and line.cells[6] != day.isoformat():
+                what = f"exported with date of service {line.cells[6]}, the data now gives {day}"
+                out.setdefault((line.code, "dos"), Correction(j.patient.id, line.code, line.units, line.units, what))  # fmt: skip
+            for name, cells in _FIELDS:
+                if line.cells[cells] != now[cells]:
+                    what = f"exported with other {name} than the record now gives"
+                    out.setdefault((line.code, name), Correction(j.patient.id, line.code, line.units, line.units, what))  # fmt: skip
+    return list(out.values())
+
+
+def _batches(lines: list[Line]) -> list[list[Line]]:
+    """Lines grouped by the export that wrote them: consecutive lines with one exported_at and
+    one date of service (two exports within a second differ in the date, or need no split)."""
+    out: list[list[Line]] = []
+    for line in lines:
+        last = out[-1][-1] if out else None
+        if last and (last.exported_at, last.cells[6]) == (line.exported_at, line.cells[6]):
+            out[-1].append(line)
+        else:
+            out.append([line])
+    return out
 
 
 # ---- the command's work -------------------------------------------------------------------------
@@ -274,12 +323,6 @@ def pick_month(text: str | None, settings: Settings) -> Month:
     return Month.parse(text) if text else last_finished_month(settings.timezone)
 
 
-def check_output(data: DataDir, output) -> None:
-    """`-o` may not point into exports/: replacing a ledger would forget what was billed."""
-    if output is not None and output.resolve().is_relative_to(data.exports_dir.resolve()):
-        raise CcmError("-o must not point into the exports/ folder, which holds the ledgers", 2)
-
-
 def _refusal(month: Month, errors: list[Problem]) -> str:
     n = len(errors)
     shown = [f"  {p.render()}" for p in errors[:SHOWN_PROBLEMS]]
@@ -294,22 +337,27 @@ def export_month(
     data: DataDir, month_text: str | None, write: Write, *, allow_open: bool = False,
     force: bool = False,
 ) -> Outcome:  # fmt: skip
-    """Judge the month, then under the ledger lock: diff, write the output, record the lines."""
-    settings = record_files.require_settings(data)
-    month = pick_month(month_text, settings)
+    """Under the ledger lock: judge the month, diff, write the output, record the lines."""
+    from ccmcli.loader import load
+
+    practice = load(data)
+    settings = practice.settings
+    month = practice.month(month_text, default="last_finished")
     open_month = is_provisional(month, settings.timezone)
     if open_month and not allow_open:
         raise CcmError(f"{month} has not ended at the practice ({settings.timezone}) and minutes "
                        "may still be added; export it once it ends, or use --allow-open-month")  # fmt: skip
-    patients = record_files.load_patients(data)
-    report = practice_month.judge_month(data, settings, month, patients)
-    errors = [p for p in report.problems if p.severity == "error"]
-    if errors and not force:
-        raise CcmError(_refusal(month, errors))
     path = data.export_path(month)
+    regular_files.check_writable(data.root, path)
     with fileio.locked(path, csv_text([], LEDGER_COLUMNS)) as fd:
+        # Judged under the lock: a month judged before another export recorded lines (and
+        # minutes were logged in between) would read as units no longer supported.
+        report = practice_month.judge_month(practice, month)  # reads the month's log now
+        errors = [p for p in report.problems if p.severity == "error"]
+        if errors and not force:
+            raise CcmError(_refusal(month, errors))
         plan = plan_export(report, settings, parse_ledger(_read_fd(fd), data.relative(path)),
-                           patients.invalid)  # fmt: skip
+                           practice.invalid)  # fmt: skip
         write(csv_text((line.cells for line in plan.lines), COLUMNS))
         if plan.lines:
             _record(fd, plan.lines, settings, data.relative(path))

@@ -1,18 +1,23 @@
 """Adding and showing one patient: what `ccm patient add` and `ccm patient show` do."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 
+from ccmcli.models.error_words import field_errors
 from ccmcli.models.errors import CcmError
-from ccmcli.models.months import Month, current_month, is_provisional, today_in
+from ccmcli.models.months import Month, is_provisional, today_in
 from ccmcli.models.records import Patient, Settings
 from ccmcli.models.typed import parse_date
 from ccmcli.rules.engine import Judgement
 from ccmcli.rules.judge import judge
 from ccmcli.rules.table import rules_for
-from ccmcli.store import record_files, timelog
+from ccmcli.store import record_files
 from ccmcli.store.datadir import DataDir
+
+if TYPE_CHECKING:
+    from ccmcli.loader import Practice
 
 OPTION_OF_FIELD = {
     "id": "ID", "name": "--name", "birth_date": "--birth-date", "conditions": "--condition",
@@ -72,17 +77,16 @@ def build_patient(f: AddFields, today) -> Patient:
     try:
         return Patient.model_validate(raw)
     except ValidationError as exc:
-        first = exc.errors(include_input=False, include_url=False)[0]
-        loc = first["loc"][0] if first["loc"] else ""
-        msg = first["msg"].removeprefix("Value error, ").replace("Input should be", "must be")
-        raise CcmError(f"{OPTION_OF_FIELD.get(str(loc), loc)}: {msg}", 2) from None
+        first = field_errors(exc)[0]
+        loc = first.loc[0] if first.loc else ""
+        raise CcmError(f"{OPTION_OF_FIELD.get(str(loc), loc)}: {first.text}", 2) from None
 
 
 def add_patient(data: DataDir, f: AddFields) -> tuple[object, list[str]]:
     settings = record_files.require_settings(data)
     data.patient_path(f.patient_id)  # refuses an id that could name a path
     patient = build_patient(f, today_in(settings.timezone))
-    warnings = [] if patient.program != "ccm" or len(patient.chronic_codes()) >= 2 else [
+    warnings = [] if patient.program != "ccm" or len(patient.chronic_categories()) >= 2 else [
         f"warning: {patient.id} has fewer than 2 chronic conditions; CCM months will be blocked"
     ]  # fmt: skip
     warnings += check_codes(patient)
@@ -123,6 +127,7 @@ class PatientView:
     settings: Settings
     judgement: Judgement
     provisional: bool
+    problems: list = field(default_factory=list)  # of the files read for it
 
     def as_dict(self) -> dict:
         from ccmcli.reports.practice_month import judgement_dict
@@ -136,23 +141,29 @@ class PatientView:
         }
 
 
-def month_status(
-    data: DataDir, settings: Settings, patient: Patient, month: Month, log=None
-) -> Judgement:
-    """The patient's month-to-date judgement, reading only that patient and that month's log."""
+def month_status(practice: "Practice", patient: Patient, month: Month, log=None) -> Judgement:
+    """The patient's month-to-date judgement from the month's log (read by the loader, or
+    `log` as an append just left it)."""
     from ccmcli.rules.entry_checks import entry_warnings
 
     rules, _ = rules_for(month.year)
-    log = log or timelog.read_month(data, month)
+    log = log or practice.read_month(month)
     entries = [e for e in log.entries if e.patient_id == patient.id]
+    settings = practice.settings
     provisional = is_provisional(month, settings.timezone)
     mine = entry_warnings(log.entries).get(patient.id)
     return judge(patient, month, entries, settings, rules, mine, provisional)
 
 
 def show_patient(data: DataDir, patient_id: str, month_text: str | None) -> PatientView:
-    settings = record_files.require_settings(data)
-    patient = _described(record_files.load_patient(data, patient_id))
-    month = Month.parse(month_text) if month_text else current_month(settings.timezone)
-    j = month_status(data, settings, patient, month)
-    return PatientView(patient, settings, j, is_provisional(month, settings.timezone))
+    from ccmcli.loader import load
+
+    practice = load(data, patient_ids=[patient_id])
+    patient = practice.patient(patient_id)
+    month = practice.month(month_text)
+    j = month_status(practice, patient, month)
+    settings = practice.settings
+    provisional = is_provisional(month, settings.timezone)
+    return PatientView(
+        _described(patient), settings, j, provisional, practice.month_problems(month)
+    )

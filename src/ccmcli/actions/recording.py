@@ -10,13 +10,13 @@ ledger are read: never every patient.
 import csv
 import io
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
-from functools import cache
 
 from ccmcli.actions.patients import month_status
-from ccmcli.codes.identifiers import is_entry_id, is_patient_id
+from ccmcli.codes.identifiers import is_entry_id
+from ccmcli.loader import load
 from ccmcli.models.entry_input import (
     ROLE_ENV,
     parse_time,
@@ -26,10 +26,11 @@ from ccmcli.models.entry_input import (
     single_line,
 )
 from ccmcli.models.errors import CcmError
-from ccmcli.models.months import Month, current_month, today_in
+from ccmcli.models.months import Month, today_in
 from ccmcli.models.typed import parse_date
 from ccmcli.rules.engine import Judgement
-from ccmcli.store import record_files, timelog
+from ccmcli.rules.entry_checks import duplicate_key
+from ccmcli.store import regular_files, timelog
 from ccmcli.store.datadir import DataDir
 from ccmcli.store.logappend import append_entry, decode
 from ccmcli.store.timelog import Entry, MonthLog
@@ -51,6 +52,7 @@ class LogRequest:
     staff: str | None = None
     activity: str = ""
     note: str = ""
+    entry_id: str = ""  # chosen by the caller (a timer's stop) so a retry can tell it was written
 
 
 @dataclass
@@ -89,18 +91,18 @@ def log_time(data: DataDir, req: LogRequest, environ: Mapping[str, str] = os.env
     start = parse_time("--start", req.start) if req.start else ""
     end = parse_time("--end", req.end) if req.end else ""
     minutes = resolve_minutes(req.minutes, start, end)
-    settings = record_files.require_settings(data)
-    patient = record_files.load_patient(
-        data, req.patient_id
-    )  # refuses an id that could name a path
+    practice = load(data, patient_ids=[req.patient_id])  # refuses an id that could name a path
+    settings, patient = practice.settings, practice.patient(req.patient_id)
     day = parse_date(req.day or "today", today_in(settings.timezone), allow_future=False)
     draft = _template(patient.id, day, minutes, role, staff, activity, start, end, note)
+    draft.id = req.entry_id
 
     def inspect(log: MonthLog) -> tuple[Entry, list[str]]:
         return draft, _log_warnings(log, draft)
 
     entry, log, warnings = append_entry(data, Month.of(day), settings.timezone, inspect)
-    judgement = month_status(data, settings, patient, log.month, log)
+    judgement = month_status(practice, patient, log.month, log)
+    warnings += [p.render() for p in practice.problems if p.severity == "error"]
     warnings += _export_warnings(data, log.month, patient.id) + _judged(judgement, entry)
     return Recorded(entry, judgement, warnings)
 
@@ -122,7 +124,7 @@ def _log_warnings(log: MonthLog, new: Entry) -> list[str]:
            f"({e.start}-{e.end}, {e.patient_id})"
            for e in mine if new.start and new.end and e.start and e.end
            and e.start < new.end and new.start < e.end]  # fmt: skip
-    twins = [e.id for e in mine if (e.patient_id, e.minutes) == (new.patient_id, new.minutes)]
+    twins = [e.id for e in mine if duplicate_key(e) == duplicate_key(new)]
     if twins:
         out.append(f"possible double entry: {', '.join(twins)} already logged {new.minutes} min "
                    f"by {new.staff} for {new.patient_id} on {new.date}")  # fmt: skip
@@ -142,12 +144,15 @@ def _export_warnings(data: DataDir, month: Month, patient_id: str) -> list[str]:
     path = data.export_path(month)
     rel = data.relative(path)
     try:
-        text = path.read_bytes().decode("utf-8-sig")
+        text = regular_files.read_bytes(data.root, path).decode("utf-8-sig")
     except FileNotFoundError:
         return []
     except (OSError, UnicodeDecodeError):
         return [f"cannot read {rel}: {month.label()} may already be exported for {patient_id}"]
-    rows = list(csv.reader(io.StringIO(text, newline="")))[1:]
+    try:
+        rows = list(csv.reader(io.StringIO(text, newline="")))[1:]
+    except csv.Error:
+        return [f"cannot read {rel}: {month.label()} may already be exported for {patient_id}"]
     if any(row and row[0].removeprefix("'") == patient_id for row in rows):
         return [f"{month.label()} is already exported for {patient_id} ({rel}); "
                 "this change may need a corrected claim"]  # fmt: skip
@@ -170,7 +175,8 @@ def void_entry(
         raise CcmError("--reason must say why the entry is voided", 2)
     who = resolve_staff(staff, environ)
     own_role = resolve_role(role, environ) if role or environ.get(ROLE_ENV, "").strip() else None
-    settings = record_files.require_settings(data)
+    practice = load(data, patient_ids=())
+    settings = practice.settings
     month = _locate(data, entry_id)
     found: list[Entry] = []
 
@@ -185,27 +191,29 @@ def void_entry(
     target = found[0]
     target.voided_by = entry.id
     warnings += _export_warnings(data, month, target.patient_id)
+    practice = load(data, patient_ids=[target.patient_id])
     try:
-        patient = record_files.load_patient(data, target.patient_id)
+        patient = practice.patient(target.patient_id)
     except CcmError:  # the entry was for an unknown patient: voiding it is the fix
         return Recorded(entry, None, warnings, target)
-    return Recorded(entry, month_status(data, settings, patient, month, log), warnings, target)
+    return Recorded(entry, month_status(practice, patient, month, log), warnings, target)
 
 
 def _locate(data: DataDir, entry_id: str) -> Month:
     """The month whose log holds a valid row with this id, searching the newest month first."""
-    from ccmcli.reports.validate import log_months
+    from ccmcli.store.layout import log_months
 
     needle, broken = f"\n{entry_id},".encode(), None
     for month in reversed(log_months(data)):
         path = data.log_path(month)
         try:
-            raw = path.read_bytes()
+            raw = regular_files.read_bytes(data.root, path)
         except OSError:
             continue
         if needle not in raw:
             continue
-        log = timelog.parse_month(decode(raw, data.relative(path)), month, data.relative(path))
+        rel = data.relative(path)
+        log = timelog.parse_month(decode(raw, rel), month, rel, controls=timelog.has_controls(raw))
         if entry_id in log.by_id():
             return month
         broken = broken or data.relative(path)
@@ -233,6 +241,7 @@ class Listing:
     month: Month
     log: MonthLog
     entries: list[Entry]
+    problems: list = field(default_factory=list)  # of the files read: the log, settings, patients
 
     def rows(self) -> list[list]:
         return [[e.id, e.patient_id, e.date.isoformat(), e.minutes, e.role, e.staff, e.activity,
@@ -242,27 +251,15 @@ class Listing:
     def as_dict(self) -> dict:
         return {"month": str(self.month), "file": self.log.file,
                 "entries": [{**e.as_dict(), "voided_by": e.voided_by} for e in self.entries],
-                "problems": [p.as_dict() for p in self.log.problems]}  # fmt: skip
+                "problems": [p.as_dict() for p in self.problems]}  # fmt: skip
 
 
 def list_entries(data: DataDir, month_text: str | None, patient_id: str | None) -> Listing:
     """The month's entries (this month at the practice by default), optionally one patient's."""
-    settings = record_files.require_settings(data)
-    month = Month.parse(month_text) if month_text else current_month(settings.timezone)
-    if patient_id is not None:
-        path = data.patient_path(patient_id)
-        if not path.is_file():
-            raise CcmError(f'unknown patient "{patient_id}" (no {data.relative(path)})')
-    log = timelog.read_month(data, month, _patient_file_exists(data))
+    practice = load(data, patient_ids=None if patient_id is None else [patient_id])
+    month = practice.month(month_text)
+    if patient_id is not None and patient_id not in practice.invalid:
+        practice.patient(patient_id)  # refuses an unknown patient
+    log = practice.read_month(month)
     chosen = [e for e in log.entries if patient_id is None or e.patient_id == patient_id]
-    return Listing(month, log, chosen)
-
-
-def _patient_file_exists(data: DataDir) -> Callable[[str], bool]:
-    """Whether a patient file exists: one look per id, never a read of every patient."""
-
-    @cache
-    def known(patient_id: str) -> bool:
-        return is_patient_id(patient_id) and data.patient_path(patient_id).is_file()
-
-    return known
+    return Listing(month, log, chosen, practice.month_problems(month))

@@ -26,7 +26,7 @@ from ccmcli.models.errors import CcmError
 from ccmcli.models.findings import Problem, has_errors
 from ccmcli.models.months import today_in
 from ccmcli.models.records import Patient
-from ccmcli.store import record_files
+from ccmcli.store import record_files, staging
 from ccmcli.store.datadir import DataDir
 
 COLUMNS = (
@@ -123,8 +123,12 @@ def read_rows(text: str, name: str) -> tuple[list[tuple[int, dict[str, str]]], l
 
 
 def _header_problem(header: list[str]) -> str | None:
+    """What is wrong with the header. A first row holding no column name at all is data (an
+    export without its header): its cells are patient data and are never repeated."""
     if tuple(header) == COLUMNS:
         return None
+    if not any(h in COLUMNS for h in header):
+        return "the first row is not a header; a roster starts with the row " + ",".join(COLUMNS)
     missing = [c for c in COLUMNS if c not in header]
     extra = [h[:40] for h in header if h not in COLUMNS]
     parts = [f"{what}: {', '.join(names)}"
@@ -227,17 +231,14 @@ def _merge_pairs(raw: dict, cells: dict, dates: dict, errors: list[Error]) -> No
 
 def model_messages(exc: ValidationError) -> list[Error]:
     """Pydantic errors as (column, message), never with the input (it is patient data)."""
+    from ccmcli.models.error_words import field_errors
+
     out = []
-    for e in exc.errors(include_input=False, include_url=False):
-        loc = tuple(s for s in e["loc"] if not str(s).startswith(("function-", "list[")))
+    for fe in field_errors(exc):
+        loc = fe.loc
         name = _COLUMN_OF.get(loc[:2]) or ("conditions" if loc[:1] == ("conditions",) else "")
         name = name or ".".join(str(s) for s in loc)
-        msg = e["msg"].removeprefix("Value error, ").replace("Input should be", "must be")
-        if e["type"] == "missing":
-            msg = f"{name} is required"
-        elif name:
-            msg = f"{name} {msg}" if msg[:1].islower() else f"{name}: {msg}"
-        out.append((name, msg))
+        out.append((name, fe.message(name)))
     return out
 
 
@@ -290,6 +291,24 @@ class _Planner:
             return None, f"cannot update {pid}: {rel} has errors (see `ccm validate`)"
         return patient, None
 
+    def imported_before(self, line: int, cells: dict[str, str]) -> _Checked | None:
+        """An existing file that is exactly what this row writes is no conflict but this row,
+        imported before (the same roster run again, say after an interrupted import was
+        completed by the next command): it counts as unchanged."""
+        if self.update:
+            return None
+        raw, errors = merge_row(cells, None)
+        patient, messages = build_patient(raw, errors, self.today)
+        if patient is None:
+            return None
+        try:
+            on_disk = self.data.patient_path(patient.id).read_bytes()
+        except OSError:
+            return None
+        if on_disk != record_files.patient_yaml(patient).encode("utf-8"):
+            return None
+        return _Checked(RosterRow(line, patient, patient), messages, _codes_of(raw))
+
     def row(self, line: int, cells: dict[str, str]) -> _Checked:
         pid = cells["id"]
         if not pid:
@@ -301,7 +320,7 @@ class _Planner:
         self.seen[pid] = line
         existing, refusal = self.existing(pid)
         if refusal:
-            return _Checked(errors=[refusal])
+            return self.imported_before(line, cells) or _Checked(errors=[refusal])
         raw, errors = merge_row(cells, existing)
         patient, messages = build_patient(raw, errors, self.today)
         row = RosterRow(line, patient, existing) if patient else None
@@ -342,15 +361,16 @@ def _check_codes(result: ImportResult, name: str, rows: list) -> None:
 
 
 def write(data: DataDir, result: ImportResult) -> None:
-    """Write each new or changed patient file atomically; unchanged files are left as they are."""
+    """Write every new or changed patient file as one (staging.py): all of them or none, also
+    after a crash or a full disk; unchanged files are left as they are."""
     todo = [r for r in result.rows if r.changed]
-    for done, row in enumerate(todo):
-        try:
-            record_files.write_patient(data, row.patient, overwrite=row.existing is not None)
-        except (CcmError, OSError) as exc:
-            reason = exc.message if isinstance(exc, CcmError) else (exc.strerror or str(exc))
-            msg = f"{reason} (import stopped: {done} of {len(todo)} files written)"
-            raise CcmError(msg) from None
+    files = [(f"{r.patient.id}.yaml", record_files.patient_yaml(r.patient), r.existing is not None)
+             for r in todo]  # fmt: skip
+    try:
+        staging.write_all(data, files)
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise CcmError(f"cannot write the patient files ({reason}); nothing was imported") from None
     result.written = True
 
 
@@ -361,6 +381,7 @@ def import_roster(
     text, problems = decode(raw, name)
     if text is None:
         return ImportResult(problems=problems)
+    staging.settle(data)  # an interrupted import first, so existing files are judged whole
     result = plan(data, text, name, update=update)
     if not result.has_errors and not dry_run:
         write(data, result)

@@ -17,7 +17,10 @@ from typer.core import TyperGroup
 
 from ccmcli.models.errors import CcmError
 
-ENV_HELP = "Env: CCM_DATA_DIR, CCM_STAFF, CCM_ROLE, CCM_CACHE_DIR, CCM_NO_CACHE, NO_COLOR."
+ENV_HELP = (
+    "Env: CCM_DATA_DIR, CCM_STAFF, CCM_ROLE, CCM_NOW, CCM_CACHE_DIR (code index), CCM_NO_CACHE,"
+    " NO_COLOR."
+)
 
 
 class Format(StrEnum):
@@ -80,7 +83,6 @@ def _debug(ctx) -> bool:
 
 app = typer.Typer(
     cls=CcmGroup,
-    add_completion=False,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
@@ -102,6 +104,10 @@ FormatOpt = Annotated[
     typer.Option("--format", "-f", help="Output format [default: table].", show_default=False),
 ]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.")]
+WideOpt = Annotated[
+    bool,
+    typer.Option("--wide", "-w", help="Table: every column at full width, whatever the terminal."),
+]
 MonthOpt = Annotated[
     str | None,
     typer.Option("--month", "-m", help="YYYY-MM [default: this month at the practice].", show_default=False),
@@ -125,6 +131,17 @@ def _root(
     version: Annotated[bool, typer.Option("--version", help="Print the version and exit.", is_eager=True, callback=_version)] = False,
 ) -> None:  # fmt: skip
     ctx.obj = {"data_dir": data_dir, "debug": debug}
+    _clock_notice()
+
+
+def _clock_notice() -> None:
+    """A command run on a stand-in clock says so, once, so nobody mistakes a replay for today;
+    a CCM_NOW that is not an instant stops the command before it reads the clock."""
+    if os.environ.get("CCM_NOW", "").strip():
+        from ccmcli.models.months import clock_override
+
+        clock_override()
+        err("warning: CCM_NOW is set")
 
 
 def data_dir(ctx: typer.Context, option: Path | None):
@@ -143,7 +160,3 @@ def err(message: str) -> None:
 
 def fmt(value: Format | None) -> Format:
     return value or Format.table
-
-
-def is_terminal() -> bool:
-    return sys.stdout.isatty()

@@ -10,12 +10,14 @@ from ccmcli.cli.app import (
     FormatOpt,
     MonthOpt,
     QuietOpt,
+    WideOpt,
     app,
     data_dir,
     err,
     fmt,
 )
-from ccmcli.cli.output import emit, print_json
+from ccmcli.cli.completion import patient_ids
+from ccmcli.cli.output import emit, print_json, report_problems
 
 STATUSES = ("billable", "blocked", "below_threshold", "no_time")
 CHECK_CSV = ["patient_id", "name", "program", "status", "clinical_staff_minutes",
@@ -23,21 +25,16 @@ CHECK_CSV = ["patient_id", "name", "program", "status", "clinical_staff_minutes"
              "blockers"]  # fmt: skip
 
 
-def _report_problems(problems, quiet: bool) -> None:
-    for p in problems:
-        if not quiet or p.severity == "error":
-            err(p.render())
-
-
 @app.command()
 def check(
     ctx: typer.Context,
-    ids: Annotated[list[str] | None, typer.Argument(metavar="[ID]...", help="Only these patients.")] = None,
+    ids: Annotated[list[str] | None, typer.Argument(metavar="[ID]...", help="Only these patients.", autocompletion=patient_ids)] = None,
     month: MonthOpt = None,
     status: Annotated[str | None, typer.Option("--status", "-s", help="Only patients with this status: billable, blocked, below_threshold, no_time.")] = None,
     data: DataDirOpt = None,
     format: FormatOpt = None,
     quiet: QuietOpt = False,
+    wide: WideOpt = False,
 ) -> None:  # fmt: skip
     """Judge each patient's month: billable codes and units, blockers, minutes still needed."""
     from ccmcli.reports import check_views
@@ -51,24 +48,22 @@ def check(
     elif f is Format.csv:
         emit(f, json_obj=None, header=CHECK_CSV, rows=check_views.check_csv_rows(report))
     elif not quiet:
-        from ccmcli.cli.text_views import check_table
+        from ccmcli.cli.table_views import check_table
 
-        check_table(report)
+        check_table(report, wide)
     if report.rules_note and not quiet:
         err(f"note: {report.rules_note}")
-    if f is not Format.json:
-        _report_problems(report.problems, quiet)
-    if report.has_errors:
-        raise typer.Exit(1)
+    report_problems(report.problems, quiet=quiet or f is Format.json)
 
 
 @app.command()
 def explain(
     ctx: typer.Context,
-    patient_id: Annotated[str, typer.Argument(metavar="ID")],
+    patient_id: Annotated[str, typer.Argument(metavar="ID", autocompletion=patient_ids)],
     month: MonthOpt = None,
     data: DataDirOpt = None,
     format: FormatOpt = None,
+    wide: WideOpt = False,
 ) -> None:
     """Show every rule applied to one patient's month and every entry, counted or not."""
     from ccmcli.reports import check_views
@@ -77,8 +72,10 @@ def explain(
     if fmt(format) is Format.json:
         print_json(ex.as_dict())
     else:
-        for line in ex.lines():
-            typer.echo(line)
+        from ccmcli.cli.text_views import explain_view
+
+        explain_view(ex, wide)
+    report_problems(ex.problems, quiet=True)
 
 
 @app.command()
@@ -88,16 +85,22 @@ def worklist(
     data: DataDirOpt = None,
     format: FormatOpt = None,
     quiet: QuietOpt = False,
+    wide: WideOpt = False,
 ) -> None:
     """Patients who can still reach a further code this month: fewest minutes needed first."""
     from ccmcli.reports import check_views
 
     wl = check_views.run_worklist(data_dir(ctx, data), month)
-    header = ["patient_id", "name", "minutes", "minutes_needed", "role", "next_codes", "days_left"]
-    emit(fmt(format), json_obj=wl.as_dict(), header=header, rows=wl.rows(),
-         title=f"worklist {wl.month}: {wl.days_left} days left", keep=("patient_id", "next_codes"))  # fmt: skip
-    if not quiet:
-        _report_problems([p for p in wl.problems if p.severity == "error"], quiet)
+    f = fmt(format)
+    if f is Format.table:
+        from ccmcli.cli.table_views import worklist_table
+
+        worklist_table(wl, wide)
+    else:
+        header = ["patient_id", "name", "minutes", "minutes_needed", "role", "next_codes",
+                  "days_left"]  # fmt: skip
+        emit(f, json_obj=wl.as_dict(), header=header, rows=wl.rows())
+    report_problems(wl.problems, quiet=True)
 
 
 @app.command()
@@ -110,15 +113,10 @@ def validate(
     """Check every file; print each problem as FILE:LINE: error: MESSAGE. Silent when clean."""
     from ccmcli.reports.validate import validate as run
 
-    d = data_dir(ctx, data)
-    codes = None
-    if not no_code_check:
-        from ccmcli.codes.condition_codes import load_checker
-
-        codes, note = load_checker()
-        if note:
-            err(f"ccm: warning: {note}")
-    problems = run(d, codes)
+    practice = run(data_dir(ctx, data), code_check=not no_code_check)
+    for note in practice.notes:
+        err(f"ccm: warning: {note}")
+    problems = practice.problems
     if fmt(format) is Format.json:
         print_json({"problems": [p.as_dict() for p in problems],
                     "errors": sum(p.severity == "error" for p in problems),
@@ -136,15 +134,19 @@ def rules(
     year: Annotated[int | None, typer.Option("--year", "-y", help="Service year [default: this year at the practice].")] = None,
     format: FormatOpt = None,
     data: DataDirOpt = None,
+    wide: WideOpt = False,
 ) -> None:  # fmt: skip
-    """Print the codes, thresholds, caps and amounts in force."""
-    from ccmcli.reports.rules_view import rules_dict, rules_rows
+    """Print the codes, thresholds, caps and amounts in force, and what each blocker means."""
+    from ccmcli.reports.rules_view import ROWS_HEADER, rules_dict, rules_rows
 
     view = rules_dict(year or _practice_year(ctx, data))
-    header = ["program", "track", "code", "kind", "minutes", "cap", "amount", "rule"]
-    emit(fmt(format), json_obj=view, header=header, rows=rules_rows(view),
-         title=f"rules {view['rules']}" + (f" ({view['note']})" if view.get("note") else ""),
-         keep=("code",))  # fmt: skip
+    f = fmt(format)
+    if f is Format.table:
+        from ccmcli.cli.table_views import rules_tables
+
+        rules_tables(view, wide)
+    else:
+        emit(f, json_obj=view, header=ROWS_HEADER, rows=rules_rows(view))
 
 
 def _practice_year(ctx: typer.Context, data) -> int | None:

@@ -32,9 +32,11 @@ def export(
     a corrected claim (exit 1). With nothing new, a header-only CSV is written.
     """
     from ccmcli.actions import export as core
+    from ccmcli.store.datadir import refuse_output_inside
 
     d = data_dir(ctx, data)
-    core.check_output(d, output)
+    if output is not None:
+        refuse_output_inside(d, output)
     write = _writer(output)
     if reprint:
         outcome = core.reprint_month(d, month, write)

@@ -9,12 +9,16 @@ from ccmcli.models.errors import CcmError
 
 
 def _read_input(file: str) -> tuple[bytes, str]:
-    """The roster's bytes and the name its problems carry; `-` is standard input."""
+    """The roster's bytes and the name its problems carry; `-` is standard input. What is read
+    is bounded (a roster of a few hundred thousand patients fits well within it), so neither
+    /dev/zero nor a runaway pipe can exhaust memory."""
+    from ccmcli.store.regular_files import read_stream
+
     if file == "-":
-        return typer.get_binary_stream("stdin").read(), "<stdin>"
+        return read_stream(typer.get_binary_stream("stdin"), "standard input"), "<stdin>"
     try:
         with open(file, "rb") as f:
-            return f.read(), file
+            return read_stream(f, file), file
     except FileNotFoundError:
         raise CcmError(f"cannot read {file}: no such file", 2) from None
     except OSError as exc:

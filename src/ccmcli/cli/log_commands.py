@@ -10,12 +10,14 @@ from ccmcli.cli.app import (
     FormatOpt,
     MonthOpt,
     QuietOpt,
+    WideOpt,
     app,
     data_dir,
     err,
     fmt,
 )
-from ccmcli.cli.output import emit, print_csv, print_json
+from ccmcli.cli.completion import patient_ids
+from ccmcli.cli.output import emit, print_csv, print_json, report_problems
 
 ACTIVITY_HELP = (
     "What kind of work (free text), e.g. care_coordination, medication_management, care_plan, "
@@ -31,7 +33,7 @@ RoleOpt = Annotated[
 ]  # fmt: skip
 
 
-def _report(recorded, format, quiet: bool, first_line: str) -> None:
+def report_recorded(recorded, format, quiet: bool, first_line: str) -> None:
     """Warnings to stderr; the new row's id, then the month-to-date status, to stdout."""
     from ccmcli.reports.wording import status_line
     from ccmcli.store.timelog import COLUMNS
@@ -56,7 +58,7 @@ def _report(recorded, format, quiet: bool, first_line: str) -> None:
 @app.command()
 def log(
     ctx: typer.Context,
-    patient_id: Annotated[str, typer.Argument(metavar="PATIENT", help="Patient id.")],
+    patient_id: Annotated[str, typer.Argument(metavar="PATIENT", help="Patient id.", autocompletion=patient_ids)],
     minutes: Annotated[str | None, typer.Argument(metavar="MINUTES", help="Whole minutes, 1-720 (may be left out when --start and --end are given).", show_default=False)] = None,
     date: Annotated[str | None, typer.Option("--date", help="Service date: today, yesterday, YYYY-MM-DD, 3/4, 'Mar 4' [default: today at the practice].", show_default=False)] = None,
     start: Annotated[str | None, typer.Option("--start", help="Start time, HH:MM local.", show_default=False)] = None,
@@ -74,7 +76,7 @@ def log(
 
     req = LogRequest(patient_id, minutes, date, start, end, role, staff, activity, note)
     recorded = log_time(data_dir(ctx, data), req)
-    _report(recorded, format, quiet, recorded.entry.id)
+    report_recorded(recorded, format, quiet, recorded.entry.id)
 
 
 @app.command()
@@ -92,7 +94,7 @@ def void(
     from ccmcli.actions.recording import void_entry
 
     recorded = void_entry(data_dir(ctx, data), entry_id, reason, staff, role)
-    _report(recorded, format, quiet, f"voided {entry_id}: void row {recorded.entry.id}")
+    report_recorded(recorded, format, quiet, f"voided {entry_id}: void row {recorded.entry.id}")
 
 
 @app.command()
@@ -103,18 +105,17 @@ def entries(
     data: DataDirOpt = None,
     format: FormatOpt = None,
     quiet: QuietOpt = False,
+    wide: WideOpt = False,
 ) -> None:  # fmt: skip
     """List a month's entries and void rows; voided entries name the row that voided them."""
     from ccmcli.actions.recording import LIST_COLUMNS, list_entries
 
     listing = list_entries(data_dir(ctx, data), month, patient)
     f = fmt(format)
-    if not (quiet and f is Format.table):
-        emit(f, json_obj=listing.as_dict(), header=list(LIST_COLUMNS), rows=listing.rows(),
-             title=f"{listing.log.file}: {len(listing.entries)} rows",
-             keep=("id", "patient_id", "voided", "voids"))  # fmt: skip
-    for p in listing.log.problems:
-        if not quiet or p.severity == "error":
-            err(p.render())
-    if any(p.severity == "error" for p in listing.log.problems):
-        raise typer.Exit(1)
+    if f is Format.table and not quiet:
+        from ccmcli.cli.table_views import entries_table
+
+        entries_table(listing, wide, patient)
+    elif f is not Format.table:
+        emit(f, json_obj=listing.as_dict(), header=list(LIST_COLUMNS), rows=listing.rows())
+    report_problems(listing.problems, quiet)

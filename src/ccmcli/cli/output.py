@@ -10,6 +10,21 @@ from collections.abc import Iterable, Iterator, Sequence
 from ccmcli.cli.app import Format
 
 
+def report_problems(problems: Iterable, quiet: bool = False) -> None:
+    """Every reading command ends here: each problem of the files it read on stderr as
+    `FILE:LINE: error: MESSAGE` (errors even with --quiet), then exit 1 when any is an error
+    (contract 2: errors found in the data), so cron sees the same verdict from every command."""
+    import typer
+
+    errors = False
+    for p in problems:
+        errors = errors or p.severity == "error"
+        if not quiet or p.severity == "error":
+            print(p.render(), file=sys.stderr)
+    if errors:
+        raise typer.Exit(1)
+
+
 def print_json(obj: object) -> None:
     """JSON with each top-level field on a line of its own, and each item of a list field too.
 
@@ -46,12 +61,10 @@ def _write_items(write, items: Iterator[str]) -> None:
 
 
 def print_csv(header: Sequence[str], rows: Iterable[Sequence[object]]) -> None:
-    import csv
+    """Every cell guarded against spreadsheet formulas, as in every CSV ccm writes (csv_safe)."""
+    from ccmcli.store.csv_safe import write_rows
 
-    w = csv.writer(sys.stdout, lineterminator="\n")
-    w.writerow(header)
-    for row in rows:
-        w.writerow(["" if v is None else v for v in row])
+    write_rows(sys.stdout, rows, header)
 
 
 def console(stderr: bool = False):
@@ -68,33 +81,53 @@ def console(stderr: bool = False):
     )
 
 
+def table_width(wide: bool = False) -> int | None:
+    """Columns a table may take: the terminal's; when piped, `COLUMNS` if set, else no limit
+    (a script gets every column). `--wide`: no limit."""
+    if wide:
+        return None
+    if sys.stdout.isatty():
+        import shutil
+
+        return shutil.get_terminal_size().columns
+    cols = os.environ.get("COLUMNS", "")
+    return int(cols) if cols.isdigit() and int(cols) > 0 else None
+
+
+def use_color() -> bool:
+    """Colour only on a terminal and never with NO_COLOR (contract section 2)."""
+    return sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+
+
 def print_table(
     columns: Sequence[str], rows: Iterable[Sequence[object]], *, title: str | None = None,
-    keep: Sequence[str] = (),
+    keep: Sequence[str] = (), spec=None, wide: bool = False, footer: Sequence[str] = (),
 ) -> None:  # fmt: skip
-    """A table whose `keep` columns (ids, codes) are never truncated."""
-    from rich import box
-    from rich.table import Table
+    """A table fitted to the terminal (cli/tables.py). Without a `spec`, every cell is kept
+    whole and, when it does not fit, columns not in `keep` give way from the right."""
+    from ccmcli.cli.tables import Column, Drop, TableSpec, render
 
-    table = Table(title=title, box=box.SIMPLE_HEAD, title_justify="left")
-    for name in columns:
-        if name in keep:
-            table.add_column(name, no_wrap=True, overflow="fold", min_width=len(name))
-        else:
-            table.add_column(name, overflow="fold")
-    for row in rows:
-        table.add_row(*("" if v is None else str(v) for v in row))
-    console().print(table)
+    dict_rows = [r if isinstance(r, dict) else dict(zip(columns, r, strict=True)) for r in rows]
+    if spec is None:
+        spec = TableSpec(tuple(Column(c) for c in columns),
+                         tuple(Drop(c) for c in reversed(columns) if c not in keep))  # fmt: skip
+    text = render(spec, dict_rows, width=table_width(wide), color=use_color(), title=title,
+                  footer=footer)  # fmt: skip
+    sys.stdout.write(text)
 
 
 def emit(
     fmt: Format, *, json_obj: object, header: Sequence[str], rows: list[Sequence[object]],
     title: str | None = None, keep: Sequence[str] = (), table_rows: list | None = None,
+    spec=None, wide: bool = False, footer: Sequence[str] = (),
 ) -> None:  # fmt: skip
-    """One dispatch for every listing command: json, csv, or a table of the same rows."""
+    """One dispatch for every listing command: json, csv, or a table of the same rows
+    (`table_rows`, dicts keyed by the `spec`'s fields, when the table shows more or other
+    words than the CSV)."""
     if fmt is Format.json:
         print_json(json_obj)
     elif fmt is Format.csv:
         print_csv(header, rows)
     else:
-        print_table(header, table_rows if table_rows is not None else rows, title=title, keep=keep)
+        print_table(header, table_rows if table_rows is not None else rows, title=title,
+                    keep=keep, spec=spec, wide=wide, footer=footer)  # fmt: skip

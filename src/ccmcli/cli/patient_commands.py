@@ -9,12 +9,14 @@ from ccmcli.cli.app import (
     FormatOpt,
     MonthOpt,
     QuietOpt,
+    WideOpt,
     data_dir,
     err,
     fmt,
     patient_app,
 )
-from ccmcli.cli.output import emit
+from ccmcli.cli.completion import patient_ids
+from ccmcli.cli.output import emit, report_problems
 
 
 @patient_app.command("add")
@@ -52,13 +54,13 @@ def add(
 
 
 @patient_app.command("list")
-def list_(ctx: typer.Context, data: DataDirOpt = None, format: FormatOpt = None) -> None:
+def list_(
+    ctx: typer.Context, data: DataDirOpt = None, format: FormatOpt = None, wide: WideOpt = False
+) -> None:
     """List patients with their program, conditions, consent and care plan."""
-    from ccmcli.store import record_files
+    from ccmcli.loader import load
 
-    d = data_dir(ctx, data)
-    record_files.require_settings(d)  # a broken ccm.yaml refuses here as in every other command
-    found = record_files.load_patients(d)
+    found = load(data_dir(ctx, data))
     rows = [
         [p.id, p.name, p.program, " ".join(p.chronic_codes()),
          p.consent.date.isoformat() if p.consent else None,
@@ -66,23 +68,26 @@ def list_(ctx: typer.Context, data: DataDirOpt = None, format: FormatOpt = None)
         for p in found.patients.values()
     ]  # fmt: skip
     header = ["patient_id", "name", "program", "conditions", "consent", "care_plan"]
-    emit(fmt(format), json_obj={"patients": [dict(zip(header, r, strict=True)) for r in rows],
-                                "problems": [p.as_dict() for p in found.problems]},
-         header=header, rows=rows, keep=("patient_id",))  # fmt: skip
-    for p in found.problems:
-        err(p.render())
-    if any(p.severity == "error" for p in found.problems):
-        raise typer.Exit(1)
+    if fmt(format).value == "table":
+        from ccmcli.cli.table_views import patients_table
+
+        patients_table(rows, wide)
+    else:
+        emit(fmt(format), json_obj={"patients": [dict(zip(header, r, strict=True)) for r in rows],
+                                    "problems": [p.as_dict() for p in found.problems]},
+             header=header, rows=rows)  # fmt: skip
+    report_problems(found.problems)
 
 
 @patient_app.command("show")
 def show(
     ctx: typer.Context,
-    patient_id: Annotated[str, typer.Argument(metavar="ID")],
+    patient_id: Annotated[str, typer.Argument(metavar="ID", autocompletion=patient_ids)],
     month: MonthOpt = None,
     data: DataDirOpt = None,
     format: FormatOpt = None,
     quiet: QuietOpt = False,
+    wide: WideOpt = False,
 ) -> None:
     """Show one patient's record and month-to-date status."""
     from ccmcli.actions import patients
@@ -95,4 +100,5 @@ def show(
 
         print_json(view.as_dict())
     else:
-        text_views.patient_view(view)
+        text_views.patient_view(view, wide)
+    report_problems(view.problems, quiet=True)

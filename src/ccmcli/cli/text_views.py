@@ -1,49 +1,114 @@
-"""Text views for a person at a terminal: patient show, explain, check and worklist tables."""
+"""Text views for a person at a terminal: `patient show` and `explain`. Prose folds at spaces to
+the terminal's width (ids, codes and amounts stay whole); their tables fit as every table does."""
 
-from ccmcli.cli.output import console, print_table
+import sys
+
+from ccmcli.cli.output import print_table, table_width, use_color
+from ccmcli.cli.tables import (
+    BAR_MARKS,
+    SHORTEN_TEXT,
+    Column,
+    Drop,
+    Short,
+    TableSpec,
+    bar,
+    shorten,
+    wrap,
+)
 
 
-def money(x: float) -> str:
-    return f"{x:.2f}"
+def _print(lines: list[str], width: int | None, indent: str = "  ") -> None:
+    """Prose, folded to `width`; on a terminal with colour, progress bars are coloured."""
+    color = use_color()
+    for line in lines:
+        for part in wrap(line, width, indent):
+            sys.stdout.write((_coloured(part) if color and "█" in part else part) + "\n")
 
 
-def patient_view(view) -> None:
-    from ccmcli.reports.wording import status_line
+def _coloured(line: str) -> str:
+    from rich.console import Console
+    from rich.text import Text
 
-    p, out = view.patient, console()
-    out.print(f"{p.id}  {p.name}  (born {p.birth_date}, program {p.program})")
+    console = Console(force_terminal=True, color_system="standard", width=10_000)
+    text = Text(line)
+    for pattern, style in BAR_MARKS:
+        text.highlight_regex(pattern, style)
+    with console.capture() as out:
+        console.print(text, end="")
+    return out.get()
+
+
+def progress_line(j) -> str | None:
+    """`progress: ███████░░░ 45/60 toward 99439 (clinical staff)`: minutes toward the next
+    threshold, for a month that is not blocked and can still gain."""
+    from ccmcli.reports.wording import next_short
+
+    if j.next is None or j.blockers:
+        return None
+    done = j.minutes["clinical_staff"] + j.minutes["practitioner"]
+    return f"progress: {bar(done, done + j.next.minutes_needed)} ({next_short(j)})"
+
+
+def patient_view(view, wide: bool = False) -> None:
+    from ccmcli.reports.wording import codes_text, status_line
+
+    p, width = view.patient, table_width(wide)
+    lines = [f"{p.id}  {p.name}  (born {p.birth_date}, program {p.program})"]
     if p.mbi:
-        out.print(f"  MBI: {p.mbi}")
+        lines.append(f"  MBI: {p.mbi}")
     for c in p.conditions:
-        flag = "" if c.chronic else "  (not chronic)"
-        out.print(f"  condition {c.code}  {c.description or ''}{flag}")
+        flag = "  (not chronic)" if not c.chronic else ""
+        head = f"  condition {c.code}"
+        room = None if width is None else max(width - len(head) - len(flag) - 2, 12)
+        desc = shorten(c.description or "", room) if room else c.description or ""
+        lines.append(f"{head}  {desc}{flag}".rstrip())
     if p.consent:
         rev = f", revoked {p.consent.revoked}" if p.consent.revoked else ""
-        out.print(f"  consent {p.consent.date} ({p.consent.method}){rev}")
+        lines.append(f"  consent {p.consent.date} ({p.consent.method}){rev}")
     if p.initiating_visit:
-        out.print(f"  initiating visit {p.initiating_visit.date} ({p.initiating_visit.type})")
+        lines.append(f"  initiating visit {p.initiating_visit.date} ({p.initiating_visit.type})")
     if p.care_plan:
-        out.print(f"  care plan established {p.care_plan.established}")
-    out.print(status_line(view.judgement))
+        lines.append(f"  care plan established {p.care_plan.established}")
+    j = view.judgement
+    lines.append(status_line(j))
+    if j.codes:
+        lines.append(f"  codes {codes_text(j.codes)}, amount {j.amount:.2f}, date of service "
+                     f"{j.date_of_service}")  # fmt: skip
+    progress = progress_line(view.judgement)
+    if progress:
+        lines.append(f"  {progress}")
     for f in view.judgement.blockers + view.judgement.warnings:
-        out.print(f"  {f.rule}: {f.message}")
+        lines.append(f"  {f.rule}: {f.message}")
+    _print(lines, width, "    ")
 
 
-def check_table(report) -> None:
-    from ccmcli.reports.wording import codes_text, next_text
+# explain's entries: the role's short word, then the file's name (in the heading) leaves each
+# row its line number, then the verdict and the minutes their short forms (`no: before
+# consent`, `15`), then who did the work goes, then free text is shortened.
+EXPLAIN_ENTRIES = TableSpec(
+    (Column("where", short="line", short_name="line", justify="left"), Column("id"),
+     Column("date"), Column("minutes", justify="right", short="min", short_name="min"),
+     Column("role", short="role_short"), Column("staff", kind="text"),
+     Column("verdict", short="why", kind="text", min_width=14)),
+    (Short("role"), Short("where"), Short("verdict"), Short("minutes"), Drop("staff"),
+     SHORTEN_TEXT),
+)  # fmt: skip
 
-    rows = [
-        [j.patient.id, j.patient.name, j.patient.program, j.status,
-         j.minutes["clinical_staff"], j.minutes["practitioner"], codes_text(j.codes),
-         j.date_of_service or "", money(j.amount) if j.codes else "", next_text(j),
-         " ".join(b.rule for b in j.blockers)]
-        for j in report.judgements
-    ]  # fmt: skip
-    title = (
-        f"{report.month} ({'provisional, ' if report.provisional else ''}rules {report.rules.year})"
-    )
-    print_table(
-        ["patient", "name", "program", "status", "staff", "prac", "codes", "date", "amount",
-         "next", "blockers"],
-        rows, title=title, keep=("patient", "codes", "status", "date"),
-    )  # fmt: skip
+
+def explain_view(ex, wide: bool = False) -> None:
+    from ccmcli.reports.explain_text import explain_parts
+    from ccmcli.reports.wording import SHORT_ROLE
+
+    width = table_width(wide)
+    head, entries, tail = explain_parts(ex)
+    for line in head:  # a gate's fact folds under the rule id
+        _print([line], width, "        " if line.startswith("  ") else "  ")
+    files = sorted({e["where"].rsplit(":", 1)[0] for e in entries})
+    sys.stdout.write(f"\nentries ({', '.join(files) or 'none this month'}):\n")
+    if entries:
+        rows = [{**e, "role_short": SHORT_ROLE.get(e["role"], e["role"]),
+                 "why": e["verdict"].replace("not counted:", "no:"),
+                 "min": e["minutes"].removesuffix(" min")} for e in entries]  # fmt: skip
+        print_table([], rows, spec=EXPLAIN_ENTRIES, wide=wide)
+    sys.stdout.write("\n")
+    _print(tail, width)

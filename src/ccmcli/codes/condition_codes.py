@@ -4,8 +4,9 @@ A code that is not in the code set is an error: no claim can carry it, and an au
 the patient's chronic conditions undocumented. A category (`E11`) names a real condition but is a
 heading, not a code a claim may carry: a warning, so the biller adds the missing digits.
 
-The code set comes from the cached index (icd10.py). Only the commands that check or describe
-codes load it (`validate`, `patient add|import|show`); `check`, `log` and the others never do.
+The code set comes from the cached index (icd10.py). The loader (loader.py) checks every
+condition it reads, for every command, so `check` never bills on a code `validate` rejects; the
+index is imported only when some condition is read (never for `--help`, `rules` or `init`).
 """
 
 from collections.abc import Iterable
@@ -155,10 +156,24 @@ def data_dir_problems(
         path = data.patient_path(patient.id)
         rel = data.relative(path)
         try:
-            text = read_text(path)
+            text = read_text(path, data.root)
         except (OSError, UnicodeDecodeError):
             text = ""
         for f in found:
             line = yamlio.line_of(text, f.path) if text else None
             problems.append(Problem(rel, line, f.severity, f.message(), patient_id=patient.id))
     return problems
+
+
+def without_unknown(patient: "Patient", checker: CodeChecker) -> "Patient":
+    """The patient as the gates must see it: a condition whose code is not in ICD-10-CM is no
+    qualifying condition (rule A2 counts chronic conditions a claim can name), so it is kept for
+    display but marked not chronic. A category still names a real condition and still counts."""
+    unknown = {f.code for f in checker.findings(patient) if f.kind == "unknown"}
+    if not unknown:
+        return patient
+    conditions = [
+        c.model_copy(update={"chronic": False}) if c.code in unknown else c
+        for c in patient.conditions
+    ]
+    return patient.model_copy(update={"conditions": conditions})

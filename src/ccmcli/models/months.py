@@ -5,8 +5,9 @@ host's: a cron job on a UTC server must close October at midnight Chicago time.
 """
 
 import calendar
+import os
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime
 from functools import cache
 
 from ccmcli.codes.identifiers import is_month
@@ -71,8 +72,40 @@ def zone(name: str):
     return ZoneInfo(name)
 
 
+NOW_ENV = "CCM_NOW"
+
+
+def clock_override() -> datetime | None:
+    """The instant $CCM_NOW names (contract section 2), or None when it is not set.
+
+    Tests, demonstrations and replays of a day set it; an empty value counts as not set. A value
+    that is not an ISO 8601 instant with a UTC offset is a usage error (exit 2): a clock that
+    silently fell back to the host's would log time on the wrong day.
+    """
+    text = os.environ.get(NOW_ENV, "").strip()
+    if not text:
+        return None
+    try:
+        stamp = datetime.fromisoformat(text)
+    except ValueError:
+        stamp = None
+    if stamp is None or stamp.tzinfo is None:
+        shown = f' "{text[:40]}"' if text.isprintable() else ""
+        raise CcmError(f"{NOW_ENV}{shown} is not an ISO 8601 instant with a UTC offset "
+                       "(e.g. 2026-11-03T09:15:00-06:00)", exit_code=2)  # fmt: skip
+    return stamp
+
+
+def now() -> datetime:
+    """The current instant (timezone-aware): $CCM_NOW when set, else the system clock.
+
+    Every reading of the clock in ccm goes through here, so one variable moves them all.
+    """
+    return clock_override() or datetime.now(UTC)
+
+
 def now_in(tz_name: str) -> datetime:
-    return datetime.now(zone(tz_name))
+    return now().astimezone(zone(tz_name))
 
 
 def today_in(tz_name: str) -> date:
@@ -108,7 +141,3 @@ def iso_date(text: str) -> date:
     if len(text) != 10 or text[4] != "-" or text[7] != "-":
         raise ValueError("not a date of the form YYYY-MM-DD")
     return date.fromisoformat(text)
-
-
-def plus_days(day: date, n: int) -> date:
-    return day + timedelta(days=n)

@@ -5,11 +5,21 @@ is protected health information that would otherwise reach cron mail. YAML is re
 scalar kept a string (yamlio.py); these models give each field its type.
 """
 
+import re
 from datetime import date
 from functools import cache
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from ccmcli.codes import identifiers
 from ccmcli.models.months import Month, iso_date
@@ -89,6 +99,22 @@ def _fee_code(value: str) -> str:
     return value
 
 
+MAX_FEE = 100_000  # dollars per unit: far above any charge for these codes, far below overflow
+_FEE = re.compile(r"\d{1,6}(\.\d{1,2})?")
+
+
+def _fee(value: object) -> float:
+    """A charge in dollars: above 0, at most MAX_FEE, at most 2 decimals (`75`, `75.5`, `75.00`).
+
+    `1e400`, `nan` or `-1` would otherwise reach the export, where no claim line can carry
+    them; the text is checked before it becomes a number."""
+    text = value.strip() if isinstance(value, str) else str(value)
+    if not _FEE.fullmatch(text) or not 0 < float(text) <= MAX_FEE:
+        raise ValueError(f"must be an amount in dollars above 0 and at most {MAX_FEE}, "
+                         "with at most 2 decimals (like 75.00)")  # fmt: skip
+    return float(text)
+
+
 def _pos(value: str) -> str:
     if not (len(value) == 2 and value.isascii() and value.isdigit()):
         raise ValueError("must be a two-digit place of service code (like 11)")
@@ -137,7 +163,9 @@ class Settings(_Record):
     date_of_service: Literal["threshold_met", "month_end"] = "threshold_met"
     selection: Literal["max_payment", "performer"] = "max_payment"
     count_practitioner_minutes_as_staff: bool = True
-    fees: dict[Annotated[str, AfterValidator(_fee_code)], Annotated[float, Field(ge=0)]] = {}
+    fees: dict[
+        Annotated[str, AfterValidator(_fee_code)], Annotated[float, BeforeValidator(_fee)]
+    ] = {}
 
 
 def _condition_shorthand(value: object) -> object:
@@ -156,6 +184,18 @@ class Consent(_Record):
     method: Literal["verbal", "written"]
     obtained_by: str | None = None
     revoked: IsoDate | None = None
+
+    @field_validator("revoked")
+    @classmethod
+    def _not_before_given(cls, revoked: date | None, info: ValidationInfo) -> date | None:
+        """A consent revoked before it was given is a typing slip; read as written it would
+        block every month after the revocation, the consent's own included (C-05)."""
+        given = info.data.get("date")
+        if revoked is not None and given is not None and revoked < given:
+            raise ValueError(
+                "is before consent.date: a consent cannot be revoked before it is given"
+            )
+        return revoked
 
 
 class InitiatingVisit(_Record):
@@ -206,8 +246,17 @@ class Patient(_Record):
         return self
 
     def chronic_codes(self) -> list[str]:
-        """Qualifying condition codes, in the order written (rule E-01)."""
-        return [c.code for c in self.conditions if c.chronic]
+        """Qualifying condition codes, in the order written, each once (rule E-01)."""
+        return list(dict.fromkeys(c.code for c in self.conditions if c.chronic))
+
+    def chronic_categories(self) -> dict[str, list[str]]:
+        """The qualifying codes by ICD-10-CM category, the 3 characters before the dot (A2):
+        E11.9 and E11.65 are one condition, as is a code listed twice."""
+        out: dict[str, list[str]] = {}
+        for c in self.conditions:
+            if c.chronic:
+                out.setdefault(c.code[:3], []).append(c.code)
+        return out
 
     def complex_month(self, month: Month) -> ComplexMonth | None:
         if not self.complex_months:  # most patients: no month to look through

@@ -2,34 +2,27 @@
 
 from dataclasses import dataclass, field
 
+from ccmcli.loader import load
 from ccmcli.models.errors import CcmError
 from ccmcli.models.findings import Problem
-from ccmcli.models.months import Month, current_month, days_left
+from ccmcli.models.months import Month, days_left
 from ccmcli.reports.practice_month import MonthReport, judge_month, judgement_dict
 from ccmcli.reports.wording import codes_text
 from ccmcli.rules.engine import Judgement
-from ccmcli.store import record_files
 from ccmcli.store.datadir import DataDir
-
-
-def _month(text: str | None, tz: str) -> Month:
-    return Month.parse(text) if text else current_month(tz)
 
 
 def run_check(
     data: DataDir, month_text: str | None, ids: list[str] | None = None, status: str | None = None
 ) -> MonthReport:
-    settings = record_files.require_settings(data)
-    month = _month(month_text, settings.timezone)
-    patients = record_files.load_patients(data)
+    practice = load(data)
+    month = practice.month(month_text)
     for pid in ids or []:
         data.patient_path(pid)
-        if pid not in patients.patients:
-            why = "its file has errors" if pid in patients.invalid else "no such patient"
+        if pid not in practice.patients:
+            why = "its file has errors" if pid in practice.invalid else "no such patient"
             raise CcmError(f'cannot check "{pid}": {why}')
-    report = judge_month(
-        data, settings, month, patients, only=list(dict.fromkeys(ids)) if ids else None
-    )
+    report = judge_month(practice, month, only=list(dict.fromkeys(ids)) if ids else None)
     if status:
         report.judgements = [j for j in report.judgements if j.status == status]
     return report
@@ -67,6 +60,16 @@ class Worklist:
         return {"month": str(self.month), "days_left": self.days_left, "patients": self.items(),
                 "problems": [p.as_dict() for p in self.problems]}  # fmt: skip
 
+    def totals(self) -> dict:
+        """Patients listed, minutes they still need, and what those minutes would add."""
+        from decimal import Decimal
+
+        stake = sum((Decimal(str(j.next.amount)) - Decimal(str(j.amount))
+                     for j in self.judgements), Decimal(0))  # fmt: skip
+        return {"patients": len(self.judgements),
+                "minutes_needed": sum(j.next.minutes_needed for j in self.judgements),
+                "amount_at_stake": float(stake)}  # fmt: skip
+
     def rows(self) -> list[list]:
         return [
             [i["patient_id"], i["name"], i["minutes"], i["minutes_needed"], i["role"],
@@ -77,12 +80,12 @@ class Worklist:
 
 def run_worklist(data: DataDir, month_text: str | None) -> Worklist:
     """Unblocked patients with a `next`, fewest minutes needed first, then by id."""
-    settings = record_files.require_settings(data)
-    month = _month(month_text, settings.timezone)
-    report = judge_month(data, settings, month, record_files.load_patients(data))
+    practice = load(data)
+    month = practice.month(month_text)
+    report = judge_month(practice, month)
     todo = [j for j in report.judgements if j.next is not None and not j.blockers]
     todo.sort(key=lambda j: (j.next.minutes_needed, j.patient.id))
-    return Worklist(month, days_left(month, settings.timezone), todo, report.problems)
+    return Worklist(month, days_left(month, practice.settings.timezone), todo, report.problems)
 
 
 REASONS = {
@@ -153,13 +156,13 @@ def _fact(gate: str, j: Judgement) -> str:
 
 def run_explain(data: DataDir, patient_id: str, month_text: str | None) -> Explanation:
     from ccmcli.actions.patients import month_status
-    from ccmcli.store.timelog import read_month
 
-    settings = record_files.require_settings(data)
-    patient = record_files.load_patient(data, patient_id)
-    month = _month(month_text, settings.timezone)
-    log = read_month(data, month)
-    j = month_status(data, settings, patient, month, log)
+    practice = load(data, patient_ids=[patient_id])
+    patient = practice.patient(patient_id)
+    month = practice.month(month_text)
+    log = practice.read_month(month)
+    j = month_status(practice, patient, month)
     voided = [e for e in log.entries if e.patient_id == patient.id and not e.counts]
-    problems = [p for p in log.problems if p.patient_id == patient.id]
-    return Explanation(j, voided, problems, settings)
+    # the patient's own problems and those of whole files; other patients' rows are theirs
+    problems = [p for p in practice.month_problems(month) if p.patient_id in (None, patient.id)]
+    return Explanation(j, voided, problems, practice.settings)

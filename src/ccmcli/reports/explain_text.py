@@ -1,6 +1,6 @@
 """`ccm explain` in words: each gate with its fact, each entry counted or why not, the track."""
 
-from ccmcli.reports.wording import codes_text, status_line
+from ccmcli.reports.wording import codes_text, rule_ref, status_line
 from ccmcli.rules.engine import Judgement
 
 
@@ -19,30 +19,40 @@ def track_reason(j: Judgement, settings) -> dict | None:
             "rule": t.rule, "why": why}  # fmt: skip
 
 
-def explain_lines(ex) -> list[str]:
+def explain_parts(ex) -> tuple[list[str], list[dict], list[str]]:
+    """The explanation in three parts: lines before the entries, the entries (one dict each:
+    where, id, date, minutes, role, staff, verdict), and lines after them."""
     j = ex.judgement
     d = ex.as_dict()
-    out = [status_line(j), f"rules: {j.rules.year} table ({j.rules.source})", "", "gates:"]
+    head = [status_line(j), f"rules: {j.rules.year} table ({j.rules.source})", "", "gates:"]
     for g in d["gates"]:
-        out.append(f"  {'ok     ' if g['passed'] else 'BLOCKED'} {g['rule']}: {g['fact']}")
-    out += ["", "entries:"]
-    for e in d["entries"]:
-        mins = "void" if e["minutes"] is None else f"{e['minutes']:>3} min"
-        verdict = "counted" if e["counted"] else f"not counted: {e['why_not']}"
-        out.append(f"  {e['file']}:{e['line']}  {e['id']}  {e['date']}  {mins}  {e['role'] or '-'}"
-                   f"  {e['staff'] or '-'}  {verdict}")  # fmt: skip
-    if not d["entries"]:
-        out.append("  (none this month)")
-    out += ["", f"minutes: clinical staff {j.minutes['clinical_staff']}, practitioner "
-                f"{j.minutes['practitioner']}, not counted {j.minutes['not_counted']}"]  # fmt: skip
+        ref = rule_ref(g["rule"], j.rules)
+        tag = "" if ref == g["rule"] else f" [{ref}]"  # the id narrow tables show
+        head.append(f"  {'ok     ' if g['passed'] else 'BLOCKED'} {g['rule']}: {g['fact']}{tag}")
+    entries = [
+        {"where": f"{e['file']}:{e['line']}", "line": e["line"], "id": e["id"], "date": e["date"],
+         "minutes": "void" if e["minutes"] is None else f"{e['minutes']} min",
+         "role": e["role"] or "-", "staff": e["staff"] or "-",
+         "verdict": "counted" if e["counted"] else f"not counted: {e['why_not']}"}
+        for e in d["entries"]
+    ]  # fmt: skip
+    tail = [f"minutes: clinical staff {j.minutes['clinical_staff']}, practitioner "
+            f"{j.minutes['practitioner']}, not counted {j.minutes['not_counted']}"]  # fmt: skip
     track = d["track"]
     if track:
-        out.append(f"track: {track['track']} -> {track['codes']} (${j.amount:.2f}, date of service "
-                   f"{j.date_of_service}); {track['why']} [{track['rule']}]")  # fmt: skip
+        tail.append(f"track: {track['track']} -> {track['codes']} (${j.amount:.2f}, date of "
+                    f"service {j.date_of_service}); {track['why']} [{track['rule']}]")  # fmt: skip
     for a in j.alternatives:
-        out.append(f"  alternative: {a.track.name} -> {codes_text(a.codes)} (${a.amount:.2f})")
+        tail.append(f"  alternative: {a.track.name} -> {codes_text(a.codes)} (${a.amount:.2f})")
     for f in j.blockers + j.warnings:
-        out.append(f"{'blocker' if f in j.blockers else 'warning'} {f.rule}: {f.message}")
-    for p in ex.problems:
-        out.append(p.render())
-    return out
+        tail.append(f"{'blocker' if f in j.blockers else 'warning'} {f.rule}: {f.message}")
+    tail.extend(p.render() for p in ex.problems)
+    return head, entries, tail
+
+
+def explain_lines(ex) -> list[str]:
+    """The explanation as plain lines (no terminal width): every part, entries one per line."""
+    head, entries, tail = explain_parts(ex)
+    body = [f"  {e['where']}  {e['id']}  {e['date']}  {e['minutes']:>7}  {e['role']}  "
+            f"{e['staff']}  {e['verdict']}" for e in entries]  # fmt: skip
+    return [*head, "", "entries:", *(body or ["  (none this month)"]), "", *tail]

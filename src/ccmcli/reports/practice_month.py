@@ -1,16 +1,19 @@
 """The month's judgement for the whole practice: what `check`, `worklist` and `export` share."""
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from ccmcli.models.findings import Problem, has_errors
 from ccmcli.models.months import Month, is_provisional
-from ccmcli.models.records import Settings
 from ccmcli.rules.engine import Judgement
 from ccmcli.rules.entry_checks import entry_warnings
 from ccmcli.rules.judge import judge
 from ccmcli.rules.table import RuleYear, rules_for
-from ccmcli.store import logcache, record_files, timelog
-from ccmcli.store.datadir import DataDir
+from ccmcli.store import timelog
+
+if TYPE_CHECKING:
+    from ccmcli.loader import Practice
 
 
 @dataclass
@@ -37,10 +40,42 @@ class MonthReport:
             "rules": str(self.rules.year),
             "patients": patients if lazy else list(patients),
             "problems": [p.as_dict() for p in self.problems],
+            "summary": summarize(self),
         }
         if self.rules_note:
             out["rules_note"] = self.rules_note
         return out
+
+
+STATUSES = ("billable", "below_threshold", "blocked", "no_time")
+
+
+def summarize(report_or_patients: "MonthReport | Iterable[Judgement | dict]") -> dict:
+    """Contract 3 `summary`: the patients listed, counted by status, their amount summed and
+    their units per code (in the order the codes first appear among the patients).
+
+    Takes a MonthReport (after its `ID...`/`--status` filters), its judgements, or the patient
+    dicts of `ccm check --format json`, so a reader of the JSON can check the totals it got."""
+    items = getattr(report_or_patients, "judgements", report_or_patients)
+    out: dict = {"patients": 0, **dict.fromkeys(STATUSES, 0)}
+    cents = 0
+    codes: dict[str, int] = {}
+    for item in items:
+        status, amount, pairs = _summary_fields(item)
+        out["patients"] += 1
+        out[status] += 1
+        cents += round(amount * 100)
+        for code, units in pairs:
+            codes[code] = codes.get(code, 0) + units
+    out["amount"] = cents / 100
+    out["codes"] = codes
+    return out
+
+
+def _summary_fields(item: "Judgement | dict") -> tuple[str, float, list[tuple[str, int]]]:
+    if isinstance(item, dict):
+        return item["status"], item["amount"], [(c["code"], c["units"]) for c in item["codes"]]
+    return item.status, item.amount, item.codes
 
 
 def judgement_dict(j: Judgement) -> dict:
@@ -60,27 +95,22 @@ def judgement_dict(j: Judgement) -> dict:
     }
 
 
-def judge_month(
-    data: DataDir,
-    settings: Settings,
-    month: Month,
-    patient_set: record_files.PatientSet,
-    only: list[str] | None = None,
-) -> MonthReport:
-    """Judge every patient (or `only` these ids) for `month`, with the files' problems."""
+def judge_month(practice: "Practice", month: Month, only: list[str] | None = None) -> MonthReport:
+    """Judge every valid patient (or `only` these ids) for `month`, with the problems of the
+    files that judgement read (settings, patients, that month's log)."""
     rules, note = rules_for(month.year)
-    log = logcache.read_month(data, month, patient_set.known_ids())
-    report = MonthReport(month, is_provisional(month, settings.timezone), rules, note, log=log)
-    report.problems = sorted(
-        patient_set.problems + log.problems, key=lambda p: (p.file, p.line or 0)
-    )
+    log = practice.read_month(month)
+    provisional = is_provisional(month, practice.settings.timezone)
+    report = MonthReport(month, provisional, rules, note, log=log)
+    report.problems = practice.month_problems(month)
     by_patient: dict[str, list] = {}
     for e in log.entries:
         by_patient.setdefault(e.patient_id, []).append(e)
     warnings = entry_warnings(log.entries)
-    ids = only if only is not None else sorted(patient_set.patients)
+    settings = practice.settings
+    ids = only if only is not None else sorted(practice.patients)
     for pid in ids:
-        patient = patient_set.patients[pid]
+        patient = practice.patients[pid]
         report.judgements.append(
             judge(patient, month, by_patient.get(pid, []), settings, rules,
                   warnings.get(pid), report.provisional)

@@ -1,27 +1,39 @@
-"""`ccm rules`: the table in force for a service year, as data."""
+"""`ccm rules`: the table in force for a service year, as data.
 
-from datetime import date
+Each amount comes with what it is computed from (A6): the code's non-facility total RVU, the
+year's conversion factor and the CMS file that publishes both, so a biller can check it.
+"""
 
-from ccmcli.rules.table import rules_for
+from ccmcli.models.months import now
+from ccmcli.reports.wording import rule_ref
+from ccmcli.rules.table import Amount, rules_for
+
+ROWS_HEADER = ["program", "track", "code", "kind", "minutes", "cap", "amount", "rule", "rvu",
+               "conversion_factor", "rvu_file"]  # fmt: skip
+
+
+def amount_dict(a: Amount) -> dict:
+    return {"amount": a.dollars, "rvu": float(a.rvu),
+            "conversion_factor": float(a.conversion_factor), "rvu_file": a.file}  # fmt: skip
 
 
 def rules_dict(year: int | None) -> dict:
-    rules, note = rules_for(year or date.today().year)
+    rules, note = rules_for(year or now().astimezone().year)
     tracks = []
     for t in rules.tracks:
         tracks.append({
             "program": t.program, "track": t.name, "rule": t.rule, "summary": t.summary,
             "counts": t.counts, "complex_month_only": t.needs_complex_month,
             "base": {"code": t.base_code, "minutes": t.base_minutes,
-                     "amount": rules.amounts[t.base_code].dollars,
-                     "estimated": rules.amounts[t.base_code].estimated},
+                     **amount_dict(rules.amounts[t.base_code])},
             "addon": {"code": t.addon_code, "minutes_each": t.addon_minutes, "cap": t.addon_cap,
-                      "amount": rules.amounts[t.addon_code].dollars,
-                      "estimated": rules.amounts[t.addon_code].estimated},
+                      **amount_dict(rules.amounts[t.addon_code])},
         })  # fmt: skip
-    gates = [{"rule": g.id, "programs": list(g.programs), "source": g.rule, "summary": g.summary}
-             for g in rules.gates]  # fmt: skip
-    out = {"rules": str(rules.year), "conversion_factor": rules.conversion_factor,
+    gates = [{"rule": g.id, "ref": rule_ref(g.id, rules), "programs": list(g.programs),
+              "source": g.rule, "summary": g.summary} for g in rules.gates]  # fmt: skip
+    schedule = rules.fee_schedule
+    out = {"rules": str(rules.year), "conversion_factor": float(schedule.conversion_factor),
+           "rvu_file": {"name": schedule.name, "released": schedule.released},
            "source": rules.source, "tracks": tracks, "gates": gates}  # fmt: skip
     if note:
         out["note"] = note
@@ -29,12 +41,24 @@ def rules_dict(year: int | None) -> dict:
 
 
 def rules_rows(view: dict) -> list[list]:
+    """One row per code, `ROWS_HEADER`: the amount beside the RVU, factor and file it is from."""
     rows = []
     for t in view["tracks"]:
         b, a = t["base"], t["addon"]
-        star = lambda x: "*" if x["estimated"] else ""  # noqa: E731
         rows.append([t["program"], t["track"], b["code"], "base", f">= {b['minutes']}", 1,
-                     f"{b['amount']:.2f}{star(b)}", t["rule"]])  # fmt: skip
+                     f"{b['amount']:.2f}", t["rule"], *_source(b)])  # fmt: skip
         rows.append([t["program"], t["track"], a["code"], "add-on", f"each +{a['minutes_each']}",
-                     a["cap"], f"{a['amount']:.2f}{star(a)}", t["rule"]])  # fmt: skip
+                     a["cap"], f"{a['amount']:.2f}", t["rule"], *_source(a)])  # fmt: skip
     return rows
+
+
+def _source(x: dict) -> list[str]:
+    return [f"{x['rvu']:.2f}", f"{x['conversion_factor']:.4f}", x["rvu_file"]]
+
+
+def amounts_note(view: dict) -> str:
+    """The line under the table: how every amount was reached, and from which release."""
+    f = view["rvu_file"]
+    released = f", released {f['released']}" if f["released"] else ""
+    return (f"amount = non-facility total RVU x conversion factor {view['conversion_factor']:.4f}, "
+            f"rounded half up to cents; CMS {f['name']}{released} (ccm-rules.md A6)")  # fmt: skip

@@ -1,6 +1,14 @@
 """One-line words for a judgement, shared by `log`, `patient show`, `check` and `worklist`."""
 
+import re
+
 from ccmcli.rules.engine import Codes, Judgement
+from ccmcli.rules.table import RuleYear
+
+# Short, stable words for narrow tables; JSON and CSV keep the contract's words.
+SHORT_STATUS = {"below_threshold": "below"}
+SHORT_ROLE = {"clinical_staff": "staff", "practitioner": "prac"}
+_RULE_REF = re.compile(r"\b([A-Z]{1,3}-\d{2})\b")
 
 
 def codes_text(codes: Codes) -> str:
@@ -24,6 +32,27 @@ def next_text(j: Judgement) -> str:
         return f"{j.next.minutes_needed} more{who} for {_met(j.next.codes)}"
     gained = [c for c, n in j.next.codes if n > have.get(c, 0)] or [j.next.codes[0][0]]
     return f"{j.next.minutes_needed} more{who} for {gained[-1]}"
+
+
+def next_short(j: Judgement) -> str:
+    """`+15 → 99439` (`+15 prac → 99437` for the practitioner's minutes): `next_text` for a
+    narrow table."""
+    if j.next is None:
+        return ""
+    words = next_text(j)
+    codes = words.split(" for ", 1)[1].replace(" + ", "+")
+    who = " prac" if j.next.role == "practitioner" else ""
+    return f"+{j.next.minutes_needed}{who} → {codes}"
+
+
+def rule_ref(gate_id: str, rules: RuleYear) -> str:
+    """A blocker's rule id in ccm-rules.md (`no_consent` → `C-01`), for narrow tables; the gate's
+    own id when it has none. `ccm rules` prints the legend."""
+    for g in rules.gates:
+        if g.id == gate_id:
+            m = _RULE_REF.search(g.rule)
+            return m[1] if m else gate_id
+    return gate_id
 
 
 def status_line(j: Judgement) -> str:

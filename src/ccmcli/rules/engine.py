@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import NamedTuple
 
+from ccmcli.models.findings import Finding
 from ccmcli.models.months import Month
 from ccmcli.models.records import Patient
 from ccmcli.rules.gates import GATE_FUNCTIONS
@@ -15,18 +16,6 @@ from ccmcli.rules.table import RuleYear, Track
 from ccmcli.store.timelog import Entry
 
 Codes = list[tuple[str, int]]
-
-
-@dataclass(frozen=True, slots=True)
-class Finding:
-    """A blocker or a warning: the rule id of the contract and words a biller understands."""
-
-    rule: str
-    message: str
-    entry_id: str | None = None
-
-    def as_dict(self) -> dict:
-        return {"rule": self.rule, "message": self.message}
 
 
 class EntryVerdict(NamedTuple):

@@ -7,7 +7,7 @@ over two patients.
 from collections import defaultdict
 from datetime import date, timedelta
 
-from ccmcli.rules.engine import Finding
+from ccmcli.models.findings import Finding
 from ccmcli.store.timelog import Entry
 
 LATE_AFTER = timedelta(days=7)
@@ -37,19 +37,25 @@ def _overlaps(entries: list[Entry]):
                 for a, b in ((e, other), (other, e)):
                     msg = (f"{staff}'s time {a.start}-{a.end} on {day} (entry {a.id}) overlaps "
                            f"entry {b.id} ({b.start}-{b.end})")  # fmt: skip
-                    yield a, Finding("overlapping_entries", msg, a.id)
+                    yield a, Finding.warning("overlapping_entries", msg, a.id)
+
+
+def duplicate_key(e: Entry) -> tuple:
+    """What makes two entries one piece of work logged twice: the same patient, date, minutes,
+    staff and start. `ccm log` warns by the same key before the contract's warning would."""
+    return (e.patient_id, e.date, e.minutes, e.staff, e.start)
 
 
 def _duplicates(entries: list[Entry]):
-    """duplicate_entry: the same patient, date, minutes, staff and start under two ids."""
+    """duplicate_entry: two ids with the same `duplicate_key`."""
     first: dict[tuple, Entry] = {}
     for e in entries:
-        key = (e.patient_id, e.date, e.minutes, e.staff, e.start)
+        key = duplicate_key(e)
         if key in first:
             msg = (
                 f"entry {e.id} repeats entry {first[key].id} (same date, minutes, staff and start)"
             )
-            yield e, Finding("duplicate_entry", msg, e.id)
+            yield e, Finding.warning("duplicate_entry", msg, e.id)
         else:
             first[key] = e
 
@@ -65,4 +71,4 @@ def _late(entries: list[Entry]):
             cutoff = cutoffs[e.date] = (e.date + LATE_AFTER).isoformat()
         if e.logged_at[:10] > cutoff:
             msg = f"entry {e.id} for {e.date} was logged on {e.logged_at[:10]}, more than 7 days later"
-            yield e, Finding("late_entry", msg, e.id)
+            yield e, Finding.warning("late_entry", msg, e.id)

@@ -14,9 +14,27 @@ VISIT_WINDOW = timedelta(days=365)  # IV-01: a visit within the year before cons
 
 
 def not_enough_conditions(p: Patient, month: Month) -> str | None:
-    """E-01: CCM needs two or more chronic conditions (those not marked `chronic: false`)."""
-    n = len(p.chronic_codes())
+    """E-01, A2: CCM needs two or more chronic conditions (those not marked `chronic: false`),
+    counted by ICD-10-CM category: two codes of one disease are one condition."""
+    n = len(p.chronic_categories())
     return None if n >= 2 else f"{n} chronic condition{'s' if n != 1 else ''} recorded; CCM needs 2"
+
+
+def same_condition(p: Patient) -> str | None:
+    """A2's warning: codes that count as one condition, so the record may hold fewer
+    conditions than codes (a code listed twice, or E11.9 with E11.65)."""
+    shared = [codes for codes in p.chronic_categories().values() if len(codes) > 1]
+    if not shared:
+        return None
+    groups = "; ".join(_one_condition(codes) for codes in shared)
+    return f"{groups}: each counts as one condition toward the 2 CCM needs"
+
+
+def _one_condition(codes: list[str]) -> str:
+    distinct = list(dict.fromkeys(codes))
+    if len(distinct) == 1:
+        return f"{distinct[0]} is listed {len(codes)} times"
+    return f"{' and '.join(distinct)} are one condition (category {codes[0][:3]})"
 
 
 def no_principal_condition(p: Patient, month: Month) -> str | None:

@@ -15,6 +15,7 @@ from ccmcli.rules.engine import (
     countable,
     counts_role,
 )
+from ccmcli.rules.gates import same_condition
 from ccmcli.rules.selection import Option, choose, next_step, options
 from ccmcli.rules.table import RuleYear, Track
 from ccmcli.store.timelog import Entry
@@ -31,10 +32,13 @@ def judge(
 ) -> Judgement:
     """Apply ccm-rules Part A to one patient's entries of one month (void rows already linked)."""
     gate_results = apply_gates(patient, month, rules)
-    blockers = [Finding(gid, fact) for gid, fact in gate_results if fact]
+    blockers = [Finding.blocker(gid, fact) for gid, fact in gate_results if fact]
     verdicts = countable(patient, [e for e in entries if e.patient_id == patient.id and e.counts])
     staff, prac, excluded = _minute_totals(verdicts)
     warnings = _exclusion_warnings(patient, verdicts) + list(extra_warnings or [])
+    if any(gid == "not_enough_conditions" for gid, _ in gate_results):
+        shared = same_condition(patient)
+        warnings += [Finding.warning("same_condition", shared)] if shared else []
     tracks = allowed_tracks(patient, month, rules)
     pool, sel = settings.count_practitioner_minutes_as_staff, settings.selection
     found, picked, found_next = (
@@ -48,7 +52,9 @@ def judge(
         warnings.append(_over_cap(chosen))
     step = NextStep(*found_next) if found_next else None
     if provisional and not blockers:
-        warnings.append(Finding("provisional_month", f"{month} has not ended; totals may grow"))
+        warnings.append(
+            Finding.warning("provisional_month", f"{month} has not ended; totals may grow")
+        )
     return Judgement(
         patient=patient, month=month, rules=rules,
         status=_status(blockers, chosen, staff + prac),
@@ -115,13 +121,13 @@ def _exclusion_warnings(patient: Patient, verdicts: list[EntryVerdict]) -> list[
         )
         if n:
             words = f"before {what}" if day else f"with no {what.removeprefix('the ')} recorded"
-            out.append(Finding(rule, f"{n} minutes logged {words} do not count"))
+            out.append(Finding.warning(rule, f"{n} minutes logged {words} do not count"))
     return out  # fmt: skip
 
 
 def _over_cap(chosen: TrackResult) -> Finding:
     t = chosen.track
-    return Finding(
+    return Finding.warning(
         "minutes_over_cap",
         f"{chosen.over_cap} minutes above the {t.addon_code} cap of {t.addon_cap} units are not billable",
     )
@@ -143,20 +149,31 @@ def _result(
     t = option.track
     billed = t.base_minutes + (option.codes[1][1] if len(option.codes) > 1 else 0) * t.addon_minutes
     over = max(0, option.minutes - t.thresholds()[-1])
-    dos = _date_of_service(option, billed, verdicts, patient, month, settings)
+    dos = _date_of_service(t, billed, verdicts, patient, month, settings)
     return TrackResult(
         t, option.minutes, option.codes, option.amount, dos, over, option.performer_minutes
     )
 
 
-def _date_of_service(option, billed, verdicts, patient, month, settings):
+def date_of_service_for(j: Judgement, track: Track, addon_units: int, settings: Settings):
+    """A5 for a claim of `track`'s base code and `addon_units` add-on units on the month's data
+    now (the export ledger checks each exported line's date against it); None when the data no
+    longer reaches that many units."""
+    billed = track.base_minutes + addon_units * track.addon_minutes
+    try:
+        return _date_of_service(track, billed, j.verdicts, j.patient, j.month, settings)
+    except StopIteration:
+        return None
+
+
+def _date_of_service(track, billed, verdicts, patient, month, settings):
     """A5 / D-02: the day the track's counted minutes first reached the last billed unit's
     threshold, never before the care plan was established; or the month's last day."""
     if settings.date_of_service == "month_end":
         return month.last
     pool = settings.count_practitioner_minutes_as_staff
     mine = sorted(
-        (v.entry for v in verdicts if v.counted and counts_role(option.track, v.entry.role, pool)),
+        (v.entry for v in verdicts if v.counted and counts_role(track, v.entry.role, pool)),
         key=lambda e: e.date,
     )
     totals = accumulate(e.minutes for e in mine)

@@ -6,9 +6,10 @@ no code, threshold or amount of its own; a new year is a new entry in YEARS.
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
 from typing import TypeVar
 
-RULES_DOC = "ccm-rules.md"
+CENT = Decimal("0.01")
 T = TypeVar("T")
 
 
@@ -36,11 +37,38 @@ class Track:
 
 @dataclass(frozen=True, slots=True)
 class Amount:
+    """The national non-facility amount of one code: RVU x conversion factor, rounded half up
+    to cents (A6). In Decimal: a float product can sit a hair below the half cent it should
+    round up from, and a sum of float amounts can miss a cent."""
+
     code: str
-    dollars: float
-    rvu: float | None
-    estimated: bool  # the year's RVU was not confirmed (A6 '*')
-    source: str
+    rvu: Decimal
+    conversion_factor: Decimal
+    file: str  # the CMS release it comes from (RvuFile.name)
+
+    @property
+    def exact(self) -> Decimal:
+        """The amount in dollars, exactly two decimal places."""
+        return (self.rvu * self.conversion_factor).quantize(CENT, rounding=ROUND_HALF_UP)
+
+    @property
+    def dollars(self) -> float:
+        return float(self.exact)
+
+
+@dataclass(frozen=True, slots=True)
+class RvuFile:
+    """One of CMS's PFS relative value files (PPRRVU): a year's conversion factor and each
+    code's non-facility total RVU, as published. Amounts are computed from it, never typed,
+    so a figure can be checked against the file line by line (A6, A8)."""
+
+    name: str  # e.g. RVU26A: the release the figures were read from
+    released: str | None  # the release date CMS gives it, when recorded
+    conversion_factor: Decimal
+    rvus: dict[str, Decimal]  # non-facility total RVU per code
+
+    def amount(self, code: str) -> Amount:
+        return Amount(code, self.rvus[code], self.conversion_factor, self.name)
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,12 +84,20 @@ class Gate:
 @dataclass(frozen=True, slots=True)
 class RuleYear:
     year: int
-    conversion_factor: float
+    fee_schedule: RvuFile
     tracks: tuple[Track, ...]
-    amounts: dict[str, Amount]
     gates: tuple[Gate, ...]
     source: str
+    amounts: dict[str, Amount] = field(init=False, repr=False, compare=False)
     _answers: dict = field(default_factory=dict, init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        schedule = self.fee_schedule
+        object.__setattr__(self, "amounts", {c: schedule.amount(c) for c in schedule.rvus})
+
+    @property
+    def conversion_factor(self) -> Decimal:
+        return self.fee_schedule.conversion_factor
 
     def remember(self, key: tuple, work: Callable[[], T]) -> T:
         """`work()`, computed once per key: what follows from this table alone never changes,
@@ -81,8 +117,10 @@ class RuleYear:
         )
 
     def amount(self, codes: list[tuple[str, int]]) -> float:
-        """National non-facility amount of codes with units (A6), rounded to cents."""
-        return round(sum(self.amounts[c].dollars * n for c, n in codes), 2)
+        """National non-facility amount of codes with units (A6): each code's amount in cents
+        times its units, summed exactly."""
+        key = ("amount", *codes)
+        return self.remember(key, lambda: float(sum(self.amounts[c].exact * n for c, n in codes)))
 
 
 TRACKS = (
@@ -99,7 +137,7 @@ TRACKS = (
 )  # fmt: skip
 
 GATES = (
-    Gate("not_enough_conditions", ("ccm",), "A2, E-01", "fewer than 2 chronic conditions"),
+    Gate("not_enough_conditions", ("ccm",), "A2, E-01", "fewer than 2 chronic conditions (by ICD-10-CM category)"),
     Gate("no_principal_condition", ("pcm",), "A2, E-02",
          "principal_condition missing or not a chronic condition"),
     Gate("no_consent", ("ccm", "pcm"), "A2, C-01, C-04", "no consent, or consent after the month"),
@@ -111,28 +149,32 @@ GATES = (
          "discharged from the program in an earlier month"),
 )  # fmt: skip
 
-_SRC = "ccm-rules.md A6 / section 7"
-
-
-def _amounts(cf: float, table: dict[str, tuple[float, float | None, bool]]) -> dict[str, Amount]:
-    return {c: Amount(c, d, rvu, est, f"{_SRC}; CF {cf}") for c, (d, rvu, est) in table.items()}
-
+# CMS PFS relative value files (PPRRVU, January releases), ccm-rules.md A6 and A8. A new year or
+# a mid-year release (RVU26B, ...) is a new RvuFile: its name, the conversion factor and each
+# code's non-facility total RVU as printed in the file. tests/test_amounts.py proves every
+# amount against ccm-rules.md. APCM's G-codes (A8) are here for the program that bills them.
+RVU25A = RvuFile("RVU25A", None, Decimal("32.3465"), {
+    "99490": Decimal("1.87"), "99439": Decimal("1.42"),
+    "99491": Decimal("2.54"), "99437": Decimal("1.78"),
+    "99487": Decimal("4.07"), "99489": Decimal("2.18"),
+    "99424": Decimal("2.50"), "99425": Decimal("1.82"),
+    "99426": Decimal("1.91"), "99427": Decimal("1.56"),
+    "G0556": Decimal("0.47"), "G0557": Decimal("1.51"), "G0558": Decimal("3.31"),
+})  # fmt: skip
+RVU26A = RvuFile("RVU26A", "2025-12-29", Decimal("33.4009"), {
+    "99490": Decimal("1.98"), "99439": Decimal("1.51"),
+    "99491": Decimal("2.67"), "99437": Decimal("1.89"),
+    "99487": Decimal("4.32"), "99489": Decimal("2.34"),
+    "99424": Decimal("2.62"), "99425": Decimal("1.84"),
+    "99426": Decimal("2.03"), "99427": Decimal("1.62"),
+    "G0556": Decimal("0.49"), "G0557": Decimal("1.61"), "G0558": Decimal("3.51"),
+})  # fmt: skip
 
 YEARS: dict[int, RuleYear] = {
-    2025: RuleYear(2025, 32.3465, TRACKS, _amounts(32.3465, {
-        "99490": (60.49, 1.87, False), "99439": (45.93, 1.42, False),
-        "99491": (82.16, 2.54, False), "99437": (57.58, 1.78, False),
-        "99487": (131.65, 4.07, False), "99489": (70.52, 2.18, False),
-        "99424": (80.87, 2.50, False), "99425": (58.87, 1.82, False),
-        "99426": (61.46, None, True), "99427": (50.46, 1.56, False),
-    }), GATES, "CY2025 PFS final rule (89 FR 97710); ccm-rules.md A6"),
-    2026: RuleYear(2026, 33.4009, TRACKS, _amounts(33.4009, {
-        "99490": (66.13, 1.98, False), "99439": (50.44, 1.51, False),
-        "99491": (84.84, None, True), "99437": (63.13, 1.89, False),
-        "99487": (144.29, 4.32, False), "99489": (78.16, 2.34, False),
-        "99424": (87.84, 2.63, False), "99425": (61.46, 1.84, False),
-        "99426": (63.46, None, True), "99427": (52.11, None, True),
-    }), GATES, "CY2026 PFS final rule (90 FR 49266); ccm-rules.md A6"),
+    2025: RuleYear(2025, RVU25A, TRACKS, GATES,
+                   "CY2025 PFS final rule (89 FR 97710); amounts: CMS RVU25A; ccm-rules.md A6"),
+    2026: RuleYear(2026, RVU26A, TRACKS, GATES,
+                   "CY2026 PFS final rule (90 FR 49266); amounts: CMS RVU26A; ccm-rules.md A6"),
 }  # fmt: skip
 
 

@@ -1,9 +1,11 @@
 """Caches of parsed files, so a large practice is not re-read from YAML and CSV on every command.
 
-They hold derived data only, in the user's cache folder (`$CCM_CACHE_DIR`, else XDG), under
-names made from a hash of the data directory's resolved path: never inside the data directory,
-which may be a shared drive or a git repository. Deleting them changes nothing but speed;
-`CCM_NO_CACHE=1` turns them off.
+They hold what the files hold, patient data included (names, birth dates, MBIs, notes), so they
+stay inside the data directory, the folder the practice secures: `.ccm-cache/<user>/` (0700,
+files 0600), one folder per user since each person's cache must be private to that person. The
+folder ignores itself for git (a `.gitignore` of `*` inside it, as `ccm init` also lists it in the
+data directory's `.gitignore`), and `validate` never reads it. Deleting it changes nothing but
+speed; `ccm cache clear` does that, and `CCM_NO_CACHE=1` turns caching off.
 
 A cached result is used only while its file's signature (size, mtime_ns, ctime_ns, inode) is
 unchanged, so an edited, added or removed file is seen by the very next command. A file changed
@@ -22,6 +24,7 @@ import hashlib
 import marshal
 import os
 import pickle
+import stat
 import sys
 import time
 import zlib
@@ -35,8 +38,9 @@ FORMAT = "1"
 RACY_NS = 2_000_000_000
 ENV_OFF = "CCM_NO_CACHE"
 # Everything that shapes a parsed file or its stored form; a change to any of them is a new key.
-_SOURCES = ("cache.py", "logcache.py", "records.py", "models.py", "yamlio.py", "timelog.py",
-            "identifiers.py", "months.py", "problems.py", "datadir.py")  # fmt: skip
+_SOURCES = ("store/cache.py", "store/logcache.py", "store/record_files.py", "store/yamlio.py",
+            "store/timelog.py", "store/datadir.py", "store/regular_files.py", "models/records.py",
+            "models/months.py", "models/findings.py", "codes/identifiers.py")  # fmt: skip
 _LIBRARIES = ("pydantic", "pydantic_core", "yaml", "_yaml")
 
 Signature = tuple[int, int, int, int]
@@ -59,12 +63,79 @@ def enabled() -> bool:
     return not os.environ.get(ENV_OFF)
 
 
+FOLDER = ".ccm-cache"
+_SELF_IGNORE = "# ccm's caches: derived from the files beside it, private, never committed\n*\n"
+
+
+def user_name() -> str:
+    """The folder of this user's caches: the login name of the process's user id."""
+    return _user_name(os.getuid())
+
+
+@cache
+def _user_name(uid: int) -> str:
+    import pwd
+
+    try:
+        name = pwd.getpwuid(uid).pw_name
+    except KeyError:
+        name = ""
+    ok = name and all(c.isalnum() or c in "._-" for c in name) and not name.startswith(".")
+    return name if ok else f"uid{uid}"
+
+
+def cache_folder(root: Path) -> Path:
+    """`<data directory>/.ccm-cache/<user>`."""
+    return root / FOLDER / user_name()
+
+
 def cache_file(root: Path, kind: str, suffix: str = "") -> Path:
-    """`<cache dir>/<kind>/<hash of the data directory><suffix>.cache`."""
+    """`<data directory>/.ccm-cache/<user>/<kind><suffix>.cache`."""
+    return cache_folder(root) / f"{kind}{suffix}.cache"
+
+
+def _prepare(folder: Path) -> None:
+    """Create the user's cache folder (0700) and the self-ignoring `.gitignore` above it.
+    Refuses (OSError: no cache) a folder that is a symlink, someone else's, or open to others:
+    in a shared data directory, nobody else may decide where this user's copies go."""
+    make_dirs(folder)
+    st = os.lstat(folder)
+    if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.getuid() or st.st_mode & 0o077:
+        raise PermissionError(f"{folder} is not a private folder of this user")
+    ignore = folder.parent / ".gitignore"
+    if not ignore.exists():
+        with contextlib.suppress(FileExistsError):
+            fd = os.open(ignore, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as f:
+                f.write(_SELF_IGNORE)
+
+
+def legacy_files(root: Path) -> list[Path]:
+    """Caches of this data directory that earlier versions kept in the user's cache folder
+    (`$CCM_CACHE_DIR` or XDG), named by a hash of its path: `ccm cache clear` removes them."""
     from ccmcli.codes.icd10 import default_cache_dir
 
     digest = hashlib.sha256(os.fsencode(root)).hexdigest()[:32]
-    return default_cache_dir() / kind / f"{digest}{suffix}.cache"
+    base = default_cache_dir()
+    return sorted(p for kind in ("records", "logs") for p in (base / kind).glob(f"{digest}*.cache"))
+
+
+def clear(root: Path) -> int:
+    """Remove this user's caches of the data directory, and old ones outside it; how many files.
+    Other users' cache folders are theirs to clear (and not ours to read)."""
+    import shutil
+
+    folder = cache_folder(root)
+    files = [p for p in folder.rglob("*") if p.is_file()] if folder.is_dir() else []
+    files += legacy_files(root)
+    shutil.rmtree(folder, ignore_errors=True)
+    for path in legacy_files(root):
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
+    top = root / FOLDER
+    if top.is_dir() and {p.name for p in top.iterdir()} <= {".gitignore"}:
+        shutil.rmtree(top, ignore_errors=True)
+    return len(files)
 
 
 @cache
@@ -73,7 +144,7 @@ def code_key() -> str:
     import importlib.util
 
     h = hashlib.sha256(f"{FORMAT} {sys.version} {marshal.version}".encode())
-    here = Path(__file__).parent
+    here = Path(__file__).parent.parent  # the ccmcli package
     for name in _SOURCES:
         with contextlib.suppress(OSError):
             h.update(name.encode() + (here / name).read_bytes())
@@ -89,11 +160,11 @@ def code_key() -> str:
 def write_private(path: Path, header_numbers: list[int], *parts: bytes) -> None:
     """Write a cache file: key and numbers on the first line, then `parts`. Not fsynced (a cache
     torn by a crash fails its CRC); a cache that cannot be written is no error, since a
-    read-only home still gets right answers, only slower."""
+    read-only data directory still gets right answers, only slower."""
     header = " ".join(("ccm-cache", FORMAT, code_key(), *map(str, header_numbers))) + "\n"
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     with contextlib.suppress(OSError):
-        make_dirs(path.parent)
+        _prepare(path.parent)
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)  # a leftover of a crash: the new file must be created 0600
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

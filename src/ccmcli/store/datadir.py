@@ -56,6 +56,39 @@ class DataDir:
             return str(path)
 
 
+def refuse_output_inside(data: DataDir, output: Path) -> None:
+    """`-o FILE` never writes inside the data directory (contract section 2): ccm's own files are
+    written only by ccm's own commands, and an export over a log or ccm.yaml would destroy it.
+
+    Checked before anything else about FILE, on the path with every symlink and `..` resolved
+    (a dangling symlink is followed to where it points), and again by device and inode for each
+    folder above it, so a second mount or another spelling of the same folder is seen too.
+    """
+    target = Path(os.path.realpath(Path(output).expanduser()))
+    root = Path(os.path.realpath(data.root))
+    if target == root or target.is_relative_to(root) or _below_by_inode(target, root):
+        raise CcmError(
+            f"-o {output}: refusing to write inside the data directory {data.root}; "
+            "choose a file outside it"
+        )
+
+
+def _below_by_inode(target: Path, root: Path) -> bool:
+    try:
+        st = root.stat()
+    except OSError:
+        return False
+    want = (st.st_dev, st.st_ino)
+    for folder in (target, *target.parents):
+        try:
+            here = folder.stat()
+        except OSError:
+            continue
+        if (here.st_dev, here.st_ino) == want:
+            return True
+    return False
+
+
 def find_data_dir(option: str | Path | None, cwd: Path | None = None) -> DataDir:
     """The option, else $CCM_DATA_DIR, else the nearest ancestor holding ccm.yaml (contract 1)."""
     chosen = option or os.environ.get(ENV_VAR) or None

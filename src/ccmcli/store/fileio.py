@@ -3,15 +3,22 @@
 Whole files are written to a temporary file in the same folder and renamed over the target
 (readers see the old file or the new one, never half). Log appends take an exclusive lock, repair
 a missing final newline by starting on a fresh line (a torn row from a crash stays as it is, to be
-reported), write the whole row in one `write` call, and fsync before unlocking.
+reported), write the whole row in one `write` call, and fsync before unlocking. Having the lock,
+they check that the path still names the file locked (a sync client or `git pull` may have
+replaced it while ccm waited) and start again on the new file if not. A write that fails (a full
+disk) is undone: an append is truncated back to the size before it, a temporary file removed.
 Everything ccm creates is readable by its owner only.
 """
 
 import contextlib
+import errno
 import fcntl
 import os
+import stat
 from collections.abc import Iterator
 from pathlib import Path
+
+from ccmcli.models.errors import CcmError
 
 FILE_MODE = 0o600
 DIR_MODE = 0o700
@@ -30,7 +37,7 @@ def make_dirs(path: Path) -> None:
         os.chmod(d, DIR_MODE)
 
 
-def _fsync_dir(folder: Path) -> None:
+def fsync_dir(folder: Path) -> None:
     fd = os.open(folder, os.O_RDONLY)
     try:
         os.fsync(fd)
@@ -42,27 +49,36 @@ def atomic_write(path: Path, data: str | bytes, *, exclusive: bool = False) -> N
     """Replace `path` with `data` atomically: temp file (0600), fsync, rename, fsync the folder.
 
     With `exclusive`, refuse (FileExistsError) when `path` already exists at the moment of the
-    rename, so two processes creating the same file cannot overwrite each other.
+    rename, so two processes creating the same file cannot overwrite each other. Whatever fails,
+    the temporary file is removed: it may hold patient data, and it is nobody's file.
     """
     raw = data.encode("utf-8") if isinstance(data, str) else data
     make_dirs(path.parent)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
+    tmp = temp_name(path)
     try:
-        _write_all(fd, raw)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    try:
+        fd = _open_regular(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
+        try:
+            write_all(fd, raw)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
         if exclusive:
             _link_exclusive(tmp, path)
         else:
             os.replace(tmp, path)
     except BaseException:
-        with contextlib.suppress(FileNotFoundError):
+        with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
-    _fsync_dir(path.parent)
+    fsync_dir(path.parent)
+
+
+TEMP_SUFFIX = ".tmp"
+
+
+def temp_name(path: Path) -> Path:
+    """`.NAME.PID.tmp` beside `path`: hidden, and named so `validate` can tell a leftover."""
+    return path.with_name(f".{path.name}.{os.getpid()}{TEMP_SUFFIX}")
 
 
 def _link_exclusive(tmp: Path, path: Path) -> None:
@@ -82,28 +98,79 @@ def _link_exclusive(tmp: Path, path: Path) -> None:
     os.unlink(tmp)
 
 
+def same_file(fd: int, path: Path) -> bool:
+    """Whether `path` still names the file open as `fd` (device and inode)."""
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return False
+    here = os.fstat(fd)
+    return (here.st_dev, here.st_ino) == (st.st_dev, st.st_ino)
+
+
+def open_locked(path: Path, flags: int, operation: int, mode: int = FILE_MODE) -> int:
+    """Open `path` and take the `flock` `operation` on it, so that the lock is on the file the
+    path names once it is held: when the file was replaced or removed while waiting (a sync
+    client, `git pull`), the lock is on a file nobody will read again, so open the new one and
+    wait again. Raises FileNotFoundError when the file is gone and `flags` do not create it.
+    The caller closes the descriptor (which releases the lock)."""
+    while True:
+        fd = _open_regular(path, flags, mode)
+        try:
+            fcntl.flock(fd, operation)
+            if same_file(fd, path):
+                return fd
+        except BaseException:
+            os.close(fd)
+            raise
+        os.close(fd)  # closing also releases the lock on the stale file
+
+
 @contextlib.contextmanager
 def locked(path: Path, header: str = "") -> Iterator[int]:
     """Open `path` for appending under an exclusive lock, creating it (0600) with `header`.
 
-    Yields the file descriptor; the caller may read the file while holding the lock.
+    Yields the file descriptor; the caller may read the file while holding the lock. A file this
+    call created is removed again when the caller fails before adding anything to the header,
+    so a failed command leaves the folder as it found it.
     """
     make_dirs(path.parent)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND, FILE_MODE)
+    fd = open_locked(path, os.O_RDWR | os.O_CREAT | os.O_APPEND, fcntl.LOCK_EX)
+    created = os.fstat(fd).st_size == 0 and bool(header)
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        size = os.fstat(fd).st_size
-        if size == 0 and header:
-            _write_all(fd, header.encode("utf-8"))
-            os.fsync(fd)
+        if created:
+            _append_raw(fd, header.encode("utf-8"))
         yield fd
+    except BaseException:
+        empty = os.fstat(fd).st_size <= len(header.encode("utf-8"))
+        if created and empty and same_file(fd, path):
+            with contextlib.suppress(OSError):
+                os.unlink(path)  # a waiting writer sees the file gone and creates it anew
+        raise
     finally:
         with contextlib.suppress(OSError):
             fcntl.flock(fd, fcntl.LOCK_UN)
         os.close(fd)
 
 
-def _write_all(fd: int, raw: bytes) -> None:
+def _open_regular(path: Path, flags: int, mode: int = FILE_MODE) -> int:
+    """Open a file to write, never through a symbolic link (which could lead outside the data
+    directory) and never a pipe or device (which would swallow the rows or block)."""
+    try:
+        fd = os.open(path, flags | os.O_NOFOLLOW | os.O_NONBLOCK, mode)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise CcmError(f"{path} is a symbolic link; ccm writes only regular files "
+                           "(replace the link with the file itself)") from None  # fmt: skip
+        raise
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise CcmError(f"{path} is not a regular file (a named pipe? a device?); not written")
+    os.set_blocking(fd, True)
+    return fd
+
+
+def write_all(fd: int, raw: bytes) -> None:
     view = memoryview(raw)
     while view:
         n = os.write(fd, view)
@@ -130,12 +197,34 @@ def _ends_with_newline(fd: int) -> bool:
 
 
 def append_locked_fd(fd: int, rows: str) -> None:
-    """Append `rows` (whole lines, ending in newline) to a locked file, on a fresh line."""
+    """Append `rows` (whole lines, ending in newline) to a locked file, on a fresh line.
+
+    All or nothing: when the write or the fsync fails (a full disk, a quota, a size limit), the
+    file is truncated back to its size before, so no partial row is left for the next append to
+    complete (which would make the failed entry count) and a retry writes the row once.
+    """
     raw = rows.encode("utf-8")
     if not _ends_with_newline(fd):
         raw = b"\n" + raw
-    _write_all(fd, raw)
-    os.fsync(fd)
+    _append_raw(fd, raw)
+
+
+def _append_raw(fd: int, raw: bytes) -> None:
+    size = os.fstat(fd).st_size
+    try:
+        write_all(fd, raw)
+        os.fsync(fd)
+    except BaseException:
+        _truncate_back(fd, size)
+        raise
+
+
+def _truncate_back(fd: int, size: int) -> None:
+    """Undo a failed append. Shrinking a file needs no free space; if even this fails, the
+    torn tail is left for the readers, which report it and never count it."""
+    with contextlib.suppress(OSError):
+        os.ftruncate(fd, size)
+        os.fsync(fd)
 
 
 def append_rows(path: Path, rows: str, header: str = "") -> None:

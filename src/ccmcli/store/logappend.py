@@ -13,21 +13,21 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from ccmcli.models.errors import CcmError
-from ccmcli.models.months import Month, now_in
-from ccmcli.store import fileio, logcache, timelog
+from ccmcli.models.months import Month, now, now_in
+from ccmcli.store import closed_records, fileio, logcache, regular_files, timelog
 from ccmcli.store.datadir import DataDir
 from ccmcli.store.timelog import Entry, MonthLog
 
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 
 
-def new_entry_id(now: datetime | None = None) -> str:
+def new_entry_id(at: datetime | None = None) -> str:
     """`E20261127T135501123-7K3Q9`: the UTC time to the millisecond, then 25 random bits.
 
     Ids sort by the time they were made, and processes writing in the same millisecond still
     differ without talking to each other; the caller also re-checks the file under its lock.
     """
-    stamp = (now or datetime.now(UTC)).astimezone(UTC)
+    stamp = (at or now()).astimezone(UTC)
     tail = "".join(secrets.choice(_CROCKFORD) for _ in range(5))
     return f"E{stamp:%Y%m%dT%H%M%S}{stamp.microsecond // 1000:03d}-{tail}"
 
@@ -38,6 +38,10 @@ def cells(e: Entry) -> list[str]:
             e.role, e.staff, e.activity, e.start, e.end, e.note, e.logged_at, e.voids]  # fmt: skip
 
 
+class AlreadyLogged(CcmError):
+    """A row with the id the caller chose is already in the file: it was written before."""
+
+
 Build = Callable[[MonthLog], tuple[Entry, list[str]]]
 
 
@@ -46,12 +50,29 @@ def append_entry(
 ) -> tuple[Entry, MonthLog, list]:
     """Under the month file's lock: read it, let `build` inspect it, append one row.
 
-    `build` returns the row (without id) and warnings, or raises CcmError to write nothing. The
-    returned log holds the new entry, as a reader would see the file now.
+    `build` returns the row and warnings, or raises CcmError to write nothing. A row without id
+    gets a new one; a row whose id the caller chose is refused (AlreadyLogged) when the file
+    already holds that id, so a retried write never doubles it. The returned log holds the new
+    entry, as a reader would see the file now. A row dated in a closed month is refused
+    (contract 8): here, so that every writer of log rows (log, void, stop) refuses it; asked
+    again under the lock, which `ccm close` also holds.
     """
     path = data.log_path(month)
     rel = data.relative(path)
+    closed_records.refuse_if_closed(data, month)
+    regular_files.check_writable(data.root, path)
+    try:
+        entry, log, warnings = _append_locked(data, path, rel, month, tz, build)
+    except OSError as exc:  # fileio has undone the write: nothing of it is in the file
+        reason = exc.strerror or type(exc).__name__
+        raise CcmError(f"cannot write to {rel} ({reason}); nothing was written") from None
+    log.entries.append(entry)
+    return entry, log, warnings
+
+
+def _append_locked(data: DataDir, path, rel: str, month: Month, tz: str, build: Build):
     with fileio.locked(path, timelog.HEADER) as fd:
+        closed_records.refuse_if_closed(data, month)
         raw = fileio.read_fd(fd)
         text = decode(raw, rel)
         log = logcache.parse_locked(data, month, raw, text)
@@ -60,15 +81,18 @@ def append_entry(
         if header:
             raise CcmError(f"{header[0].render()} (fix it first: no row after it can be read)")
         entry, warnings = build(log)
-        entry.id = new_entry_id()
-        while entry.id in text:
+        if entry.id:  # chosen beforehand (a timer's stop): the row is written at most once
+            if entry.id in text:
+                raise AlreadyLogged(f"entry {entry.id} is already in {rel}")
+        else:
             entry.id = new_entry_id()
+            while entry.id in text:
+                entry.id = new_entry_id()
         entry.logged_at = now_in(tz).isoformat(timespec="seconds")
         row = cells(entry)
         before = text if text.endswith("\n") else text + "\n"  # as fileio will write it
         entry.line, entry.file = _own_line(before, row, rel), rel
         fileio.append_locked_fd(fd, _csv_line(row))
-    log.entries.append(entry)
     return entry, log, warnings
 
 
@@ -98,8 +122,13 @@ def _own_line(before: str, row: list[str], rel: str) -> int:
         return before.count("\n") + 1
     reader = csv.reader(io.StringIO(before + _csv_line(row), newline=""))
     last, start, previous = None, 0, 0
-    for record in reader:
-        last, start, previous = record, previous + 1, reader.line_num
+    while True:
+        try:
+            for record in reader:
+                last, start, previous = record, previous + 1, reader.line_num
+            break
+        except csv.Error:  # a cell over the csv module's limit: readers skip that row too
+            last, start, previous = None, previous + 1, reader.line_num
     if last != row:
         raise CcmError(f"{rel}:{start}: a quoted field is never closed, so a new row would be "
                        "read as part of it; fix that line (see `ccm validate`) and try again")  # fmt: skip

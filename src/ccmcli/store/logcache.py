@@ -25,7 +25,7 @@ from operator import attrgetter
 
 from ccmcli.models.findings import Problem
 from ccmcli.models.months import Month
-from ccmcli.store import cache, timelog
+from ccmcli.store import cache, regular_files, timelog
 from ccmcli.store.timelog import Entry, MonthLog
 
 _FIELDS = tuple(f.name for f in fields(Entry))
@@ -54,8 +54,8 @@ def read_month(data, month: Month, known_ids: Collection[str]) -> MonthLog:
         return cached[1]
     started = time.time_ns()
     try:
-        raw = path.read_bytes()
-    except OSError:
+        raw = regular_files.read_bytes(data.root, path)
+    except OSError:  # timelog.read_month says why
         return timelog.read_month(data, month, known)
     resume = _resume(cached[2], cached[1], raw) if cached and cached[2] else None
     if resume == "same":  # the very bytes read before: the racy rule kept its signature out
@@ -85,7 +85,7 @@ def parse_locked(data, month: Month, raw: bytes, text: str) -> MonthLog:
     if resume == "same":
         return cached[1]  # type: ignore[index]
     if resume is None:
-        log, after = timelog.read_rows(text, month, rel)
+        log, after = timelog.read_rows(text, month, rel, None, timelog.has_controls(raw))
         after = None if raw.startswith(_BOM) else after
     else:
         log, after = _parse(raw, month, rel, None, resume)  # type: ignore[arg-type]
@@ -108,11 +108,11 @@ def _parse(raw: bytes, month: Month, rel: str, known, resume: timelog.Resume | N
     try:
         if resume is not None:
             tail = raw[resume.offset :].decode("utf-8")
-            return timelog.read_rows(tail, month, rel, known, resume)
+            return timelog.read_rows(tail, month, rel, known, None, resume)
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
         return None, None
-    log, after = timelog.read_rows(text, month, rel, known)
+    log, after = timelog.read_rows(text, month, rel, known, timelog.has_controls(raw))
     return log, (None if raw.startswith(_BOM) else after)  # offsets count characters
 
 
@@ -197,3 +197,38 @@ def _resume(after: list, log: MonthLog, raw: bytes) -> timelog.Resume | str | No
         return timelog.Resume(offset, line, before, [Problem(*p) for p in problems])
     except (TypeError, ValueError, OverflowError):  # not what _save wrote: read it all
         return None
+
+
+def row_ids(data, month: Month) -> list[str]:
+    """The entry id (first cell) of every row of the month file, header and broken rows aside.
+
+    Entry ids are unique across all logs, so judging one month needs the ids of the others; a
+    month's ids are kept beside its file's signature, so a month that did not change costs one
+    small read, not a parse.
+    """
+    path = data.log_path(month)
+    try:
+        sig = cache.signature(os.stat(path))
+    except OSError:
+        return []
+    if not cache.enabled():
+        return timelog.row_ids(path)
+    store = cache.cache_file(data.root, "ids", f"-{month}")
+    key = [str(data.root), data.relative(path), list(sig)]
+    opened = cache.open_private(store)
+    if opened is not None:
+        f, numbers = opened
+        with f:
+            raw = cache.read_checked(f, *numbers) if len(numbers) == 2 else None
+        try:
+            stored_key, ids = marshal.loads(raw)  # type: ignore[arg-type]
+            if stored_key == key:
+                return ids
+        except (EOFError, ValueError, TypeError):
+            pass
+    started = time.time_ns()
+    ids = timelog.row_ids(path)
+    if cache.trusted(sig, started):
+        raw = marshal.dumps([key, ids])
+        cache.write_private(store, [len(raw), zlib.crc32(raw)], raw)
+    return ids

@@ -5,17 +5,20 @@ list of problems naming file, line and field. Parsed files are kept in the recor
 (cache.py) while unchanged, so YAML (yamlio) is imported only when some file must be parsed.
 """
 
+import functools
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+from ccmcli.codes.identifiers import is_patient_id
 from ccmcli.models.errors import CcmError
 from ccmcli.models.findings import Problem
 from ccmcli.models.records import Patient, Settings
-from ccmcli.store import cache, fileio
+from ccmcli.store import cache, fileio, regular_files
 from ccmcli.store.datadir import DataDir
 
 M = TypeVar("M", bound=BaseModel)
@@ -37,9 +40,25 @@ class PatientSet:
         return set(self.patients) | self.invalid
 
 
-def read_text(path: Path) -> str:
-    """UTF-8 with an optional byte-order mark; CRLF is normalised by the parsers."""
-    return path.read_bytes().decode("utf-8-sig")
+def read_text(path: Path, root: Path | None = None) -> str:
+    """UTF-8 with an optional byte-order mark; CRLF is normalised by the parsers. Only a regular
+    file is read, and with `root` only one whose real location is inside it (regular_files)."""
+    return regular_files.read_bytes(root, path).decode("utf-8-sig")
+
+
+def read_record(path: Path, root: Path, rel: str) -> tuple[str | None, list[Problem]]:
+    """A YAML record's text, or the problem that keeps it from being read: a file that is not
+    UTF-8 names the first line that is not, as a log file does."""
+    try:
+        raw = regular_files.read_bytes(root, path)
+    except OSError as exc:
+        return None, [Problem(rel, None, "error", f"cannot read the file: {reason(exc)}")]
+    try:
+        return raw.decode("utf-8-sig"), []
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        msg = "this line is not UTF-8 text (saved in another encoding?); the file is not read"
+        return None, [Problem(rel, line, "error", msg)]
 
 
 def _field_path(loc: tuple) -> str:
@@ -55,24 +74,16 @@ def _field_path(loc: tuple) -> str:
 
 
 def _model_problems(model, exc: ValidationError, text: str, rel: str) -> list[Problem]:
+    from ccmcli.models.error_words import field_errors
     from ccmcli.store import yamlio
 
     problems = []
-    for err in exc.errors(include_input=False, include_url=False):
-        loc = tuple(s for s in err["loc"] if not str(s).startswith(("function-", "list[")))
-        msg = err["msg"].removeprefix("Value error, ").replace("Input should be", "must be")
-        where = loc
-        if not loc and msg.split(" ")[0] in model.model_fields:
-            where = (msg.split(" ")[0],)  # a rule across fields: the line of the field it names
-        name = _field_path(loc)
-        if err["type"] in ("model_type", "dict_type"):
-            msg = "must be a mapping of fields (key: value)"
-        if err["type"] == "extra_forbidden":
-            msg = f'unknown field "{name}"'
-        elif err["type"] == "missing":
-            msg = f"{name} is required"
-        elif name:
-            msg = f"{name} {msg}" if msg[0].islower() else f"{name}: {msg}"
+    for fe in field_errors(exc):
+        where = fe.loc
+        first_word = fe.text.split(" ")[0]
+        if not fe.loc and first_word in model.model_fields:
+            where = (first_word,)  # a rule across fields: the line of the field it names
+        msg = fe.message(_field_path(fe.loc))
         problems.append(Problem(rel, yamlio.line_of(text, where), "error", msg))
     return problems
 
@@ -101,10 +112,9 @@ def load_settings(data: DataDir) -> tuple[Settings | None, list[Problem]]:
 
 def _parse_settings(data: DataDir) -> tuple[Settings | None, list[Problem]]:
     rel = data.relative(data.settings_path)
-    try:
-        text = read_text(data.settings_path)
-    except (OSError, UnicodeDecodeError) as exc:
-        return None, [Problem(rel, None, "error", f"cannot read the file: {_reason(exc)}")]
+    text, problems = read_record(data.settings_path, data.root, rel)
+    if text is None:
+        return None, problems
     return parse_model(Settings, text, rel)
 
 
@@ -122,7 +132,7 @@ def refusal(problems: list[Problem]) -> CcmError:
     return CcmError(problems[0].render() + (f" (+{more} more: see `ccm validate`)" if more else ""))
 
 
-def _reason(exc: Exception) -> str:
+def reason(exc: Exception) -> str:
     if isinstance(exc, UnicodeDecodeError):
         return "it is not UTF-8 text"
     return getattr(exc, "strerror", None) or type(exc).__name__
@@ -130,17 +140,15 @@ def _reason(exc: Exception) -> str:
 
 def load_patient_file(data: DataDir, path: Path) -> tuple[Patient | None, list[Problem]]:
     """One patient file; its `id` must equal the file's stem (contract section 1)."""
-    return _patient_file(str(path), data.relative(path))
+    return _patient_file(str(path), data.relative(path), data.root)
 
 
-def _patient_file(path: str, rel: str) -> tuple[Patient | None, list[Problem]]:
+def _patient_file(path: str, rel: str, root: Path) -> tuple[Patient | None, list[Problem]]:
     """load_patient_file on plain strings: a large practice reads tens of thousands of files,
     and building Paths for each is a tenth of reading them."""
-    try:
-        with open(path, "rb") as f:
-            text = f.read().decode("utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
-        return None, [Problem(rel, None, "error", f"cannot read the file: {_reason(exc)}")]
+    text, problems = read_record(path, root, rel)  # type: ignore[arg-type]
+    if text is None:
+        return None, problems
     patient, problems = parse_model(Patient, text, rel)
     name = os.path.basename(path)
     if patient is not None and patient.id + ".yaml" != name:
@@ -164,17 +172,19 @@ def load_patients(data: DataDir) -> PatientSet:
 
     ccm.yaml is refreshed along with them, so that the cache also answers `load_settings`.
     """
-    settings_rel = data.relative(data.settings_path)
-    files = [(settings_rel, _signature(data.settings_path))]
-    files += _patient_signatures(data, stat=cache.enabled())
-    root = str(data.root)
+    from ccmcli.store import staging
+
+    settings_rel, root = data.relative(data.settings_path), str(data.root)
 
     def parse(rel: str) -> tuple:
         if rel == settings_rel:
             return _parse_settings(data)
-        return _patient_file(os.path.join(root, rel), rel)
+        return _patient_file(os.path.join(root, rel), rel, data.root)
 
-    parsed = cache.refresh(data.root, files, parse)
+    with staging.reading(data):  # an import in progress or interrupted is seen whole or not
+        files = [(settings_rel, _signature(data.settings_path))]
+        files += _patient_signatures(data, stat=cache.enabled())
+        parsed = cache.refresh(data.root, files, parse)
     result = PatientSet()
     for rel, _ in files[1:]:
         patient, problems = parsed[rel]
@@ -222,13 +232,32 @@ def _patient_signatures(
     return signatures
 
 
-def load_patient(data: DataDir, patient_id: str) -> Patient:
-    """One patient for commands about that patient; refuses an unknown or invalid one."""
-    path = data.patient_path(patient_id)
-    if not path.is_file():
-        raise CcmError(f'unknown patient "{patient_id}" (no {data.relative(path)})')
+def load_patient_cached(data: DataDir, path: Path) -> tuple[Patient | None, list[Problem]]:
+    """One patient file through the record cache: what `load_patients` would say of it."""
     rel = data.relative(path)
     patient, problems = cache.one(data.root, rel, lambda _: load_patient_file(data, path))
+    return patient, list(problems)
+
+
+def patient_file_exists(data: DataDir) -> Callable[[str], bool]:
+    """Whether a patient file exists: one look per id, never a read of every patient."""
+
+    @functools.cache
+    def known(patient_id: str) -> bool:
+        return is_patient_id(patient_id) and data.patient_path(patient_id).is_file()
+
+    return known
+
+
+def load_patient(data: DataDir, patient_id: str) -> Patient:
+    """One patient for commands about that patient; refuses an unknown or invalid one."""
+    from ccmcli.store import staging
+
+    path = data.patient_path(patient_id)
+    staging.settle(data)
+    if not path.is_file():
+        raise CcmError(f'unknown patient "{patient_id}" (no {data.relative(path)})')
+    patient, problems = load_patient_cached(data, path)
     if patient is None:
         raise refusal(problems)
     return patient
@@ -248,6 +277,7 @@ def patient_yaml(patient: Patient) -> str:
 def write_patient(data: DataDir, patient: Patient, *, overwrite: bool = False) -> Path:
     """Write patients/<ID>.yaml atomically (0600); refuse an existing file unless `overwrite`."""
     path = data.patient_path(patient.id)
+    regular_files.check_writable(data.root, path)
     try:
         fileio.atomic_write(path, patient_yaml(patient), exclusive=not overwrite)
     except FileExistsError:

@@ -8,6 +8,7 @@ counts. Nothing here ever rewrites a log.
 
 import csv
 import io
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -23,6 +24,19 @@ COLUMNS = (
 HEADER = ",".join(COLUMNS) + "\n"
 ROLES = ("clinical_staff", "practitioner")
 MAX_MINUTES = 720
+# Control characters (Unicode Cc) but tab, CR and LF: a NUL or an escape sequence hides text from
+# whoever reads the note, and no tool writes one (a line break inside a quoted cell is what a
+# spreadsheet writes for a note of several lines).
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+_NOT_C0 = bytes(b for b in range(256) if not ((b < 32 and b not in (9, 10, 13)) or b == 127))
+_C1 = re.compile(rb"\xc2[\x80-\x9f]")  # U+0080-U+009F in UTF-8
+
+
+def has_controls(data: bytes | str) -> bool:
+    """Whether a file's text holds any CONTROL character. A regular expression over a large
+    month costs a third of a second; deleting every other byte at C speed costs a few ms."""
+    raw = data if isinstance(data, bytes) else data.encode("utf-8", "surrogatepass")
+    return bool(raw.translate(None, _NOT_C0)) or (b"\xc2" in raw and bool(_C1.search(raw)))
 
 
 @dataclass(slots=True)
@@ -112,7 +126,10 @@ class _RowChecker:
     and one id per patient, so each distinct value is checked once and its verdict remembered:
     the parsed value, or the message for a row that has it."""
 
-    def __init__(self, month: Month, known_patient: Callable[[str], bool] | None) -> None:
+    def __init__(
+        self, month: Month, known_patient: Callable[[str], bool] | None, controls: bool = False
+    ) -> None:
+        self.controls = controls  # the file holds some control character: look for it per row
         self.prefix = f"{month}-"
         self.known_patient = known_patient
         self.dates: dict[str, date | str] = {}
@@ -158,6 +175,10 @@ class _RowChecker:
 
     def check(self, row: list[str]) -> str | tuple:
         """The row's first error as a message, or the parsed (date, minutes) pair."""
+        if self.controls:
+            problem = _control_problem(row)
+            if problem:
+                return problem
         if not ENTRY_ID.fullmatch(row[0]):
             return "id must be 1-40 letters, digits, '-' or '_'"
         problem = self.patient(row[1])
@@ -193,6 +214,15 @@ class _RowChecker:
         return day, None
 
 
+def _control_problem(row: list[str]) -> str | None:
+    """The first cell holding a control character, named by its column, never echoed."""
+    for name, cell in zip(COLUMNS, row, strict=True):
+        m = CONTROL.search(cell)
+        if m:
+            return f"{name} holds a control character (U+{ord(m.group()):04X}), which no log cell may hold"
+    return None
+
+
 def _minutes(text: str) -> int | str:
     if not text.isdigit() or not text.isascii():
         return f'minutes "{text[:12]}" is not a whole number'
@@ -219,14 +249,17 @@ def _check_times(start: str, end: str, minutes: int) -> str | None:
 
 
 def parse_month(
-    text: str, month: Month, rel: str, known_patient: Callable[[str], bool] | None = None
-) -> MonthLog:
+    text: str, month: Month, rel: str, known_patient: Callable[[str], bool] | None = None,
+    controls: bool | None = None,
+) -> MonthLog:  # fmt: skip
     """Every row of one month file: valid entries, and a problem for each bad row.
 
-    `known_patient` (None: not checked) tells whether a patient id has a file. A last line with
-    no line end is a write that was interrupted: it is reported, not counted, never repaired.
+    `known_patient` (None: not checked) tells whether a patient id has a file. `controls`:
+    whether the file holds a control character (has_controls of its bytes; None: look here).
+    A last line with no line end is a write that was interrupted: it is reported, not counted,
+    never repaired.
     """
-    return read_rows(text, month, rel, known_patient)[0]
+    return read_rows(text, month, rel, known_patient, controls)[0]
 
 
 @dataclass
@@ -243,11 +276,13 @@ class Resume:
 
 
 def read_rows(text: str, month: Month, rel: str, known_patient: Callable[[str], bool] | None = None,
-              resume: Resume | None = None) -> tuple[MonthLog, Resume | None]:  # fmt: skip
+              controls: bool | None = None, resume: Resume | None = None,
+              ) -> tuple[MonthLog, Resume | None]:  # fmt: skip
     """parse_month, and where a later read of the grown file can go on from (None: it cannot).
 
     With `resume`, from a read of the same file whose first `resume.offset` characters are
-    unchanged, `text` is the rest of the file from there; the result is the whole file's."""
+    unchanged, `text` is the rest of the file from there; the result is the whole file's. Rows
+    are checked for control characters one by one, so `controls` may then be the rest's own."""
     log = MonthLog(month, rel, exists=True)
     first = resume.line if resume else 1  # the line `text` starts on
     if resume is None and not text.strip():
@@ -269,8 +304,10 @@ def read_rows(text: str, month: Month, rel: str, known_patient: Callable[[str], 
         if tuple(header) != COLUMNS:
             log.problems.insert(0, Problem(rel, 1, "error", "header must be: " + ",".join(COLUMNS)))
             return log, None
+    controls = has_controls(text) if controls is None else controls
     rows = _Rows(log, resume)
-    end = rows.read(csv.reader(lines), _RowChecker(month, known_patient), first if resume else 2)
+    checker = _RowChecker(month, known_patient, controls)
+    end = rows.read(csv.reader(lines), checker, first if resume else 2)
     after = rows.resume_point(text, end, resume.offset if resume else 0) if as_written else None
     log.problems += rows.problems
     if rows.voids:
@@ -303,26 +340,44 @@ class _Rows:
             log.entries = list(resume.entries)
         self.problems: list[Problem] = list(resume.problems) if resume else []
         self.voids = any(e.voids for e in log.entries)
+        self.seen: dict[str, int] = {e.id: e.line for e in log.entries}
+        self.end = 0  # the last line read
         self.mark = (0, len(log.entries), len(self.problems))  # (line, entries, problems)
 
     def read(self, reader, checker: _RowChecker, first: int) -> int:
-        """Check every row from line `first` on, keep the valid ones; the last line read."""
-        log, problems, add = self.log, self.problems, self.log.entries.append
-        rel = log.file
-        seen: dict[str, int] = {e.id: e.line for e in log.entries}
-        voids = self.voids
-        end = base = first - 1
+        """Check every row from line `first` on, keep the valid ones; the last line read.
+
+        A cell longer than the csv module's limit (131,072 characters: a paste gone wrong, a
+        quote left open in a large file) stops the reader at that row: it is reported, and
+        reading goes on at the next line, so the other rows still count."""
+        log, problems = self.log, self.problems
+        self.end = base = first - 1
         self.mark = (first, len(log.entries), len(problems))
+        while True:
+            try:
+                self._rows(reader, checker, base)
+                break
+            except csv.Error as exc:
+                start, self.end = self.end + 1, reader.line_num + base
+                self.mark = (start, len(log.entries), len(problems))
+                problems.append(Problem(log.file, start, "error",
+                                        _runs_on(_csv_error(exc), start, self.end)))  # fmt: skip
+        if self.end < self.mark[0]:  # no record: the mark is the end of the text
+            self.mark = (self.end + 1, *self.mark[1:])
+        return self.end
+
+    def _rows(self, reader, checker: _RowChecker, base: int) -> None:
+        log, problems, add, seen = self.log, self.problems, self.log.entries.append, self.seen
+        rel = log.file
         for row in reader:
-            start, end = end + 1, reader.line_num + base
+            start = self.end + 1
+            self.end = end = reader.line_num + base
             self.mark = (start, len(log.entries), len(problems))
             if not row or (len(row) == 1 and not row[0].strip()):
                 continue
             if len(row) != 12:
-                msg = f"row has {len(row)} columns, expected 12"
-                if end > start:  # a quote left open swallows the lines after it: say so, loudly
-                    msg += f"; it runs on to line {end} (a quote left open?): lines {start}-{end} are not counted"
-                problems.append(Problem(rel, start, "error", msg))
+                problems.append(Problem(rel, start, "error", _runs_on(
+                    f"row has {len(row)} columns, expected 12", start, end)))  # fmt: skip
                 continue
             result = checker.check(row)
             if isinstance(result, str):
@@ -335,13 +390,10 @@ class _Rows:
                 continue
             seen[eid] = start
             day, minutes = result
-            voids = voids or minutes is None
+            if minutes is None:
+                self.voids = True
             add(Entry(eid, row[1], day, minutes, row[4], row[5], row[6], row[7], row[8], row[9],
                       row[10], row[11], start, rel))  # fmt: skip
-        self.voids = voids
-        if end < self.mark[0]:  # no record: the mark is the end of the text
-            self.mark = (end + 1, *self.mark[1:])
-        return end
 
     def resume_point(self, text: str, end: int, offset: int) -> Resume | None:
         """Where the last record starts, for ASCII text whose lines all end in \\n (or \\r\\n):
@@ -354,6 +406,19 @@ class _Rows:
         for _ in range(end + 1 - line):  # back over the lines from the mark's to the end
             pos = text.rfind("\n", 0, pos - 1) + 1
         return Resume(offset + pos, line, self.log.entries[:n_entries], self.problems[:n_problems])
+
+
+def _csv_error(exc: csv.Error) -> str:
+    if "field larger" in str(exc):
+        return f"a cell is longer than {csv.field_size_limit():,} characters"
+    return f"cannot read this row as CSV ({exc})"
+
+
+def _runs_on(msg: str, start: int, end: int) -> str:
+    """A quote left open swallows the lines after it: say so, loudly."""
+    if end > start:
+        return f"{msg}; it runs on to line {end} (a quote left open?): lines {start}-{end} are not counted"
+    return msg
 
 
 def _link_voids(log: MonthLog) -> None:
@@ -385,15 +450,19 @@ def _link_voids(log: MonthLog) -> None:
 
 
 def read_month(data, month: Month, known_patient: Callable[[str], bool] | None = None) -> MonthLog:
-    """The month's log from the data directory; a missing file is an empty month, not a problem."""
+    """The month's log from the data directory; a missing file is an empty month, not a problem.
+    Only a regular file inside the data directory is read (regular_files)."""
+    from ccmcli.store import regular_files
+
     path = data.log_path(month)
     rel = data.relative(path)
     try:
-        raw = path.read_bytes()
+        raw = regular_files.read_bytes(data.root, path)
     except FileNotFoundError:
         return MonthLog(month, rel)
     except OSError as exc:
-        return MonthLog(month, rel, problems=[Problem(rel, None, "error", f"cannot read: {exc}")])
+        why = exc.strerror or type(exc).__name__
+        return MonthLog(month, rel, problems=[Problem(rel, None, "error", f"cannot read: {why}")])
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -403,8 +472,9 @@ def read_month(data, month: Month, known_patient: Callable[[str], bool] | None =
         log.problems = sorted(log.problems + [Problem(rel, n, "error", msg) for n in bad],
                               key=lambda p: p.line or 0)  # fmt: skip
         return log
+    controls = has_controls(raw)
     del raw  # a large month is not held twice while it is parsed
-    return parse_month(text, month, rel, known_patient)
+    return parse_month(text, month, rel, known_patient, controls)
 
 
 def _blank_undecodable_lines(raw: bytes) -> tuple[str, list[int]]:
@@ -418,3 +488,34 @@ def _blank_undecodable_lines(raw: bytes) -> tuple[str, list[int]]:
             lines[i] = b""
             bad.append(i + 1)
     return b"\n".join(lines).decode("utf-8"), bad
+
+
+def row_ids(path) -> list[str]:
+    """The first cell of every row after the header, as the csv module reads the file; a file
+    that cannot be read has no ids (its own problems say why)."""
+    try:
+        text = path.read_bytes().decode("utf-8-sig", errors="replace")
+    except OSError:
+        return []
+    if '"' not in text:  # no quoting: a line is a row, and much faster to split
+        return [line.split(",", 1)[0] for line in text.splitlines()[1:] if line]
+    rows = csv.reader(io.StringIO(text, newline=""))
+    next(rows, None)
+    return [row[0] for row in rows if row]
+
+
+def row_lines(path, ids: set[str]) -> dict[str, int]:
+    """The line of the first row holding each of `ids`, for a message that points at it."""
+    found: dict[str, int] = {}
+    try:
+        text = path.read_bytes().decode("utf-8-sig", errors="replace")
+    except OSError:
+        return found
+    rows = csv.reader(io.StringIO(text, newline=""))
+    line = 1
+    next(rows, None)
+    for row in rows:
+        start, line = line + 1, rows.line_num
+        if row and row[0] in ids:
+            found.setdefault(row[0], start)
+    return found

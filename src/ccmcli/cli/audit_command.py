@@ -1,0 +1,80 @@
+"""`ccm audit`: the documentation packet an auditor asks for, per patient-month (contract 9)."""
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from ccmcli.cli.app import DataDirOpt, MonthOpt, QuietOpt, app, data_dir, err
+
+
+def refuse_inside_data_dir(data, output: Path) -> None:
+    """Contract 2: `-o` never writes inside the data directory (checked before anything else
+    about FILE). A shared helper for every `-o` is on its way; until then, this one."""
+    from ccmcli.models.errors import CcmError
+
+    target = output.expanduser().resolve()
+    if target == data.root or target.is_relative_to(data.root):
+        raise CcmError(f"-o {output} is inside the data directory {data.root}; ccm's own files "
+                       "are written only by its own commands: write the packet elsewhere")  # fmt: skip
+
+
+@app.command()
+def audit(
+    ctx: typer.Context,
+    patient_id: Annotated[str | None, typer.Argument(metavar="ID", help="Patient id (leave out with --all).", show_default=False)] = None,
+    month: MonthOpt = None,
+    output: Annotated[Path | None, typer.Option("--output", "-o", metavar="FILE", help="FILE.html (self-contained) or FILE.md [default: Markdown to stdout]; with --all, a folder.", show_default=False)] = None,
+    all_: Annotated[bool, typer.Option("--all", help="One HTML packet per billed patient-month (exported, or billable now) and index.html, into the folder -o names.")] = False,
+    data: DataDirOpt = None,
+    quiet: QuietOpt = False,
+) -> None:  # fmt: skip
+    """Write the audit packet for one patient-month: record, entries, codes and why, exports, close."""
+    from ccmcli.actions import audit as core
+
+    d = data_dir(ctx, data)
+    if output is not None:
+        refuse_inside_data_dir(d, output)
+    if all_:
+        if patient_id is not None or output is None:
+            raise typer.BadParameter("--all takes no ID and needs -o DIR", param_hint="--all")
+        written = core.write_all(d, month, output, _progress if sys.stderr.isatty() else None)
+        for pid in written.skipped:
+            err(f"warning: {pid}: its file has errors; no packet written (see `ccm validate`)")
+        if not quiet:
+            err(f"wrote {len(written.files) - 1} packets and index.html for {written.month} "
+                f"to {output}")  # fmt: skip
+        if written.skipped:
+            raise typer.Exit(1)
+        return
+    if patient_id is None:
+        raise typer.BadParameter("give a patient ID, or --all with -o DIR", param_hint="ID")
+    if output is None:
+        sys.stdout.write(core.packet_text(d, patient_id, month, "md"))
+        return
+    kind = core.kind_of(output)
+    core.write_file(output, core.packet_text(d, patient_id, month, kind))
+    if not quiet:
+        err(f"wrote {output}")
+
+
+def _progress(total: int):
+    """A Rich progress bar on stderr (only when stderr is a terminal); returns the step."""
+    import atexit
+
+    from rich.progress import Progress
+
+    from ccmcli.cli.output import console
+
+    bar = Progress(console=console(stderr=True), transient=True)
+    bar.start()
+    atexit.register(bar.stop)
+    task = bar.add_task("audit packets", total=total)
+
+    def step() -> None:
+        bar.advance(task)
+        if bar.tasks[task].completed >= total:
+            bar.stop()
+
+    return step

@@ -1,0 +1,93 @@
+"""`ccm report`: the practice report with charts, one self-contained HTML file (contract 10)."""
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from ccmcli.cli.app import DataDirOpt, QuietOpt, app, data_dir, err
+
+ReportMonthOpt = Annotated[
+    str | None,
+    typer.Option("--month", "-m", help="YYYY-MM [default: the last finished month at the practice].", show_default=False),
+]  # fmt: skip
+
+
+@app.command()
+def report(
+    ctx: typer.Context,
+    output: Annotated[Path, typer.Option("--output", "-o", help="The HTML file to write (mode 0600; never inside the data directory).", metavar="FILE.html")],
+    month: ReportMonthOpt = None,
+    months: Annotated[int, typer.Option("--months", "-n", min=0, max=120, help="How many months before MONTH the amount chart shows.")] = 12,
+    data: DataDirOpt = None,
+    quiet: QuietOpt = False,
+) -> None:  # fmt: skip
+    """Write the practice report: patients by status and blocker, amounts, minutes per patient
+    against the thresholds, amount per month, minutes per staff member, and every patient.
+
+    One HTML file with its charts drawn in: it opens offline, prints, and reads on a phone.
+    """
+    from ccmcli.reports.practice_report import build_report
+    from ccmcli.reports.report_charts import month_charts
+    from ccmcli.reports.report_html import report_html
+    from ccmcli.store.fileio import atomic_write
+
+    d = data_dir(ctx, data)
+    _refuse_inside(d, output)
+    drawn: dict = {}
+    with _progress(0 if quiet else months + 1) as step:
+        practice = build_report(d, month, months, step, lambda r: drawn.update(month_charts(r)))
+    page = report_html(practice, drawn)
+    try:
+        atomic_write(output, page)
+    except OSError as exc:
+        from ccmcli.models.errors import CcmError
+
+        raise CcmError(f"cannot write {output}: {exc.strerror or type(exc).__name__}") from None
+    if not quiet:
+        s = practice.summary
+        err(f"wrote {output}: {practice.month}, {s['patients']} patients, {s['billable']} "
+            f"billable, amount {s['amount']:.2f}")  # fmt: skip
+        errors = sum(m.errors for m in practice.history[-1:])
+        if errors:
+            err(f"warning: {errors} errors in {practice.month}'s files count toward nothing "
+                "(run `ccm validate`)")  # fmt: skip
+
+
+def _refuse_inside(d, output: Path) -> None:
+    """Contract 2: `-o` never writes inside the data directory (checked before anything else
+    about FILE). A local check until a shared helper for every `-o` exists."""
+    from ccmcli.models.errors import CcmError
+
+    if output.expanduser().resolve().is_relative_to(d.root.resolve()):
+        raise CcmError(
+            "-o must not point inside the data directory: ccm's own files are written only by "
+            "ccm's own commands"
+        )
+
+
+class _progress:
+    """A Rich progress bar on stderr while months are judged, when stderr is a terminal and
+    there is more than one month; nothing otherwise (cron mail stays clean)."""
+
+    def __init__(self, total: int) -> None:
+        self.total = total
+        self.bar = None
+
+    def __enter__(self):
+        if self.total < 2 or not sys.stderr.isatty():
+            return None
+        from rich.progress import Progress
+
+        from ccmcli.cli.output import console
+
+        # No refresh thread: the months are judged in forked processes.
+        self.bar = Progress(console=console(stderr=True), transient=True, auto_refresh=False)
+        self.bar.start()
+        task = self.bar.add_task("judging months", total=self.total)
+        return lambda done, _total: self.bar.update(task, completed=done, refresh=True)
+
+    def __exit__(self, *exc) -> None:
+        if self.bar is not None:
+            self.bar.stop()

@@ -1,0 +1,191 @@
+"""The tables of `check`, `worklist`, `entries`, `patient list` and `rules`: their columns and
+the order in which they give way on a narrow terminal (cli/tables.py). JSON and CSV are built
+elsewhere and never change with the terminal."""
+
+from ccmcli.cli.output import print_table, table_width
+from ccmcli.cli.tables import (
+    BAR_MARKS,
+    SHORTEN_TEXT,
+    Column,
+    Drop,
+    Short,
+    TableSpec,
+    bar,
+    wrap,
+)
+
+STATUS_STYLE = {"billable": "green", "blocked": "red", "below_threshold": "yellow",
+                "no_time": "dim"}  # fmt: skip
+
+
+def status_style(row: dict) -> str | None:
+    return STATUS_STYLE.get(row.get("status_word", ""))
+
+
+def money(x: float) -> str:
+    return f"{x:.2f}"
+
+
+# check: program goes first, then `next` takes its short form and carries the blockers' rule
+# ids, then the status its short word, then names are shortened, then the minutes go (ids,
+# codes, dates and amounts always stay).
+CHECK = TableSpec(
+    (Column("patient"), Column("name", kind="text"), Column("program"),
+     Column("status", short="status_short", style=status_style),
+     Column("staff", justify="right"), Column("prac", justify="right"), Column("codes"),
+     Column("date"), Column("amount", justify="right"),
+     Column("next", short="todo", short_name="next/blocker"), Column("blockers")),
+    (Drop("program"), (Short("next"), Drop("blockers", shown_in="next")), Short("status"),
+     SHORTEN_TEXT, Drop("prac", "staff")),
+)  # fmt: skip
+
+
+def check_rows(report) -> list[dict]:
+    from ccmcli.reports.wording import SHORT_STATUS, codes_text, next_short, next_text, rule_ref
+
+    rows = []
+    for j in report.judgements:
+        refs = " ".join(rule_ref(b.rule, j.rules) for b in j.blockers)
+        rows.append({
+            "patient": j.patient.id, "name": j.patient.name, "program": j.patient.program,
+            "status": j.status, "status_word": j.status,
+            "status_short": SHORT_STATUS.get(j.status, j.status),
+            "staff": j.minutes["clinical_staff"], "prac": j.minutes["practitioner"],
+            "codes": codes_text(j.codes), "date": j.date_of_service,
+            "amount": money(j.amount) if j.codes else "", "next": next_text(j),
+            "blockers": " ".join(b.rule for b in j.blockers), "todo": next_short(j) or refs,
+        })  # fmt: skip
+    return rows
+
+
+def check_totals(summary: dict) -> str:
+    """The totals line under the check table: contract section 3 `summary`, in words."""
+    counts = ", ".join(f"{summary[s]} {s}" for s in
+                       ("billable", "below_threshold", "blocked", "no_time"))  # fmt: skip
+    units = " ".join(f"{c}x{n}" for c, n in summary["codes"].items())
+    n = summary["patients"]
+    return (f"total: {n} patient{'s' if n != 1 else ''} ({counts}); amount "
+            f"{money(summary['amount'])}" + (f"; units {units}" if units else ""))  # fmt: skip
+
+
+def check_table(report, wide: bool = False) -> None:
+    from ccmcli.reports.practice_month import summarize
+
+    title = (
+        f"{report.month} ({'provisional, ' if report.provisional else ''}rules {report.rules.year})"
+    )
+    totals = wrap(check_totals(summarize(report)), table_width(wide), "  ")
+    print_table([], check_rows(report), title=title, spec=CHECK, wide=wide, footer=totals)
+
+
+# worklist: days left (the same for every row, and in the title) first, then the role's short
+# word, then names are shortened, then what the codes add, then the progress bar.
+WORKLIST = TableSpec(
+    (Column("patient"), Column("name", kind="text"), Column("minutes", justify="right"),
+     Column("needed", justify="right"), Column("role", short="role_short"),
+     Column("next codes", key="next_codes"), Column("adds", justify="right"),
+     Column("progress", short="progress_short", marks=BAR_MARKS),
+     Column("days left", key="days_left", justify="right")),
+    (Drop("days left"), Short("role"), SHORTEN_TEXT, Short("progress"), Drop("adds"),
+     Drop("progress")),
+)  # fmt: skip
+
+
+def worklist_table(wl, wide: bool = False) -> None:
+    from ccmcli.reports.wording import SHORT_ROLE, codes_text
+
+    rows = []
+    for i, j in zip(wl.items(), wl.judgements, strict=True):
+        done = i["minutes"]
+        target = done + i["minutes_needed"]
+        rows.append({
+            "patient": i["patient_id"], "name": i["name"], "minutes": done,
+            "needed": i["minutes_needed"], "role": i["role"],
+            "role_short": SHORT_ROLE.get(i["role"], i["role"]),
+            "next_codes": codes_text([(c["code"], c["units"]) for c in i["next"]["codes"]]),
+            "adds": money(j.next.amount - j.amount), "progress": bar(done, target),
+            "progress_short": bar(done, target, 5), "days_left": i["days_left"],
+        })  # fmt: skip
+    t = wl.totals()
+    line = (f"total: {t['patients']} patient{'s' if t['patients'] != 1 else ''}, "
+            f"{t['minutes_needed']} minutes still needed, {money(t['amount_at_stake'])} at stake")  # fmt: skip
+    print_table([], rows, title=f"worklist {wl.month}: {wl.days_left} days left", spec=WORKLIST,
+                wide=wide, footer=wrap(line, table_width(wide), "  "))  # fmt: skip
+
+
+# entries: the file's line, then start and end, then the role's short word, then the two void
+# columns become one, then free text is shortened, then the note and the activity go.
+ENTRIES = TableSpec(
+    (Column("id"), Column("patient"), Column("date"), Column("min", justify="right"),
+     Column("role", short="role_short"), Column("staff", kind="text", min_width=10),
+     Column("activity", kind="text"), Column("start"), Column("end"),
+     Column("note", kind="text", min_width=12), Column("voided", short="void"), Column("voids"),
+     Column("line", justify="right")),
+    (Drop("line"), Drop("start", "end"), Short("role"),
+     (Short("voided"), Drop("voids", shown_in="voided")), SHORTEN_TEXT, Drop("note"),
+     Drop("activity")),
+)  # fmt: skip
+
+
+def entries_table(listing, wide: bool = False, patient: str | None = None) -> None:
+    """With `patient`, the title names the patient and the table leaves out its column first."""
+    from ccmcli.reports.wording import SHORT_ROLE
+
+    rows = [
+        {"id": e.id, "patient": e.patient_id, "date": e.date.isoformat(), "min": e.minutes,
+         "role": e.role, "role_short": SHORT_ROLE.get(e.role, e.role), "staff": e.staff,
+         "activity": e.activity, "start": e.start, "end": e.end, "note": e.note,
+         "voided": e.voided_by or "", "voids": e.voids, "line": e.line,
+         "void": f"voids {e.voids}" if e.voids else ("voided" if e.voided_by else "")}
+        for e in listing.entries
+    ]  # fmt: skip
+    title = f"{listing.log.file}: {len(listing.entries)} rows"
+    spec = ENTRIES
+    if patient:
+        title += f" of {patient}"
+        spec = TableSpec(spec.columns, (Drop("patient", shown_in="title"), *spec.steps))
+    print_table([], rows, title=title, spec=spec, wide=wide)
+
+
+PATIENTS = TableSpec(
+    (Column("patient"), Column("name", kind="text"), Column("program"),
+     Column("conditions"), Column("consent"), Column("care plan", key="care_plan")),
+    (SHORTEN_TEXT, Drop("program"), Drop("care plan")),
+)  # fmt: skip
+
+
+def patients_table(rows: list[list], wide: bool = False) -> None:
+    keys = ("patient", "name", "program", "conditions", "consent", "care_plan")
+    print_table([], [dict(zip(keys, r, strict=True)) for r in rows], spec=PATIENTS, wide=wide)
+
+
+# rules: the factor and the file (both in the line under the table) first, then the kind (the
+# minutes say it), then the rule references are shortened, then the track's name.
+RULES = TableSpec(
+    (Column("program"), Column("track"), Column("code"), Column("kind"), Column("minutes"),
+     Column("cap", justify="right"), Column("amount", justify="right"),
+     Column("rvu", justify="right"), Column("factor", justify="right"), Column("file"),
+     Column("rule", kind="text")),
+    (Drop("factor", "file"), Drop("kind"), SHORTEN_TEXT, Drop("track")),
+)  # fmt: skip
+GATES = TableSpec(
+    (Column("blocker"), Column("id"), Column("programs"), Column("blocks when", key="summary",
+                                                                 kind="text", min_width=20)),
+    (SHORTEN_TEXT, Drop("programs")),
+)  # fmt: skip
+
+
+def rules_tables(view: dict, wide: bool = False) -> None:
+    """The codes with their amounts and where each comes from, then the blockers' legend."""
+    from ccmcli.reports.rules_view import ROWS_HEADER, amounts_note, rules_rows
+
+    rows = []
+    for r in rules_rows(view):
+        row = dict(zip(ROWS_HEADER, r, strict=True))
+        rows.append({**row, "factor": row["conversion_factor"], "file": row["rvu_file"]})
+    title = f"rules {view['rules']}" + (f" ({view['note']})" if view.get("note") else "")
+    note = wrap(amounts_note(view), table_width(wide), "  ")
+    print_table([], rows, title=title, spec=RULES, wide=wide, footer=[*note, ""])
+    legend = [{"blocker": g["rule"], "id": g["ref"], "programs": " ".join(g["programs"]),
+               "summary": g["summary"]} for g in view["gates"]]  # fmt: skip
+    print_table([], legend, title="blockers (narrow tables show the id)", spec=GATES, wide=wide)

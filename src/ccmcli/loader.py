@@ -1,0 +1,201 @@
+"""The one way in: every command reads the data directory through `load`.
+
+`load` reads the settings, the patients and the months a command asks for, and runs every check of
+contract section 4 on them once: the file formats, the ICD-10-CM condition codes, entry ids used
+again in another month, the export ledgers. A command then works on the `Practice` it returns and
+reports its problems, so no command can believe a file that `ccm validate` rejects (`validate` is
+just the loader over every file, printed).
+"""
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+
+from ccmcli.models.errors import CcmError
+from ccmcli.models.findings import Problem, has_errors, sort_key
+from ccmcli.models.months import Month
+from ccmcli.models.records import Patient, Settings
+from ccmcli.store import layout, logcache, record_files, timelog
+from ccmcli.store.datadir import DataDir
+
+
+@dataclass
+class Practice:
+    """The data directory as the checks left it: valid records, the months read, every problem."""
+
+    data: DataDir
+    settings: Settings
+    patients: dict[str, Patient] = field(default_factory=dict)
+    invalid: set[str] = field(default_factory=set)
+    logs: dict[Month, timelog.MonthLog] = field(default_factory=dict)
+    problems: list[Problem] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # checks that could not run, and why
+    whole: bool = True  # every patient file was read (else only those a command asked for)
+
+    @property
+    def has_errors(self) -> bool:
+        return has_errors(self.problems)
+
+    def known_ids(self) -> set[str]:
+        return set(self.patients) | self.invalid
+
+    def patient(self, patient_id: str) -> Patient:
+        """The patient's record; refuses an id without a file or a file with errors."""
+        found = self.patients.get(patient_id)
+        if found is not None:
+            return found
+        path = self.data.patient_path(patient_id)
+        if patient_id not in self.invalid:
+            raise CcmError(f'unknown patient "{patient_id}" (no {self.data.relative(path)})')
+        mine = [p for p in self.problems if p.file == self.data.relative(path)]
+        raise record_files.refusal(
+            mine or [Problem(self.data.relative(path), None, "error", "has errors")]
+        )
+
+    def month(self, text: str | None, default: str = "current") -> Month:
+        """A MONTH option: as typed, else this month at the practice (`last_finished` for export)."""
+        from ccmcli.models.months import current_month, last_finished_month
+
+        if text:
+            return Month.parse(text)
+        if default == "last_finished":
+            return last_finished_month(self.settings.timezone)
+        return current_month(self.settings.timezone)
+
+    def read_month(self, month: Month) -> timelog.MonthLog:
+        """The month's log with every check run (once: a month read before is kept)."""
+        if month not in self.logs:
+            _read_month(self, month)
+            self.problems.sort(key=sort_key)
+        return self.logs[month]
+
+    def month_problems(self, month: Month) -> list[Problem]:
+        """Problems of the files a month's judgement reads: settings, patients, that month's log."""
+        other_logs = {log.file for m, log in self.logs.items() if m != month}
+        return [p for p in self.problems if p.file not in other_logs]
+
+
+def load(
+    data: DataDir,
+    months: Iterable[Month] = (),
+    *,
+    patient_ids: Iterable[str] | None = None,
+    every_file: bool = False,
+    code_check: bool = True,
+) -> Practice:
+    """The practice with every check run once.
+
+    `months`: the month logs to read. `patient_ids`: read only these patient files (commands about
+    one patient); None reads them all. `every_file`: every month log, every export ledger and the
+    folders' stray files too (`ccm validate`). `code_check`: condition codes against ICD-10-CM,
+    loaded lazily and only when some condition is read.
+    """
+    settings, problems = record_files.load_settings(data)
+    if settings is None and not every_file:
+        raise record_files.refusal(problems)  # `validate` goes on to list every other problem
+    practice = Practice(data, settings, problems=problems)  # type: ignore[arg-type]
+    _read_patients(practice, patient_ids)
+    practice.whole = patient_ids is None
+    if code_check and practice.patients:
+        _check_codes(practice)
+    practice.problems += layout.folder_problems(data, every_file)
+    wanted = set(months) | (set(layout.log_months(data)) if every_file else set())
+    for month in sorted(wanted):
+        _read_month(practice, month)
+    if every_file:
+        from ccmcli.reports.month_record import closed_month_problems
+
+        practice.problems += _ledger_problems(data)
+        practice.problems += closed_month_problems(data, settings.timezone if settings else None)
+    practice.problems.sort(key=sort_key)
+    return practice
+
+
+def _read_patients(practice: Practice, patient_ids: Iterable[str] | None) -> None:
+    data = practice.data
+    if patient_ids is None:
+        found = record_files.load_patients(data)
+        practice.patients, practice.invalid = found.patients, found.invalid
+        practice.problems += found.problems
+        return
+    from ccmcli.store import staging
+
+    with staging.reading(data):  # an import in progress or interrupted is seen whole or not
+        for pid in dict.fromkeys(patient_ids):
+            path = data.patient_path(pid)  # refuses an id that could name a path outside
+            if not path.is_file():
+                continue  # `Practice.patient` says "unknown patient" to the command that asks
+            patient, problems = record_files.load_patient_cached(data, path)
+            practice.problems += problems
+            if patient is None:
+                practice.invalid.add(pid)
+            else:
+                practice.patients[pid] = patient
+
+
+def _check_codes(practice: Practice) -> None:
+    """Contract 4: a code outside ICD-10-CM is an error and its condition counts toward no gate
+    (rule A2); a category is a warning. The code set loads only here, and only once."""
+    from ccmcli.codes.condition_codes import data_dir_problems, load_checker, without_unknown
+
+    checker, note = load_checker()
+    if checker is None:
+        practice.notes.append(note or "condition codes not checked")
+        return
+    practice.problems += data_dir_problems(practice.data, practice.patients.values(), checker)
+    for pid, patient in practice.patients.items():
+        practice.patients[pid] = without_unknown(patient, checker)
+
+
+def _read_month(practice: Practice, month: Month) -> None:
+    data = practice.data
+    if practice.whole:
+        log = logcache.read_month(data, month, practice.known_ids())
+    else:
+        log = timelog.read_month(data, month, record_files.patient_file_exists(data))
+    practice.logs[month] = _without_reused_ids(data, month, log)
+    practice.problems += practice.logs[month].problems
+
+
+def _ledger_problems(data: DataDir) -> list[Problem]:
+    """Every export ledger must parse: `export` refuses a damaged one, so `validate` says so too."""
+    from ccmcli.actions.export import scan_ledger
+
+    problems: list[Problem] = []
+    for month in layout.ledger_months(data):
+        path = data.export_path(month)
+        rel = data.relative(path)
+        try:
+            text = path.read_bytes().decode("utf-8-sig")
+        except (OSError, UnicodeDecodeError) as exc:
+            why = record_files.reason(exc)
+            problems.append(Problem(rel, None, "error", f"cannot read the ledger: {why}"))
+            continue
+        problems += scan_ledger(text, rel)[1]
+    return problems
+
+
+def _without_reused_ids(data: DataDir, month: Month, log: timelog.MonthLog) -> timelog.MonthLog:
+    """Entry ids are unique across all logs (contract 1): a row whose id an earlier month's file
+    already uses is an error and counts toward nothing, as `validate` has always said."""
+    if not log.entries:
+        return log
+    earlier = [m for m in layout.log_months(data) if m < month]
+    if not earlier:
+        return log
+    ids = {e.id for e in log.entries}
+    used: dict[str, str] = {}
+    for m in earlier:
+        clashes = ids.intersection(logcache.row_ids(data, m)).difference(used)
+        if clashes:
+            path = data.log_path(m)
+            lines = timelog.row_lines(path, clashes)
+            used.update({eid: f"{data.relative(path)}:{lines[eid]}" for eid in clashes})
+    if not used:
+        return log
+    problems = [
+        Problem(e.file, e.line, "error", f"entry id {e.id} is already used at {used[e.id]}",
+                patient_id=e.patient_id)
+        for e in log.entries if e.id in used
+    ]  # fmt: skip
+    kept = [e for e in log.entries if e.id not in used]
+    return replace(log, entries=kept, problems=sorted(log.problems + problems, key=sort_key))

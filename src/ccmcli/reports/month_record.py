@@ -1,0 +1,196 @@
+"""What a month close records of the judgement, and how the month differs from it now.
+
+`ccm close` stores `snapshot()`; `ccm close --verify` and `ccm validate` compute it again from
+the files as they are and list every difference (contract 8). Both come from the same
+`judge_month` that `check` uses, so a close records exactly what was billed from.
+"""
+
+from dataclasses import dataclass
+
+from ccmcli.models.errors import CcmError
+from ccmcli.models.findings import Problem
+from ccmcli.models.months import Month
+from ccmcli.models.records import Settings
+from ccmcli.reports.practice_month import MonthReport, judge_month
+from ccmcli.reports.wording import codes_text
+from ccmcli.rules.engine import Judgement, counts_role
+from ccmcli.store import closed_records
+from ccmcli.store.datadir import DataDir
+
+
+def counted_ids(j: Judgement, pool_practitioner: bool) -> list[str]:
+    """Ids of the entries that count toward the month's figures, as `explain` marks them
+    counted: countable (A3) and, once a track is chosen, of a role it counts (A1, T-03)."""
+    chosen = j.chosen.track if j.chosen else None
+    return [v.entry.id for v in j.verdicts
+            if v.counted and (chosen is None or counts_role(chosen, v.entry.role, pool_practitioner))]  # fmt: skip
+
+
+def patient_line(j: Judgement, settings: Settings) -> dict:
+    """One patient's judgement as a close records it."""
+    return {
+        "patient_id": j.patient.id,
+        "program": j.patient.program,
+        "status": j.status,
+        "codes": [{"code": c, "units": n} for c, n in j.codes],
+        "amount": j.amount,
+        "date_of_service": j.date_of_service.isoformat() if j.date_of_service else None,
+        "minutes": {k: j.minutes[k] for k in ("clinical_staff", "practitioner", "not_counted")},
+        "blockers": [b.rule for b in j.blockers],
+        "entries": counted_ids(j, settings.count_practitioner_minutes_as_staff),
+    }
+
+
+def snapshot(data: DataDir, settings: Settings, report: MonthReport) -> dict:
+    """The month's judgement and the digests of its log and export ledger."""
+    month = report.month
+    return {
+        "rules": str(report.rules.year),
+        "log": {"file": data.relative(data.log_path(month)),
+                "sha256": closed_records.file_digest(data.log_path(month))},
+        "ledger": {"file": data.relative(data.export_path(month)),
+                   "sha256": closed_records.file_digest(data.export_path(month))},
+        "summary": {"patients": len(report.judgements),
+                    "billable": sum(j.status == "billable" for j in report.judgements),
+                    "amount": round(sum(j.amount for j in report.judgements), 2)},
+        "patients": [patient_line(j, settings) for j in report.judgements],
+    }  # fmt: skip
+
+
+def current(data: DataDir, month: Month) -> tuple[dict | None, MonthReport | None]:
+    """The snapshot of the month as the files are now (None when ccm.yaml cannot be read)."""
+    from ccmcli.loader import load
+
+    try:
+        practice = load(data)
+    except CcmError:
+        return None, None
+    report = judge_month(practice, month)
+    return snapshot(data, practice.settings, report), report
+
+
+@dataclass(frozen=True)
+class Difference:
+    patient_id: str | None
+    field: str
+    recorded: object
+    now: object
+
+    def message(self) -> str:
+        who = f"{self.patient_id}: " if self.patient_id else ""
+        if self.field == "counted entries":
+            return (f"{who}entries counted at close but not now: {_shown(self.recorded)}; "
+                    f"counted now but not at close: {_shown(self.now)}")  # fmt: skip
+        return f"{who}{self.field} {_shown(self.recorded)} at close, {_shown(self.now)} now"
+
+    def as_dict(self) -> dict:
+        return {"patient_id": self.patient_id, "field": self.field, "recorded": self.recorded,
+                "now": self.now, "message": self.message()}  # fmt: skip
+
+
+def _shown(value: object) -> str:
+    if value is None or value == []:
+        return "none"
+    if isinstance(value, list) and value and isinstance(value[0], dict) and "code" in value[0]:
+        return codes_text([(c["code"], c["units"]) for c in value])
+    if isinstance(value, list):
+        return " ".join(map(str, value))
+    if isinstance(value, float):
+        return f"{value:.2f}"
+    return str(value)
+
+
+_FIELDS = ("status", "program", "codes", "amount", "date_of_service", "blockers")
+
+
+def differences(recorded: dict, now: dict) -> list[Difference]:
+    """Every way the month differs from its close record: files first, then each patient."""
+    out = []
+    for part, name in (("log", "log"), ("ledger", "export ledger")):
+        was, is_ = recorded[part]["sha256"], now[part]["sha256"]
+        if was != is_:
+            what = f"{name} {recorded[part]['file']} sha256"
+            out.append(Difference(None, what, was and was[:12], is_ and is_[:12]))
+    old = {p["patient_id"]: p for p in recorded["patients"]}
+    new = {p["patient_id"]: p for p in now["patients"]}
+    for pid in sorted(old.keys() | new.keys()):
+        out += patient_differences(pid, old.get(pid), new.get(pid))
+    return out
+
+
+def patient_differences(pid: str, old: dict | None, new: dict | None) -> list[Difference]:
+    if old is None or new is None:
+        state = "no valid patient file" if new is None else "judged"
+        was = "judged" if old is not None else "not in the record"
+        return [Difference(pid, "patient", was, state)]
+    out = [Difference(pid, f, old.get(f), new.get(f)) for f in _FIELDS if old.get(f) != new.get(f)]
+    for role in ("clinical_staff", "practitioner", "not_counted"):
+        if old["minutes"].get(role) != new["minutes"].get(role):
+            out.append(Difference(pid, f"{role.replace('_', ' ')} minutes",
+                                  old["minutes"].get(role), new["minutes"].get(role)))  # fmt: skip
+    gone = [e for e in old["entries"] if e not in set(new["entries"])]
+    added = [e for e in new["entries"] if e not in set(old["entries"])]
+    if gone or added:
+        out.append(Difference(pid, "counted entries", gone or None, added or None))
+    return out
+
+
+def as_problems(rel: str, month: Month, found: list[Difference]) -> list[Problem]:
+    """Differences as validate errors on the month's last close record."""
+    hint = f" (closed month {month}; see `ccm close --verify {month}`)"
+    return [Problem(rel, None, "error", d.message() + hint, patient_id=d.patient_id)
+            for d in found]  # fmt: skip
+
+
+def closed_month_problems(data: DataDir, tz: str | None) -> list[Problem]:
+    """For `validate`: tampering with any close record, every difference of a closed month
+    (errors), and a warning for each exported month left open after the next month ended."""
+    out = closed_records.stray_files(data)
+    numbers = closed_records.record_numbers(data)
+    for month, ns in numbers.items():
+        history = closed_records.read_history(data, month, ns)
+        out += history.problems
+        record = history.last_close()
+        if not history.closed or record is None:
+            continue
+        now, _ = current(data, month)
+        if now is not None:
+            rel = history.files[history.records.index(record)]
+            out += as_problems(rel, month, differences(record, now))
+    if tz is not None:
+        out += _exported_not_closed(data, tz, numbers)
+    return out
+
+
+def _exported_not_closed(data: DataDir, tz: str, numbers: dict) -> list[Problem]:
+    from ccmcli.models.months import is_provisional
+
+    out = []
+    for month in _exported_months(data):
+        if is_provisional(month.add(1), tz):
+            continue
+        if month in numbers and closed_records.read_history(data, month, numbers[month]).closed:
+            continue
+        out.append(Problem(data.relative(data.export_path(month)), None, "warning",
+                           f"{month} has exported claim lines but is not closed; close it with "
+                           f"`ccm close {month}` so it cannot change silently"))  # fmt: skip
+    return out
+
+
+def _exported_months(data: DataDir) -> list[Month]:
+    """Months whose export ledger holds at least one line below its header."""
+    import re
+
+    name = re.compile(r"\d{4}-(0[1-9]|1[0-2])\.csv")
+    if not data.exports_dir.is_dir():
+        return []
+    out = []
+    for p in sorted(data.exports_dir.iterdir()):
+        if name.fullmatch(p.name):
+            try:
+                lines = p.read_bytes().splitlines()
+            except OSError:
+                continue
+            if any(line.strip() for line in lines[1:]):
+                out.append(Month.parse(p.stem))
+    return out

@@ -1,0 +1,167 @@
+"""The report's charts, drawn once as static SVG by matplotlib and inlined in the page.
+
+matplotlib is imported here only, inside the functions, so no other command pays for it. Each
+chart comes back as an `<svg>` element with `role="img"`, a `<title>` and an `aria-label`
+saying what it shows, its ids prefixed so that several charts can share one page, and no fixed
+size (the page's CSS scales it to the screen or the paper).
+"""
+
+import io
+import re
+from dataclasses import dataclass
+
+from ccmcli.reports.practice_report import PracticeReport, counted_minutes, thresholds
+
+INK, MUTED, ACCENT, WARN = "#1f2933", "#6b7785", "#2f6f9f", "#b45309"
+BIN_MINUTES = 5
+MAX_STAFF_BARS = 30
+
+
+@dataclass(frozen=True, slots=True)
+class Chart:
+    key: str
+    title: str
+    description: str  # the text alternative: what a reader who cannot see the chart needs
+    svg: str
+
+
+def _figure(width: float, height: float, margins: dict[str, float]):
+    """A figure with fixed margins (inches): matplotlib's automatic layout would draw each
+    chart twice more, and on a large practice the charts are a good part of the command."""
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(width, height))
+    fig.subplots_adjust(left=margins["left"] / width, right=1 - margins.get("right", 0.15) / width,
+                        bottom=margins["bottom"] / height, top=1 - margins["top"] / height)  # fmt: skip
+    return fig, fig.add_subplot()
+
+
+def _style(ax) -> None:
+    ax.spines[["top", "right"]].set_visible(False)
+    ax.tick_params(colors=INK, labelsize=9)
+    ax.grid(axis="y", color="#d9dee3", linewidth=0.6)
+    ax.set_axisbelow(True)
+
+
+def _svg(fig, key: str, title: str, description: str) -> Chart:
+    """Render `fig` and make its markup fit for an HTML page (see the module docstring)."""
+    import matplotlib
+
+    buf = io.StringIO()
+    rc = {"svg.fonttype": "none", "svg.hashsalt": f"ccm-{key}", "font.size": 9}
+    with matplotlib.rc_context(rc):
+        fig.savefig(buf, format="svg", metadata={"Date": None, "Creator": None})
+    text = buf.getvalue()
+    text = text[text.index("<svg") :]
+    text = re.sub(r"<metadata>.*?</metadata>\s*", "", text, flags=re.S)
+    text = re.sub(r'(\bid=")', rf"\g<1>{key}-", text)
+    text = re.sub(r'(url\(#|xlink:href="#|href="#)', rf"\g<1>{key}-", text)
+    head_end = text.index(">") + 1
+    head = re.sub(r'\s(width|height)="[^"]*"', "", text[:head_end])
+    head = head.replace("<svg", f'<svg role="img" aria-labelledby="{key}-title" class="chart"', 1)
+    title_el = f'<title id="{key}-title">{_escape(title)}: {_escape(description)}</title>'
+    return Chart(key, title, description, head + title_el + text[head_end:])
+
+
+def _escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def minutes_chart(report: PracticeReport) -> Chart:
+    """Histogram of counted minutes per unblocked patient, 5-minute bins, with a line at each
+    threshold of the programs seen: who sits just under a line is who can still earn a code."""
+    minutes = [counted_minutes(j) for j in report.judgements if not j.blockers]
+    top = max([*minutes, 60]) + BIN_MINUTES
+    top -= top % BIN_MINUTES
+    fig, ax = _figure(7.2, 3.8, {"left": 0.55, "bottom": 0.5, "top": 1.05})
+    _style(ax)
+    edges = list(range(0, top + BIN_MINUTES + 1, BIN_MINUTES))
+    ax.hist(minutes, bins=edges, color=ACCENT, edgecolor="white", linewidth=0.5)
+    lines = thresholds(report, top)
+    for at, _codes in lines:
+        ax.axvline(at, color=WARN, linewidth=1, linestyle="--")
+    codes_axis = ax.secondary_xaxis("top")
+    codes_axis.set_xticks([at for at, _ in lines], labels=[_label(codes) for _, codes in lines])
+    codes_axis.tick_params(labelsize=6.5, colors=WARN, length=0, rotation=90)
+    ax.set_xlim(0, top + BIN_MINUTES)
+    ax.set_xlabel("minutes that count this month (clinical staff + practitioner)", color=INK)
+    ax.set_ylabel("patients", color=INK)
+    ax.yaxis.get_major_locator().set_params(integer=True)
+    where = ", ".join(f"{at} min ({' '.join(codes)})" for at, codes in lines)
+    desc = (f"{len(minutes)} patients without blockers in {report.month}, by counted minutes in "
+            f"{BIN_MINUTES}-minute bins; thresholds at {where or 'none'}")  # fmt: skip
+    return _svg(fig, "minutes", "Minutes per patient against the thresholds", desc)
+
+
+def _label(codes: list[str]) -> str:
+    """The codes earned at a threshold, `x1` left out; past two, the rest in the caption."""
+    short = [c.removesuffix("x1") for c in codes]
+    return " ".join(short[:2]) + (" …" if len(short) > 2 else "")
+
+
+def amount_chart(report: PracticeReport) -> Chart:
+    """The amount billable per month over the report's months; an open month is hatched."""
+    fig, ax = _figure(7.2, 3.0, {"left": 0.95, "bottom": 0.45, "top": 0.15})
+    _style(ax)
+    labels = [f"{m.month.month:02d}\n{m.month.year}" for m in report.history]
+    amounts = [m.amount for m in report.history]
+    bars = ax.bar(range(len(labels)), amounts, color=ACCENT, width=0.7)
+    for bar, m in zip(bars, report.history, strict=True):
+        if m.provisional:
+            bar.set_hatch("//")
+            bar.set_facecolor("#9cc0dc")
+    ax.set_ylabel("amount ($)", color=INK)
+    ax.yaxis.set_major_formatter("{x:,.0f}")
+    every = -(-len(labels) // 24)  # past two years, every few months is labelled
+    ax.set_xticks(range(len(labels)), [t if i % every == 0 else "" for i, t in enumerate(labels)])
+    ax.tick_params(axis="x", labelsize=7)
+    if len(labels) <= 24:
+        marks = [f"{a:,.0f}" if a else "" for a in amounts]
+        ax.bar_label(bars, labels=marks, fontsize=7, color=MUTED, padding=2)
+    ax.margins(y=0.15)
+    first, last = report.history[0].month, report.history[-1].month
+    peak = max(report.history, key=lambda m: m.amount)
+    desc = (f"amount billable per month from {first} to {last}; {last}: "
+            f"${report.history[-1].amount:,.2f}; highest {peak.month}: ${peak.amount:,.2f}")  # fmt: skip
+    return _svg(fig, "amount", "Amount billable per month", desc)
+
+
+def staff_chart(report: PracticeReport) -> Chart:
+    """Horizontal bars of minutes per staff member, clinical staff and practitioner stacked;
+    the MAX_STAFF_BARS with most minutes (the table below the chart lists everyone)."""
+    rows = report.staff[:MAX_STAFF_BARS]
+    names = [r.staff for r in rows]
+    staff = [r.clinical_staff for r in rows]
+    prac = [r.practitioner for r in rows]
+    left = 0.25 + 0.075 * max(map(len, names), default=4)
+    fig, ax = _figure(
+        7.2, 0.9 + 0.2 * max(len(names), 1), {"left": left, "bottom": 0.5, "top": 0.1}
+    )
+    _style(ax)
+    ax.grid(axis="y", visible=False)
+    ax.grid(axis="x", color="#d9dee3", linewidth=0.6)
+    ax.barh(names, staff, color=ACCENT, label="clinical staff")
+    ax.barh(names, prac, left=staff, color=WARN, label="practitioner")
+    ax.set_ylim(len(names) - 0.5, -0.5)  # most minutes on top, no empty band
+    ax.xaxis.set_major_formatter("{x:,.0f}")
+    ax.set_xlabel("minutes logged this month", color=INK)
+    ax.legend(frameon=False, fontsize=8, loc="lower right")
+    top = ", ".join(f"{r.staff} {r.minutes} min" for r in report.staff[:3])
+    shown = f" (the {len(rows)} with most minutes drawn)" if len(rows) < len(report.staff) else ""
+    desc = (f"minutes logged in {report.month} by {len(report.staff)} staff members{shown}"
+            + (f"; most: {top}" if top else ""))  # fmt: skip
+    return _svg(fig, "staff", "Minutes per staff member", desc)
+
+
+def month_charts(report: PracticeReport) -> dict[str, Chart]:
+    """The charts of the report's month alone (drawn while the months before are judged); no
+    staff chart for a month without minutes."""
+    charts = [minutes_chart(report)] + ([staff_chart(report)] if report.staff else [])
+    return {c.key: c for c in charts}
+
+
+def all_charts(report: PracticeReport, drawn: dict[str, Chart] | None = None) -> dict[str, Chart]:
+    """Every chart, in page order; those already `drawn` are kept."""
+    charts = dict(drawn or month_charts(report))
+    charts["amount"] = amount_chart(report)
+    return {key: charts[key] for key in ("minutes", "amount", "staff") if key in charts}
