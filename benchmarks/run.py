@@ -1,14 +1,16 @@
 #!/usr/bin/env python3
-"""Time whole ccm commands against their references and write benchmarks/RESULTS.md (issue 7).
+"""Time whole ccm commands against their references and write benchmarks/RESULTS.md (issue 16).
 
-    python3 benchmarks/run.py [--shared ../shared] [--runs 7] [--fast-runs 11] [--only NAME]
+    python3 benchmarks/run.py [--shared ../shared] [--runs 7] [--fast-runs 11] [--cold-runs 3]
+                              [--only NAME]
 
 Data sets are built once with the shared `make_clinic.py` into benchmarks/data/ (git-ignored)
 and reused. Commands of one comparison run as separate processes, alternating, so machine load
 touches all of them alike; each figure is the median of the runs and the ratios are ratios of
 medians from the same round. Every command runs once untimed first: bytecode and ccm's caches
 then exist, as on any machine where ccm ran since the data last changed (the first run after a
-change is measured separately, as "cold"). Peak memory is the child's maximum resident set size.
+change is measured in its own round, "cold", with the caches off). Peak memory is the child's
+maximum resident set size. Every figure is reported with the spread of its runs.
 """
 
 import argparse
@@ -41,9 +43,11 @@ class Comparison:
 
     name: str
     commands: dict[str, list[str]]
-    checks: list[tuple[str, str, float]]
+    checks: list[tuple[str, str, float | None]]
     runs: int
+    env: dict[str, str] = field(default_factory=dict)  # added to the children's environment
     medians: dict[str, float] = field(default_factory=dict)
+    spreads: dict[str, tuple[float, float]] = field(default_factory=dict)
 
 
 def main() -> None:
@@ -52,6 +56,7 @@ def main() -> None:
                     help="folder holding bench/ (default: the repository's sibling shared/)")  # fmt: skip
     ap.add_argument("--runs", type=int, default=7, help="runs of the slow commands (>= 5)")
     ap.add_argument("--fast-runs", type=int, default=11, help="runs of log and --help (>= 7)")
+    ap.add_argument("--cold-runs", type=int, default=3, help="runs of the cold check (>= 3)")
     ap.add_argument("--only", help="run only the comparisons whose name contains this")
     args = ap.parse_args()
     bench = args.shared.resolve() / "bench"
@@ -60,13 +65,14 @@ def main() -> None:
     env = child_environment()
     for name, options in DATASETS.items():
         build(bench, name, options)
-    rounds = comparisons(bench, max(args.runs, 5), max(args.fast_runs, 7))
+    runs = (max(args.runs, 5), max(args.fast_runs, 7), max(args.cold_runs, 3))
+    rounds = comparisons(bench, *runs)
     rounds = [c for c in rounds if not args.only or args.only in c.name]
+    load_before = os.getloadavg()
     for comparison in rounds:
         measure(comparison, env)
     memory = peak_memory(command_line("check", "system"), env)
-    cold = cold_check(env)
-    RESULTS.write_text(report(rounds, memory, cold))
+    RESULTS.write_text(report(rounds, memory, load_before))
     print(f"wrote {RESULTS.relative_to(ROOT)}")
 
 
@@ -112,49 +118,48 @@ def report_command() -> list[str]:
     return [*ccm(), "-d", str(DATA / "practice"), "report", "--month", MONTH, "-o", out, "-q"]
 
 
-def comparisons(bench: Path, runs: int, fast: int) -> list[Comparison]:
+def comparisons(bench: Path, runs: int, fast: int, cold: int) -> list[Comparison]:
+    """The rounds, each with the issue's targets (None: shown for reference, no target)."""
     py = sys.executable
-    peer, floor, bare = (
-        str(bench / "peer_pandas.py"),
-        str(bench / "floor.py"),
-        str(bench / "bare_typer.py"),
-    )
+    peer, floor, bare = (str(bench / n) for n in ("peer_pandas.py", "floor.py", "bare_click.py"))
 
-    def refs(dataset: str) -> dict[str, list[str]]:
-        data = str(DATA / dataset)
-        return {f"peer_pandas.py ({dataset})": [py, peer, data, MONTH],
-                f"floor.py ({dataset})": [py, floor, data, MONTH]}  # fmt: skip
+    def ref(script: str, dataset: str) -> dict[str, list[str]]:
+        return {f"{Path(script).name} ({dataset})": [py, script, str(DATA / dataset), MONTH]}
 
+    check = "ccm check --format json"
     return [
         Comparison("check practice",
-                   {"ccm check --format json (practice)": command_line("check", "practice"),
-                    **refs("practice")},
-                   [("ccm check --format json (practice)", "peer_pandas.py (practice)", 1.0),
-                    ("ccm check --format json (practice)", "floor.py (practice)", 1.0)], runs),
+                   {f"{check} (practice)": command_line("check", "practice"),
+                    **ref(peer, "practice"), **ref(floor, "practice")},
+                   [(f"{check} (practice)", "peer_pandas.py (practice)", 0.8),
+                    (f"{check} (practice)", "floor.py (practice)", None)], runs),
         Comparison("check system",
-                   {"ccm check --format json (system)": command_line("check", "system"),
-                    **refs("system")},
-                   [("ccm check --format json (system)", "peer_pandas.py (system)", 1.5),
-                    ("ccm check --format json (system)", "floor.py (system)", 0.5)], runs),
+                   {f"{check} (system)": command_line("check", "system"),
+                    **ref(peer, "system")},
+                   [(f"{check} (system)", "peer_pandas.py (system)", 2.5)], runs),
+        Comparison("cold check system",
+                   {f"cold {check} (system, caches off)": command_line("check", "system"),
+                    **ref(floor, "system")},
+                   [(f"cold {check} (system, caches off)", "floor.py (system)", 1.5)], cold,
+                   env={"CCM_NO_CACHE": "1"}),
         Comparison("check history",
-                   {"ccm check --format json (practice, 12 months)": command_line("check", "practice"),
-                    "ccm check --format json (practice, 1 month)": command_line("check", "practice-1-month")},
-                   [("ccm check --format json (practice, 12 months)",
-                     "ccm check --format json (practice, 1 month)", 1.1)], max(runs, fast)),
+                   {f"{check} (practice, 12 months)": command_line("check", "practice"),
+                    f"{check} (practice, 1 month)": command_line("check", "practice-1-month")},
+                   [(f"{check} (practice, 12 months)", f"{check} (practice, 1 month)", 1.1)],
+                   max(runs, fast)),
         Comparison("report practice",
                    {"ccm report (practice, 13 months)": report_command(),
-                    "ccm check --format json (practice)": command_line("check", "practice")},
-                   [("ccm report (practice, 13 months)", "ccm check --format json (practice)",
-                     4.0)], runs),
+                    f"{check} (practice)": command_line("check", "practice")},
+                   [("ccm report (practice, 13 months)", f"{check} (practice)", 4.0)], runs),
         Comparison("log",
                    {"ccm log P 5 (practice)": command_line("log", "practice"),
                     "ccm log P 5 (system)": command_line("log", "system"),
-                    "bare_typer.py log P 5": [py, bare, "log", PATIENT, "5"]},
-                   [("ccm log P 5 (practice)", "bare_typer.py log P 5", 1.3),
-                    ("ccm log P 5 (system)", "bare_typer.py log P 5", 2.0)], fast),
+                    "bare_click.py log P 5": [py, bare, "log", PATIENT, "5"]},
+                   [("ccm log P 5 (practice)", "bare_click.py log P 5", 3.0),
+                    ("ccm log P 5 (system)", "bare_click.py log P 5", None)], fast),
         Comparison("help",
-                   {"ccm --help": [*ccm(), "--help"], "bare_typer.py --help": [py, bare, "--help"]},
-                   [("ccm --help", "bare_typer.py --help", 1.2)], fast),
+                   {"ccm --help": [*ccm(), "--help"], "bare_click.py --help": [py, bare, "--help"]},
+                   [("ccm --help", "bare_click.py --help", 2.0)], fast),
     ]  # fmt: skip
 
 
@@ -169,6 +174,7 @@ def run_once(cmd: list[str], env: dict[str, str]) -> float:
 
 def measure(c: Comparison, env: dict[str, str]) -> None:
     print(f"{c.name}: {c.runs} alternating runs of {len(c.commands)} commands", flush=True)
+    env = {**env, **c.env}
     for cmd in c.commands.values():
         run_once(cmd, env)  # warm: bytecode and caches, as on any machine ccm has run on
     times: dict[str, list[float]] = {label: [] for label in c.commands}
@@ -176,6 +182,7 @@ def measure(c: Comparison, env: dict[str, str]) -> None:
         for label, cmd in c.commands.items():
             times[label].append(run_once(cmd, env))
     c.medians = {label: statistics.median(t) for label, t in times.items()}
+    c.spreads = {label: (min(t), max(t)) for label, t in times.items()}
 
 
 def peak_memory(cmd: list[str], env: dict[str, str], runs: int = 3) -> int:
@@ -197,14 +204,7 @@ def _max_rss(cmd: list[str], env: dict[str, str]) -> int:
     return int(done.stdout.strip())
 
 
-def cold_check(env: dict[str, str]) -> dict[str, float]:
-    """`ccm check` with its caches turned off: every file parsed, as on the first run after a
-    change to every file (for reference; no target)."""
-    off = {**env, "CCM_NO_CACHE": "1"}
-    return {name: run_once(command_line("check", name), off) for name in ("practice", "system")}
-
-
-def machine() -> list[str]:
+def machine(load_before: tuple[float, float, float]) -> list[str]:
     model = "unknown"
     with open("/proc/cpuinfo") as f:
         model = next(
@@ -216,35 +216,41 @@ def machine() -> list[str]:
             versions.append(f"{package} {__import__(package).__version__}")
         except ImportError:
             versions.append(f"{package} missing")
-    return [f"- CPU: {model}, {os.cpu_count()} cores (`nproc`); load average at the end: "
-            f"{', '.join(f'{x:.2f}' for x in os.getloadavg())}",
+    load = ", ".join(f"{x:.2f}" for x in load_before)
+    return [f"- CPU: {model}, {os.cpu_count()} cores (`nproc`), shared with other work: load "
+            f"average {load} at the start, {', '.join(f'{x:.2f}' for x in os.getloadavg())} at the end",
             f"- Python {platform.python_version()} ({platform.platform()}); {', '.join(versions)}",
             f"- Date: {datetime.now().astimezone():%Y-%m-%d %H:%M %Z}"]  # fmt: skip
 
 
-def report(rounds: list[Comparison], memory_kib: int, cold: dict[str, float]) -> str:
+def report(rounds: list[Comparison], memory_kib: int, load_before) -> str:
     rows = []
     for c in rounds:
         for subject, ref, target in c.checks:
             ratio = c.medians[subject] / c.medians[ref]
-            rows.append(f"| {subject} | {ref} | {c.medians[subject]:.3f} s | "
-                        f"{c.medians[ref]:.3f} s | {ratio:.2f}x | <= {target}x | "
-                        f"{'yes' if ratio <= target else 'no'} |")  # fmt: skip
+            met = "" if target is None else "yes" if ratio <= target else "no"
+            rows.append(f"| {subject} | {ref} | {_figure(c, subject)} | {_figure(c, ref)} | "
+                        f"{ratio:.2f}x | {'' if target is None else f'<= {target}x'} | {met} |")  # fmt: skip
     mib = memory_kib / 1024
     rows.append(f"| ccm check --format json (system), peak memory | | {mib:.0f} MiB | | | "
                 f"<= 250 MiB | {'yes' if mib <= 250 else 'no'} |")  # fmt: skip
     missed = sum(row.endswith("| no |") for row in rows)
+    targets = sum(row.endswith(("| no |", "| yes |")) for row in rows)
     lines = ["# Benchmark results", "",
              "Written by `benchmarks/run.py` (`make bench`); how it measures: benchmarks/README.md. "
-             "Medians of alternating runs; ratios of medians from the same round (on a shared "
-             "machine absolute times mean little).", "", *machine(), "",
-             "| command | reference | ccm median | reference median | ratio | target | met? |",
+             "Medians of alternating runs, [fastest-slowest run] after each; ratios of medians "
+             "from the same round (on a shared machine absolute times mean little).", "",
+             *machine(load_before), "",
+             "| command | reference | ccm median [spread] | reference median [spread] | ratio | target | met? |",
              "|---|---|---|---|---|---|---|", *rows, "",
-             f"{missed} of {len(rows)} targets not met in this run." if missed
-             else f"All {len(rows)} targets met in this run.", "",
-             "Cold runs (caches off: every file parsed, as after a change to every file; one run "
-             "each, no target): " + ", ".join(f"{n} {t:.2f} s" for n, t in cold.items()) + "."]  # fmt: skip
+             f"{missed} of {targets} targets not met in this run." if missed
+             else f"All {targets} targets met in this run."]  # fmt: skip
     return "\n".join(lines) + "\n\n" + NOTES_MARK + "\n" + _kept_notes()
+
+
+def _figure(c: Comparison, label: str) -> str:
+    low, high = c.spreads[label]
+    return f"{c.medians[label]:.3f} s [{low:.3f}-{high:.3f}]"
 
 
 NOTES_MARK = "<!-- notes: kept by run.py when it rewrites the figures above -->"

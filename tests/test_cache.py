@@ -37,7 +37,7 @@ def no_parsing(monkeypatch):
         raise AssertionError("parsed a file the cache should have answered for")
 
     def forbid() -> None:
-        monkeypatch.setattr(record_files, "load_patient_file", forbidden)
+        monkeypatch.setattr(record_files, "_patient_file", forbidden)  # every patient read
         monkeypatch.setattr(record_files, "_parse_settings", forbidden)
 
     return forbid
@@ -218,10 +218,8 @@ def test_a_cache_others_could_have_written_is_not_read(cli, clinic, trusting, mo
     for path in cache_files(clinic):
         path.chmod(0o664)
     parsed = []
-    original = record_files.load_patient_file
-    monkeypatch.setattr(
-        record_files, "load_patient_file", lambda *a: parsed.append(1) or original(*a)
-    )
+    original = record_files._patient_file
+    monkeypatch.setattr(record_files, "_patient_file", lambda *a: parsed.append(1) or original(*a))
     check_json(cli, clinic)
     assert len(parsed) == len(list((clinic / "patients").glob("*.yaml")))
 

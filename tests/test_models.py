@@ -340,6 +340,39 @@ def test_an_empty_optional_field_is_not_recorded_but_an_empty_required_one_is_an
     ]
 
 
+def test_empty_optional_fields_of_sub_records_are_not_recorded_either():
+    """The same rule one level down, and the fields a record holds are exactly those written:
+    a mapping without an empty value is passed to the model untouched."""
+    text = yaml_of(BASE) + (
+        "consent:\n  date: 2026-01-05\n  method: verbal\n  obtained_by:\n  revoked:\n"
+        "care_plan:\n  established: 2026-01-05\n  revised:\n"
+        "conditions:\n  - code: E11.9\n    description:\n  - I10\n"
+    )
+    found, problems = record_files.parse_model(Patient, text, "f.yaml")
+    assert problems == []
+    assert found.model_fields_set == {
+        "id",
+        "name",
+        "birth_date",
+        "consent",
+        "care_plan",
+        "conditions",
+    }
+    assert found.consent.model_fields_set == {"date", "method"}
+    assert found.care_plan.model_fields_set == {"established"} and found.care_plan.revised == []
+    assert [c.model_fields_set for c in found.conditions] == [{"code"}, {"code"}]
+    assert messages(Patient, yaml_of(BASE) + "consent:\n  date:\n  method: verbal\n") == [
+        "f.yaml:5: error: consent.date is not a real date of the form YYYY-MM-DD"
+    ]
+
+
+def test_list_fields_left_out_are_new_empty_lists():
+    """Defaults come from a factory: no two records share one list."""
+    a, b = patient(), patient()
+    assert a.conditions == b.conditions == [] and a.conditions is not b.conditions
+    assert a.model_fields_set == b.model_fields_set == set(BASE)
+
+
 def test_models_are_frozen():
     p = patient()
     with pytest.raises(ValidationError):

@@ -140,16 +140,22 @@ def reason(exc: Exception) -> str:
 
 def load_patient_file(data: DataDir, path: Path) -> tuple[Patient | None, list[Problem]]:
     """One patient file; its `id` must equal the file's stem (contract section 1)."""
-    rel = data.relative(path)
-    text, problems = read_record(path, data.root, rel)
+    return _patient_file(str(path), data.relative(path), data.root)
+
+
+def _patient_file(path: str, rel: str, root: Path) -> tuple[Patient | None, list[Problem]]:
+    """load_patient_file on plain strings: a large practice reads tens of thousands of files,
+    and building Paths for each is a tenth of reading them."""
+    text, problems = read_record(path, root, rel)  # type: ignore[arg-type]
     if text is None:
         return None, problems
     patient, problems = parse_model(Patient, text, rel)
-    if patient is not None and patient.id != path.stem:
+    name = os.path.basename(path)
+    if patient is not None and patient.id + ".yaml" != name:
         from ccmcli.store import yamlio
 
         line = yamlio.line_of(text, ("id",))
-        msg = f'id "{patient.id}" does not match the file name "{path.name}"'
+        msg = f'id "{patient.id}" does not match the file name "{name}"'
         return None, [Problem(rel, line, "error", msg)]
     return patient, problems
 
@@ -168,10 +174,17 @@ def load_patients(data: DataDir) -> PatientSet:
     """
     from ccmcli.store import staging
 
+    settings_rel, root = data.relative(data.settings_path), str(data.root)
+
+    def parse(rel: str) -> tuple:
+        if rel == settings_rel:
+            return _parse_settings(data)
+        return _patient_file(os.path.join(root, rel), rel, data.root)
+
     with staging.reading(data):  # an import in progress or interrupted is seen whole or not
-        files = [(data.relative(data.settings_path), _signature(data.settings_path))]
-        files += _patient_signatures(data)
-        parsed = cache.refresh(data.root, files, lambda rel: _parse_record(data, rel))
+        files = [(settings_rel, _signature(data.settings_path))]
+        files += _patient_signatures(data, stat=cache.enabled())
+        parsed = cache.refresh(data.root, files, parse)
     result = PatientSet()
     for rel, _ in files[1:]:
         patient, problems = parsed[rel]
@@ -183,12 +196,6 @@ def load_patients(data: DataDir) -> PatientSet:
     return result
 
 
-def _parse_record(data: DataDir, rel: str) -> tuple:
-    if rel == data.relative(data.settings_path):
-        return _parse_settings(data)
-    return load_patient_file(data, data.root / rel)
-
-
 def _signature(path: Path | os.DirEntry) -> cache.Signature | None:
     try:
         return cache.signature(path.stat())
@@ -196,9 +203,12 @@ def _signature(path: Path | os.DirEntry) -> cache.Signature | None:
         return None
 
 
-def _patient_signatures(data: DataDir) -> list[tuple[str, cache.Signature | None]]:
+def _patient_signatures(
+    data: DataDir, stat: bool = True
+) -> list[tuple[str, cache.Signature | None]]:
     """("patients/<name>", signature) of the files `patient_files` lists, without building a
-    Path for each (a large practice has tens of thousands)."""
+    Path for each (a large practice has tens of thousands). Without `stat` (the caches are off
+    and nothing compares signatures) every signature is None."""
     try:
         with os.scandir(data.patients_dir) as found:
             files = sorted(
@@ -207,6 +217,8 @@ def _patient_signatures(data: DataDir) -> list[tuple[str, cache.Signature | None
     except (FileNotFoundError, NotADirectoryError):
         return []
     prefix = data.relative(data.patients_dir) + "/"
+    if not stat:
+        return [(prefix + name, None) for name, _ in files]
     signatures = []
     for name, entry in files:  # cache.signature, inlined: the hot loop of a large practice
         try:
