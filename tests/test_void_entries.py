@@ -195,8 +195,10 @@ def test_entries_csv_and_patient_filter(cli, data, logged):
     result = cli("entries", "-d", data, "--patient", "P0001", "--format", "csv")
     assert result.exit_code == 0
     listed = list(csv.DictReader(io.StringIO(result.stdout)))
+    # contract 2: the log's columns, then `voided` and `line`
     assert list(listed[0]) == ["id", "patient_id", "date", "minutes", "role", "staff", "activity",
-                               "start", "end", "note", "voided", "voids", "service", "line"]  # fmt: skip
+                               "start", "end", "note", "logged_at", "voids", "service", "voided",
+                               "line"]  # fmt: skip
     assert [(r["id"], r["voided"], r["voids"]) for r in listed] == [
         (target, void_id, ""), (kept, "", ""), (void_id, "", target)
     ]  # fmt: skip

@@ -36,8 +36,8 @@ from ccmcli.store.datadir import DataDir
 from ccmcli.store.logappend import append_entry, decode
 from ccmcli.store.timelog import Entry, MonthLog
 
-LIST_COLUMNS = ("id", "patient_id", "date", "minutes", "role", "staff", "activity", "start",
-                "end", "note", "voided", "voids", "service", "line")  # fmt: skip
+# Contract 2, `ccm entries --format csv`: the log's columns, then `voided` and `line`.
+LIST_COLUMNS = (*timelog.SERVICE_COLUMNS, "voided", "line")
 
 
 @dataclass
@@ -249,8 +249,8 @@ class Listing:
 
     def rows(self) -> list[list]:
         return [[e.id, e.patient_id, e.date.isoformat(), e.minutes, e.role, e.staff, e.activity,
-                 e.start, e.end, e.note, e.voided_by or "", e.voids, e.service, e.line]
-                for e in self.entries]  # fmt: skip
+                 e.start, e.end, e.note, e.logged_at, e.voids, e.service, e.voided_by or "",
+                 e.line] for e in self.entries]  # fmt: skip
 
     def as_dict(self) -> dict:
         return {"month": str(self.month), "file": self.log.file,
