@@ -61,6 +61,13 @@ def test_an_unknown_code_counts_toward_no_gate(cli, bad_code) -> None:
     assert p["codes"] == []
 
 
+def test_patient_show_shows_the_record_as_written(cli, bad_code) -> None:
+    result = cli("patient", "show", "P0004", *OCT, "-d", bad_code)
+    line = next(x for x in result.stdout.splitlines() if "Z99.ZZ" in x)
+    assert "(not chronic)" not in line  # the file does not say so; the error line says why
+    assert BAD_CODE in result.stderr
+
+
 def test_export_refuses_without_force_and_never_bills_the_made_up_condition(cli, bad_code):
     refused = cli("export", *OCT, "-d", bad_code)
     assert refused.exit_code == 1

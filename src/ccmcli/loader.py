@@ -30,6 +30,8 @@ class Practice:
     problems: list[Problem] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # checks that could not run, and why
     whole: bool = True  # every patient file was read (else only those a command asked for)
+    # records as filed, for those whose unknown codes the gates must not count (shown as written)
+    as_filed: dict[str, Patient] = field(default_factory=dict)
 
     @property
     def has_errors(self) -> bool:
@@ -143,7 +145,10 @@ def _check_codes(practice: Practice) -> None:
         return
     practice.problems += data_dir_problems(practice.data, practice.patients.values(), checker)
     for pid, patient in practice.patients.items():
-        practice.patients[pid] = without_unknown(patient, checker)
+        gated = without_unknown(patient, checker)
+        if gated is not patient:
+            practice.as_filed[pid] = patient
+            practice.patients[pid] = gated
 
 
 def _read_month(practice: Practice, month: Month) -> None:

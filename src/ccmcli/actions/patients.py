@@ -164,6 +164,5 @@ def show_patient(data: DataDir, patient_id: str, month_text: str | None) -> Pati
     j = month_status(practice, patient, month)
     settings = practice.settings
     provisional = is_provisional(month, settings.timezone)
-    return PatientView(
-        _described(patient), settings, j, provisional, practice.month_problems(month)
-    )
+    shown = practice.as_filed.get(patient.id, patient)  # as written, not as the gates read it
+    return PatientView(_described(shown), settings, j, provisional, practice.month_problems(month))
