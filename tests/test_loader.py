@@ -190,3 +190,14 @@ def test_commands_about_one_patient_read_only_that_patient(cli, clinic) -> None:
     assert cli("explain", "P0001", *OCT, "-d", clinic).exit_code == 0
     assert cli("patient", "show", "P0001", *OCT, "-d", clinic).exit_code == 0
     assert cli("check", *OCT, "-d", clinic).exit_code == 1
+
+
+def test_compare_counts_what_check_counts_when_an_id_is_reused(cli, clinic) -> None:
+    """compare reads month logs as columns for speed; it drops the same rows the loader drops."""
+    _reuse_an_october_id_in_november(clinic)
+    check = json.loads(cli("check", "--month", "2026-11", "-f", "json", "-d", clinic).stdout)
+    compare = json.loads(cli("compare", "--month", "2026-11", "-f", "json", "-d", clinic).stdout)
+    enrolled = {
+        p["patient_id"]: p["programs"][p["enrolled"]]["amount"] for p in compare["patients"]
+    }
+    assert {p["patient_id"]: p["amount"] for p in check["patients"]} == enrolled

@@ -179,22 +179,25 @@ def _ledger_problems(data: DataDir) -> list[Problem]:
     return problems
 
 
-def _without_reused_ids(data: DataDir, month: Month, log: timelog.MonthLog) -> timelog.MonthLog:
-    """Entry ids are unique across all logs (contract 1): a row whose id an earlier month's file
-    already uses is an error and counts toward nothing, as `validate` has always said."""
-    if not log.entries:
-        return log
-    earlier = [m for m in layout.log_months(data) if m < month]
-    if not earlier:
-        return log
-    ids = {e.id for e in log.entries}
+def reused_ids(data: DataDir, month: Month, ids: set[str]) -> dict[str, str]:
+    """Which of `ids` (of `month`'s rows) an earlier month's file already uses, and where
+    (`logs/2026-09.csv:7`). Entry ids are unique across all logs (contract 1): such a row is an
+    error and counts toward nothing, as `validate` has always said."""
     used: dict[str, str] = {}
-    for m in earlier:
+    if not ids:
+        return used
+    for m in (m for m in layout.log_months(data) if m < month):
         clashes = ids.intersection(logcache.row_ids(data, m)).difference(used)
         if clashes:
             path = data.log_path(m)
             lines = timelog.row_lines(path, clashes)
             used.update({eid: f"{data.relative(path)}:{lines[eid]}" for eid in clashes})
+    return used
+
+
+def _without_reused_ids(data: DataDir, month: Month, log: timelog.MonthLog) -> timelog.MonthLog:
+    """The month's log without the rows whose ids an earlier month uses, each a problem."""
+    used = reused_ids(data, month, {e.id for e in log.entries})
     if not used:
         return log
     problems = [

@@ -121,9 +121,7 @@ def compare(
     problems = list(patient_set.problems)
     for month in months:
         rules, _ = rules_for(month.year)
-        columns, month_problems = logcache.read_columns(
-            data, month, patient_set.known_ids(), COUNTING_COLUMNS
-        )
+        columns, month_problems = _month_columns(data, month, patient_set.known_ids())
         problems += month_problems
         counted = counted_minutes(patient_set.patients, columns)
         for pid in ids:
@@ -138,6 +136,20 @@ def compare(
                 total.months_billable += billable
                 total.blockers.update(blockers)
     return Comparison(months, [found[pid] for pid in ids], problems)
+
+
+def _month_columns(data: DataDir, month: Month, known: set[str]) -> tuple[list[list], list]:
+    """The month's counting columns, less the rows whose ids an earlier month uses (the loader's
+    rule, so compare counts what check counts)."""
+    from ccmcli.loader import reused_ids
+
+    columns, problems = logcache.read_columns(data, month, known, ("id", *COUNTING_COLUMNS))
+    ids, rest = columns[0], columns[1:]
+    used = reused_ids(data, month, set(ids))
+    if used:
+        keep = [i for i, eid in enumerate(ids) if eid not in used]
+        rest = [[col[i] for i in keep] for col in rest]
+    return rest, problems
 
 
 def _variants(patient: Patient) -> list[tuple[str, Patient]]:
