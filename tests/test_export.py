@@ -20,6 +20,7 @@ from ccmcli.actions import export
 from ccmcli.models.months import current_month, last_finished_month
 from ccmcli.store import csv_safe, fileio, timelog
 from ccmcli.store.datadir import DataDir
+from ccmcli.store.ledger import COLUMNS
 from helpers import CCM
 
 TZ = "America/Chicago"
@@ -99,7 +100,7 @@ def test_exporting_twice_emits_nothing_the_second_time(run, datadir):
     second = run()
     assert second.exit_code == 0
     assert (
-        second.stdout_bytes == (",".join(export.COLUMNS) + "\r\n").encode()
+        second.stdout_bytes == (",".join(COLUMNS) + "\r\n").encode()
     )  # header only: still a valid CSV
     assert second.stderr.strip() == f"nothing new to export for {PREV}"
     assert (datadir / "exports" / f"{PREV}.csv").read_bytes() == before
@@ -300,7 +301,7 @@ def test_columns_fees_npi_place_and_dx(run, datadir):
     r = run()
     assert r.exit_code == 0, r.stderr
     out = rows(r.stdout)
-    assert list(out[0]) == list(export.COLUMNS)
+    assert list(out[0]) == list(COLUMNS)
     p1, p1_addon, p2 = out
     assert (p1["code"], p1["units"], p1["charge"]) == ("99490", "1", "75.00")
     assert (p1_addon["code"], p1_addon["charge"]) == ("99439", "50.44")  # 2026+ national amount
@@ -341,7 +342,7 @@ def test_defuse_never_leaves_a_formula_and_changes_only_the_start(cell):
 
 
 def test_every_column_is_defused_and_line_breaks_stay_inside_cells():
-    starts = itertools.islice(itertools.cycle(csv_safe.FORMULA_STARTS), len(export.COLUMNS))
+    starts = itertools.islice(itertools.cycle(csv_safe.FORMULA_STARTS), len(COLUMNS))
     line = [c + "x\ry\nz" for c in starts]
     parsed = list(csv.reader(io.StringIO(csv_safe.csv_text([line]), newline="")))
     assert parsed == [["'" + c for c in line]]
@@ -356,7 +357,7 @@ def test_clinic_export_matches_check_totals(cli, clinic):
     r = cli("export", "-d", clinic, "--month", "2026-10", "--allow-open-month")
     assert r.exit_code == 0, r.stderr
     table = list(csv.reader(io.StringIO(r.stdout)))
-    assert table[0] == list(export.COLUMNS)
+    assert table[0] == list(COLUMNS)
     assert all(len(row) == 14 for row in table)
     charged: dict[str, float] = {}
     for x in rows(r.stdout):

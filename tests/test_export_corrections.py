@@ -14,6 +14,7 @@ import pytest
 
 from ccmcli.actions import export
 from ccmcli.reports import practice_month
+from ccmcli.store import ledger
 from ccmcli.store.datadir import DataDir
 from helpers import CCM
 from test_export import PREV, add_patient, claims, day, log, void
@@ -138,7 +139,7 @@ def test_an_export_running_meanwhile_is_no_false_correction(datadir, monkeypatch
     assert outcome.plan.corrections == [], [c.message() for c in outcome.plan.corrections]
     assert proc.returncode == 0, err
     assert corrections(err) == []
-    lines = export.read_ledger(DataDir(datadir), PREV)
+    lines = ledger.read_ledger(DataDir(datadir), PREV)
     assert sorted((x.code, x.units) for x in lines) == [("99439", 1), ("99490", 1)]
 
 

@@ -12,12 +12,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ccmcli.actions import roster_import
+from ccmcli.actions import roster_import, roster_rows
 from ccmcli.store import record_files, staging
 from ccmcli.store.datadir import DataDir
 from ccmcli.store.timelog import HEADER_12 as LOG_HEADER
 
-HEADER = list(roster_import.COLUMNS)
+HEADER = list(roster_rows.COLUMNS)
 GOOD = {
     "id": "R1", "name": "Ada Quill", "birth_date": "1948-03-02", "mbi": "1EG4TE5MK73",
     "program": "ccm", "principal_condition": "", "conditions": "E11.9;I10",
@@ -411,7 +411,7 @@ def test_without_the_code_set_import_warns_and_goes_on(cli, datadir, tmp_path, m
 )  # fmt: skip
 def test_roster_dates_accepted(text: str, expected: date) -> None:
     errors: list = []
-    assert roster_import.roster_date("birth_date", text, errors) == expected.isoformat()
+    assert roster_rows.roster_date("birth_date", text, errors) == expected.isoformat()
     assert errors == []
 
 
@@ -421,7 +421,7 @@ def test_roster_dates_accepted(text: str, expected: date) -> None:
 )  # fmt: skip
 def test_roster_dates_refused(text: str) -> None:
     errors: list = []
-    assert roster_import.roster_date("birth_date", text, errors) is None
+    assert roster_rows.roster_date("birth_date", text, errors) is None
     assert errors == [
         ("birth_date", "birth_date is not a real date of the form YYYY-MM-DD or M/D/YYYY")
     ]

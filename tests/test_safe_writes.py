@@ -17,9 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from ccmcli.actions import export
 from ccmcli.models.months import Month
-from ccmcli.store import fileio
+from ccmcli.store import fileio, ledger
 from ccmcli.store.datadir import DataDir
 from helpers import CCM
 
@@ -161,21 +160,21 @@ def test_an_export_waiting_while_the_ledger_is_replaced_sees_the_new_ledger(tmp_
     data = DataDir(tmp_path)
     path = data.export_path(month)
     path.parent.mkdir()
-    header = export.csv_text([], export.LEDGER_COLUMNS)
+    header = ledger.csv_text([], ledger.LEDGER_COLUMNS)
     path.write_text(header)
     line = ["P1", "N", "1948-03-02", "", "1234567893", "11", "2026-10-05", "99490", "1", "66.13",
             "E11.9", "I10", "", "", "2026-11-02T10:00:00-06:00"]  # fmt: skip
     got: list = []
-    read = lambda: got.extend(export.read_ledger(data, month))  # noqa: E731
-    while_replaced(path, monkeypatch, replace_with(header + export.csv_text([line])), read)
+    read = lambda: got.extend(ledger.read_ledger(data, month))  # noqa: E731
+    while_replaced(path, monkeypatch, replace_with(header + ledger.csv_text([line])), read)
     assert [(x.patient_id, x.code, x.units) for x in got] == [("P1", "99490", 1)]
     got.clear()
 
     def record() -> None:
         with fileio.locked(path, header) as fd:
-            got.extend(export.parse_ledger(fileio.read_fd(fd).decode(), "exports/2026-10.csv"))
+            got.extend(ledger.parse_ledger(fileio.read_fd(fd).decode(), "exports/2026-10.csv"))
 
-    while_replaced(path, monkeypatch, replace_with(header + export.csv_text([line, line])), record)
+    while_replaced(path, monkeypatch, replace_with(header + ledger.csv_text([line, line])), record)
     assert len(got) == 2
 
 

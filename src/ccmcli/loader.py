@@ -163,7 +163,7 @@ def _read_month(practice: Practice, month: Month) -> None:
 
 def _ledger_problems(data: DataDir) -> list[Problem]:
     """Every export ledger must parse: `export` refuses a damaged one, so `validate` says so too."""
-    from ccmcli.actions.export import scan_ledger
+    from ccmcli.store.ledger import scan_ledger
 
     problems: list[Problem] = []
     for month in layout.ledger_months(data):

@@ -1,11 +1,11 @@
 """`ccm export`: the month's claim lines, recorded in a ledger so no unit is ever billed twice.
 
 Duplicate same-period claims are the largest overpayment finding in audits of CCM (contract 5).
-The ledger `exports/<YYYY-MM>.csv` holds every line already exported. An export, holding the
-ledger's lock for the whole judge-read-diff-write-append, compares what the data
-supports now with what the ledger holds: only units not exported before become new lines; a
-patient-month stays on the track it was first exported on; units exported but no longer supported
-are reported as needing a corrected claim.
+The ledger `exports/<YYYY-MM>.csv` (its format: store/ledger.py) holds every line already
+exported. An export, holding the ledger's lock for the whole judge-read-diff-write-append,
+compares what the data supports now with what the ledger holds: only units not exported before
+become new lines; a patient-month stays on the track it was first exported on; units exported
+but no longer supported are reported as needing a corrected claim.
 
 Failure order: the output (the `-o` file, written atomically, or stdout) is written first and the
 ledger appended after it, still under the lock. If the output cannot be written (a bad path, a
@@ -14,19 +14,14 @@ appended after the output was written, the command says not to bill that output.
 would instead leave lines recorded that no biller ever received.
 """
 
-import csv
-import fcntl
-import io
-import os
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
-from ccmcli.codes.identifiers import is_patient_id
 from ccmcli.models.errors import CcmError
 from ccmcli.models.findings import Problem
-from ccmcli.models.months import Month, is_provisional, last_finished_month, now_in
+from ccmcli.models.months import Month, is_provisional, last_finished_month
 from ccmcli.models.records import Patient, Settings
 from ccmcli.reports import practice_month
 from ccmcli.rules.engine import Judgement, TrackResult
@@ -35,33 +30,20 @@ from ccmcli.rules.table import RuleYear, Track
 from ccmcli.store import fileio, record_files, regular_files
 from ccmcli.store.csv_safe import csv_text
 from ccmcli.store.datadir import DataDir
+from ccmcli.store.ledger import (
+    COLUMNS,
+    LEDGER_COLUMNS,
+    SHOWN_PROBLEMS,
+    Line,
+    append_lines,
+    ledger_text,
+    parse_ledger,
+    read_ledger,
+)
 
-COLUMNS = (
-    "patient_id", "patient_name", "birth_date", "mbi", "billing_npi", "place_of_service",
-    "date_of_service", "code", "units", "charge", "dx1", "dx2", "dx3", "dx4",
-)  # fmt: skip
-LEDGER_COLUMNS = (*COLUMNS, "exported_at")
 CENT = Decimal("0.01")
-SHOWN_PROBLEMS = 5
 
 Write = Callable[[str], None]
-
-
-def _undefuse_id(cell: str) -> str:
-    """Patient ids never hold `'`, so a leading one is only ever the defusing prefix."""
-    return cell[1:] if cell.startswith("'") else cell
-
-
-@dataclass(frozen=True, slots=True)
-class Line:
-    """One claim line: the 14 export columns as text, with the key fields parsed."""
-
-    cells: tuple[str, ...]
-    patient_id: str
-    code: str
-    units: int
-    charge: Decimal
-    exported_at: str = ""  # ledger lines only: lines of one export share it
 
 
 def fee(code: str, settings: Settings, rules: RuleYear) -> Decimal:
@@ -89,85 +71,6 @@ def claim_line(
     cells = (p.id, p.name, p.birth_date.isoformat(), p.mbi or "", p.billing_npi or settings.billing_npi,
              pos, result.date_of_service.isoformat(), code, str(units), f"{charge}", *diagnoses(p))  # fmt: skip
     return Line(cells, p.id, code, units, charge)
-
-
-# ---- the ledger ---------------------------------------------------------------------------------
-
-
-def parse_ledger(text: str, rel: str) -> list[Line]:
-    """The ledger's lines; any damage refuses the export, since a wrong ledger can bill twice."""
-    lines, problems = scan_ledger(text, rel)
-    if problems:
-        shown = "\n".join(f"{p.file}:{p.line}: {p.message}" for p in problems[:SHOWN_PROBLEMS])
-        raise CcmError(f"the export ledger is damaged; compare it with what was billed and repair "
-                       f"it before exporting again:\n{shown}")  # fmt: skip
-    return lines
-
-
-def scan_ledger(text: str, rel: str) -> tuple[list[Line], list[Problem]]:
-    """The ledger's lines and a problem for each damaged one (`validate` lists them all)."""
-    if not text.strip():
-        return [], []
-    bad: list[Problem] = []
-    if not text.endswith(("\n", "\r")):
-        bad.append(Problem(rel, text.count("\n") + 1, "error", "the last line is incomplete"))
-        text = text[: text.rfind("\n") + 1]
-    reader = csv.reader(io.StringIO(text, newline=""))
-    if tuple(h.strip() for h in next(reader, [])) != LEDGER_COLUMNS:
-        return [], [Problem(rel, 1, "error", f"header must be: {','.join(LEDGER_COLUMNS)}")]
-    lines, line_no = [], 1
-    try:
-        for row in reader:
-            start, line_no = line_no + 1, reader.line_num
-            if not row or row == [""]:
-                continue
-            parsed = _ledger_row(row)
-            if isinstance(parsed, str):
-                bad.append(Problem(rel, start, "error", parsed))
-            else:
-                lines.append(parsed)
-    except csv.Error as exc:  # a cell over the csv module's limit: nothing after it is sure
-        bad.append(Problem(rel, line_no + 1, "error", f"cannot read this row as CSV ({exc})"))
-    return lines, sorted(bad, key=lambda p: p.line or 0)
-
-
-def _ledger_row(row: list[str]) -> Line | str:
-    if len(row) != len(LEDGER_COLUMNS):
-        return f"row has {len(row)} columns, expected {len(LEDGER_COLUMNS)}"
-    pid, code, units, charge = _undefuse_id(row[0]), row[7], row[8], row[9]
-    if not is_patient_id(pid):
-        return "patient_id is not a valid patient id"
-    if not (len(code) == 5 and code.isascii() and code[1:].isdigit() and code[0].isalnum()):
-        return f'code "{code[:12]}" is not a 5-character code'
-    if not (units.isascii() and units.isdigit() and int(units) > 0):
-        return f'units "{units[:12]}" is not a whole number above 0'
-    try:
-        amount = Decimal(charge)
-    except ArithmeticError:
-        amount = Decimal("NaN")
-    if not amount.is_finite():
-        return f'charge "{charge[:12]}" is not an amount'
-    return Line(tuple(row[: len(COLUMNS)]), pid, code, int(units), amount, row[-1])
-
-
-def _read_fd(fd: int) -> str:
-    try:
-        return fileio.read_fd(fd).decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise CcmError("the export ledger is not UTF-8 text; repair it before exporting") from None
-
-
-def read_ledger(data: DataDir, month: Month) -> list[Line]:
-    """The ledger under a shared lock (an export appending waits or finishes first)."""
-    path = data.export_path(month)
-    try:
-        fd = fileio.open_locked(path, os.O_RDONLY, fcntl.LOCK_SH)
-    except FileNotFoundError:
-        return []
-    try:
-        return parse_ledger(_read_fd(fd), data.relative(path))
-    finally:
-        os.close(fd)
 
 
 # ---- what to export -----------------------------------------------------------------------------
@@ -358,27 +261,17 @@ def export_month(
         errors = [p for p in report.problems if p.severity == "error"]
         if errors and not force:
             raise CcmError(_refusal(month, errors))
-        plan = plan_export(report, settings, parse_ledger(_read_fd(fd), data.relative(path)),
+        plan = plan_export(report, settings, parse_ledger(ledger_text(fd), data.relative(path)),
                            practice.invalid)  # fmt: skip
         write(csv_text((line.cells for line in plan.lines), COLUMNS))
         if plan.lines:
-            _record(fd, plan.lines, settings, data.relative(path))
+            append_lines(fd, plan.lines, settings, data.relative(path))
     notes = [f"note: {report.rules_note}"] if report.rules_note else []
     if open_month:
         notes.append(f"note: {month} has not ended; minutes added later export as further lines")
     notes += [f"note: {pid}: its file has errors, so its exported lines were not re-checked"
               for pid in plan.unchecked]  # fmt: skip
     return Outcome(month, plan.lines, plan, errors, notes)
-
-
-def _record(fd: int, lines: list[Line], settings: Settings, rel: str) -> None:
-    stamp = now_in(settings.timezone).isoformat(timespec="seconds")
-    try:
-        fileio.append_locked_fd(fd, csv_text((*line.cells, stamp) for line in lines))
-    except OSError as exc:
-        raise CcmError(f"the claim lines were written but could not be recorded in {rel} "
-                       f"({exc.strerror or type(exc).__name__}): do not bill that output; "
-                       "fix the problem and export again") from None  # fmt: skip
 
 
 def reprint_month(data: DataDir, month_text: str | None, write: Write) -> Outcome:

@@ -90,7 +90,7 @@ def close_month(data: DataDir, month_text: str, environ: Mapping[str, str] = os.
 
 def _refuse_errors(data: DataDir, month: Month, problems: list[Problem]) -> None:
     """A month with errors in its files (or a damaged export ledger) is not closed."""
-    from ccmcli.actions.export import read_ledger
+    from ccmcli.store.ledger import read_ledger
 
     read_ledger(data, month)  # raises on a damaged ledger
     errors = [p for p in problems if p.severity == "error"]

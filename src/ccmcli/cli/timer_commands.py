@@ -48,7 +48,7 @@ def stop(
     quiet: QuietOpt = False,
 ) -> None:  # fmt: skip
     """Stop your timer and log its whole minutes (one entry per day); print what `ccm log` prints."""
-    from ccmcli.actions.timers import StopRequest, stop_timer
+    from ccmcli.actions.timer_stop import StopRequest, stop_timer
 
     stopped = stop_timer(data_dir(ctx, data), StopRequest(note, at, staff, force))
     if stopped.resumed:

@@ -2,16 +2,14 @@
 
 Models are frozen, forbid unknown keys, and never echo input in their errors, because that input
 is protected health information that would otherwise reach cron mail. YAML is read with every
-scalar kept a string (yamlio.py); these models give each field its type.
+scalar kept a string (yamlio.py); the fields' types and their checks are field_types.py.
 """
 
-import re
 from datetime import date
 from functools import cache
 from typing import Annotated, Literal
 
 from pydantic import (
-    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -21,11 +19,23 @@ from pydantic import (
     model_validator,
 )
 
-from ccmcli.codes import identifiers
-from ccmcli.models.months import Month, iso_date
+from ccmcli.models.field_types import (
+    Fee,
+    FeeCode,
+    Icd10Code,
+    IsoDate,
+    Mbi,
+    MonthText,
+    Npi,
+    PatientId,
+    PlaceOfService,
+    Text,
+    TimeZone,
+)
+from ccmcli.models.months import Month
 
 # defer_build: the validators are built on first use, so commands that get their records from
-# the cache (cache.py) never pay for building them.
+# the cache (record_cache.py) never pay for building them.
 _CONFIG = ConfigDict(
     extra="forbid",
     frozen=True,
@@ -33,107 +43,6 @@ _CONFIG = ConfigDict(
     str_strip_whitespace=True,
     defer_build=True,
 )
-
-
-def _date(value: object) -> object:
-    if isinstance(value, date):
-        return value
-    if not isinstance(value, str):
-        raise ValueError("must be a date of the form YYYY-MM-DD")
-    try:
-        return iso_date(value.strip())
-    except ValueError:
-        raise ValueError("is not a real date of the form YYYY-MM-DD") from None
-
-
-def _npi(value: str) -> str:
-    if not identifiers.npi_is_valid(value):
-        raise ValueError("is not a valid NPI (10 digits with a correct check digit)")
-    return value
-
-
-def _mbi(value: str) -> str:
-    if not identifiers.mbi_is_valid(value):
-        raise ValueError("is not a valid MBI (11 characters in the CMS format)")
-    return value.upper()
-
-
-def _patient_id(value: str) -> str:
-    if not identifiers.is_patient_id(value):
-        raise ValueError("must be 1-32 letters, digits, '-' or '_'")
-    return value
-
-
-def _icd10(value: str) -> str:
-    code = value.upper()
-    if not identifiers.icd10_format_ok(code):
-        raise ValueError("is not an ICD-10-CM code (like E11.9)")
-    return code
-
-
-def _month(value: str) -> str:
-    if not identifiers.is_month(value):
-        raise ValueError("must be a month of the form YYYY-MM")
-    return value
-
-
-def _timezone(value: str) -> str:
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-    try:
-        ZoneInfo(value)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError("is not an IANA time zone name (like America/Chicago)") from None
-    return value
-
-
-def _text(value: str) -> str:
-    if not value:
-        raise ValueError("must not be empty")
-    return value
-
-
-def _fee_code(value: str) -> str:
-    """A CPT code (5 digits) or a HCPCS Level II code (a letter and 4 digits, like G0557)."""
-    from ccmcli.rules.table import known_codes
-
-    value = value.upper()
-    if not (len(value) == 5 and value.isascii() and value[1:].isdigit() and value[0].isalnum()):
-        raise ValueError("must be a 5-character code (like 99490 or G0557)")
-    if value not in known_codes():
-        raise ValueError("is not a code ccm bills (see `ccm rules`)")
-    return value
-
-
-MAX_FEE = 100_000  # dollars per unit: far above any charge for these codes, far below overflow
-_FEE = re.compile(r"\d{1,6}(\.\d{1,2})?")
-
-
-def _fee(value: object) -> float:
-    """A charge in dollars: above 0, at most MAX_FEE, at most 2 decimals (`75`, `75.5`, `75.00`).
-
-    `1e400`, `nan` or `-1` would otherwise reach the export, where no claim line can carry
-    them; the text is checked before it becomes a number."""
-    text = value.strip() if isinstance(value, str) else str(value)
-    if not _FEE.fullmatch(text) or not 0 < float(text) <= MAX_FEE:
-        raise ValueError(f"must be an amount in dollars above 0 and at most {MAX_FEE}, "
-                         "with at most 2 decimals (like 75.00)")  # fmt: skip
-    return float(text)
-
-
-def _pos(value: str) -> str:
-    if not (len(value) == 2 and value.isascii() and value.isdigit()):
-        raise ValueError("must be a two-digit place of service code (like 11)")
-    return value
-
-
-IsoDate = Annotated[date, BeforeValidator(_date)]
-Npi = Annotated[str, AfterValidator(_npi)]
-Mbi = Annotated[str, AfterValidator(_mbi)]
-PatientId = Annotated[str, AfterValidator(_patient_id)]
-Icd10Code = Annotated[str, AfterValidator(_icd10)]
-MonthText = Annotated[str, AfterValidator(_month)]
-Text = Annotated[str, AfterValidator(_text)]
 
 
 class _Record(BaseModel):
@@ -163,15 +72,13 @@ class Settings(_Record):
     """ccm.yaml: who bills, where, and the practice's choices among the rules' options."""
 
     practice: Text
-    timezone: Annotated[str, AfterValidator(_timezone)]
+    timezone: TimeZone
     billing_npi: Npi
-    place_of_service: Annotated[str, AfterValidator(_pos)] = "11"
+    place_of_service: PlaceOfService = "11"
     date_of_service: Literal["threshold_met", "month_end"] = "threshold_met"
     selection: Literal["max_payment", "performer"] = "max_payment"
     count_practitioner_minutes_as_staff: bool = True
-    fees: dict[
-        Annotated[str, AfterValidator(_fee_code)], Annotated[float, BeforeValidator(_fee)]
-    ] = {}
+    fees: dict[FeeCode, Fee] = {}
 
 
 def _condition_shorthand(value: object) -> object:

@@ -50,7 +50,7 @@ def month_facts(data: DataDir, settings: Settings, month: Month) -> MonthFacts:
 
 def ledger_rows(data: DataDir, month: Month) -> tuple[list[dict], str | None]:
     """Every line of the month's export ledger as a dict of its columns (shared lock)."""
-    from ccmcli.actions.export import LEDGER_COLUMNS
+    from ccmcli.store.ledger import LEDGER_COLUMNS
 
     path = data.export_path(month)
     try:

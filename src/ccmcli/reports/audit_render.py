@@ -41,7 +41,7 @@ def _environment(kind: str):
     from jinja2 import Environment, PackageLoader, StrictUndefined
 
     env = Environment(
-        loader=PackageLoader("ccmcli", "templates"),
+        loader=PackageLoader("ccmcli.reports", "templates"),
         autoescape=kind == "html",
         undefined=StrictUndefined,
         trim_blocks=True,

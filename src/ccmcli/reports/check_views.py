@@ -138,13 +138,13 @@ class Explanation:
     def _unused(self, role: str) -> str | None:
         """Why a countable entry still counts toward nothing: the chosen track ignores its role
         (A1, T-03; S14: staff minutes lost when the practitioner track is billed)."""
-        from ccmcli.rules.engine import counts_role
+        from ccmcli.reports.month_record import ignoring_track
 
-        chosen = self.judgement.chosen
         pool = self.settings.count_practitioner_minutes_as_staff
-        if chosen is None or counts_role(chosen.track, role, pool):
+        track = ignoring_track(self.judgement, role, pool)
+        if track is None:
             return None
-        return f"the {chosen.track.name} track does not count {role.replace('_', ' ')} minutes"
+        return f"the {track.name} track does not count {role.replace('_', ' ')} minutes"
 
     def as_dict(self) -> dict:
         j = self.judgement

@@ -14,6 +14,7 @@ from ccmcli.models.records import Settings
 from ccmcli.reports.practice_month import MonthReport, judge_month
 from ccmcli.reports.wording import codes_text
 from ccmcli.rules.engine import Judgement, counts_role
+from ccmcli.rules.table import Track
 from ccmcli.store import closed_records
 from ccmcli.store.datadir import DataDir
 
@@ -21,9 +22,18 @@ from ccmcli.store.datadir import DataDir
 def counted_ids(j: Judgement, pool_practitioner: bool) -> list[str]:
     """Ids of the entries that count toward the month's figures, as `explain` marks them
     counted: countable (A3) and, once a track is chosen, of a role it counts (A1, T-03)."""
-    chosen = j.chosen.track if j.chosen else None
     return [v.entry.id for v in j.verdicts
-            if v.counted and (chosen is None or counts_role(chosen, v.entry.role, pool_practitioner))]  # fmt: skip
+            if v.counted and ignoring_track(j, v.entry.role, pool_practitioner) is None]  # fmt: skip
+
+
+def ignoring_track(j: Judgement, role: str, pool_practitioner: bool) -> Track | None:
+    """The chosen track when it does not count this role's minutes: a countable entry of the role
+    then counts toward nothing (A1, T-03; S14). The one statement of it, for the figures a close
+    records (counted_ids) and for the reason `explain` gives (check_views)."""
+    chosen = j.chosen.track if j.chosen else None
+    if chosen is None or counts_role(chosen, role, pool_practitioner):
+        return None
+    return chosen
 
 
 def patient_line(j: Judgement, settings: Settings) -> dict:

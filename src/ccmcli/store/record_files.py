@@ -2,7 +2,7 @@
 
 A bad file never stops the others from being read: each reader returns what it could build and a
 list of problems naming file, line and field. Parsed files are kept in the record cache
-(cache.py) while unchanged, so YAML (yamlio) is imported only when some file must be parsed.
+(record_cache.py) while unchanged, so YAML (yamlio) is imported only when some file must be parsed.
 """
 
 import functools
@@ -18,7 +18,7 @@ from ccmcli.codes.identifiers import is_patient_id
 from ccmcli.models.errors import CcmError
 from ccmcli.models.findings import Problem
 from ccmcli.models.records import Patient, Settings
-from ccmcli.store import cache, fileio, regular_files
+from ccmcli.store import cache, fileio, record_cache, regular_files
 from ccmcli.store.datadir import DataDir
 
 M = TypeVar("M", bound=BaseModel)
@@ -106,7 +106,7 @@ def parse_model(model: type[M], text: str, rel: str) -> tuple[M | None, list[Pro
 
 def load_settings(data: DataDir) -> tuple[Settings | None, list[Problem]]:
     rel = data.relative(data.settings_path)
-    settings, problems = cache.one(data.root, rel, lambda _: _parse_settings(data))
+    settings, problems = record_cache.one(data.root, rel, lambda _: _parse_settings(data))
     return settings, list(problems)
 
 
@@ -184,7 +184,7 @@ def load_patients(data: DataDir) -> PatientSet:
     with staging.reading(data):  # an import in progress or interrupted is seen whole or not
         files = [(settings_rel, _signature(data.settings_path))]
         files += _patient_signatures(data, stat=cache.enabled())
-        parsed = cache.refresh(data.root, files, parse)
+        parsed = record_cache.refresh(data.root, files, parse)
     result = PatientSet()
     for rel, _ in files[1:]:
         patient, problems = parsed[rel]
@@ -235,7 +235,7 @@ def _patient_signatures(
 def load_patient_cached(data: DataDir, path: Path) -> tuple[Patient | None, list[Problem]]:
     """One patient file through the record cache: what `load_patients` would say of it."""
     rel = data.relative(path)
-    patient, problems = cache.one(data.root, rel, lambda _: load_patient_file(data, path))
+    patient, problems = record_cache.one(data.root, rel, lambda _: load_patient_file(data, path))
     return patient, list(problems)
 
 

@@ -1,0 +1,167 @@
+"""The cache of records: parsed ccm.yaml and patient files, reused while each file is unchanged.
+
+A large practice has thousands of patient files; validating each from YAML on every command
+would dominate every run. The guarantees (private files in the data directory, signatures, the
+racy-clean rule, the code key, CRCs) are the shared machinery of cache.py; this module is the
+records' own file layout and the two ways in: every record at once (`refresh`) or one (`one`).
+"""
+
+import marshal
+import os
+import pickle
+import time
+import zlib
+from collections.abc import Callable
+from pathlib import Path
+
+from ccmcli.store.cache import (
+    Signature,
+    cache_file,
+    enabled,
+    open_private,
+    read_checked,
+    signature,
+    trusted,
+    unpickle,
+    write_private,
+)
+
+Parsed = tuple  # what a record parser returns: (model or None, list of problems)
+Entries = dict[str, tuple[Signature | None, Parsed]]
+
+
+class RecordCache:
+    """Parsed ccm.yaml and patient files of one data directory.
+
+    After the header: the index (marshal: the root, then per file its name, signature and where
+    its own pickle lies), one pickle of every entry with equal sub-records stored once (for
+    commands that need them all: it loads several times faster), then each entry's own pickle
+    (for commands that need one record, which read nothing else).
+    """
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.path = cache_file(root, "records")
+
+    def _open(self):
+        """(file, index, numbers) or None; the file is positioned after the index."""
+        opened = open_private(self.path)
+        if opened is None:
+            return None
+        f, numbers = opened
+        raw = read_checked(f, numbers[0], numbers[1]) if len(numbers) == 5 else None
+        try:
+            index = marshal.loads(raw) if raw is not None else None
+        except (EOFError, ValueError, TypeError):
+            index = None
+        if not isinstance(index, dict) or index.get("root") != str(self.root):
+            f.close()
+            return None
+        return f, index, numbers
+
+    def entry(self, rel: str, sig: Signature) -> Parsed | None:
+        """One file's parsed record if its signature still matches."""
+        opened = self._open()
+        if opened is None:
+            return None
+        f, index, numbers = opened
+        with f:
+            try:
+                i = index["names"].index(rel)
+            except ValueError:
+                return None
+            if tuple(index["sigs"][i]) != sig:
+                return None
+            offset, length, crc = index["spans"][i]
+            f.seek(numbers[2] + offset, os.SEEK_CUR)
+            raw = read_checked(f, length, crc)
+        return unpickle(raw) if raw is not None else None  # type: ignore[return-value]
+
+    def entries(self) -> Entries:
+        """Every cached entry with the signature it was parsed at; empty on any problem."""
+        opened = self._open()
+        if opened is None:
+            return {}
+        f, index, numbers = opened
+        with f:
+            body = read_checked(f, numbers[2], numbers[3])
+        parsed = unpickle(body) if body is not None else None
+        names, sigs = index["names"], index["sigs"]
+        if not isinstance(parsed, list) or not len(parsed) == len(names) == len(sigs):
+            return {}
+        return {rel: (tuple(sig), p) for rel, sig, p in zip(names, sigs, parsed, strict=True)}
+
+    def save(self, entries: Entries) -> None:
+        """Store every entry whose signature is trusted."""
+        kept = {rel: (sig, p) for rel, (sig, p) in entries.items() if sig is not None}
+        singles = [pickle.dumps(p, 5) for _, p in kept.values()]
+        spans, offset = [], 0
+        for blob in singles:
+            spans.append((offset, len(blob), zlib.crc32(blob)))
+            offset += len(blob)
+        index = marshal.dumps({"root": str(self.root), "names": list(kept), "spans": spans,
+                               "sigs": [sig for sig, _ in kept.values()]})  # fmt: skip
+        body = pickle.dumps(_shared([p for _, p in kept.values()]), 5)
+        numbers = [len(index), zlib.crc32(index), len(body), zlib.crc32(body), offset]
+        write_private(self.path, numbers, index, body, *singles)
+
+
+def _shared(parsed: list[Parsed]) -> list[Parsed]:
+    """Equal copies in which equal sub-records (the same condition, consent or visit in many
+    patients) and equal sets of field names are one object each, which pickle writes once and
+    reads back once: a large practice loads faster and in less memory. The caller's records are
+    left as they were; the shared ones are frozen and never modified."""
+    pool: dict = {}
+    return [(_compact(record, pool, top=True), problems) for record, problems in parsed]
+
+
+def _compact(value, pool: dict, top: bool = False):
+    from pydantic import BaseModel
+
+    if isinstance(value, list):
+        return [_compact(v, pool) for v in value]
+    if not isinstance(value, BaseModel):
+        return value
+    copy = value.model_copy()  # shallow; its fields are replaced by shared equals below
+    for name, field_value in value.__dict__.items():
+        copy.__dict__[name] = _compact(field_value, pool)
+    names = frozenset(value.model_fields_set)
+    object.__setattr__(copy, "__pydantic_fields_set__", pool.setdefault(names, set(names)))
+    return copy if top else pool.setdefault((type(copy), repr(copy), names), copy)
+
+
+def refresh(root: Path, files: list[tuple[str, Signature | None]],
+            parse: Callable[[str], Parsed]) -> dict[str, Parsed]:  # fmt: skip
+    """Every file's parsed record, by its path relative to `root`: from the cache when its
+    signature still matches, else parsed now. The cache is rewritten when anything differs."""
+    if not enabled():
+        return {rel: parse(rel) for rel, _ in files}
+    started = time.time_ns()
+    store = RecordCache(root)
+    old = store.entries()
+    new: Entries = {}
+    changed = len(old) != len(files)
+    for rel, sig in files:
+        hit = old.get(rel)
+        if sig is not None and hit is not None and hit[0] == sig:
+            new[rel] = hit
+        else:
+            new[rel] = (trusted(sig, started), parse(rel))
+            changed = True
+    if changed:
+        store.save(new)
+    return {rel: parsed for rel, (_, parsed) in new.items()}
+
+
+def one(root: Path, rel: str, parse: Callable[[str], Parsed]) -> Parsed:
+    """One file's parsed record: from the cache when fresh, else parsed. The cache is left as
+    it is: the next command that reads every record brings it up to date."""
+    if enabled():
+        try:
+            sig = signature(os.stat(root / rel))
+        except OSError:
+            sig = None
+        hit = RecordCache(root).entry(rel, sig) if sig is not None else None
+        if hit is not None:
+            return hit
+    return parse(rel)
