@@ -245,6 +245,20 @@ def test_a_changed_log_is_judged_again(clinic, counted):
     assert after[2].billable == 13  # P0003 reaches 99490 with 23 minutes
 
 
+def test_an_earlier_log_that_reuses_an_id_judges_the_later_month_again(clinic, counted):
+    """An October row whose id September's file already uses counts toward nothing (the loader's
+    rule): a kept October total must not outlive that change to September."""
+    before = _history(clinic)
+    assert before[2].billable == 12
+    with open(clinic / "logs" / "2026-09.csv", "a", encoding="utf-8") as f:  # 12 columns
+        f.write("E20261022-0002,P0006,2026-09-29,5,clinical_staff,rn.x,call,,,,"
+                "2026-09-29T10:00:00-05:00,\n")  # fmt: skip
+    counted.clear()
+    after = _history(clinic)
+    assert "2026-10" in counted
+    assert after[2].billable == 11  # P0006 keeps 12 of its 22 October minutes: below 99490
+
+
 def test_no_totals_kept_with_caches_off(clinic, counted, monkeypatch):
     from ccmcli.reports import month_totals
 

@@ -2,12 +2,14 @@
 again and again: a report of a large practice judges thirteen months, and past months rarely
 change.
 
-A month's totals are stored under a hash of everything its judgement reads: ccm's own code,
-ccm.yaml and every file in patients/ (by signature: size, mtime, ctime, inode), the month's log
-(likewise) and the month. Any change to any of them is a new key, so a stale total is never
-used; when a file changed too recently to be told apart (store.cache.RACY_NS), nothing is read
-or kept. The file lives with ccm's other caches (never in the data directory), is private, and
-is checked like them; deleting it changes nothing but speed, and CCM_NO_CACHE turns it off.
+A month's totals are stored under a hash of everything its judgement reads: ccm's own code, the
+ICD-10-CM code set's version, ccm.yaml and every file in patients/ (by signature: size, mtime,
+ctime, inode), the month's log and every earlier month's log (an entry id used before makes a
+row count toward nothing, loader.reused_ids), and the month. Any change to any of them is a new
+key, so a stale total is never used; when a file changed too recently to be told apart
+(store.cache.RACY_NS), nothing is read or kept. The file lives with ccm's other caches (inside
+the data directory, private to its user) and is checked like them; deleting it changes nothing
+but speed, and CCM_NO_CACHE turns it off.
 """
 
 import hashlib
@@ -30,7 +32,13 @@ Totals = tuple[int, int, float, int]  # patients, billable, amount, file errors
 @memo
 def code_key() -> str:
     """Changes with any of ccm's source files (rules, amounts, readers) or Python itself."""
-    h = hashlib.sha256(sys.version.encode())
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        codes = version("simple-icd-10-cm")  # the code set the loader checks conditions against
+    except PackageNotFoundError:
+        codes = "none"
+    h = hashlib.sha256(f"{sys.version} {codes}".encode())
     package = Path(__file__).resolve().parents[1]
     for path in sorted(package.rglob("*.py")):
         h.update(path.relative_to(package).as_posix().encode() + b"\0" + path.read_bytes())
@@ -62,10 +70,13 @@ def inputs_key(data: DataDir, month: Month, records: list | None) -> str | None:
     (the same for every month: see record_signatures)."""
     if records is None:
         return None
-    log = _signatures([data.log_path(month)])
-    if log is None:
+    from ccmcli.store.layout import log_months
+
+    earlier = [data.log_path(m) for m in log_months(data) if m < month]
+    logs = _signatures([*earlier, data.log_path(month)])
+    if logs is None:
         return None
-    text = repr((code_key(), str(data.root), str(month), records, log[0]))
+    text = repr((code_key(), str(data.root), str(month), records, logs))
     return hashlib.sha256(text.encode("utf-8", "surrogateescape")).hexdigest()
 
 
