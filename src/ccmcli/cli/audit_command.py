@@ -60,21 +60,7 @@ def audit(
 
 
 def _progress(total: int):
-    """A Rich progress bar on stderr (only when stderr is a terminal); returns the step."""
-    import atexit
+    """A bar per packet on a terminal: an auditor's request often lists dozens of claims."""
+    from ccmcli.cli.output import progress_step
 
-    from rich.progress import Progress
-
-    from ccmcli.cli.output import console
-
-    bar = Progress(console=console(stderr=True), transient=True)
-    bar.start()
-    atexit.register(bar.stop)
-    task = bar.add_task("audit packets", total=total)
-
-    def step() -> None:
-        bar.advance(task)
-        if bar.tasks[task].completed >= total:
-            bar.stop()
-
-    return step
+    return progress_step(total, "audit packets") or (lambda: None)

@@ -41,7 +41,10 @@ def check(
 
     if status and status not in STATUSES:
         raise typer.BadParameter(f"must be one of {', '.join(STATUSES)}", param_hint="--status")
-    report = check_views.run_check(data_dir(ctx, data), month, ids, status)
+    from ccmcli.cli.output import progress_step
+
+    bar = None if quiet else (lambda n: progress_step(n, "judging patients", least=2000))
+    report = check_views.run_check(data_dir(ctx, data), month, ids, status, bar)
     f = fmt(format)
     if f is Format.json:
         print_json(report.as_dict(lazy=True))

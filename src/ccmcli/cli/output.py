@@ -10,6 +10,29 @@ from collections.abc import Iterable, Iterator, Sequence
 from ccmcli.cli.app import Format
 
 
+def progress_step(total: int, label: str, least: int = 1):
+    """A Rich progress bar on stderr for a long run, or None: only when stderr is a terminal
+    (a cron job's mail gets nothing) and there are at least `least` items. Returns the function
+    to call once per item done."""
+    if total < max(least, 1) or not sys.stderr.isatty():
+        return None
+    import atexit
+
+    from rich.progress import Progress
+
+    bar = Progress(console=console(stderr=True), transient=True)
+    bar.start()
+    atexit.register(bar.stop)
+    task = bar.add_task(label, total=total)
+
+    def step() -> None:
+        bar.advance(task)
+        if bar.tasks[task].completed >= total:
+            bar.stop()
+
+    return step
+
+
 def report_problems(problems: Iterable, quiet: bool = False) -> None:
     """Every reading command ends here: each problem of the files it read on stderr as
     `FILE:LINE: error: MESSAGE` (errors even with --quiet), then exit 1 when any is an error

@@ -13,8 +13,9 @@ from ccmcli.store.datadir import DataDir
 
 
 def run_check(
-    data: DataDir, month_text: str | None, ids: list[str] | None = None, status: str | None = None
-) -> MonthReport:
+    data: DataDir, month_text: str | None, ids: list[str] | None = None, status: str | None = None,
+    progress=None,
+) -> MonthReport:  # fmt: skip
     practice = load(data)
     month = practice.month(month_text)
     for pid in ids or []:
@@ -22,7 +23,9 @@ def run_check(
         if pid not in practice.patients:
             why = "its file has errors" if pid in practice.invalid else "no such patient"
             raise CcmError(f'cannot check "{pid}": {why}')
-    report = judge_month(practice, month, only=list(dict.fromkeys(ids)) if ids else None)
+    only = list(dict.fromkeys(ids)) if ids else None
+    step = progress(len(only or practice.patients)) if progress else None
+    report = judge_month(practice, month, only=only, on_patient=step)
     if status:
         report.judgements = [j for j in report.judgements if j.status == status]
     return report

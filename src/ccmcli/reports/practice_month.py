@@ -95,7 +95,9 @@ def judgement_dict(j: Judgement) -> dict:
     }
 
 
-def judge_month(practice: "Practice", month: Month, only: list[str] | None = None) -> MonthReport:
+def judge_month(
+    practice: "Practice", month: Month, only: list[str] | None = None, on_patient=None
+) -> MonthReport:
     """Judge every valid patient (or `only` these ids) for `month`, with the problems of the
     files that judgement read (settings, patients, that month's log)."""
     rules, note = rules_for(month.year)
@@ -115,4 +117,6 @@ def judge_month(practice: "Practice", month: Month, only: list[str] | None = Non
             judge(patient, month, by_patient.get(pid, []), settings, rules,
                   warnings.get(pid), report.provisional)
         )  # fmt: skip
+        if on_patient:
+            on_patient()  # a progress bar on a terminal (`ccm check` of a large practice)
     return report
