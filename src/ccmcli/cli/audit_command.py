@@ -7,23 +7,13 @@ from typing import Annotated
 import typer
 
 from ccmcli.cli.app import DataDirOpt, MonthOpt, QuietOpt, app, data_dir, err
-
-
-def refuse_inside_data_dir(data, output: Path) -> None:
-    """Contract 2: `-o` never writes inside the data directory (checked before anything else
-    about FILE). A shared helper for every `-o` is on its way; until then, this one."""
-    from ccmcli.models.errors import CcmError
-
-    target = output.expanduser().resolve()
-    if target == data.root or target.is_relative_to(data.root):
-        raise CcmError(f"-o {output} is inside the data directory {data.root}; ccm's own files "
-                       "are written only by its own commands: write the packet elsewhere")  # fmt: skip
+from ccmcli.cli.completion import patient_ids
 
 
 @app.command()
 def audit(
     ctx: typer.Context,
-    patient_id: Annotated[str | None, typer.Argument(metavar="ID", help="Patient id (leave out with --all).", show_default=False)] = None,
+    patient_id: Annotated[str | None, typer.Argument(metavar="ID", help="Patient id (leave out with --all).", show_default=False, autocompletion=patient_ids)] = None,
     month: MonthOpt = None,
     output: Annotated[Path | None, typer.Option("--output", "-o", metavar="FILE", help="FILE.html (self-contained) or FILE.md [default: Markdown to stdout]; with --all, a folder.", show_default=False)] = None,
     all_: Annotated[bool, typer.Option("--all", help="One HTML packet per billed patient-month (exported, or billable now) and index.html, into the folder -o names.")] = False,
@@ -35,7 +25,9 @@ def audit(
 
     d = data_dir(ctx, data)
     if output is not None:
-        refuse_inside_data_dir(d, output)
+        from ccmcli.store.datadir import refuse_output_inside
+
+        refuse_output_inside(d, output)
     if all_:
         if patient_id is not None or output is None:
             raise typer.BadParameter("--all takes no ID and needs -o DIR", param_hint="--all")

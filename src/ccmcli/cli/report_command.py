@@ -34,7 +34,9 @@ def report(
     from ccmcli.store.fileio import atomic_write
 
     d = data_dir(ctx, data)
-    _refuse_inside(d, output)
+    from ccmcli.store.datadir import refuse_output_inside
+
+    refuse_output_inside(d, output)
     drawn: dict = {}
     with _progress(0 if quiet else months + 1) as step:
         practice = build_report(d, month, months, step, lambda r: drawn.update(month_charts(r)))
@@ -53,18 +55,6 @@ def report(
         if errors:
             err(f"warning: {errors} errors in {practice.month}'s files count toward nothing "
                 "(run `ccm validate`)")  # fmt: skip
-
-
-def _refuse_inside(d, output: Path) -> None:
-    """Contract 2: `-o` never writes inside the data directory (checked before anything else
-    about FILE). A local check until a shared helper for every `-o` exists."""
-    from ccmcli.models.errors import CcmError
-
-    if output.expanduser().resolve().is_relative_to(d.root.resolve()):
-        raise CcmError(
-            "-o must not point inside the data directory: ccm's own files are written only by "
-            "ccm's own commands"
-        )
 
 
 class _progress:
