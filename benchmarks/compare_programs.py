@@ -14,6 +14,7 @@ to benchmarks/compare_programs.md.
 """
 
 import argparse
+import os
 import statistics
 import sys
 from pathlib import Path
@@ -44,6 +45,7 @@ def main() -> None:
     bench = args.shared.resolve() / "bench"
     if not (bench / "make_clinic.py").is_file():
         sys.exit(f"compare_programs.py: no make_clinic.py in {bench}; pass --shared DIR")
+    load_before = os.getloadavg()
     run.build(bench, "practice", run.DATASETS["practice"])
     env = run.child_environment()
     cmds = commands()
@@ -58,7 +60,7 @@ def main() -> None:
     ratio = medians[subject] / medians[reference]
     text = "\n".join([
         f"## {len(times[subject])} alternating runs, medians",
-        "", *run.machine(), "",
+        "", *run.machine(load_before), "",
         "| command | median |", "|---|---|",
         *(f"| {label} | {m:.3f} s |" for label, m in medians.items()),
         "", f"Ratio {ratio:.2f}x (target <= {TARGET:.1f}x): {'met' if ratio <= TARGET else 'NOT met'}.",
