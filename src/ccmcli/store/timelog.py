@@ -229,8 +229,9 @@ class _RowChecker:
 
 
 def _control_problem(row: list[str]) -> str | None:
-    """The first cell holding a control character, named by its column, never echoed."""
-    for name, cell in zip(COLUMNS, row, strict=True):
+    """The first cell holding a control character, named by its column, never echoed. The row
+    has the file's width (12 or 13 cells), already checked."""
+    for name, cell in zip(SERVICE_COLUMNS, row, strict=False):
         m = CONTROL.search(cell)
         if m:
             return f"{name} holds a control character (U+{ord(m.group()):04X}), which no log cell may hold"
