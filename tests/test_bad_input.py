@@ -98,6 +98,23 @@ def test_control_characters_in_a_log_are_problems_and_those_rows_count_for_nothi
     assert "U+0000" in found[0][1] and "U+001B" in found[1][1] and "U+007F" in found[2][1]
 
 
+def test_control_characters_in_a_13_column_log_are_problems_too(cli, data):
+    """The `service` column widens a row to 13 cells; naming the cell must not trip on it."""
+    rows = [[*row("E1"), ""], [*row("E2", note="a\x00b"), ""], [*row("E3"), "bhi\x1b"]]
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\n").writerows(rows)
+    (data / "logs").mkdir(exist_ok=True)
+    (data / "logs" / f"{MONTH}.csv").write_text(timelog.HEADER + out.getvalue())
+    report, r = checked(cli, data)
+    assert r.exit_code == 1
+    assert minutes_of(report) == 20
+    found = [(p["line"], p["message"].split(" (")[0]) for p in report["problems"]]
+    assert found == [
+        (3, "note holds a control character"),
+        (4, "service holds a control character"),
+    ]
+
+
 @pytest.mark.parametrize("option", ["--note", "--activity", "--staff"])
 @pytest.mark.parametrize("text", ["a\x00b", "\x1b[2Jx", "a\x85b"])
 def test_control_characters_typed_are_refused_and_nothing_is_written(cli, data, option, text):

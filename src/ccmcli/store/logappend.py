@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 
 from ccmcli.models.errors import CcmError
 from ccmcli.models.months import Month, now, now_in
-from ccmcli.store import closed_records, fileio, regular_files, timelog
+from ccmcli.store import closed_records, fileio, logcache, regular_files, timelog
 from ccmcli.store.datadir import DataDir
 from ccmcli.store.timelog import Entry, MonthLog
 
@@ -89,7 +89,7 @@ def _append_locked(data: DataDir, path, rel: str, month: Month, tz: str, build: 
         closed_records.refuse_if_closed(data, month)
         raw = fileio.read_fd(fd)
         text = decode(raw, rel)
-        log = timelog.parse_month(text, month, rel, controls=timelog.has_controls(raw))
+        log = logcache.parse_locked(data, month, raw, text)
         del raw
         header = [p for p in log.problems if p.line == 1]
         if header:

@@ -6,6 +6,12 @@ columns in marshal form, which loads at C speed; each entry is then rebuilt with
 call. What a log parses to also depends on which patients have files (a row for anyone else is an
 error), so the cache is keyed by a digest of their ids too: adding or removing a patient file
 re-parses the month.
+
+The current month grows by appends all day. When its signature has changed, the cached read is
+still used for the rows before its last record if the file's first bytes up to there are the
+same (same length, same SHA-256): only the rest is parsed (timelog.Resume says why that gives
+the whole file's reading; the file's width, 12 or 13 columns, is kept with it, since the header
+is not read again). Any other change parses the file again.
 """
 
 import hashlib
@@ -16,21 +22,23 @@ import zlib
 from collections.abc import Collection
 from dataclasses import fields
 from datetime import date
+from operator import attrgetter
 
 from ccmcli.models.findings import Problem
 from ccmcli.models.months import Month
-from ccmcli.store import cache, timelog
+from ccmcli.store import cache, regular_files, timelog
 from ccmcli.store.timelog import Entry, MonthLog
 
 _FIELDS = tuple(f.name for f in fields(Entry))
 _DATE = _FIELDS.index("date")
 _PROBLEM = ("file", "line", "severity", "message", "column", "patient_id")
 _UNIQUE = {"id", "logged_at", "line"}  # nearly every row differs: nothing to share
+_IS_VOID = attrgetter("voids")
 
 
 def read_month(data, month: Month, known_ids: Collection[str]) -> MonthLog:
     """timelog.read_month with `known_ids` as the patients that have a file, from the cache
-    when the log and the set of patient files are as they were."""
+    when the log and the set of patient files are as they were, or the log only grew."""
     known = known_ids.__contains__
     path = data.log_path(month)
     try:
@@ -40,34 +48,125 @@ def read_month(data, month: Month, known_ids: Collection[str]) -> MonthLog:
     if sig is None or not cache.enabled():
         return timelog.read_month(data, month, known)
     store = cache.cache_file(data.root, "logs", f"-{month}")
-    key = [str(data.root), data.relative(path), list(sig), _digest(known_ids)]
-    log = _load(store, key, month)
-    if log is None:
-        started = time.time_ns()
-        log = timelog.read_month(data, month, known)
+    rel = data.relative(path)
+    key = [str(data.root), rel, _digest(known_ids)]
+    cached = _load(store, key, month)
+    if cached is not None and cached[0] == list(sig):
+        return cached[1]
+    started = time.time_ns()
+    try:
+        raw = regular_files.read_bytes(data.root, path)
+    except OSError:  # timelog.read_month says why
+        return timelog.read_month(data, month, known)
+    resume = _resume(cached[2], cached[1], raw) if cached and cached[2] else None
+    if resume == "same":  # the very bytes read before: the racy rule kept its signature out
+        log = cached[1]  # type: ignore[index]
         if cache.trusted(sig, started):
-            _save(store, key, log)
+            _save(store, key, list(sig), log, cached[2], raw)  # type: ignore[index]
+        return log
+    log, after = _parse(raw, month, rel, known, resume)  # type: ignore[arg-type]
+    if log is None:
+        return timelog.read_month(data, month, known)
+    trusted = cache.trusted(sig, started)
+    if not trusted and resume is not None and len(raw) - resume.offset < _REWRITE_AFTER:
+        return log  # changed just now, likely again soon: the old point stays valid, and cheap
+    _save(store, key, list(trusted) if trusted else None, log, after, raw)
     return log
+
+
+def parse_locked(data, month: Month, raw: bytes, text: str) -> MonthLog:
+    """timelog.parse_month of the bytes of a log read under its lock (patient ids not checked
+    against files), going on from the resume point of the previous such read when the bytes
+    before it are unchanged: `ccm log` then parses only the rows appended since."""
+    rel = data.relative(data.log_path(month))
+    if not cache.enabled():
+        return timelog.parse_month(text, month, rel, controls=timelog.has_controls(raw))
+    store = cache.cache_file(data.root, "logs", f"-{month}-locked")
+    key = [str(data.root), rel, None]
+    cached = _load(store, key, month)
+    resume = _resume(cached[2], cached[1], raw) if cached and cached[2] else None
+    if resume == "same":
+        return cached[1]  # type: ignore[index]
+    if resume is None:
+        log, after = timelog.read_rows(text, month, rel, None, timelog.has_controls(raw))
+        after = None if raw.startswith(_BOM) else after
+    else:
+        log, after = _parse(raw, month, rel, None, resume)  # type: ignore[arg-type]
+        if log is None:
+            return timelog.parse_month(text, month, rel, controls=timelog.has_controls(raw))
+        if len(raw) - resume.offset < _REWRITE_AFTER:  # a few rows: cheaper to parse again
+            return log
+    _save(store, key, None, log, after, raw)
+    return log
+
+
+# Bytes past the resume point for which the cache is rewritten though the file's signature is
+# not one to trust yet (changed in the last seconds), and for which `ccm log` rewrites it (a few
+# hundred rows): rewriting costs about as much as parsing that many rows, and the old point
+# stays valid.
+_REWRITE_AFTER = 32768
+
+
+def _parse(raw: bytes, month: Month, rel: str, known, resume: timelog.Resume | None):
+    """(log, where to resume next time), reading only what follows `resume`; (None, None) for a
+    file that is not UTF-8 (timelog.read_month reports it line by line)."""
+    try:
+        if resume is not None:
+            tail = raw[resume.offset :].decode("utf-8")
+            return timelog.read_rows(tail, month, rel, known, None, resume)
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return None, None
+    log, after = timelog.read_rows(text, month, rel, known, timelog.has_controls(raw))
+    return log, (None if raw.startswith(_BOM) else after)  # offsets count characters
+
+
+_BOM = b"\xef\xbb\xbf"
 
 
 def _digest(ids: Collection[str]) -> str:
     return hashlib.sha256("\n".join(sorted(ids)).encode("utf-8", "surrogateescape")).hexdigest()
 
 
-def _save(store, key: list, log: MonthLog) -> None:
-    columns = [[getattr(e, name) for e in log.entries] for name in _FIELDS]
+def _columns(entries: list[Entry]) -> list:
+    """One sequence per field, taken from all entries at C speed."""
+    columns = [list(map(attrgetter(name), entries)) for name in _FIELDS]
     columns[_DATE] = list(map(date.toordinal, columns[_DATE]))
+    return columns
+
+
+def _entries(columns: list[list]) -> list[Entry]:
+    if len(columns) != len(_FIELDS):
+        raise ValueError("not the columns of an entry")
+    days = {n: date.fromordinal(n) for n in set(columns[_DATE])}
+    columns[_DATE] = [days[n] for n in columns[_DATE]]
+    return list(map(Entry, *columns))
+
+
+def _save(store, key: list, sig, log: MonthLog, resume, raw: bytes) -> None:
+    """The log as columns, its width, and where to resume (a timelog.Resume, or as saved
+    before): the digest of the bytes before it and the bytes from it on (a few: the last
+    record)."""
+    columns = _columns(log.entries)
     shared: dict = {}  # one object per distinct value: marshal writes it once, loads it once
     for i, name in enumerate(_FIELDS):
         if name not in _UNIQUE:
-            columns[i] = [shared.setdefault(v, v) for v in columns[i]]
+            one = {v: shared.setdefault(v, v) for v in set(columns[i])}
+            columns[i] = list(map(one.__getitem__, columns[i]))
     problems = [[getattr(p, name) for name in _PROBLEM] for p in log.problems]
-    raw = marshal.dumps([key, log.file, log.exists, problems, columns, log.columns])
-    cache.write_private(store, [len(raw), zlib.crc32(raw)], raw)
+    after = resume
+    if isinstance(resume, timelog.Resume):
+        kept = set(map(id, filter(_IS_VOID, log.entries)))  # at C speed: most rows are not
+        unlinked = [e for e in filter(_IS_VOID, resume.entries) if id(e) not in kept]
+        after = [resume.offset, hashlib.sha256(raw[: resume.offset]).hexdigest(), resume.line,
+                 [[getattr(p, name) for name in _PROBLEM] for p in resume.problems],
+                 _columns(unlinked), raw[resume.offset :], resume.columns]  # fmt: skip
+    raw_out = marshal.dumps([key, sig, log.file, log.exists, problems, columns, log.columns, after])
+    cache.write_private(store, [len(raw_out), zlib.crc32(raw_out)], raw_out)
 
 
 def _load_raw(store, key: list) -> list | None:
-    """What _save wrote for this key: [file, exists, problems, columns, width], or None."""
+    """What _save wrote for this key: [sig, file, exists, problems, columns, width, after]."""
     opened = cache.open_private(store)
     if opened is None:
         return None
@@ -78,22 +177,43 @@ def _load_raw(store, key: list) -> list | None:
         stored_key, *rest = marshal.loads(raw)  # type: ignore[arg-type]
     except (EOFError, ValueError, TypeError):
         return None
-    if stored_key != key or len(rest) != 5 or len(rest[3]) != len(_FIELDS):
+    if stored_key != key or len(rest) != 7 or len(rest[4]) != len(_FIELDS):
         return None
     return rest
 
 
-def _load(store, key: list, month: Month) -> MonthLog | None:
+def _load(store, key: list, month: Month):
+    """(signature, log, resume point as saved or None) for `key`, or None."""
     found = _load_raw(store, key)
     if found is None:
         return None
-    file, exists, problems, columns, width = found
+    sig, file, exists, problems, columns, width, after = found
     try:
-        days = {n: date.fromordinal(n) for n in set(columns[_DATE])}
-        columns[_DATE] = [days[n] for n in columns[_DATE]]
-        entries = list(map(Entry, *columns))
-        return MonthLog(month, file, entries, [Problem(*p) for p in problems], exists, width)
+        log = MonthLog(month, file, _entries(columns), [Problem(*p) for p in problems], exists,
+                       width)  # fmt: skip
     except (TypeError, ValueError, OverflowError):  # not what _save wrote: a miss
+        return None
+    return sig, log, after
+
+
+def _resume(after: list, log: MonthLog, raw: bytes) -> timelog.Resume | str | None:
+    """Where to go on reading the file, if its bytes before the saved offset are the ones read
+    then (same SHA-256), or "same" when the bytes after it are the same too. The entries before
+    it are the cached log's own (fresh objects), void rows unlinked again, in file order."""
+    try:
+        offset, digest, line, problems, unlinked, rest, width = after
+        if len(raw) < offset or hashlib.sha256(raw[:offset]).hexdigest() != digest:
+            return None
+        if raw[offset:] == rest:
+            return "same"
+        before = [e for e in log.entries if e.line < line]
+        for e in before:
+            e.voided_by = None
+        if unlinked[0]:
+            before += _entries(unlinked)
+            before.sort(key=lambda e: e.line)
+        return timelog.Resume(offset, line, before, [Problem(*p) for p in problems], width)
+    except (TypeError, ValueError, OverflowError, IndexError):  # not what _save wrote: read all
         return None
 
 
@@ -110,10 +230,10 @@ def read_columns(
         sig = None
     if sig is not None and cache.enabled():
         store = cache.cache_file(data.root, "logs", f"-{month}")
-        key = [str(data.root), data.relative(path), list(sig), _digest(known_ids)]
+        key = [str(data.root), data.relative(path), _digest(known_ids)]
         found = _load_raw(store, key)
-        if found is not None:
-            _, _, problems, columns, _ = found
+        if found is not None and found[0] == list(sig):
+            problems, columns = found[3], found[4]
             return [columns[_FIELDS.index(n)] for n in names], [Problem(*p) for p in problems]
     log = read_month(data, month, known_ids)
     out = [[getattr(e, n) for e in log.entries] for n in names]

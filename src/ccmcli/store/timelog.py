@@ -229,8 +229,9 @@ class _RowChecker:
 
 
 def _control_problem(row: list[str]) -> str | None:
-    """The first cell holding a control character, named by its column, never echoed."""
-    for name, cell in zip(COLUMNS, row, strict=True):
+    """The first cell holding a control character, named by its column, never echoed. The row
+    has the file's width (12 or 13 cells), already checked."""
+    for name, cell in zip(SERVICE_COLUMNS, row, strict=False):
         m = CONTROL.search(cell)
         if m:
             return f"{name} holds a control character (U+{ord(m.group()):04X}), which no log cell may hold"
@@ -273,32 +274,67 @@ def parse_month(
     A last line with no line end is a write that was interrupted: it is reported, not counted,
     never repaired.
     """
+    return read_rows(text, month, rel, known_patient, controls)[0]
+
+
+@dataclass
+class Resume:
+    """Where reading a month file can go on once rows are appended to it (logcache.py): the rows
+    before its last record as read (void rows not yet linked), where that record starts, and the
+    file's width (its header, which is not read again). The last record is read again, since a
+    quote left open in it would run on into what follows; every record before it ended before it
+    began, so appends cannot change how it reads."""
+
+    offset: int  # characters (ASCII text: bytes) before the last record
+    line: int  # the last record's first line
+    entries: list[Entry]
+    problems: list[Problem]
+    columns: int = len(SERVICE_COLUMNS)
+
+
+def read_rows(text: str, month: Month, rel: str, known_patient: Callable[[str], bool] | None = None,
+              controls: bool | None = None, resume: Resume | None = None,
+              ) -> tuple[MonthLog, Resume | None]:  # fmt: skip
+    """parse_month, and where a later read of the grown file can go on from (None: it cannot).
+
+    With `resume`, from a read of the same file whose first `resume.offset` characters are
+    unchanged, `text` is the rest of the file from there; the result is the whole file's. Rows
+    are checked for control characters one by one, so `controls` may then be the rest's own."""
     log = MonthLog(month, rel, exists=True)
-    if not text.strip():
+    first = resume.line if resume else 1  # the line `text` starts on
+    if resume is None and not text.strip():
         log.problems.append(Problem(rel, 1, "error", "the file is empty (expected a header row)"))
-        return log
-    if not text.endswith(("\n", "\r")):
+        return log, None
+    as_written = True
+    if text and not text.endswith(("\n", "\r")):
         cut = text.rfind("\n") + 1
-        if cut == 0:  # a header alone, without its line end: nothing was torn
-            text += "\n"
+        if cut == 0 and resume is None:  # a header alone, without its line end: nothing was torn
+            text, as_written = text + "\n", False
         else:
-            torn_line = text.count("\n", 0, cut) + 1
+            torn_line = first + text.count("\n", 0, cut)
             text = text[:cut]
             msg = "the last line is incomplete (no line end: the write may have been interrupted)"
             log.problems.append(Problem(rel, torn_line, "error", msg))
     lines = _lines(text)
-    header = tuple(h.strip() for h in next(csv.reader([next(lines, "")]), []))
-    if header not in (COLUMNS, SERVICE_COLUMNS):
-        msg = f"header must be: {','.join(SERVICE_COLUMNS)} (or without ,service)"
-        log.problems.insert(0, Problem(rel, 1, "error", msg))
-        return log
-    log.columns = len(header)
+    if resume is None:
+        header = tuple(h.strip() for h in next(csv.reader([next(lines, "")]), []))
+        if header not in (COLUMNS, SERVICE_COLUMNS):
+            msg = f"header must be: {','.join(SERVICE_COLUMNS)} (or without ,service)"
+            log.problems.insert(0, Problem(rel, 1, "error", msg))
+            return log, None
+        log.columns = len(header)
+    else:
+        log.columns = resume.columns
     controls = has_controls(text) if controls is None else controls
+    rows = _Rows(log, resume)
     checker = _RowChecker(month, known_patient, controls)
-    if _read_rows(log, csv.reader(lines), checker):
+    end = rows.read(csv.reader(lines), checker, first if resume else 2)
+    after = rows.resume_point(text, end, resume.offset if resume else 0) if as_written else None
+    log.problems += rows.problems
+    if rows.voids:
         _link_voids(log)
     log.problems.sort(key=lambda p: p.line or 0)
-    return log
+    return log, after
 
 
 _OTHER_BREAKS = ("\x0b", "\x0c", "\x1c", "\x1d", "\x1e")  # str.splitlines breaks there too
@@ -316,45 +352,82 @@ def _lines(text: str) -> Iterator[str]:
     return io.StringIO(text, newline="")
 
 
-def _read_rows(log: MonthLog, reader, checker: _RowChecker) -> bool:
-    """Check every row, keep the valid ones; True when some void row was kept.
+class _Rows:
+    """Reads rows into a log, remembering where its last record began (Resume)."""
 
-    A cell longer than the csv module's limit (131,072 characters: a paste gone wrong, a quote
-    left open in a large file) stops the reader at that row: it is reported, and reading goes on
-    at the next line, so the other rows still count."""
-    rel, problems, add = log.file, log.problems, log.entries.append
-    seen: dict[str, int] = {}
-    voids = False
-    end, width = 1, log.columns
-    while True:
-        try:
-            for row in reader:
-                start, end = end + 1, reader.line_num + 1
-                if not row or (len(row) == 1 and not row[0].strip()):
-                    continue
-                if len(row) != width:
-                    problems.append(Problem(rel, start, "error", _runs_on(
-                        f"row has {len(row)} columns, expected {width}", start, end)))  # fmt: skip
-                    continue
-                result = checker.check(row)
-                if isinstance(result, str):
-                    problems.append(Problem(rel, start, "error", result, patient_id=row[1] or None))
-                    continue
-                eid = row[0]
-                if eid in seen:
-                    msg = f"entry id {eid} is already used on line {seen[eid]}"
-                    problems.append(Problem(rel, start, "error", msg, patient_id=row[1]))
-                    continue
-                seen[eid] = start
-                day, minutes = result
-                voids = voids or minutes is None
-                add(Entry(eid, row[1], day, minutes, row[4], row[5], row[6], row[7], row[8],
-                          row[9], row[10], row[11], start, rel, None,
-                          row[12] if width > 12 else ""))  # fmt: skip
-            return voids
-        except csv.Error as exc:
-            start, end = end + 1, reader.line_num + 1
-            problems.append(Problem(rel, start, "error", _runs_on(_csv_error(exc), start, end)))
+    def __init__(self, log: MonthLog, resume: Resume | None) -> None:
+        self.log = log
+        if resume is not None:
+            log.entries = list(resume.entries)
+        self.problems: list[Problem] = list(resume.problems) if resume else []
+        self.voids = any(e.voids for e in log.entries)
+        self.seen: dict[str, int] = {e.id: e.line for e in log.entries}
+        self.end = 0  # the last line read
+        self.mark = (0, len(log.entries), len(self.problems))  # (line, entries, problems)
+
+    def read(self, reader, checker: _RowChecker, first: int) -> int:
+        """Check every row from line `first` on, keep the valid ones; the last line read.
+
+        A cell longer than the csv module's limit (131,072 characters: a paste gone wrong, a
+        quote left open in a large file) stops the reader at that row: it is reported, and
+        reading goes on at the next line, so the other rows still count."""
+        log, problems = self.log, self.problems
+        self.end = base = first - 1
+        self.mark = (first, len(log.entries), len(problems))
+        while True:
+            try:
+                self._rows(reader, checker, base)
+                break
+            except csv.Error as exc:
+                start, self.end = self.end + 1, reader.line_num + base
+                self.mark = (start, len(log.entries), len(problems))
+                problems.append(Problem(log.file, start, "error",
+                                        _runs_on(_csv_error(exc), start, self.end)))  # fmt: skip
+        if self.end < self.mark[0]:  # no record: the mark is the end of the text
+            self.mark = (self.end + 1, *self.mark[1:])
+        return self.end
+
+    def _rows(self, reader, checker: _RowChecker, base: int) -> None:
+        log, problems, add, seen = self.log, self.problems, self.log.entries.append, self.seen
+        rel, width = log.file, log.columns
+        for row in reader:
+            start = self.end + 1
+            self.end = end = reader.line_num + base
+            self.mark = (start, len(log.entries), len(problems))
+            if not row or (len(row) == 1 and not row[0].strip()):
+                continue
+            if len(row) != width:
+                problems.append(Problem(rel, start, "error", _runs_on(
+                    f"row has {len(row)} columns, expected {width}", start, end)))  # fmt: skip
+                continue
+            result = checker.check(row)
+            if isinstance(result, str):
+                problems.append(Problem(rel, start, "error", result, patient_id=row[1] or None))
+                continue
+            eid = row[0]
+            if eid in seen:
+                msg = f"entry id {eid} is already used on line {seen[eid]}"
+                problems.append(Problem(rel, start, "error", msg, patient_id=row[1]))
+                continue
+            seen[eid] = start
+            day, minutes = result
+            if minutes is None:
+                self.voids = True
+            add(Entry(eid, row[1], day, minutes, row[4], row[5], row[6], row[7], row[8], row[9],
+                      row[10], row[11], start, rel, None, row[12] if width > 12 else ""))  # fmt: skip
+
+    def resume_point(self, text: str, end: int, offset: int) -> Resume | None:
+        """Where the last record starts, for ASCII text whose lines all end in \\n (or \\r\\n):
+        only there are characters bytes and line numbers counts of \\n. `end` is the text's last
+        line and `offset` where the text starts in the file."""
+        if not text.isascii() or text.count("\r") != text.count("\r\n"):
+            return None
+        line, n_entries, n_problems = self.mark
+        pos = len(text)
+        for _ in range(end + 1 - line):  # back over the lines from the mark's to the end
+            pos = text.rfind("\n", 0, pos - 1) + 1
+        return Resume(offset + pos, line, self.log.entries[:n_entries],
+                      self.problems[:n_problems], self.log.columns)  # fmt: skip
 
 
 def _csv_error(exc: csv.Error) -> str:
