@@ -1,4 +1,4 @@
-"""Reading a grown month log from where the last read left off (timelog.Resume, logcache.py).
+"""Reading a grown month log from where the last read left off (log_resume.Resume, logcache.py).
 
 Whatever the rows, reading a file in two goes (its text when first read, then only what follows
 the resume point) must give exactly what one read of the whole file gives: the same entries,
@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from ccmcli.models.months import Month
 from ccmcli.rules.outcomes import COUNTING_COLUMNS
-from ccmcli.store import cache, logcache, timelog
+from ccmcli.store import cache, log_resume, logcache, timelog
 from ccmcli.store.datadir import DataDir
 
 OCTOBER = Month(2026, 10)
@@ -101,7 +101,7 @@ def test_reading_on_from_the_resume_point_equals_reading_the_whole_file(
     before = HEADERS[width] + render(first, width) + torn
     after = before + render(more, width) + end
     with cell_limit(limit):
-        log, resume = timelog.read_rows(before, OCTOBER, REL, KNOWN.__contains__)
+        log, resume = log_resume.read_rows(before, OCTOBER, REL, KNOWN.__contains__)
         assert shape(log) == shape(read_all(before))
         assert log.columns == width
         if resume is None:  # text whose characters are not bytes, or whose lines end in \r
@@ -109,7 +109,7 @@ def test_reading_on_from_the_resume_point_equals_reading_the_whole_file(
             return
         assert resume.offset <= len(before) and resume.columns == width
         rest = after[resume.offset :]
-        resumed, _ = timelog.read_rows(rest, OCTOBER, REL, KNOWN.__contains__, resume=resume)
+        resumed, _ = log_resume.read_rows(rest, OCTOBER, REL, KNOWN.__contains__, resume=resume)
         assert shape(resumed) == shape(read_all(after))
 
 
@@ -120,12 +120,12 @@ def good(n: int, d: int, m: int, width: int = 13, service: str = "") -> str:
 @pytest.mark.parametrize("width", [12, 13])
 def test_a_file_of_its_header_only_resumes_after_it(width):
     header = HEADERS[width]
-    _, resume = timelog.read_rows(header, OCTOBER, REL)
+    _, resume = log_resume.read_rows(header, OCTOBER, REL)
     assert (resume.offset, resume.line, resume.entries, resume.problems, resume.columns) == (
         len(header), 2, [], [], width,
     )  # fmt: skip
     row = good(1, 1, 5, width, "bhi")
-    resumed, _ = timelog.read_rows(row, OCTOBER, REL, resume=resume)
+    resumed, _ = log_resume.read_rows(row, OCTOBER, REL, resume=resume)
     assert shape(resumed) == shape(timelog.parse_month(header + row, OCTOBER, REL))
     assert [e.service for e in resumed.entries] == ["bhi" if width == 13 else ""]
 
@@ -195,8 +195,10 @@ def test_only_the_appended_rows_are_parsed(data, monkeypatch):
     cached_read(data)
     write(path, good(7, 2, 9, service="bhi"), "a")
     seen: list[str] = []
-    real = timelog.read_rows
-    monkeypatch.setattr(timelog, "read_rows", lambda text, *a: seen.append(text) or real(text, *a))
+    real = log_resume.read_rows
+    monkeypatch.setattr(
+        log_resume, "read_rows", lambda text, *a: seen.append(text) or real(text, *a)
+    )
     log = cached_read(data)
     assert seen == [good(5, 1, 5) + good(7, 2, 9, service="bhi")]
     assert [e.id for e in log.entries] == ["E1", "E2", "E3", "E4", "E5", "E7"]

@@ -13,7 +13,7 @@ from ccmcli.models.errors import CcmError
 from ccmcli.models.months import zone
 from ccmcli.store import timerstate
 from ccmcli.store.datadir import DataDir
-from ccmcli.store.timelog import minutes_between
+from ccmcli.store.log_rows import minutes_between
 
 CHICAGO = zone("America/Chicago")
 instants = st.datetimes(min_value=datetime(2025, 1, 1), max_value=datetime(2027, 12, 31),

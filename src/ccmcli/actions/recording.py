@@ -31,7 +31,7 @@ from ccmcli.models.months import Month, today_in
 from ccmcli.models.typed import parse_date
 from ccmcli.rules.engine import Judgement
 from ccmcli.rules.entry_checks import duplicate_key
-from ccmcli.store import regular_files, timelog
+from ccmcli.store import log_rows, regular_files, timelog
 from ccmcli.store.datadir import DataDir
 from ccmcli.store.logappend import append_entry, decode
 from ccmcli.store.timelog import Entry, MonthLog
@@ -217,7 +217,7 @@ def _locate(data: DataDir, entry_id: str) -> Month:
         if needle not in raw:
             continue
         rel = data.relative(path)
-        log = timelog.parse_month(decode(raw, rel), month, rel, controls=timelog.has_controls(raw))
+        log = timelog.parse_month(decode(raw, rel), month, rel, controls=log_rows.has_controls(raw))
         if entry_id in log.by_id():
             return month
         broken = broken or data.relative(path)

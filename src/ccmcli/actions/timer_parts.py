@@ -9,7 +9,8 @@ overstated). Everything here is pure: instants in, parts or a refusal out.
 from datetime import UTC, datetime, time, timedelta
 
 from ccmcli.models.errors import CcmError
-from ccmcli.store.timelog import MAX_MINUTES, minutes_between
+from ccmcli.store.log_rows import minutes_between
+from ccmcli.store.timelog import MAX_MINUTES
 from ccmcli.store.timerstate import Part
 
 LONGEST_UNASKED = timedelta(hours=12)

@@ -10,7 +10,7 @@ import unicodedata
 from collections.abc import Mapping
 
 from ccmcli.models.errors import CcmError
-from ccmcli.store import timelog
+from ccmcli.store import log_rows, timelog
 
 ROLE_ENV, STAFF_ENV = "CCM_ROLE", "CCM_STAFF"
 ACTIVITIES = ("care_coordination", "medication_management", "care_plan",
@@ -93,7 +93,7 @@ def resolve_minutes(minutes: str | None, start: str, end: str) -> int:
         if minutes is None:
             raise CcmError("give MINUTES, or both --start and --end", 2)
         return parse_minutes(minutes)
-    span = timelog.minutes_between(start, end) or 0
+    span = log_rows.minutes_between(start, end) or 0
     if span <= 0:
         raise CcmError(f"--end {end} is not after --start {start}", 2)
     if minutes is not None and parse_minutes(minutes) != span:

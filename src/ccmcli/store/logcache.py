@@ -9,7 +9,7 @@ re-parses the month.
 
 The current month grows by appends all day. When its signature has changed, the cached read is
 still used for the rows before its last record if the file's first bytes up to there are the
-same (same length, same SHA-256): only the rest is parsed (timelog.Resume says why that gives
+same (same length, same SHA-256): only the rest is parsed (log_resume.Resume says why that gives
 the whole file's reading; the file's width, 12 or 13 columns, is kept with it, since the header
 is not read again). Any other change parses the file again.
 """
@@ -26,7 +26,7 @@ from operator import attrgetter
 
 from ccmcli.models.findings import Problem
 from ccmcli.models.months import Month
-from ccmcli.store import cache, regular_files, timelog
+from ccmcli.store import cache, log_resume, log_rows, regular_files, timelog
 from ccmcli.store.timelog import Entry, MonthLog
 
 _FIELDS = tuple(f.name for f in fields(Entry))
@@ -80,7 +80,7 @@ def parse_locked(data, month: Month, raw: bytes, text: str) -> MonthLog:
     before it are unchanged: `ccm log` then parses only the rows appended since."""
     rel = data.relative(data.log_path(month))
     if not cache.enabled():
-        return timelog.parse_month(text, month, rel, controls=timelog.has_controls(raw))
+        return timelog.parse_month(text, month, rel, controls=log_rows.has_controls(raw))
     store = cache.cache_file(data.root, "logs", f"-{month}-locked")
     key = [str(data.root), rel, None]
     cached = _load(store, key, month)
@@ -88,12 +88,12 @@ def parse_locked(data, month: Month, raw: bytes, text: str) -> MonthLog:
     if resume == "same":
         return cached[1]  # type: ignore[index]
     if resume is None:
-        log, after = timelog.read_rows(text, month, rel, None, timelog.has_controls(raw))
+        log, after = log_resume.read_rows(text, month, rel, None, log_rows.has_controls(raw))
         after = None if raw.startswith(_BOM) else after
     else:
         log, after = _parse(raw, month, rel, None, resume)  # type: ignore[arg-type]
         if log is None:
-            return timelog.parse_month(text, month, rel, controls=timelog.has_controls(raw))
+            return timelog.parse_month(text, month, rel, controls=log_rows.has_controls(raw))
         if len(raw) - resume.offset < _REWRITE_AFTER:  # a few rows: cheaper to parse again
             return log
     _save(store, key, None, log, after, raw)
@@ -107,17 +107,17 @@ def parse_locked(data, month: Month, raw: bytes, text: str) -> MonthLog:
 _REWRITE_AFTER = 32768
 
 
-def _parse(raw: bytes, month: Month, rel: str, known, resume: timelog.Resume | None):
+def _parse(raw: bytes, month: Month, rel: str, known, resume: log_resume.Resume | None):
     """(log, where to resume next time), reading only what follows `resume`; (None, None) for a
     file that is not UTF-8 (timelog.read_month reports it line by line)."""
     try:
         if resume is not None:
             tail = raw[resume.offset :].decode("utf-8")
-            return timelog.read_rows(tail, month, rel, known, None, resume)
+            return log_resume.read_rows(tail, month, rel, known, None, resume)
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
         return None, None
-    log, after = timelog.read_rows(text, month, rel, known, timelog.has_controls(raw))
+    log, after = log_resume.read_rows(text, month, rel, known, log_rows.has_controls(raw))
     return log, (None if raw.startswith(_BOM) else after)  # offsets count characters
 
 
@@ -144,7 +144,7 @@ def _entries(columns: list[list]) -> list[Entry]:
 
 
 def _save(store, key: list, sig, log: MonthLog, resume, raw: bytes) -> None:
-    """The log as columns, its width, and where to resume (a timelog.Resume, or as saved
+    """The log as columns, its width, and where to resume (a log_resume.Resume, or as saved
     before): the digest of the bytes before it and the bytes from it on (a few: the last
     record)."""
     columns = _columns(log.entries)
@@ -155,7 +155,7 @@ def _save(store, key: list, sig, log: MonthLog, resume, raw: bytes) -> None:
             columns[i] = list(map(one.__getitem__, columns[i]))
     problems = [[getattr(p, name) for name in _PROBLEM] for p in log.problems]
     after = resume
-    if isinstance(resume, timelog.Resume):
+    if isinstance(resume, log_resume.Resume):
         kept = set(map(id, filter(_IS_VOID, log.entries)))  # at C speed: most rows are not
         unlinked = [e for e in filter(_IS_VOID, resume.entries) if id(e) not in kept]
         after = [resume.offset, hashlib.sha256(raw[: resume.offset]).hexdigest(), resume.line,
@@ -196,7 +196,7 @@ def _load(store, key: list, month: Month):
     return sig, log, after
 
 
-def _resume(after: list, log: MonthLog, raw: bytes) -> timelog.Resume | str | None:
+def _resume(after: list, log: MonthLog, raw: bytes) -> log_resume.Resume | str | None:
     """Where to go on reading the file, if its bytes before the saved offset are the ones read
     then (same SHA-256), or "same" when the bytes after it are the same too. The entries before
     it are the cached log's own (fresh objects), void rows unlinked again, in file order."""
@@ -212,7 +212,7 @@ def _resume(after: list, log: MonthLog, raw: bytes) -> timelog.Resume | str | No
         if unlinked[0]:
             before += _entries(unlinked)
             before.sort(key=lambda e: e.line)
-        return timelog.Resume(offset, line, before, [Problem(*p) for p in problems], width)
+        return log_resume.Resume(offset, line, before, [Problem(*p) for p in problems], width)
     except (TypeError, ValueError, OverflowError, IndexError):  # not what _save wrote: read all
         return None
 
