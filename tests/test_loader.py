@@ -201,3 +201,19 @@ def test_compare_counts_what_check_counts_when_an_id_is_reused(cli, clinic) -> N
         p["patient_id"]: p["programs"][p["enrolled"]]["amount"] for p in compare["patients"]
     }
     assert {p["patient_id"]: p["amount"] for p in check["patients"]} == enrolled
+
+
+def test_a_void_row_whose_id_is_reused_voids_nothing(clinic) -> None:
+    """A row with an error counts toward nothing (contract 4): a void row is such a row too."""
+    data = DataDir(clinic)
+    october = (clinic / "logs" / "2026-10.csv").read_text().splitlines()
+    november = clinic / "logs" / "2026-11.csv"
+    header = november.read_text().splitlines()[0].split(",")
+    target = next(r.split(",") for r in november.read_text().splitlines()[1:] if r)
+    void = dict(zip(header, target, strict=True))
+    void.update(id=october[1].split(",")[0], minutes="", note="wrong", voids=target[0])
+    with november.open("a") as f:
+        f.write(",".join(void[c] for c in header) + "\n")
+    log = load(data, [Month(2026, 11)]).logs[Month(2026, 11)]
+    entry = next(e for e in log.entries if e.id == target[0])
+    assert entry.voided_by is None and entry.counts

@@ -206,4 +206,9 @@ def _without_reused_ids(data: DataDir, month: Month, log: timelog.MonthLog) -> t
         for e in log.entries if e.id in used
     ]  # fmt: skip
     kept = [e for e in log.entries if e.id not in used]
+    by_id = {e.id: e for e in kept}
+    for e in log.entries:  # a void row in error voids nothing: its entry counts again
+        target = by_id.get(e.voids) if e.id in used and e.voids else None
+        if target is not None and target.voided_by == e.id:
+            target.voided_by = None
     return replace(log, entries=kept, problems=sorted(log.problems + problems, key=sort_key))
