@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from ccmcli.loader import load
 from ccmcli.store import cache, record_files
 from ccmcli.store.datadir import DataDir
 
@@ -202,7 +203,7 @@ def test_a_damaged_record_is_parsed_again_not_used(clinic, trusting, no_parsing)
     _flip_byte(path, path.stat().st_size - path.read_bytes().index(b"\n") - 30)  # the last blob
     no_parsing()
     with pytest.raises(AssertionError, match="parsed a file"):
-        record_files.load_patient(data, "P0018")  # the last file's own pickle fails its CRC
+        load(data, patient_ids=["P0018"])  # the last file's own pickle fails its CRC
 
 
 def test_a_truncated_or_foreign_cache_file_is_ignored(cli, clinic, trusting):
@@ -267,11 +268,12 @@ def test_one_record_is_read_from_the_cache_and_an_edit_is_seen(clinic, trusting,
     record_files.load_patients(data)
     path = clinic / "patients" / "P0002.yaml"
     no_parsing()
-    assert record_files.load_patient(data, "P0002").name == "Harold Brandt"
-    assert record_files.require_settings(data).practice
+    practice = load(data, patient_ids=["P0002"])
+    assert practice.patient("P0002").name == "Harold Brandt"
+    assert practice.settings.practice
     path.write_text(path.read_text().replace("name: Harold Brandt", "name: Harold Q. Brandt"))
     with pytest.raises(AssertionError, match="parsed a file"):
-        record_files.load_patient(data, "P0002")  # changed: it must be parsed again, not cached
+        load(data, patient_ids=["P0002"])  # changed: it must be parsed again, not cached
 
 
 def test_recently_changed_files_are_not_trusted():

@@ -13,7 +13,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ccmcli.actions import roster_import, roster_rows
-from ccmcli.store import record_files, staging
+from ccmcli.loader import load
+from ccmcli.store import staging
 from ccmcli.store.datadir import DataDir
 from ccmcli.store.timelog import HEADER_12 as LOG_HEADER
 
@@ -26,6 +27,11 @@ GOOD = {
     "care_plan_established": "2026-01-05",
 }  # fmt: skip
 EMPTY = dict.fromkeys(HEADER, "")
+
+
+def patient_of(data, patient_id: str):
+    """The patient as every command reads it: through the loader."""
+    return load(data, patient_ids=[patient_id]).patient(patient_id)
 
 
 def row(**cells: str) -> dict[str, str]:
@@ -85,7 +91,7 @@ def test_imported_file_holds_the_roster_values(cli, datadir: Path, tmp_path: Pat
     rows = [row(name="Quill, Ada \"Q\"", birth_date="3/2/1948", mbi="1eg4-te5-mk73",
                 program="CCM", conditions="e119; I10 ;", consent_method="Verbal")]  # fmt: skip
     assert run_import(cli, datadir, write_roster(tmp_path, rows)).exit_code == 0
-    p = record_files.load_patient(DataDir(datadir), "R1")
+    p = patient_of(DataDir(datadir), "R1")
     assert (p.name, p.birth_date, p.mbi, p.program) == (
         'Quill, Ada "Q"',
         date(1948, 3, 2),
@@ -299,11 +305,17 @@ def test_update_keeps_what_the_roster_does_not_say(cli, clinic: Path, tmp_path: 
         row(id="N1"),
     ]  # fmt: skip
     data = DataDir(clinic)
-    old10, old7 = record_files.load_patient(data, "P0010"), record_files.load_patient(data, "P0007")
+    old10, old7 = (
+        patient_of(data, "P0010"),
+        patient_of(data, "P0007"),
+    )
     result = run_import(cli, clinic, write_roster(tmp_path, rows), "--update")
     assert result.exit_code == 0, result.stderr
     assert result.stderr == "added 1 patient, updated 2\n"
-    new10, new7 = record_files.load_patient(data, "P0010"), record_files.load_patient(data, "P0007")
+    new10, new7 = (
+        patient_of(data, "P0010"),
+        patient_of(data, "P0007"),
+    )
     assert [c.code for c in new10.conditions] == ["I50.22", "N18.30", "E11.9"]
     kept = {c.code: c.description for c in old10.conditions}
     assert [c.description for c in new10.conditions] == [kept["I50.22"], kept["N18.30"], None]
@@ -471,7 +483,7 @@ def test_property_roster_values_reach_the_files(generated: list[dict]) -> None:
             == f"added {len(rows)} patient{'s' if len(rows) != 1 else ''}, updated 0"
         )
         for i, g in enumerate(generated):
-            p = record_files.load_patient(data, f"H{i}")
+            p = patient_of(data, f"H{i}")
             assert p.name == g["name"].strip()
             assert p.birth_date == g["birth"]
             assert [c.code for c in p.conditions] == g["codes"]

@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from ccmcli.loader import load
 from ccmcli.models.months import Month
 from ccmcli.models.records import Patient, Settings
 from ccmcli.reports.code_page import code_page
@@ -59,7 +60,7 @@ def test_compare_adds_up_what_check_gives_under_each_program(cli, clinic):
     """A9: each program is judged as if enrolled, by the rules `check` uses: the sums agree."""
     out = compare_json(cli, clinic, "--month", "2026-11", "--months", "3")
     data = DataDir(clinic.resolve())
-    settings = record_files.require_settings(data)
+    settings = load(data, patient_ids=()).settings
     patients = record_files.load_patients(data).patients
     logs = {m: timelog.read_month(data, Month.parse(m)) for m in CLINIC_MONTHS}
     for p in out["patients"]:

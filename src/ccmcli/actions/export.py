@@ -21,13 +21,13 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from ccmcli.models.errors import CcmError
 from ccmcli.models.findings import Problem
-from ccmcli.models.months import Month, is_provisional, last_finished_month
+from ccmcli.models.months import Month, is_provisional
 from ccmcli.models.records import Patient, Settings
 from ccmcli.reports import practice_month
 from ccmcli.rules.engine import Judgement, TrackResult
 from ccmcli.rules.judge import date_of_service_for
 from ccmcli.rules.table import RuleYear, Track
-from ccmcli.store import fileio, record_files, regular_files
+from ccmcli.store import fileio, regular_files
 from ccmcli.store.csv_safe import csv_text
 from ccmcli.store.datadir import DataDir
 from ccmcli.store.ledger import (
@@ -223,11 +223,6 @@ class Outcome:
                 f"total charge {total} ({self.month})")  # fmt: skip
 
 
-def pick_month(text: str | None, settings: Settings) -> Month:
-    """The given month, else the last finished month at the practice (contract 2)."""
-    return Month.parse(text) if text else last_finished_month(settings.timezone)
-
-
 def _refusal(month: Month, errors: list[Problem]) -> str:
     n = len(errors)
     shown = [f"  {p.render()}" for p in errors[:SHOWN_PROBLEMS]]
@@ -276,8 +271,9 @@ def export_month(
 
 def reprint_month(data: DataDir, month_text: str | None, write: Write) -> Outcome:
     """Everything already exported for the month, as export columns; records nothing."""
-    settings = record_files.require_settings(data)
-    month = pick_month(month_text, settings)
+    from ccmcli.loader import load
+
+    month = load(data, patient_ids=()).month(month_text, default="last_finished")
     lines = read_ledger(data, month)
     write(csv_text((line.cells for line in lines), COLUMNS))
     return Outcome(month, lines, reprint=True)

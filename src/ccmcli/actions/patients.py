@@ -83,7 +83,9 @@ def build_patient(f: AddFields, today) -> Patient:
 
 
 def add_patient(data: DataDir, f: AddFields) -> tuple[object, list[str]]:
-    settings = record_files.require_settings(data)
+    from ccmcli.loader import load
+
+    settings = load(data, patient_ids=()).settings
     data.patient_path(f.patient_id)  # refuses an id that could name a path
     patient = build_patient(f, today_in(settings.timezone))
     warnings = [] if patient.program != "ccm" or len(patient.chronic_categories()) >= 2 else [

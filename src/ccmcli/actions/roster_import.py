@@ -127,7 +127,9 @@ class _Planner:
 
 def plan(data: DataDir, text: str, name: str, *, update: bool) -> ImportResult:
     """Every row checked, nothing written: the rows to write and every problem, by line."""
-    settings = record_files.require_settings(data)
+    from ccmcli.loader import load
+
+    settings = load(data, patient_ids=()).settings
     rows, problems = read_rows(text, name)
     result = ImportResult(problems=problems)
     planner = _Planner(data, update, today_in(settings.timezone))

@@ -177,9 +177,9 @@ def _practice_year(ctx: typer.Context, data) -> int | None:
     from ccmcli.models.errors import CcmError
 
     try:
+        from ccmcli.loader import load
         from ccmcli.models.months import today_in
-        from ccmcli.store.record_files import require_settings
 
-        return today_in(require_settings(data_dir(ctx, data)).timezone).year
+        return today_in(load(data_dir(ctx, data), patient_ids=()).settings.timezone).year
     except CcmError:
         return None

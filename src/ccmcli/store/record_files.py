@@ -118,14 +118,6 @@ def _parse_settings(data: DataDir) -> tuple[Settings | None, list[Problem]]:
     return parse_model(Settings, text, rel)
 
 
-def require_settings(data: DataDir) -> Settings:
-    """Settings for commands that cannot work without them: refuse with the first problem."""
-    settings, problems = load_settings(data)
-    if settings is None:
-        raise refusal(problems)
-    return settings
-
-
 def refusal(problems: list[Problem]) -> CcmError:
     """One line: the first problem and how many more (`ccm validate` lists them all)."""
     more = len(problems) - 1
@@ -247,20 +239,6 @@ def patient_file_exists(data: DataDir) -> Callable[[str], bool]:
         return is_patient_id(patient_id) and data.patient_path(patient_id).is_file()
 
     return known
-
-
-def load_patient(data: DataDir, patient_id: str) -> Patient:
-    """One patient for commands about that patient; refuses an unknown or invalid one."""
-    from ccmcli.store import staging
-
-    path = data.patient_path(patient_id)
-    staging.settle(data)
-    if not path.is_file():
-        raise CcmError(f'unknown patient "{patient_id}" (no {data.relative(path)})')
-    patient, problems = load_patient_cached(data, path)
-    if patient is None:
-        raise refusal(problems)
-    return patient
 
 
 def patient_yaml(patient: Patient) -> str:
