@@ -107,7 +107,7 @@ def load(
         from ccmcli.reports.month_record import closed_month_problems
 
         practice.problems += _ledger_problems(data)
-        practice.problems += closed_month_problems(data, settings.timezone if settings else None)
+        practice.problems += closed_month_problems(practice)
     practice.problems.sort(key=sort_key)
     return practice
 

@@ -144,7 +144,7 @@ class Verification:
 
 def verify_month(data: DataDir, month_text: str) -> Verification:
     """Judge the month again and compare it with its last close record."""
-    load(data, patient_ids=())  # a broken ccm.yaml refuses here as in every command
+    practice = load(data)  # a broken ccm.yaml refuses here as in every command
     month = Month.parse(month_text)
     history = closed_records.read_history(data, month)
     if not history.files:
@@ -158,7 +158,7 @@ def verify_month(data: DataDir, month_text: str) -> Verification:
     if record is None:
         return out
     out.record_file = history.files[history.records.index(record)]
-    now, _ = month_record.current(data, month)
+    now, _ = month_record.current(practice, month)
     if now is not None:
         out.differences = month_record.differences(record, now)
     return out

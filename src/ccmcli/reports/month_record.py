@@ -6,8 +6,8 @@ the files as they are and list every difference (contract 8). Both come from the
 """
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from ccmcli.models.errors import CcmError
 from ccmcli.models.findings import Problem
 from ccmcli.models.months import Month
 from ccmcli.models.records import Settings
@@ -17,6 +17,9 @@ from ccmcli.rules.engine import Judgement, counts_role
 from ccmcli.rules.table import Track
 from ccmcli.store import closed_records
 from ccmcli.store.datadir import DataDir
+
+if TYPE_CHECKING:
+    from ccmcli.loader import Practice
 
 
 def counted_ids(j: Judgement, pool_practitioner: bool) -> list[str]:
@@ -67,16 +70,13 @@ def snapshot(data: DataDir, settings: Settings, report: MonthReport) -> dict:
     }  # fmt: skip
 
 
-def current(data: DataDir, month: Month) -> tuple[dict | None, MonthReport | None]:
-    """The snapshot of the month as the files are now (None when ccm.yaml cannot be read)."""
-    from ccmcli.loader import load
-
-    try:
-        practice = load(data)
-    except CcmError:
+def current(practice: "Practice", month: Month) -> tuple[dict | None, MonthReport | None]:
+    """The snapshot of the month as the loaded files are now (None when ccm.yaml is unreadable:
+    `validate` goes on without settings)."""
+    if practice.settings is None:
         return None, None
     report = judge_month(practice, month)
-    return snapshot(data, practice.settings, report), report
+    return snapshot(practice.data, practice.settings, report), report
 
 
 @dataclass(frozen=True)
@@ -152,9 +152,12 @@ def as_problems(rel: str, month: Month, found: list[Difference]) -> list[Problem
             for d in found]  # fmt: skip
 
 
-def closed_month_problems(data: DataDir, tz: str | None) -> list[Problem]:
+def closed_month_problems(practice: "Practice") -> list[Problem]:
     """For `validate`: tampering with any close record, every difference of a closed month
-    (errors), and a warning for each exported month left open after the next month ended."""
+    (errors), and a warning for each exported month left open after the next month ended. The
+    months are judged from the practice `validate` already loaded, not read again."""
+    data = practice.data
+    tz = practice.settings.timezone if practice.settings else None
     out = closed_records.stray_files(data)
     numbers = closed_records.record_numbers(data)
     for month, ns in numbers.items():
@@ -163,7 +166,7 @@ def closed_month_problems(data: DataDir, tz: str | None) -> list[Problem]:
         record = history.last_close()
         if not history.closed or record is None:
             continue
-        now, _ = current(data, month)
+        now, _ = current(practice, month)
         if now is not None:
             rel = history.files[history.records.index(record)]
             out += as_problems(rel, month, differences(record, now))
