@@ -163,6 +163,15 @@ def test_a_named_pipe_is_a_problem_and_hangs_nothing(data, where):
     assert lst.returncode in (0, 1) and "P1" in lst.stdout
 
 
+def test_a_named_pipe_for_a_ledger_is_a_problem_and_hangs_nothing(data):
+    (data / "exports").mkdir(exist_ok=True)
+    os.mkfifo(data / "exports" / f"{MONTH}.csv")
+    v = run_ccm(data, "validate")
+    assert v.returncode == 1
+    assert f"exports/{MONTH}.csv: error: cannot read the ledger" in v.stdout
+    assert "named pipe" in v.stdout
+
+
 def test_log_refuses_to_append_to_a_named_pipe(data):
     (data / "logs").mkdir(exist_ok=True)
     os.mkfifo(data / "logs" / f"{MONTH}.csv")

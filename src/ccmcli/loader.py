@@ -14,7 +14,7 @@ from ccmcli.models.errors import CcmError
 from ccmcli.models.findings import Problem, has_errors, sort_key
 from ccmcli.models.months import Month
 from ccmcli.models.records import Patient, Settings
-from ccmcli.store import layout, logcache, record_files, timelog
+from ccmcli.store import layout, logcache, record_files, regular_files, timelog
 from ccmcli.store.datadir import DataDir
 
 
@@ -170,7 +170,7 @@ def _ledger_problems(data: DataDir) -> list[Problem]:
         path = data.export_path(month)
         rel = data.relative(path)
         try:
-            text = path.read_bytes().decode("utf-8-sig")
+            text = regular_files.read_bytes(data.root, path).decode("utf-8-sig")
         except (OSError, UnicodeDecodeError) as exc:
             why = record_files.reason(exc)
             problems.append(Problem(rel, None, "error", f"cannot read the ledger: {why}"))

@@ -40,13 +40,12 @@ def _month_locked(data: DataDir, month: Month) -> Iterator[None]:
     """The month log's lock (as log and void take it) and a shared lock on its export ledger
     (an export waits), held while the month is judged and its record written."""
     with fileio.locked(data.log_path(month), timelog.HEADER):
-        try:
-            fd = os.open(data.export_path(month), os.O_RDONLY)
+        try:  # the same lock `read_ledger` takes: on the file the path names, a regular one
+            fd = fileio.open_locked(data.export_path(month), os.O_RDONLY, fcntl.LOCK_SH)
         except FileNotFoundError:
             yield
             return
         try:
-            fcntl.flock(fd, fcntl.LOCK_SH)
             yield
         finally:
             os.close(fd)

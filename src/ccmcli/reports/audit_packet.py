@@ -85,7 +85,7 @@ def _close_facts(data: DataDir, month: Month) -> tuple[dict, dict]:
     if last:
         for part, name in (("log", "log"), ("ledger", "export ledger")):
             path = data.root / last[part]["file"]
-            if closed_records.file_digest(path) != last[part]["sha256"]:
+            if closed_records.file_digest(data.root, path) != last[part]["sha256"]:
                 changed.append(f"the {name} {last[part]['file']} changed after the close")
     close = {"state": state, "records": records, "files_changed": changed,
              "problems": [p.render() for p in history.problems]}  # fmt: skip

@@ -60,9 +60,9 @@ def snapshot(data: DataDir, settings: Settings, report: MonthReport) -> dict:
     return {
         "rules": str(report.rules.year),
         "log": {"file": data.relative(data.log_path(month)),
-                "sha256": closed_records.file_digest(data.log_path(month))},
+                "sha256": closed_records.file_digest(data.root, data.log_path(month))},
         "ledger": {"file": data.relative(data.export_path(month)),
-                   "sha256": closed_records.file_digest(data.export_path(month))},
+                   "sha256": closed_records.file_digest(data.root, data.export_path(month))},
         "summary": {"patients": len(report.judgements),
                     "billable": sum(j.status == "billable" for j in report.judgements),
                     "amount": round(sum(j.amount for j in report.judgements), 2)},
@@ -191,19 +191,16 @@ def _exported_not_closed(data: DataDir, tz: str, numbers: dict) -> list[Problem]
 
 
 def _exported_months(data: DataDir) -> list[Month]:
-    """Months whose export ledger holds at least one line below its header."""
-    import re
+    """Months whose export ledger holds at least one line below its header (a ledger that
+    cannot be read is the loader's problem to report, not a month to remind of)."""
+    from ccmcli.store import layout, regular_files
 
-    name = re.compile(r"\d{4}-(0[1-9]|1[0-2])\.csv")
-    if not data.exports_dir.is_dir():
-        return []
     out = []
-    for p in sorted(data.exports_dir.iterdir()):
-        if name.fullmatch(p.name):
-            try:
-                lines = p.read_bytes().splitlines()
-            except OSError:
-                continue
-            if any(line.strip() for line in lines[1:]):
-                out.append(Month.parse(p.stem))
+    for month in layout.ledger_months(data):
+        try:
+            lines = regular_files.read_bytes(data.root, data.export_path(month)).splitlines()
+        except OSError:
+            continue
+        if any(line.strip() for line in lines[1:]):
+            out.append(month)
     return out

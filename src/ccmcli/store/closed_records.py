@@ -52,12 +52,18 @@ def seal(record: dict) -> dict:
     return {**record, "sha256": hashlib.sha256(canonical(record)).hexdigest()}
 
 
-def file_digest(path: Path) -> str | None:
-    """Hex SHA-256 of a file's bytes; None when it does not exist."""
+def file_digest(root: Path, path: Path) -> str | None:
+    """Hex SHA-256 of a file's bytes; None when it does not exist. Read as every data file is
+    (regular_files): a named pipe or a link leading outside `root` is never opened, and reads
+    as `unreadable: why`, which no recorded digest equals."""
+    from ccmcli.store import regular_files
+
     try:
-        return hashlib.sha256(path.read_bytes()).hexdigest()
+        return hashlib.sha256(regular_files.read_bytes(root, path)).hexdigest()
     except FileNotFoundError:
         return None
+    except regular_files.NotReadable as exc:
+        return f"unreadable: {exc.strerror}"
 
 
 @dataclass
