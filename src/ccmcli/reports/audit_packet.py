@@ -18,7 +18,7 @@ from ccmcli.models.records import Patient, Settings
 from ccmcli.reports import month_record
 from ccmcli.reports.check_views import Explanation, run_explain
 from ccmcli.reports.practice_month import judge_month
-from ccmcli.store import closed_records
+from ccmcli.store import closed_records, fileio
 from ccmcli.store.datadir import DataDir
 
 
@@ -53,14 +53,12 @@ def ledger_rows(data: DataDir, month: Month) -> tuple[list[dict], str | None]:
     from ccmcli.store.ledger import LEDGER_COLUMNS
 
     path = data.export_path(month)
-    try:
-        fd = os.open(path, os.O_RDONLY)
+    try:  # the lock read_ledger takes, on a regular file the path still names
+        fd = fileio.open_locked(path, os.O_RDONLY, fcntl.LOCK_SH)
     except FileNotFoundError:
         return [], None
     try:
-        fcntl.flock(fd, fcntl.LOCK_SH)
-        with os.fdopen(os.dup(fd), "rb") as f:
-            text = f.read().decode("utf-8-sig", errors="replace")
+        text = fileio.read_fd(fd).decode("utf-8-sig", errors="replace")
     finally:
         os.close(fd)
     rows = list(csv.reader(io.StringIO(text, newline="")))
