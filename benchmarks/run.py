@@ -86,14 +86,23 @@ def child_environment() -> dict[str, str]:
     return env
 
 
-def build(bench: Path, name: str, options: list[str]) -> None:
+def build(bench: Path, name: str, options: list[str], rebuild: bool = False) -> Path:
+    """The data set `name` under benchmarks/data/, written once by make_clinic.py into a
+    temporary folder and renamed into place, so a half-written one is never reused."""
     out = DATA / name
-    if (out / "ccm.yaml").is_file():
-        return
+    if (out / "ccm.yaml").is_file() and not rebuild:
+        return out
+    script = bench / "make_clinic.py"
+    if not script.is_file():
+        sys.exit(f"cannot find {script}; pass --shared PATH (the folder holding bench/)")
     print(f"building {name} ...", flush=True)
+    tmp = out.with_name(out.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    subprocess.run([sys.executable, str(script), str(tmp), *options, "--last-month", MONTH],
+                   check=True)  # fmt: skip
     shutil.rmtree(out, ignore_errors=True)
-    cmd = [sys.executable, str(bench / "make_clinic.py"), str(out), *options, "--last-month", MONTH]
-    subprocess.run(cmd, check=True)
+    tmp.rename(out)
+    return out
 
 
 def ccm() -> list[str]:
