@@ -7,14 +7,18 @@ only for patients with a principal condition.
 """
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from ccmcli.models.months import Month
-from ccmcli.models.records import Patient, Settings
+from ccmcli.models.records import Patient
 from ccmcli.rules.engine import as_enrolled_in
 from ccmcli.rules.outcomes import COUNTING_COLUMNS, counted_minutes, program_outcomes
 from ccmcli.rules.table import rules_for
-from ccmcli.store import logcache, record_files
+from ccmcli.store import logcache
 from ccmcli.store.datadir import DataDir
+
+if TYPE_CHECKING:
+    from ccmcli.loader import Practice
 
 PROGRAMS = ("ccm", "pcm", "apcm")
 CSV_COLUMNS = ["patient_id", "name", "enrolled", "best", "ccm_amount", "ccm_months_billable",
@@ -90,15 +94,14 @@ def run_compare(
     from ccmcli.loader import load
 
     practice = load(data)  # settings and patients with every check (ICD-10-CM codes included)
-    settings, last = practice.settings, practice.month(month_text, default="last_finished")
-    patients = record_files.PatientSet(practice.patients, practice.invalid, practice.problems)
+    last = practice.month(month_text, default="last_finished")
     for pid in ids or []:
         data.patient_path(pid)
-        if pid not in patients.patients:
-            why = "its file has errors" if pid in patients.invalid else "no such patient"
+        if pid not in practice.patients:
+            why = "its file has errors" if pid in practice.invalid else "no such patient"
             raise CcmError(f'cannot compare "{pid}": {why}')
-    chosen = list(dict.fromkeys(ids)) if ids else sorted(patients.patients)
-    return compare(data, settings, month_range(last, count), patients, chosen)
+    chosen = list(dict.fromkeys(ids)) if ids else sorted(practice.patients)
+    return compare(practice, month_range(last, count), chosen)
 
 
 def programs_of(patient: Patient) -> tuple[str, ...]:
@@ -111,11 +114,9 @@ def month_range(last: Month, count: int) -> list[Month]:
     return [last.add(-n) for n in range(count - 1, -1, -1)]
 
 
-def compare(
-    data: DataDir, settings: Settings, months: list[Month],
-    patient_set: record_files.PatientSet, ids: list[str],
-) -> Comparison:  # fmt: skip
+def compare(practice: "Practice", months: list[Month], ids: list[str]) -> Comparison:
     """Judge every patient-month under each of its programs and add them up per patient."""
+    data, settings, patient_set = practice.data, practice.settings, practice
     found: dict[str, PatientComparison] = {}
     variants = {pid: _variants(patient_set.patients[pid]) for pid in ids}
     problems = list(patient_set.problems)
