@@ -9,6 +9,7 @@ just the loader over every file, printed).
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
+from operator import attrgetter
 
 from ccmcli.models.errors import CcmError
 from ccmcli.models.findings import Problem, has_errors, sort_key
@@ -32,6 +33,9 @@ class Practice:
     whole: bool = True  # every patient file was read (else only those a command asked for)
     # records as filed, for those whose unknown codes the gates must not count (shown as written)
     as_filed: dict[str, Patient] = field(default_factory=dict)
+    # ccm.yaml's and every patient file's signature as read, when all were (PatientSet's)
+    signatures: dict[str, tuple | None] = field(default_factory=dict)
+    read_at_ns: int = 0
 
     @property
     def has_errors(self) -> bool:
@@ -117,6 +121,7 @@ def _read_patients(practice: Practice, patient_ids: Iterable[str] | None) -> Non
     if patient_ids is None:
         found = record_files.load_patients(data)
         practice.patients, practice.invalid = found.patients, found.invalid
+        practice.signatures, practice.read_at_ns = found.signatures, found.read_at_ns
         practice.problems += found.problems
         return
     from ccmcli.store import staging
@@ -197,7 +202,7 @@ def reused_ids(data: DataDir, month: Month, ids: set[str]) -> dict[str, str]:
 
 def _without_reused_ids(data: DataDir, month: Month, log: timelog.MonthLog) -> timelog.MonthLog:
     """The month's log without the rows whose ids an earlier month uses, each a problem."""
-    used = reused_ids(data, month, {e.id for e in log.entries})
+    used = reused_ids(data, month, set(map(attrgetter("id"), log.entries)))
     if not used:
         return log
     problems = [

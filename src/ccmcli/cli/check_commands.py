@@ -44,8 +44,8 @@ def check(
     from ccmcli.cli.output import progress_step
 
     bar = None if quiet else (lambda n: progress_step(n, "judging patients", least=2000))
-    report = check_views.run_check(data_dir(ctx, data), month, ids, status, bar)
     f = fmt(format)
+    report = check_views.run_check(data_dir(ctx, data), month, ids, status, bar, f is Format.json)
     if f is Format.json:
         print_json(report.as_dict(lazy=True))
     elif f is Format.csv:

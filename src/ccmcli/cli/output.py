@@ -55,9 +55,8 @@ def print_json(obj: object) -> None:
     layout lets the C encoder write every item and still reads, diffs and greps well. A field
     may be an iterator (MonthReport.as_dict(lazy=True)): its items are written as they come.
     """
-    import json
+    from ccmcli.reports.json_text import Encoded, encode
 
-    encode = json.JSONEncoder(ensure_ascii=False, separators=(", ", ": ")).encode
     write = sys.stdout.write
     if not isinstance(obj, dict):
         write(encode(obj) + "\n")
@@ -66,7 +65,7 @@ def print_json(obj: object) -> None:
     for n, (key, value) in enumerate(obj.items()):
         write(f"{',' if n else ''}\n  {encode(key)}: ")
         if isinstance(value, list | Iterator):
-            _write_items(write, map(encode, value))
+            _write_items(write, iter(value) if isinstance(value, Encoded) else map(encode, value))
         else:
             write(encode(value))
     write("\n}\n")

@@ -75,7 +75,13 @@ class CodeChecker:
     def findings(self, patient: "Patient") -> list[CodeFinding]:
         """Every condition code (then the principal condition) that is not billable."""
         codes = [c.code for c in patient.conditions]
-        return self.check(codes, patient.principal_condition)
+        principal = patient.principal_condition
+        kinds = self._kinds
+        if all(kinds.get(code) == "billable" for code in codes) and (
+            not principal or kinds.get(principal) == "billable"
+        ):
+            return []  # the usual case, told apart without building a finding's path
+        return self.check(codes, principal)
 
     def check(self, codes: list[str], principal: str | None = None) -> list[CodeFinding]:
         """Findings for condition codes in file order and a principal condition, if any."""

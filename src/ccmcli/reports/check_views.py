@@ -14,8 +14,10 @@ from ccmcli.store.datadir import DataDir
 
 def run_check(
     data: DataDir, month_text: str | None, ids: list[str] | None = None, status: str | None = None,
-    progress=None,
+    progress=None, as_json: bool = False,
 ) -> MonthReport:  # fmt: skip
+    """The month judged. `as_json`: the whole practice's patients as encoded JSON lines
+    (report.lines), judging only those whose inputs changed since the last such run."""
     practice = load(data)
     month = practice.month(month_text)
     for pid in ids or []:
@@ -25,9 +27,16 @@ def run_check(
             raise CcmError(f'cannot check "{pid}": {why}')
     only = list(dict.fromkeys(ids)) if ids else None
     step = progress(len(only or practice.patients)) if progress else None
-    report = judge_month(practice, month, only=only, on_patient=step)
+    if as_json and only is None:
+        from ccmcli.reports.judged_lines import judge_month_lines
+
+        report = judge_month_lines(practice, month, on_patient=step)
+    else:
+        report = judge_month(practice, month, only=only, on_patient=step)
     if status:
         report.judgements = [j for j in report.judgements if j.status == status]
+        if report.lines is not None:
+            report.lines = [line for line in report.lines if line.status == status]
     return report
 
 

@@ -14,6 +14,7 @@ from ccmcli.store import timelog
 
 if TYPE_CHECKING:
     from ccmcli.loader import Practice
+    from ccmcli.reports.judged_lines import JudgedLine
 
 
 @dataclass
@@ -25,6 +26,9 @@ class MonthReport:
     judgements: list[Judgement] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     log: timelog.MonthLog | None = None
+    # `ccm check --format json` of the whole practice: each patient as encoded JSON, kept between
+    # runs (judged_lines.py), in place of `judgements`
+    lines: "list[JudgedLine] | None" = None
 
     @property
     def has_errors(self) -> bool:
@@ -33,7 +37,12 @@ class MonthReport:
     def as_dict(self, *, lazy: bool = False) -> dict:
         """Contract section 3, `ccm check --format json`. With `lazy`, `patients` is an iterator
         that builds each patient's dict as it is written, so a large month is not held twice."""
-        patients = map(judgement_dict, self.judgements)
+        if self.lines is not None:
+            from ccmcli.reports.json_text import Encoded
+
+            patients = Encoded(line.json for line in self.lines)
+        else:
+            patients = map(judgement_dict, self.judgements)
         out = {
             "month": str(self.month),
             "provisional": self.provisional,
@@ -56,7 +65,9 @@ def summarize(report_or_patients: "MonthReport | Iterable[Judgement | dict]") ->
 
     Takes a MonthReport (after its `ID...`/`--status` filters), its judgements, or the patient
     dicts of `ccm check --format json`, so a reader of the JSON can check the totals it got."""
-    items = getattr(report_or_patients, "judgements", report_or_patients)
+    items = getattr(report_or_patients, "lines", None)
+    if items is None:
+        items = getattr(report_or_patients, "judgements", report_or_patients)
     out: dict = {"patients": 0, **dict.fromkeys(STATUSES, 0)}
     cents = 0
     codes: dict[str, int] = {}
@@ -100,23 +111,32 @@ def judge_month(
 ) -> MonthReport:
     """Judge every valid patient (or `only` these ids) for `month`, with the problems of the
     files that judgement read (settings, patients, that month's log)."""
-    rules, note = rules_for(month.year)
-    log = practice.read_month(month)
-    provisional = is_provisional(month, practice.settings.timezone)
-    report = MonthReport(month, provisional, rules, note, log=log)
-    report.problems = practice.month_problems(month)
-    by_patient: dict[str, list] = {}
-    for e in log.entries:
-        by_patient.setdefault(e.patient_id, []).append(e)
-    warnings = entry_warnings(log.entries)
+    report, by_patient, warnings = month_inputs(practice, month)
     settings = practice.settings
     ids = only if only is not None else sorted(practice.patients)
     for pid in ids:
         patient = practice.patients[pid]
         report.judgements.append(
-            judge(patient, month, by_patient.get(pid, []), settings, rules,
+            judge(patient, month, by_patient.get(pid, []), settings, report.rules,
                   warnings.get(pid), report.provisional)
         )  # fmt: skip
         if on_patient:
             on_patient()  # a progress bar on a terminal (`ccm check` of a large practice)
     return report
+
+
+def month_inputs(
+    practice: "Practice", month: Month
+) -> tuple[MonthReport, dict[str, list[timelog.Entry]], dict[str, list[Problem]]]:
+    """What judging the month's patients reads besides their records: an empty report (rules,
+    whether the month is still running, the files' problems), each patient's rows of the month,
+    and the warnings that rows of the whole month give each patient (entry_checks)."""
+    rules, note = rules_for(month.year)
+    log = practice.read_month(month)
+    provisional = is_provisional(month, practice.settings.timezone)
+    report = MonthReport(month, provisional, rules, note, log=log)
+    report.problems = practice.month_problems(month)
+    by_patient: dict[str, list[timelog.Entry]] = {}
+    for e in log.entries:
+        by_patient.setdefault(e.patient_id, []).append(e)
+    return report, by_patient, entry_warnings(log.entries)

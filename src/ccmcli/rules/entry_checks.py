@@ -6,6 +6,7 @@ over two patients.
 
 from collections import defaultdict
 from datetime import date, timedelta
+from operator import attrgetter
 
 from ccmcli.models.findings import Finding
 from ccmcli.store.timelog import Entry
@@ -16,7 +17,7 @@ LATE_AFTER = timedelta(days=7)
 def entry_warnings(entries: list[Entry]) -> dict[str, list[Finding]]:
     """Warnings per patient id for the month's counting entries."""
     out: dict[str, list[Finding]] = defaultdict(list)
-    live = [e for e in entries if e.counts]
+    live = [e for e in entries if not e.voids and e.voided_by is None]  # Entry.counts, inlined
     for e, finding in (*_overlaps(live), *_duplicates(live), *_late(live)):
         out[e.patient_id].append(finding)
     return out
@@ -40,36 +41,35 @@ def _overlaps(entries: list[Entry]):
                     yield a, Finding.warning("overlapping_entries", msg, a.id)
 
 
+_DUPLICATE_KEY = attrgetter("patient_id", "date", "minutes", "staff", "start", "service")
+
+
 def duplicate_key(e: Entry) -> tuple:
     """What makes two entries one piece of work logged twice: the same patient, date, minutes,
     staff, start and service (a nurse's 20 minutes of CCM and 20 of BHI that day are two things,
     A7). `ccm log` warns by the same key before the contract's warning would."""
-    return (e.patient_id, e.date, e.minutes, e.staff, e.start, e.service)
+    return _DUPLICATE_KEY(e)
 
 
 def _duplicates(entries: list[Entry]):
     """duplicate_entry: two ids with the same `duplicate_key`."""
     first: dict[tuple, Entry] = {}
-    for e in entries:
-        key = duplicate_key(e)
-        if key in first:
-            msg = (
-                f"entry {e.id} repeats entry {first[key].id} (same date, minutes, staff and start)"
-            )
+    keep = first.setdefault
+    for key, e in zip(map(_DUPLICATE_KEY, entries), entries, strict=True):  # keys at C speed: a
+        found = keep(key, e)  # large practice has hundreds of thousands of entries a month
+        if found is not e:
+            msg = f"entry {e.id} repeats entry {found.id} (same date, minutes, staff and start)"
             yield e, Finding.warning("duplicate_entry", msg, e.id)
-        else:
-            first[key] = e
 
 
 def _late(entries: list[Entry]):
     """late_entry: logged more than 7 days after the service date (local date of logged_at)."""
-    cutoffs: dict[date, str] = {}
+    cutoffs = {d: (d + LATE_AFTER).isoformat() for d in set(map(_DATE, entries))}
     for e in entries:
-        if not e.logged_at:
-            continue
-        cutoff = cutoffs.get(e.date)
-        if cutoff is None:
-            cutoff = cutoffs[e.date] = (e.date + LATE_AFTER).isoformat()
-        if e.logged_at[:10] > cutoff:
-            msg = f"entry {e.id} for {e.date} was logged on {e.logged_at[:10]}, more than 7 days later"
+        logged = e.logged_at
+        if logged and logged[:10] > cutoffs[e.date]:
+            msg = f"entry {e.id} for {e.date} was logged on {logged[:10]}, more than 7 days later"
             yield e, Finding.warning("late_entry", msg, e.id)
+
+
+_DATE = attrgetter("date")

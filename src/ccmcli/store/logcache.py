@@ -52,7 +52,7 @@ def read_month(data, month: Month, known_ids: Collection[str]) -> MonthLog:
     key = [str(data.root), rel, _digest(known_ids)]
     cached = _load(store, key, month)
     if cached is not None and cached[0] == list(sig):
-        return cached[1]
+        return _with_prefix(cached[1], cached[2])
     started = time.time_ns()
     try:
         raw = regular_files.read_bytes(data.root, path)
@@ -60,13 +60,15 @@ def read_month(data, month: Month, known_ids: Collection[str]) -> MonthLog:
         return timelog.read_month(data, month, known)
     resume = _resume(cached[2], cached[1], raw) if cached and cached[2] else None
     if resume == "same":  # the very bytes read before: the racy rule kept its signature out
-        log = cached[1]  # type: ignore[index]
+        log = _with_prefix(cached[1], cached[2])  # type: ignore[index]
         if cache.trusted(sig, started):
             _save(store, key, list(sig), log, cached[2], raw)  # type: ignore[index]
         return log
     log, after = _parse(raw, month, rel, known, resume)  # type: ignore[arg-type]
     if log is None:
         return timelog.read_month(data, month, known)
+    if after is not None:
+        log.prefix = (after.offset, hashlib.sha256(raw[: after.offset]).hexdigest(), after.line)
     trusted = cache.trusted(sig, started)
     if not trusted and resume is not None and len(raw) - resume.offset < _REWRITE_AFTER:
         return log  # changed just now, likely again soon: the old point stays valid, and cheap
@@ -158,11 +160,20 @@ def _save(store, key: list, sig, log: MonthLog, resume, raw: bytes) -> None:
     if isinstance(resume, log_resume.Resume):
         kept = set(map(id, filter(_IS_VOID, log.entries)))  # at C speed: most rows are not
         unlinked = [e for e in filter(_IS_VOID, resume.entries) if id(e) not in kept]
-        after = [resume.offset, hashlib.sha256(raw[: resume.offset]).hexdigest(), resume.line,
+        digest = log.prefix[1] if log.prefix and log.prefix[0] == resume.offset else None
+        digest = digest or hashlib.sha256(raw[: resume.offset]).hexdigest()
+        after = [resume.offset, digest, resume.line,
                  [[getattr(p, name) for name in _PROBLEM] for p in resume.problems],
                  _columns(unlinked), raw[resume.offset :], resume.columns]  # fmt: skip
     raw_out = marshal.dumps([key, sig, log.file, log.exists, problems, columns, log.columns, after])
     cache.write_private(store, [len(raw_out), zlib.crc32(raw_out)], raw_out)
+
+
+def _with_prefix(log: MonthLog, after: list | None) -> MonthLog:
+    """The log, with the bytes it was read from as the saved resume point describes them."""
+    if after:
+        log.prefix = (after[0], after[1], after[2])
+    return log
 
 
 def _load_raw(store, key: list) -> list | None:

@@ -7,6 +7,7 @@ list of problems naming file, line and field. Parsed files are kept in the recor
 
 import functools
 import os
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,6 +32,10 @@ class PatientSet:
     patients: dict[str, Patient] = field(default_factory=dict)
     invalid: set[str] = field(default_factory=set)
     problems: list[Problem] = field(default_factory=list)
+    # each file's signature as read (ccm.yaml's too; None: not taken, caches off), and when the
+    # reading began: what later caches compare to know a record is the one they saw
+    signatures: dict[str, "cache.Signature | None"] = field(default_factory=dict)
+    read_at_ns: int = 0
 
     def known(self, patient_id: str) -> bool:
         """A file exists for this id (valid or not): log rows for it are not 'unknown patient'."""
@@ -173,11 +178,12 @@ def load_patients(data: DataDir) -> PatientSet:
             return _parse_settings(data)
         return _patient_file(os.path.join(root, rel), rel, data.root)
 
+    result = PatientSet(read_at_ns=time.time_ns())
     with staging.reading(data):  # an import in progress or interrupted is seen whole or not
         files = [(settings_rel, _signature(data.settings_path))]
         files += _patient_signatures(data, stat=cache.enabled())
         parsed = record_cache.refresh(data.root, files, parse)
-    result = PatientSet()
+    result.signatures = dict(files)
     for rel, _ in files[1:]:
         patient, problems = parsed[rel]
         result.problems.extend(problems)

@@ -82,6 +82,9 @@ class MonthLog:
     problems: list[Problem] = field(default_factory=list)
     exists: bool = False
     columns: int = len(SERVICE_COLUMNS)  # 12 for a file written before `service` existed
+    # The bytes the rows were read from, when known (logcache): (length, their SHA-256, the first
+    # line not wholly within them). Rows on earlier lines read the same while those bytes do.
+    prefix: tuple[int, str, int] | None = None
 
     def time_entries(self) -> list[Entry]:
         """Entries that count: not void rows, not voided."""

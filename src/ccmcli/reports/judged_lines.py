@@ -1,0 +1,182 @@
+"""`ccm check --format json` of the whole practice, with each patient's judgement kept between runs.
+
+Judging 20,000 patients takes seconds, and from one run to the next nearly all of them are as
+they were: the month's log only grows, one patient at a time. A patient's encoded judgement is
+used again only when everything it was judged from is unchanged:
+
+- ccm's code and the ICD-10-CM code set (month_totals.code_key), the month and whether it is
+  still running, ccm.yaml (by signature) and the checks that could not run (practice.notes);
+- the patient's file, by the signature the record cache trusts it by (a file changed in the last
+  seconds is never kept: cache.RACY_NS);
+- the patient's rows of the month: which lines of the log, and which of them are voided, while
+  the log's bytes that held those lines are the same (their SHA-256; a row in the last record,
+  which an append could still change, is never kept: MonthLog.prefix);
+- the warnings that the month's rows give the patient (overlaps, duplicates, late entries).
+
+The kept lines live with ccm's other caches (inside the data directory, private to its user,
+checked by length and CRC); deleting them changes nothing but speed, CCM_NO_CACHE turns them off.
+"""
+
+import hashlib
+import marshal
+import zlib
+from operator import attrgetter
+from typing import TYPE_CHECKING, NamedTuple
+
+from ccmcli.models.months import Month
+from ccmcli.reports.json_text import encode
+from ccmcli.reports.month_totals import code_key
+from ccmcli.reports.practice_month import MonthReport, judgement_dict, month_inputs
+from ccmcli.rules.judge import judge
+from ccmcli.store import cache, regular_files
+
+if TYPE_CHECKING:
+    from ccmcli.loader import Practice
+    from ccmcli.rules.engine import Judgement
+
+FORMAT = "1"
+_LINE, _VOIDED_BY = attrgetter("line"), attrgetter("voided_by")
+_NOTHING = (0, hashlib.sha256(b"").hexdigest(), 0)  # no bytes known: only rowless patients kept
+
+
+class JudgedLine(NamedTuple):
+    """One patient's judgement as `ccm check --format json` lists it, with what `summary` and
+    `--status` read from it."""
+
+    patient_id: str
+    status: str
+    amount: float
+    codes: list[tuple[str, int]]
+    json: str  # as json_text.encode writes it
+
+
+def line_of(j: "Judgement") -> JudgedLine:
+    return JudgedLine(j.patient.id, j.status, j.amount, list(j.codes), encode(judgement_dict(j)))
+
+
+def judge_month_lines(practice: "Practice", month: Month, on_patient=None) -> MonthReport:
+    """judge_month of every valid patient, as JSON lines; the patients whose inputs are as when
+    they were last judged are not judged again."""
+    report, by_patient, warnings = month_inputs(practice, month)
+    kept = Kept.open(practice, report)
+    settings, rules, provisional = practice.settings, report.rules, report.provisional
+    report.lines = []
+    for pid in sorted(practice.patients):
+        entries, extra = by_patient.get(pid, []), warnings.get(pid)
+        key = kept.key(pid, entries, extra) if kept else None
+        line = kept.get(pid, key) if kept and key else None
+        if line is None:
+            patient = practice.patients[pid]
+            line = line_of(judge(patient, month, entries, settings, rules, extra, provisional))
+            if kept and key:
+                kept.put(pid, key, line)
+        report.lines.append(line)
+        if on_patient:
+            on_patient()
+    if kept:
+        kept.save()
+    return report
+
+
+class Kept:
+    """The kept lines of one month: read at the start of a run, written back if anything changed."""
+
+    def __init__(self, practice: "Practice", month: Month, context: str, prefix: tuple) -> None:
+        self.practice, self.context, self.prefix = practice, context, prefix
+        self.path = cache.cache_file(practice.data.root, "judged", f"-{month}")
+        self.old: dict = {}
+        self.new: dict = {}
+        self.old_prefix: tuple | None = None
+        self.changed = False  # a line was judged and kept anew
+        self.patients = practice.data.relative(practice.data.patients_dir) + "/"
+        self.racy_after = practice.read_at_ns - cache.RACY_NS
+
+    @classmethod
+    def open(cls, practice: "Practice", report: MonthReport) -> "Kept | None":
+        """None when caching is off or ccm.yaml changed too recently to be told apart."""
+        settings_rel = practice.data.relative(practice.data.settings_path)
+        settings_sig = practice.signatures.get(settings_rel)
+        if not cache.enabled() or cache.trusted(settings_sig, practice.read_at_ns) is None:
+            return None
+        log = report.log
+        parts = (FORMAT, code_key(), str(practice.data.root), log.file if log else "",
+                 str(report.month), report.provisional, settings_sig, practice.notes)  # fmt: skip
+        context = hashlib.sha256(repr(parts).encode("utf-8", "surrogateescape")).hexdigest()
+        kept = cls(practice, report.month, context, (log.prefix if log else None) or _NOTHING)
+        kept._read(report)
+        return kept
+
+    def _read(self, report: MonthReport) -> None:
+        stored = _load(self.path)
+        if stored is None or stored[0] != self.context:
+            return
+        _, prefix, table = stored
+        if tuple(prefix) == self.prefix or _still_holds(
+            tuple(prefix), self.prefix, self.practice, report
+        ):
+            self.old, self.old_prefix = table, tuple(prefix)
+
+    def key(self, pid: str, entries: list, warnings: list | None) -> tuple | None:
+        """What the patient's judgement reads besides the month's context; None: not to keep."""
+        sig = self.practice.signatures.get(self.patients + pid + ".yaml")
+        if sig is None or max(sig[1], sig[2]) >= self.racy_after:  # cache.trusted, inlined
+            return None
+        found = repr([w.as_dict() for w in warnings]) if warnings else ""
+        return sig, tuple(map(_LINE, entries)), tuple(map(_VOIDED_BY, entries)), found
+
+    def get(self, pid: str, key: tuple) -> JudgedLine | None:
+        """The kept line, kept again; None when the patient's inputs changed."""
+        hit = self.old.get(pid)
+        if hit is None or hit[0] != key:
+            return None
+        self.new[pid] = hit
+        _, text, status, amount, codes = hit
+        return JudgedLine(pid, status, amount, list(map(tuple, codes)), text)
+
+    def put(self, pid: str, key: tuple, line: JudgedLine) -> None:
+        """Keep the line if every row of the patient lies in the log's settled bytes."""
+        lines = key[1]
+        if not lines or max(lines) < self.prefix[2]:
+            self.new[pid] = (key, line.json, line.status, line.amount, line.codes)
+            self.changed = True
+
+    def save(self) -> None:
+        """Write the lines back when the log grew or some line is new or gone."""
+        if self.prefix == self.old_prefix and not self.changed and len(self.new) == len(self.old):
+            return
+        raw = marshal.dumps([self.context, list(self.prefix), self.new])
+        cache.write_private(self.path, [len(raw), zlib.crc32(raw)], raw)
+
+
+def _still_holds(old: tuple, new: tuple, practice: "Practice", report: MonthReport) -> bool:
+    """Whether the bytes the kept lines were read from begin the log as read now: the log grew
+    by appends. Both digests are checked on one read of the file, so the bytes compared are the
+    ones this run's rows were read from."""
+    if old[0] == 0:
+        return old[1] == _NOTHING[1]
+    if new[0] < old[0] or report.log is None:
+        return False
+    try:
+        raw = regular_files.read_bytes(practice.data.root, practice.data.log_path(report.month))
+    except OSError:
+        return False
+    h = hashlib.sha256(raw[: old[0]])
+    if h.hexdigest() != old[1]:
+        return False
+    h.update(raw[old[0] : new[0]])
+    return h.hexdigest() == new[1]
+
+
+def _load(path) -> list | None:
+    opened = cache.open_private(path)
+    if opened is None:
+        return None
+    f, numbers = opened
+    with f:
+        raw = cache.read_checked(f, *numbers) if len(numbers) == 2 else None
+    try:
+        stored = marshal.loads(raw) if raw is not None else None
+    except (EOFError, ValueError, TypeError):
+        return None
+    ok = isinstance(stored, list) and len(stored) == 3 and isinstance(stored[2], dict)
+    return stored if ok and len(stored[1]) == 3 else None
