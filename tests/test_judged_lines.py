@@ -243,3 +243,27 @@ CHANGE = {
     "reuse_id_in_september": lambda cli, root, pid: _reuse_id(root, pid),
     "torn_last_line": lambda cli, root, pid: _torn(root, pid),
 }
+
+
+@needs_shared
+def test_patients_judged_in_forked_workers_give_the_same_answer(cli, practice, monkeypatch):
+    import concurrent.futures
+
+    from ccmcli.reports import parallel_judging
+
+    monkeypatch.setenv(cache.ENV_OFF, "1")  # every patient judged, none kept
+    serial = cli(*CHECK, "-d", practice)
+    pools = []
+
+    class Counted(concurrent.futures.ProcessPoolExecutor):
+        def __init__(self, *args, **kwargs):
+            pools.append(args)
+            super().__init__(*args, **kwargs)
+
+    monkeypatch.setattr(concurrent.futures, "ProcessPoolExecutor", Counted)
+    monkeypatch.setattr(parallel_judging, "PARALLEL_FROM", 1)
+    monkeypatch.setattr(parallel_judging, "CHUNK", 7)  # 30 patients: five chunks, out of order
+    monkeypatch.setattr(parallel_judging.os, "sched_getaffinity", lambda pid: {0, 1})
+    parallel = cli(*CHECK, "-d", practice)
+    assert pools == [(2,)]
+    assert parallel.stdout == serial.stdout and parallel.exit_code == serial.exit_code

@@ -56,23 +56,36 @@ def line_of(j: "Judgement") -> JudgedLine:
 
 def judge_month_lines(practice: "Practice", month: Month, on_patient=None) -> MonthReport:
     """judge_month of every valid patient, as JSON lines; the patients whose inputs are as when
-    they were last judged are not judged again."""
+    they were last judged are not judged again, the others on every CPU when they are many."""
+    from ccmcli.reports.parallel_judging import judge_all
+
     report, by_patient, warnings = month_inputs(practice, month)
     kept = Kept.open(practice, report)
     settings, rules, provisional = practice.settings, report.rules, report.provisional
-    report.lines = []
-    for pid in sorted(practice.patients):
-        entries, extra = by_patient.get(pid, []), warnings.get(pid)
-        key = kept.key(pid, entries, extra) if kept else None
+    order = sorted(practice.patients)
+    lines: dict[str, JudgedLine] = {}
+    keys: dict[str, tuple] = {}
+    for pid in order:
+        key = kept.key(pid, by_patient.get(pid, []), warnings.get(pid)) if kept else None
         line = kept.get(pid, key) if kept and key else None
-        if line is None:
-            patient = practice.patients[pid]
-            line = line_of(judge(patient, month, entries, settings, rules, extra, provisional))
-            if kept and key:
-                kept.put(pid, key, line)
-        report.lines.append(line)
+        if line is not None:
+            lines[pid] = line
+            if on_patient:
+                on_patient()
+        elif key:
+            keys[pid] = key
+
+    def judge_one(pid: str) -> JudgedLine:
+        patient, entries, extra = practice.patients[pid], by_patient.get(pid, []), warnings.get(pid)
+        return line_of(judge(patient, month, entries, settings, rules, extra, provisional))
+
+    for line in judge_all(judge_one, [pid for pid in order if pid not in lines]):
+        lines[line.patient_id] = line
+        if kept and line.patient_id in keys:
+            kept.put(line.patient_id, keys[line.patient_id], line)
         if on_patient:
             on_patient()
+    report.lines = [lines[pid] for pid in order]
     if kept:
         kept.save()
     return report

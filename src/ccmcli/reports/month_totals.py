@@ -32,11 +32,11 @@ Totals = tuple[int, int, float, int]  # patients, billable, amount, file errors
 @memo
 def code_key() -> str:
     """Changes with any of ccm's source files (rules, amounts, readers) or Python itself."""
-    from importlib.metadata import PackageNotFoundError, version
+    from ccmcli.codes.icd10 import CodeSetUnavailable, installed_version
 
     try:
-        codes = version("simple-icd-10-cm")  # the code set the loader checks conditions against
-    except PackageNotFoundError:
+        codes = installed_version()  # the code set the loader checks conditions against
+    except CodeSetUnavailable:
         codes = "none"
     h = hashlib.sha256(f"{sys.version} {codes}".encode())
     package = Path(__file__).resolve().parents[1]
