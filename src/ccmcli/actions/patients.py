@@ -1,14 +1,12 @@
 """Adding and showing one patient: what `ccm patient add` and `ccm patient show` do."""
 
+from __future__ import annotations
+
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from pydantic import ValidationError
-
-from ccmcli.models.error_words import field_errors
 from ccmcli.models.errors import CcmError
 from ccmcli.models.months import Month, is_provisional, today_in
-from ccmcli.models.records import Patient, Settings
 from ccmcli.models.typed import parse_date
 from ccmcli.rules.engine import Judgement
 from ccmcli.rules.judge import judge
@@ -18,6 +16,7 @@ from ccmcli.store.datadir import DataDir
 
 if TYPE_CHECKING:
     from ccmcli.loader import Practice
+    from ccmcli.models.records import Patient, Settings
 
 OPTION_OF_FIELD = {
     "id": "ID", "name": "--name", "birth_date": "--birth-date", "conditions": "--condition",
@@ -59,6 +58,11 @@ def _birth_date(text: str, today):
 
 def build_patient(f: AddFields, today) -> Patient:
     """A Patient from typed options; dates may be typed as people type them (typed.py)."""
+    from pydantic import ValidationError
+
+    from ccmcli.models.error_words import field_errors
+    from ccmcli.models.records import Patient
+
     raw: dict = {"id": f.patient_id, "name": f.name, "program": f.program,
                  "birth_date": _birth_date(f.birth_date, today),
                  "conditions": [{"code": c} for c in f.conditions]}  # fmt: skip
@@ -143,7 +147,7 @@ class PatientView:
         }
 
 
-def month_status(practice: "Practice", patient: Patient, month: Month, log=None) -> Judgement:
+def month_status(practice: Practice, patient: Patient, month: Month, log=None) -> Judgement:
     """The patient's month-to-date judgement from the month's log (read by the loader, or
     `log` as an append just left it)."""
     from ccmcli.rules.entry_checks import entry_warnings
