@@ -28,6 +28,9 @@ from ccmcli.store.cache import (
 
 Parsed = tuple  # what a record parser returns: (model or None, list of problems)
 Entries = dict[str, tuple[Signature | None, Parsed]]
+# The last index read, by its cache file, header numbers (lengths and CRCs) and signature: a
+# command reads ccm.yaml's record and then a patient's, and a large practice's index is big.
+_INDEXES: dict[tuple, dict] = {}
 
 
 class RecordCache:
@@ -50,6 +53,11 @@ class RecordCache:
         if opened is None:
             return None
         f, numbers = opened
+        key = (self.path, tuple(numbers), signature(os.fstat(f.fileno())))
+        known = _INDEXES.get(key)
+        if known is not None:  # the same file, read a moment ago: its index is not read again
+            f.seek(numbers[0], os.SEEK_CUR)
+            return f, known, numbers
         raw = read_checked(f, numbers[0], numbers[1]) if len(numbers) == 5 else None
         try:
             index = marshal.loads(raw) if raw is not None else None
@@ -58,6 +66,8 @@ class RecordCache:
         if not isinstance(index, dict) or index.get("root") != str(self.root):
             f.close()
             return None
+        _INDEXES.clear()
+        _INDEXES[key] = index
         return f, index, numbers
 
     def entry(self, rel: str, sig: Signature) -> Parsed | None:
