@@ -57,6 +57,8 @@ def test_each_word_alone_registers_its_command(word):
         (["--help"], cli.MODULES),
         (["--version"], cli.MODULES),
         (["-d", "x"], cli.MODULES),
+        (["-d", "--debug", "log"], cli.MODULES),
+        (["--data-dir"], cli.MODULES),
         (["lgo"], cli.MODULES),
         (["--bogus", "log"], cli.MODULES),
         (["--", "log"], cli.MODULES),

@@ -61,7 +61,8 @@ def modules_for(args: list[str]) -> tuple[str, ...]:
     rest = iter(args)
     for arg in rest:
         if arg in _VALUED:
-            next(rest, None)
+            if next(rest, "-").startswith("-"):
+                return MODULES  # no value, or one Click might read as an option: leave it to Click
         elif arg.startswith(("--data-dir=", "-d")) or arg in _FLAGS:
             continue
         else:
