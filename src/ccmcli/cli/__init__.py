@@ -8,6 +8,7 @@ suggests the nearest command) and shell completion import every module, so they 
 
 import importlib
 import os
+import sys
 
 # The first command word -> the modules that register it, in the order they are imported.
 COMMANDS: dict[str, tuple[str, ...]] = {
@@ -71,8 +72,6 @@ def modules_for(args: list[str]) -> tuple[str, ...]:
 
 
 def main() -> None:
-    import sys
-
     load(modules_for(sys.argv[1:]))(prog_name="ccm")
 
 
