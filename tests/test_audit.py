@@ -163,7 +163,7 @@ def test_unknown_patient_is_refused(cli, clinic):
 
 
 def test_jinja2_is_not_imported_when_the_cli_starts():
-    code = "import sys, ccmcli.cli; print('jinja2' in sys.modules)"
+    code = "import sys, ccmcli.cli; ccmcli.cli.load(); print('jinja2' in sys.modules)"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.stdout.strip() == "False"
 

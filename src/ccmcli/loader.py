@@ -7,16 +7,21 @@ reports its problems, so no command can believe a file that `ccm validate` rejec
 just the loader over every file, printed).
 """
 
+from __future__ import annotations
+
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from operator import attrgetter
+from typing import TYPE_CHECKING
 
 from ccmcli.models.errors import CcmError
 from ccmcli.models.findings import Problem, has_errors, sort_key
 from ccmcli.models.months import Month
-from ccmcli.models.records import Patient, Settings
 from ccmcli.store import layout, logcache, record_files, regular_files, timelog
 from ccmcli.store.datadir import DataDir
+
+if TYPE_CHECKING:
+    from ccmcli.models.records import Patient, Settings
 
 
 @dataclass

@@ -1,23 +1,20 @@
 """Adding and showing one patient: what `ccm patient add` and `ccm patient show` do."""
 
+from __future__ import annotations
+
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from pydantic import ValidationError
-
-from ccmcli.models.error_words import field_errors
+from ccmcli.actions.status import month_status
 from ccmcli.models.errors import CcmError
-from ccmcli.models.months import Month, is_provisional, today_in
-from ccmcli.models.records import Patient, Settings
+from ccmcli.models.months import is_provisional, today_in
 from ccmcli.models.typed import parse_date
 from ccmcli.rules.engine import Judgement
-from ccmcli.rules.judge import judge
-from ccmcli.rules.table import rules_for
 from ccmcli.store import record_files
 from ccmcli.store.datadir import DataDir
 
 if TYPE_CHECKING:
-    from ccmcli.loader import Practice
+    from ccmcli.models.records import Patient, Settings
 
 OPTION_OF_FIELD = {
     "id": "ID", "name": "--name", "birth_date": "--birth-date", "conditions": "--condition",
@@ -59,6 +56,11 @@ def _birth_date(text: str, today):
 
 def build_patient(f: AddFields, today) -> Patient:
     """A Patient from typed options; dates may be typed as people type them (typed.py)."""
+    from pydantic import ValidationError
+
+    from ccmcli.models.error_words import field_errors
+    from ccmcli.models.records import Patient
+
     raw: dict = {"id": f.patient_id, "name": f.name, "program": f.program,
                  "birth_date": _birth_date(f.birth_date, today),
                  "conditions": [{"code": c} for c in f.conditions]}  # fmt: skip
@@ -141,20 +143,6 @@ class PatientView:
             "rules": str(self.judgement.rules.year),
             "status": judgement_dict(self.judgement),
         }
-
-
-def month_status(practice: "Practice", patient: Patient, month: Month, log=None) -> Judgement:
-    """The patient's month-to-date judgement from the month's log (read by the loader, or
-    `log` as an append just left it)."""
-    from ccmcli.rules.entry_checks import entry_warnings
-
-    rules, _ = rules_for(month.year)
-    log = log or practice.read_month(month)
-    entries = [e for e in log.entries if e.patient_id == patient.id]
-    settings = practice.settings
-    provisional = is_provisional(month, settings.timezone)
-    mine = entry_warnings(log.entries).get(patient.id)
-    return judge(patient, month, entries, settings, rules, mine, provisional)
 
 
 def show_patient(data: DataDir, patient_id: str, month_text: str | None) -> PatientView:

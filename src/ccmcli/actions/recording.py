@@ -1,4 +1,4 @@
-"""Recording time: what `ccm log`, `ccm void` and `ccm entries` do (contract sections 1 and 2).
+"""Recording time: what `ccm log` and `ccm void` do (contract section 1).
 
 Coordinators log at the same moment on a shared drive while a cron job reads, so every row goes
 through logappend (one locked, fsynced write); what the month already holds is judged under that
@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 
-from ccmcli.actions.patients import month_status
+from ccmcli.actions.status import month_status
 from ccmcli.codes.identifiers import is_entry_id
 from ccmcli.loader import load
 from ccmcli.models.entry_input import (
@@ -35,9 +35,6 @@ from ccmcli.store import log_rows, regular_files, timelog
 from ccmcli.store.datadir import DataDir
 from ccmcli.store.logappend import append_entry, decode
 from ccmcli.store.timelog import Entry, MonthLog
-
-# Contract 2, `ccm entries --format csv`: the log's columns, then `voided` and `line`.
-LIST_COLUMNS = (*timelog.SERVICE_COLUMNS, "voided", "line")
 
 
 @dataclass
@@ -236,34 +233,3 @@ def _voidable(log: MonthLog, entry_id: str) -> Entry:
     if target.voided_by:
         raise CcmError(f"entry {entry_id} is already voided by {target.voided_by}")
     return target
-
-
-@dataclass
-class Listing:
-    """One month's rows for `ccm entries`, void rows included, with the file's problems."""
-
-    month: Month
-    log: MonthLog
-    entries: list[Entry]
-    problems: list = field(default_factory=list)  # of the files read: the log, settings, patients
-
-    def rows(self) -> list[list]:
-        return [[e.id, e.patient_id, e.date.isoformat(), e.minutes, e.role, e.staff, e.activity,
-                 e.start, e.end, e.note, e.logged_at, e.voids, e.service, e.voided_by or "",
-                 e.line] for e in self.entries]  # fmt: skip
-
-    def as_dict(self) -> dict:
-        return {"month": str(self.month), "file": self.log.file,
-                "entries": [{**e.as_dict(), "voided_by": e.voided_by} for e in self.entries],
-                "problems": [p.as_dict() for p in self.problems]}  # fmt: skip
-
-
-def list_entries(data: DataDir, month_text: str | None, patient_id: str | None) -> Listing:
-    """The month's entries (this month at the practice by default), optionally one patient's."""
-    practice = load(data, patient_ids=None if patient_id is None else [patient_id])
-    month = practice.month(month_text)
-    if patient_id is not None and patient_id not in practice.invalid:
-        practice.patient(patient_id)  # refuses an unknown patient
-    log = practice.read_month(month)
-    chosen = [e for e in log.entries if patient_id is None or e.patient_id == patient_id]
-    return Listing(month, log, chosen, practice.month_problems(month))

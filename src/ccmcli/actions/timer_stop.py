@@ -147,7 +147,7 @@ def _write_parts(data: DataDir, timer: Timer, environ: Mapping[str, str]) -> lis
 
 def _judge_missing(data: DataDir, recorded: list[Recorded]) -> None:
     """Parts found already logged carry no judgement: judge each month that has none."""
-    from ccmcli.actions.patients import month_status
+    from ccmcli.actions.status import month_status
 
     by_month: dict[Month, list[Recorded]] = {}
     for r in recorded:

@@ -111,7 +111,7 @@ def entries(
     wide: WideOpt = False,
 ) -> None:  # fmt: skip
     """List a month's entries and void rows; voided entries name the row that voided them."""
-    from ccmcli.actions.recording import LIST_COLUMNS, list_entries
+    from ccmcli.actions.entries import LIST_COLUMNS, list_entries
 
     listing = list_entries(data_dir(ctx, data), month, patient)
     f = fmt(format)

@@ -32,7 +32,7 @@ from ccmcli.models.field_types import (
     Text,
     TimeZone,
 )
-from ccmcli.models.months import Month
+from ccmcli.models.plain import PatientFacts
 
 # defer_build: the validators are built on first use, so commands that get their records from
 # the cache (record_cache.py) never pay for building them.
@@ -141,8 +141,9 @@ class ProgramChange(_Record):
     program: Program
 
 
-class Patient(_Record):
-    """patients/<ID>.yaml. Gates (rules A2) read these facts; they are not judged here."""
+class Patient(_Record, PatientFacts):
+    """patients/<ID>.yaml. Gates (rules A2) read these facts; they are not judged here. The
+    methods the rules use are PatientFacts, shared with the plain copy of the record cache."""
 
     id: PatientId
     name: Text
@@ -176,37 +177,3 @@ class Patient(_Record):
         if months != sorted(set(months)):
             raise ValueError("program_changes must be in month order, one change per month")
         return self
-
-    def program_in(self, month: Month) -> str:
-        """A8: the last change on or before the month, else `program`."""
-        if not self.program_changes:
-            return self.program
-        text, found = str(month), self.program
-        for change in self.program_changes:
-            if change.month <= text:
-                found = change.program
-        return found
-
-    def program_began(self, month: Month) -> str | None:
-        """The month (YYYY-MM) the program in force began, when a change started it."""
-        text = str(month)
-        return next((c.month for c in reversed(self.program_changes) if c.month <= text), None)
-
-    def chronic_codes(self) -> list[str]:
-        """Qualifying condition codes, in the order written, each once (rule E-01)."""
-        return list(dict.fromkeys(c.code for c in self.conditions if c.chronic))
-
-    def chronic_categories(self) -> dict[str, list[str]]:
-        """The qualifying codes by ICD-10-CM category, the 3 characters before the dot (A2):
-        E11.9 and E11.65 are one condition, as is a code listed twice."""
-        out: dict[str, list[str]] = {}
-        for c in self.conditions:
-            if c.chronic:
-                out.setdefault(c.code[:3], []).append(c.code)
-        return out
-
-    def complex_month(self, month: Month) -> ComplexMonth | None:
-        if not self.complex_months:  # most patients: no month to look through
-            return None
-        text = str(month)
-        return next((c for c in self.complex_months if c.month == text), None)

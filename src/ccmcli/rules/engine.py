@@ -4,16 +4,20 @@ Pure functions over the patient record, the month's entries and the rules table:
 terminal. A month that cannot be billed is a result (status and blockers), never an exception.
 """
 
+from __future__ import annotations
+
 from dataclasses import dataclass, field
 from datetime import date
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from ccmcli.models.findings import Finding
 from ccmcli.models.months import Month
-from ccmcli.models.records import Patient
 from ccmcli.rules.gates import GATE_FUNCTIONS, qualifying_condition_count
 from ccmcli.rules.table import Level, RuleYear, Track
 from ccmcli.store.timelog import Entry
+
+if TYPE_CHECKING:
+    from ccmcli.models.records import Patient
 
 Codes = list[tuple[str, int]]
 

@@ -4,12 +4,17 @@ Each returns None when the gate passes, or the fact that blocks the month; `desc
 fact the gate looked at, for `ccm explain`.
 """
 
+from __future__ import annotations
+
 from collections.abc import Callable
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from ccmcli.models.months import Month
-from ccmcli.models.records import Patient
 from ccmcli.rules.table import VISIT_WINDOWS
+
+if TYPE_CHECKING:
+    from ccmcli.models.records import Patient
 
 
 def qualifying_condition_count(p: Patient) -> int:

@@ -1,9 +1,11 @@
 """One patient-month, judged: gates, countable minutes, track, date of service, next step."""
 
+from __future__ import annotations
+
 from itertools import accumulate
+from typing import TYPE_CHECKING
 
 from ccmcli.models.months import Month
-from ccmcli.models.records import Patient, Settings
 from ccmcli.rules.engine import (
     EntryVerdict,
     Finding,
@@ -21,6 +23,9 @@ from ccmcli.rules.gates import same_condition
 from ccmcli.rules.selection import Option, choose, next_step, options
 from ccmcli.rules.table import RuleYear, Track
 from ccmcli.store.timelog import Entry
+
+if TYPE_CHECKING:
+    from ccmcli.models.records import Patient, Settings
 
 
 def judge(

@@ -7,12 +7,18 @@ are summed in one pass over each month's log columns, and answers that follow fr
 alone are remembered by it.
 """
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 from ccmcli.models.months import Month
-from ccmcli.models.records import Patient, Settings
 from ccmcli.rules.engine import allowed_tracks, apcm_level
 from ccmcli.rules.gates import GATE_FUNCTIONS, READS_PROGRAM
 from ccmcli.rules.selection import choose, options
 from ccmcli.rules.table import RuleYear, Track
+
+if TYPE_CHECKING:
+    from ccmcli.models.records import Patient, Settings
 
 COUNTING_COLUMNS = ("patient_id", "date", "minutes", "role", "voids", "voided_by", "service")
 

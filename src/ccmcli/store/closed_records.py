@@ -14,7 +14,6 @@ first). So:
 """
 
 import hashlib
-import json
 import os
 import re
 from dataclasses import dataclass, field
@@ -44,6 +43,8 @@ def path_of(data: DataDir, month: Month, n: int) -> Path:
 
 def canonical(record: dict) -> bytes:
     """The bytes the hash covers: every field but `sha256`, keys sorted, no spaces."""
+    import json
+
     body = {k: v for k, v in record.items() if k != "sha256"}
     return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
@@ -147,6 +148,8 @@ def read_history(data: DataDir, month: Month, numbers: list[int] | None = None) 
 
 def _checked(path: Path, month: Month, n: int, previous: str | None) -> tuple[dict | None, str]:
     """The record and what is wrong with it ("" when nothing)."""
+    import json
+
     try:
         record = json.loads(path.read_bytes().decode("utf-8"))
     except (OSError, UnicodeDecodeError, ValueError) as exc:
@@ -185,6 +188,8 @@ def write_next(data: DataDir, history: History, record: dict) -> tuple[dict, str
 
 def render(record: dict) -> str:
     """Readable JSON: a field per line, and each item of a list field on a line of its own."""
+    import json
+
     enc = json.JSONEncoder(ensure_ascii=False, separators=(", ", ": ")).encode
     parts = []
     for key, value in record.items():

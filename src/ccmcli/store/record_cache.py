@@ -28,6 +28,9 @@ from ccmcli.store.cache import (
 
 Parsed = tuple  # what a record parser returns: (model or None, list of problems)
 Entries = dict[str, tuple[Signature | None, Parsed]]
+# The last index read, by its cache file, header numbers (lengths and CRCs) and signature: a
+# command reads ccm.yaml's record and then a patient's, and a large practice's index is big.
+_INDEXES: dict[tuple, dict] = {}
 
 
 class RecordCache:
@@ -36,7 +39,8 @@ class RecordCache:
     After the header: the index (marshal: the root, then per file its name, signature and where
     its own pickle lies), one pickle of every entry with equal sub-records stored once (for
     commands that need them all: it loads several times faster), then each entry's own pickle
-    (for commands that need one record, which read nothing else).
+    (for commands that need one record, which read nothing else), its record as a plain copy
+    (models/plain.py), which loads without importing pydantic.
     """
 
     def __init__(self, root: Path) -> None:
@@ -49,6 +53,11 @@ class RecordCache:
         if opened is None:
             return None
         f, numbers = opened
+        key = (self.path, tuple(numbers), signature(os.fstat(f.fileno())))
+        known = _INDEXES.get(key)
+        if known is not None:  # the same file, read a moment ago: its index is not read again
+            f.seek(numbers[0], os.SEEK_CUR)
+            return f, known, numbers
         raw = read_checked(f, numbers[0], numbers[1]) if len(numbers) == 5 else None
         try:
             index = marshal.loads(raw) if raw is not None else None
@@ -57,6 +66,8 @@ class RecordCache:
         if not isinstance(index, dict) or index.get("root") != str(self.root):
             f.close()
             return None
+        _INDEXES.clear()
+        _INDEXES[key] = index
         return f, index, numbers
 
     def entry(self, rel: str, sig: Signature) -> Parsed | None:
@@ -94,14 +105,16 @@ class RecordCache:
     def save(self, entries: Entries) -> None:
         """Store every entry whose signature is trusted."""
         kept = {rel: (sig, p) for rel, (sig, p) in entries.items() if sig is not None}
-        singles = [pickle.dumps(p, 5) for _, p in kept.values()]
+        shared = _shared([p for _, p in kept.values()])
+        memo: dict = {}  # the shared sub-records are copied once (`shared` keeps them alive)
+        singles = [pickle.dumps(plain_parsed(p, memo), 5) for p in shared]
         spans, offset = [], 0
         for blob in singles:
             spans.append((offset, len(blob), zlib.crc32(blob)))
             offset += len(blob)
         index = marshal.dumps({"root": str(self.root), "names": list(kept), "spans": spans,
                                "sigs": [sig for sig, _ in kept.values()]})  # fmt: skip
-        body = pickle.dumps(_shared([p for _, p in kept.values()]), 5)
+        body = pickle.dumps(shared, 5)
         numbers = [len(index), zlib.crc32(index), len(body), zlib.crc32(body), offset]
         write_private(self.path, numbers, index, body, *singles)
 
@@ -154,8 +167,9 @@ def refresh(root: Path, files: list[tuple[str, Signature | None]],
 
 
 def one(root: Path, rel: str, parse: Callable[[str], Parsed]) -> Parsed:
-    """One file's parsed record: from the cache when fresh, else parsed. The cache is left as
-    it is: the next command that reads every record brings it up to date."""
+    """One file's parsed record, its record a plain copy (models/plain.py): from the cache when
+    fresh, else parsed now (and copied, so the answer is the same either way). The cache is left
+    as it is: the next command that reads every record brings it up to date."""
     if enabled():
         try:
             sig = signature(os.stat(root / rel))
@@ -164,4 +178,12 @@ def one(root: Path, rel: str, parse: Callable[[str], Parsed]) -> Parsed:
         hit = RecordCache(root).entry(rel, sig) if sig is not None else None
         if hit is not None:
             return hit
-    return parse(rel)
+    return plain_parsed(parse(rel))
+
+
+def plain_parsed(parsed: Parsed, memo: dict | None = None) -> Parsed:
+    """(the record's plain copy or None, problems)."""
+    from ccmcli.models.plain import to_plain
+
+    record, problems = parsed
+    return (None if record is None else to_plain(record, memo)), problems

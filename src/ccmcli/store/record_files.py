@@ -2,8 +2,11 @@
 
 A bad file never stops the others from being read: each reader returns what it could build and a
 list of problems naming file, line and field. Parsed files are kept in the record cache
-(record_cache.py) while unchanged, so YAML (yamlio) is imported only when some file must be parsed.
+(record_cache.py) while unchanged, so YAML (yamlio) and pydantic are imported only when some file
+must be parsed.
 """
+
+from __future__ import annotations
 
 import functools
 import os
@@ -11,18 +14,20 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TypeVar
-
-from pydantic import BaseModel, ValidationError
+from typing import TYPE_CHECKING, TypeVar
 
 from ccmcli.codes.identifiers import is_patient_id
 from ccmcli.models.errors import CcmError
 from ccmcli.models.findings import Problem
-from ccmcli.models.records import Patient, Settings
 from ccmcli.store import cache, fileio, record_cache, regular_files
 from ccmcli.store.datadir import DataDir
 
-M = TypeVar("M", bound=BaseModel)
+if TYPE_CHECKING:
+    from pydantic import BaseModel, ValidationError
+
+    from ccmcli.models.records import Patient, Settings
+
+M = TypeVar("M", bound="BaseModel")
 
 
 @dataclass
@@ -34,7 +39,7 @@ class PatientSet:
     problems: list[Problem] = field(default_factory=list)
     # each file's signature as read (ccm.yaml's too; None: not taken, caches off), and when the
     # reading began: what later caches compare to know a record is the one they saw
-    signatures: dict[str, "cache.Signature | None"] = field(default_factory=dict)
+    signatures: dict[str, cache.Signature | None] = field(default_factory=dict)
     read_at_ns: int = 0
 
     def known(self, patient_id: str) -> bool:
@@ -95,6 +100,8 @@ def _model_problems(model, exc: ValidationError, text: str, rel: str) -> list[Pr
 
 def parse_model(model: type[M], text: str, rel: str) -> tuple[M | None, list[Problem]]:
     """Validate one YAML document as `model`; on failure, problems with file and line."""
+    from pydantic import ValidationError
+
     from ccmcli.store import yamlio
 
     try:
@@ -116,6 +123,8 @@ def load_settings(data: DataDir) -> tuple[Settings | None, list[Problem]]:
 
 
 def _parse_settings(data: DataDir) -> tuple[Settings | None, list[Problem]]:
+    from ccmcli.models.records import Settings
+
     rel = data.relative(data.settings_path)
     text, problems = read_record(data.settings_path, data.root, rel)
     if text is None:
@@ -143,6 +152,8 @@ def load_patient_file(data: DataDir, path: Path) -> tuple[Patient | None, list[P
 def _patient_file(path: str, rel: str, root: Path) -> tuple[Patient | None, list[Problem]]:
     """load_patient_file on plain strings: a large practice reads tens of thousands of files,
     and building Paths for each is a tenth of reading them."""
+    from ccmcli.models.records import Patient
+
     text, problems = read_record(path, root, rel)  # type: ignore[arg-type]
     if text is None:
         return None, problems

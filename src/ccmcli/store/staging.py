@@ -17,9 +17,7 @@ own staging folder, so that it is never mistaken for a crashed one.
 
 import contextlib
 import fcntl
-import json
 import os
-import secrets
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -88,6 +86,8 @@ def settle(data: DataDir) -> None:
 
 def _apply(data: DataDir, journal: Path) -> None:
     """Move every staged file of a committed import into patients/ (idempotent), then forget."""
+    import json
+
     record = json.loads(journal.read_text(encoding="utf-8"))
     stage = data.root / STAGING / record["stage"]
     names = [name for name, _ in record["files"]]
@@ -146,6 +146,8 @@ def write_all(data: DataDir, files: list[tuple[str, str, bool]]) -> None:
     A new file (overwrite False) that exists by the time of the commit is refused (CcmError),
     and then nothing is written.
     """
+    import secrets
+
     settle(data)
     fileio.make_dirs(data.patients_dir)
     stage = data.root / STAGING / f"{os.getpid()}-{secrets.token_hex(4)}"
@@ -166,6 +168,8 @@ def write_all(data: DataDir, files: list[tuple[str, str, bool]]) -> None:
 
 
 def _committed(data: DataDir, stage: Path) -> bool:
+    import json
+
     try:
         return json.loads((data.root / JOURNAL).read_text(encoding="utf-8"))["stage"] == stage.name
     except (OSError, ValueError, KeyError, TypeError):
@@ -183,6 +187,8 @@ def stage_file(path: Path, text: str) -> None:
 
 
 def _commit(data: DataDir, stage: Path, files: list[tuple[str, str, bool]]) -> None:
+    import json
+
     journal = data.root / JOURNAL
     with folder_lock(data.patients_dir, fcntl.LOCK_EX):
         taken = [

@@ -1,0 +1,31 @@
+"""A patient's month so far, judged: what `ccm log`, `ccm stop` and `ccm patient show` print.
+
+Kept apart from patients.py (adding and showing patients), so `ccm log` loads only this.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from ccmcli.models.months import Month, is_provisional
+from ccmcli.rules.engine import Judgement
+from ccmcli.rules.judge import judge
+from ccmcli.rules.table import rules_for
+
+if TYPE_CHECKING:
+    from ccmcli.loader import Practice
+    from ccmcli.models.records import Patient
+
+
+def month_status(practice: Practice, patient: Patient, month: Month, log=None) -> Judgement:
+    """The patient's month-to-date judgement from the month's log (read by the loader, or
+    `log` as an append just left it)."""
+    from ccmcli.rules.entry_checks import entry_warnings
+
+    rules, _ = rules_for(month.year)
+    log = log or practice.read_month(month)
+    entries = [e for e in log.entries if e.patient_id == patient.id]
+    settings = practice.settings
+    provisional = is_provisional(month, settings.timezone)
+    mine = entry_warnings(log.entries).get(patient.id)
+    return judge(patient, month, entries, settings, rules, mine, provisional)
