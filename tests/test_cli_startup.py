@@ -110,11 +110,24 @@ def test_log_runs_and_loads_no_other_command_module(clinic):
     assert done.stdout.startswith("E")
     listed = run("-d", str(data), "entries", "--month", "2025-03", "--format", "csv")
     assert done.stdout.strip() in listed.stdout
-    code = (
-        "import sys, ccmcli.cli as c; sys.argv = ['ccm', '-d', sys.argv[1], 'log', '--help'];"
-        "exec('try: c.main()\\nexcept SystemExit: pass');"
-        "print(sorted(m for m in sys.modules if m.startswith('ccmcli.cli.')), file=sys.stderr)"
+    code = (  # main() ends the process itself; exit handlers still run
+        "import atexit, sys, ccmcli.cli as c; sys.argv = ['ccm', '-d', sys.argv[1], 'log', '--help'];"
+        "atexit.register(lambda: print(sorted(m for m in sys.modules"
+        " if m.startswith('ccmcli.cli.')), file=sys.stderr)); c.main()"
     )
     out = subprocess.run([sys.executable, "-c", code, str(data)], capture_output=True, text=True)
     assert "ccmcli.cli.check_commands" not in out.stderr
     assert "'ccmcli.cli.log_commands'" in out.stderr
+
+
+def test_the_process_ends_with_the_commands_exit_code_and_all_its_output(clinic, cli):
+    """main() ends the process without tearing its objects down: nothing written may be lost
+    and the exit code must be the command's."""
+    import json
+
+    done = run("-d", str(clinic), "check", "--month", "2026-10", "--format", "json")
+    inside = cli("-d", clinic, "check", "--month", "2026-10", "--format", "json")
+    assert done.returncode == inside.exit_code
+    assert json.loads(done.stdout) == json.loads(inside.stdout)
+    assert run("-d", str(clinic / "nowhere"), "check").returncode == 1
+    assert run("check", "--no-such-option").returncode == 2
