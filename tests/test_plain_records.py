@@ -95,10 +95,10 @@ def test_log_imports_no_pydantic_when_the_records_are_cached(clinic):
     )
     subprocess.run([sys.executable, "-c", fill, str(clinic.resolve())], check=True)
     log = (
-        "import sys; from ccmcli import cli;"
+        "import atexit, sys; from ccmcli import cli;"
         "sys.argv = ['ccm', '-d', sys.argv[1], 'log', 'P0002', '5', '--date', '2026-11-03'];"
-        "exec('try: cli.main()\\nexcept SystemExit: pass');"
-        "print(sorted({'pydantic', 'yaml', 'ccmcli.models.records'} & set(sys.modules)))"
+        "atexit.register(lambda: print(sorted({'pydantic', 'yaml', 'ccmcli.models.records'}"
+        " & set(sys.modules)))); cli.main()"
     )
     env = {**os.environ, "CCM_NOW": "2026-11-20T12:00:00-06:00"}
     done = subprocess.run(
