@@ -1,0 +1,153 @@
+"""Parsing patient files in forked workers (store/parallel_parse.py) gives exactly what parsing
+them one by one gives: the same records, the same invalid ids, the same problems in the same order,
+whether a worker finishes well or not."""
+
+import itertools
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from ccmcli.store import cache, parallel_parse, record_files
+from ccmcli.store.datadir import DataDir
+
+ROOT = Path(__file__).resolve().parent.parent
+MAKE_CLINIC = next(
+    (p / "shared" / "bench" / "make_clinic.py" for p in (ROOT.parent, ROOT.parent.parent)
+     if (p / "shared" / "bench" / "make_clinic.py").is_file()),
+    None,
+)  # fmt: skip
+needs_make_clinic = pytest.mark.skipif(MAKE_CLINIC is None, reason="needs shared/bench")
+
+BROKEN = {  # file name -> bytes: each a different way for a patient file to fail
+    "P9001.yaml": b"id: P9001\nname: [unclosed\n",  # YAML syntax
+    "P9002.yaml": b"id: P9002\nname: Someone\nbirth_date: 1950-02-30\n",  # not a real date
+    "P9003.yaml": b"id: P9999\nname: Someone\nbirth_date: 1950-02-03\n",  # id is not the name
+    "P9004.yaml": b"id: P9004\nname: Caf\xe9\nbirth_date: 1950-02-03\n",  # not UTF-8
+    "P9005.yaml": b"id: P9005\nid: P9005\nname: Twice\nbirth_date: 1950-02-03\n",  # key twice
+    "P9006.yaml": b"",  # empty: not a mapping
+    "P9007.yaml": b"- a list\n- not a record\n",
+}
+
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory) -> Path:
+    """A make_clinic practice with broken files spread among the good ones (in name order too:
+    some fall in a worker's share, some in this process's)."""
+    if MAKE_CLINIC is None:
+        pytest.skip("needs shared/bench")
+    root = tmp_path_factory.mktemp("parallel") / "clinic"
+    subprocess.run(
+        [sys.executable, str(MAKE_CLINIC), str(root), "--patients", "120", "--months", "1",
+         "--entries-per-month", "600", "--last-month", "2026-10"],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    patients = root / "patients"
+    for name, raw in BROKEN.items():
+        (patients / name).write_bytes(raw)
+    names = sorted(p.name for p in patients.iterdir())
+    for i, name in enumerate(names[5::20]):  # good files broken in place, spread over the list
+        path = patients / name
+        text = path.read_text()
+        path.write_text(text.replace("birth_date:", "birth_date: [", 1) if i % 2 else text + "x:\n")
+    (patients / "P0000.yaml").mkdir(exist_ok=True)  # a folder where a file should be
+    return root
+
+
+def patient_set(root: Path) -> record_files.PatientSet:
+    return record_files.load_patients(DataDir(root))
+
+
+def force_workers(monkeypatch, n: int) -> None:
+    monkeypatch.setattr(parallel_parse, "worker_count", lambda todo, least=None: n)
+
+
+@needs_make_clinic
+@pytest.mark.parametrize("workers", [1, 2, 3])
+@pytest.mark.parametrize("caches", ["off", "cold"])
+def test_workers_give_the_serial_answers(generated, monkeypatch, tmp_path, workers, caches):
+    if caches == "off":
+        monkeypatch.setenv(cache.ENV_OFF, "1")
+    monkeypatch.setattr(cache, "RACY_NS", 0)  # files written a moment ago are cached too
+    force_workers(monkeypatch, 0)
+    shutil.rmtree(generated / cache.FOLDER, ignore_errors=True)  # a cold cache: every file a miss
+    serial = patient_set(generated)
+    shutil.rmtree(generated / cache.FOLDER, ignore_errors=True)
+    force_workers(monkeypatch, workers)
+    parallel = patient_set(generated)
+    assert len(serial.patients) > 100 and len(serial.invalid) >= len(BROKEN) + 5
+    assert list(parallel.patients) == list(serial.patients)
+    assert parallel.patients == serial.patients
+    assert parallel.invalid == serial.invalid
+    assert parallel.problems == serial.problems
+    if caches == "cold":  # what the workers parsed is what the cache then answers
+        force_workers(monkeypatch, 0)
+        again = patient_set(generated)
+        assert again.patients == serial.patients and again.problems == serial.problems
+
+
+@needs_make_clinic
+def test_a_worker_that_fails_has_its_share_parsed_here(generated, monkeypatch):
+    monkeypatch.setenv(cache.ENV_OFF, "1")
+    serial = patient_set(generated)
+    parent = os.getpid()
+    parse_file = record_files._patient_file
+
+    def dies_in_a_worker(*args):
+        if os.getpid() != parent:
+            os._exit(3)
+        return parse_file(*args)
+
+    monkeypatch.setattr(record_files, "_patient_file", dies_in_a_worker)
+    force_workers(monkeypatch, 2)
+    parallel = patient_set(generated)
+    assert parallel.patients == serial.patients and parallel.problems == serial.problems
+
+
+@needs_make_clinic
+def test_check_with_workers_prints_what_check_without_them_prints(generated, cli, monkeypatch):
+    monkeypatch.setenv(cache.ENV_OFF, "1")
+    args = ("check", "-d", generated, "--format", "json", "--month", "2026-10")
+    force_workers(monkeypatch, 0)
+    serial = cli(*args)
+    force_workers(monkeypatch, 1)
+    parallel = cli(*args)
+    assert parallel.exit_code == serial.exit_code == 1  # the broken files are errors
+    assert parallel.stdout == serial.stdout
+    assert len(json.loads(parallel.stdout)["problems"]) >= len(BROKEN) + 5
+
+
+@pytest.mark.parametrize("n", [0, 1, 2, 7, 100])
+@pytest.mark.parametrize("workers", [0, 1, 2, 3])
+def test_parse_many_is_the_list_comprehension(n, workers):
+    items = [f"item-{i}" for i in range(n)]
+    assert parallel_parse.parse_many(items, str.upper, workers) == [s.upper() for s in items]
+
+
+def test_an_exception_in_a_worker_is_raised_here_as_without_workers():
+    def parse(i: int) -> int:
+        if i == 3:
+            raise ValueError("bad item")
+        return i * 2
+
+    with pytest.raises(ValueError, match="bad item"):
+        parallel_parse.parse_many(list(range(10)), parse, 1)  # item 3 is in the worker's share
+
+
+@pytest.mark.parametrize("n", [0, 1, 5, 1000, 20001])
+@pytest.mark.parametrize("workers", [0, 1, 3])
+def test_shares_cover_every_item_once_in_order(n, workers):
+    spans = parallel_parse.split(n, workers)
+    assert len(spans) == workers + 1
+    assert spans[0][0] == 0 and spans[-1][1] == n
+    assert all(a <= b for a, b in spans)
+    assert all(b == c for (_, b), (c, _) in itertools.pairwise(spans))
+
+
+def test_few_files_are_parsed_here(monkeypatch):
+    assert parallel_parse.worker_count(10) == 0
+    assert parallel_parse.worker_count(parallel_parse.MIN_FILES - 1) == 0
