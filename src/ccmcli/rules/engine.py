@@ -127,6 +127,10 @@ def countable(patient: Patient, entries: list[Entry]) -> list[EntryVerdict]:
     """
     consent = patient.consent.date if patient.consent else None
     visit = patient.initiating_visit.date if patient.initiating_visit else None
+    if consent is not None and visit is not None:  # most patients: every entry on or after both
+        start = max(consent, visit)
+        if all(e.date >= start for e in entries):
+            return [_new_tuple(EntryVerdict, (e, True, None)) for e in entries]
     verdicts = []
     for e in entries:
         if consent is None:
@@ -140,6 +144,9 @@ def countable(patient: Patient, entries: list[Entry]) -> list[EntryVerdict]:
         else:
             verdicts.append(EntryVerdict(e, True, None))
     return verdicts
+
+
+_new_tuple = tuple.__new__  # builds an EntryVerdict at C speed (no Python-level __new__)
 
 
 def counts_role(track: Track, role: str, pool_practitioner: bool) -> bool:

@@ -1,6 +1,7 @@
 """One patient-month, judged: gates, countable minutes, track, date of service, next step."""
 
 from itertools import accumulate
+from operator import attrgetter
 
 from ccmcli.models.months import Month
 from ccmcli.models.records import Patient, Settings
@@ -22,6 +23,8 @@ from ccmcli.rules.selection import Option, choose, next_step, options
 from ccmcli.rules.table import RuleYear, Track
 from ccmcli.store.timelog import Entry
 
+_DAY = attrgetter("date")
+
 
 def judge(
     patient: Patient,
@@ -37,7 +40,8 @@ def judge(
     Entries of another service (A7) are set aside first: they count toward nothing, so the
     month is judged exactly as if they had never been logged."""
     patient = in_force(patient, month)
-    mine = [e for e in entries if e.patient_id == patient.id and e.counts]
+    pid = patient.id
+    mine = [e for e in entries if e.patient_id == pid and not e.voids and e.voided_by is None]
     other = [e for e in mine if e.service]
     if other:
         mine = [e for e in mine if not e.service]
@@ -119,6 +123,8 @@ def _by_service(other: list[Entry]) -> dict[str, int]:
 
 def _program_warnings(patient: Patient, month: Month) -> list[Finding]:
     """A8 / C-01: consent names the service; a program begun after consent may not be covered."""
+    if not patient.program_changes:  # most patients: the program has always been the one
+        return []
     began = patient.program_began(month)
     if not (began and patient.consent and patient.consent.date < Month.parse(began).first):
         return []
@@ -169,6 +175,8 @@ def _exclusion_warnings(patient: Patient, verdicts: list[EntryVerdict]) -> list[
     An entry before both dates is reported under both rules; with no consent (or no visit)
     recorded, every entry is before it.
     """
+    if all(v.counted for v in verdicts):  # most months: nothing excluded, nothing to say
+        return []
     consent = patient.consent.date if patient.consent else None
     visit = patient.initiating_visit.date if patient.initiating_visit else None
     out = []
@@ -234,10 +242,8 @@ def _date_of_service(track, billed, verdicts, patient, month, settings):
     if settings.date_of_service == "month_end":
         return month.last
     pool = settings.count_practitioner_minutes_as_staff
-    mine = sorted(
-        (v.entry for v in verdicts if v.counted and counts_role(track, v.entry.role, pool)),
-        key=lambda e: e.date,
-    )
+    counts = {r: counts_role(track, r, pool) for r in {v.entry.role for v in verdicts}}
+    mine = sorted((v.entry for v in verdicts if v.counted and counts[v.entry.role]), key=_DAY)
     totals = accumulate(e.minutes for e in mine)
     reached = next(e.date for e, total in zip(mine, totals, strict=True) if total >= billed)
     plan = patient.care_plan.established if patient.care_plan else reached
