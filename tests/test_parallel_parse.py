@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from ccmcli import loader
 from ccmcli.store import cache, parallel_parse, record_files
 from ccmcli.store.datadir import DataDir
 
@@ -151,3 +152,44 @@ def test_shares_cover_every_item_once_in_order(n, workers):
 def test_few_files_are_parsed_here(monkeypatch):
     assert parallel_parse.worker_count(10) == 0
     assert parallel_parse.worker_count(parallel_parse.MIN_FILES - 1) == 0
+
+
+@needs_make_clinic
+@pytest.mark.parametrize("worker", ["reads", "dies", "lists other files"])
+def test_the_month_read_beside_the_patients_is_the_month_read_after(
+    generated, cli, monkeypatch, worker
+):
+    """`check` reads its month's log in the first worker (loader.reading_ahead); a worker that
+    fails, or saw other patient files than this process, is not believed: the log is read here."""
+    monkeypatch.setenv(cache.ENV_OFF, "1")
+    args = ("check", "-d", generated, "--format", "json", "--month", "2026-10")
+    force_workers(monkeypatch, 0)
+    serial = cli(*args)
+    parent, read_logs, stems = os.getpid(), loader._read_logs, record_files.patient_stems
+    ran = []
+
+    def in_worker(data, months):
+        if worker == "dies" and os.getpid() != parent:
+            os._exit(3)
+        ran.append(months)  # seen here only when it ran here
+        return read_logs(data, months)
+
+    monkeypatch.setattr(loader, "_read_logs", in_worker)
+    if worker == "lists other files":
+        monkeypatch.setattr(record_files, "patient_stems", lambda data: [*stems(data), "P7777"])
+    taken = []
+
+    def read_ahead(practice, month):
+        log = unpack(practice, month)
+        taken.append(log is not None)
+        return log
+
+    monkeypatch.setattr(loader, "_log_read_ahead", read_ahead)
+    force_workers(monkeypatch, 1)
+    parallel = cli(*args)
+    assert ran == []  # it ran in the worker, never here
+    assert parallel.exit_code == serial.exit_code and parallel.stdout == serial.stdout
+    assert taken == [worker == "reads"]  # the worker's reading is used only when trusted
+
+
+unpack = loader._log_read_ahead

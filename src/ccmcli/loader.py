@@ -7,7 +7,8 @@ reports its problems, so no command can believe a file that `ccm validate` rejec
 just the loader over every file, printed).
 """
 
-from collections.abc import Iterable
+import contextlib
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 
 from ccmcli.models.errors import CcmError
@@ -32,6 +33,8 @@ class Practice:
     whole: bool = True  # every patient file was read (else only those a command asked for)
     # records as filed, for those whose unknown codes the gates must not count (shown as written)
     as_filed: dict[str, Patient] = field(default_factory=dict)
+    # month logs a worker read while the patient files were parsed (_read_ahead), not yet taken
+    ahead: dict[str, list] = field(default_factory=dict, repr=False)
 
     @property
     def has_errors(self) -> bool:
@@ -95,7 +98,8 @@ def load(
     if settings is None and not every_file:
         raise record_files.refusal(problems)  # `validate` goes on to list every other problem
     practice = Practice(data, settings, problems=problems)  # type: ignore[arg-type]
-    _read_patients(practice, patient_ids)
+    with _read_ahead(practice, months if patient_ids is None else None):
+        _read_patients(practice, patient_ids)
     practice.whole = patient_ids is None
     if code_check and practice.patients:
         _check_codes(practice)
@@ -153,12 +157,86 @@ def _check_codes(practice: Practice) -> None:
 
 def _read_month(practice: Practice, month: Month) -> None:
     data = practice.data
-    if practice.whole:
-        log = logcache.read_month(data, month, practice.known_ids())
-    else:
-        log = timelog.read_month(data, month, record_files.patient_file_exists(data))
-    practice.logs[month] = _without_reused_ids(data, month, log)
-    practice.problems += practice.logs[month].problems
+    log = _log_read_ahead(practice, month)
+    if log is None:
+        if practice.whole:
+            log = logcache.read_month(data, month, practice.known_ids())
+        else:
+            log = timelog.read_month(data, month, record_files.patient_file_exists(data))
+        log = _without_reused_ids(data, month, log)
+    practice.logs[month] = log
+    practice.problems += log.problems
+
+
+# The months a command will judge, when it knows them before it loads (`reading_ahead`).
+_MONTHS_AHEAD: list[str | None] = []
+# Bytes of a month log that take as long to read (and send back from a worker) as one patient
+# file takes to parse: what shares the patient files out fairly beside a month (measured).
+LOG_BYTES_PER_FILE = 1500
+
+
+@contextlib.contextmanager
+def reading_ahead(month_text: str | None) -> Iterator[None]:
+    """Within this block, `load` of the whole practice reads the month `month_text` names (as
+    Practice.month reads it; None: this month) ahead: a forked worker that parses patient files
+    reads its log meanwhile. For commands that load first and pick the month after (check)."""
+    _MONTHS_AHEAD.append(month_text)
+    try:
+        yield
+    finally:
+        _MONTHS_AHEAD.pop()
+
+
+@contextlib.contextmanager
+def _read_ahead(practice: Practice, months: Iterable[Month] | None) -> Iterator[None]:
+    """Offer the months to be judged to the first worker that parses patient files (when there
+    are many to parse, parallel_parse): it reads their logs while this process parses its share.
+    What it read waits in `practice.ahead` for _read_month; if no worker ran, nothing does."""
+    wanted = set(months) if months is not None else set()
+    if months is not None:
+        for text in _MONTHS_AHEAD[-1:]:
+            with contextlib.suppress(CcmError):  # the command says so itself, after loading
+                wanted.add(practice.month(text))
+    data = practice.data
+    wanted = {m for m in wanted if not logcache.stored(data, m)}  # a kept read: cheap here
+    if not wanted:
+        yield
+        return
+    from ccmcli.store import parallel_parse
+
+    cost = sum(_size(data.log_path(m)) for m in wanted) / LOG_BYTES_PER_FILE
+    with parallel_parse.alongside(lambda: _read_logs(data, sorted(wanted)), cost) as job:
+        yield
+    if job.done:
+        import marshal
+
+        stems, logs = marshal.loads(job.result)  # type: ignore[arg-type]
+        if set(stems) == practice.known_ids():  # the same files: the same reading as here
+            practice.ahead = logs
+
+
+def _read_logs(data: DataDir, months: list[Month]) -> bytes:
+    """In a worker: the months' logs as _read_month reads them for the whole practice, packed,
+    with the patient ids they were checked against."""
+    import marshal
+
+    stems = record_files.patient_stems(data)
+    known = set(stems)
+    logs = {str(m): logcache.pack(_without_reused_ids(data, m, logcache.read_month(data, m, known)))
+            for m in months}  # fmt: skip
+    return marshal.dumps([stems, logs])
+
+
+def _log_read_ahead(practice: Practice, month: Month) -> timelog.MonthLog | None:
+    packed = practice.ahead.pop(str(month), None)
+    return logcache.unpack(month, packed) if packed is not None and practice.whole else None
+
+
+def _size(path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
 
 
 def _ledger_problems(data: DataDir) -> list[Problem]:

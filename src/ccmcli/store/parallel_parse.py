@@ -17,6 +17,7 @@ import signal
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
+from dataclasses import dataclass
 from typing import TypeVar
 
 T = TypeVar("T")
@@ -39,13 +40,47 @@ def worker_count(todo: int, least: int | None = None) -> int:
     return max(0, min(len(os.sched_getaffinity(0)) - 1, MAX_WORKERS))
 
 
-def split(n: int, workers: int, weight: float = WORKER_SHARE) -> list[tuple[int, int]]:
-    """[start, end) of each worker's share of `n` items, then this process's (the last)."""
+def split(
+    n: int, workers: int, weight: float = WORKER_SHARE, head: float = 0.0
+) -> list[tuple[int, int]]:
+    """[start, end) of each worker's share of `n` items, then this process's (the last). A
+    worker's item costs `1 / weight` of this process's; the first worker has `head` items' worth
+    of other work to do besides (a SideJob), so all finish together."""
     if workers < 1:
         return [(0, n)]
-    per = n * weight / (workers * weight + 1)  # every worker gets `weight` of this one's share
-    cuts = [round(per * i) for i in range(workers + 1)] + [n]
+    end = (n + weight * head) / (1 + workers * weight)  # this process's share: the time of all
+    first = weight * (end - head)
+    if first < 0:  # the side job alone takes longer: the first worker takes no files
+        first, end = 0.0, n / (1 + (workers - 1) * weight)
+    cuts = [0, round(first)] + [round(first + weight * end * i) for i in range(1, workers)] + [n]
     return list(itertools.pairwise(cuts))
+
+
+@dataclass
+class SideJob:
+    """Other work for the first worker of the next parse_many with workers (`alongside`): it
+    runs there beside that worker's share of files. `result` is what `run` returned, when it
+    ran and its worker finished well; else `done` stays False and the caller does the work."""
+
+    run: Callable[[], object]
+    cost: float  # as many files' parsing as it takes (to share out the files fairly)
+    taken: bool = False
+    done: bool = False
+    result: object = None
+
+
+_SIDE_JOBS: list[SideJob] = []
+
+
+@contextmanager
+def alongside(run: Callable[[], object], cost: float) -> Iterator[SideJob]:
+    """Offer `run` to the workers of the next parse_many within this block."""
+    job = SideJob(run, cost)
+    _SIDE_JOBS.append(job)
+    try:
+        yield job
+    finally:
+        _SIDE_JOBS.remove(job)
 
 
 def parse_many(items: Sequence[T], parse: Callable[[T], R], workers: int | None = None) -> list[R]:
@@ -54,8 +89,12 @@ def parse_many(items: Sequence[T], parse: Callable[[T], R], workers: int | None 
     n = worker_count(len(items)) if workers is None else workers
     if n < 1 or not items:
         return [parse(item) for item in items]
-    spans = split(len(items), n)
-    with _forked([items[a:b] for a, b in spans[:-1]], parse) as receive:
+    job = next((j for j in _SIDE_JOBS if not j.taken), None)
+    if job is not None:
+        job.taken = True
+    spans = split(len(items), n, head=job.cost if job else 0.0)
+    shares = [items[a:b] for a, b in spans[:-1]]
+    with _forked(shares, parse, job) as receive:
         start, end = spans[-1]
         mine = [parse(item) for item in items[start:end]]
         results: list[R] = []
@@ -67,18 +106,26 @@ def parse_many(items: Sequence[T], parse: Callable[[T], R], workers: int | None 
 
 
 @contextmanager
-def _forked(shares: list[Sequence[T]], parse: Callable[[T], R]):
-    """Fork one worker per share; yields a function that returns each worker's answers in turn
-    (None for a worker that failed). Workers still running on the way out are stopped."""
+def _forked(shares: list[Sequence[T]], parse: Callable[[T], R], job: SideJob | None = None):
+    """Fork one worker per share (the first also runs `job`); yields a function that returns
+    each worker's answers in turn (None for a worker that failed). Workers still running on the
+    way out are stopped."""
     running: dict[int, int] = {}  # pid -> read end of its pipe, until reaped
     try:
-        for share in shares:
-            pid, fd = _fork(share, parse)
+        for i, share in enumerate(shares):
+            pid, fd = _fork(share, parse, job if i == 0 else None)
             running[pid] = fd
 
         def receive() -> Iterator[list[R] | None]:
-            for pid in list(running):
-                yield _collect(pid, running.pop(pid))
+            for i, pid in enumerate(list(running)):
+                got = _collect(pid, running.pop(pid))
+                if got is None:
+                    yield None
+                    continue
+                side, answers = got
+                if i == 0 and job is not None:
+                    job.result, job.done = side, True
+                yield answers
 
         yield receive
     finally:
@@ -86,14 +133,16 @@ def _forked(shares: list[Sequence[T]], parse: Callable[[T], R]):
             _stop(pid, fd)
 
 
-def _fork(share: Sequence[T], parse: Callable[[T], R]) -> tuple[int, int]:
+def _fork(share: Sequence[T], parse: Callable[[T], R], job: SideJob | None) -> tuple[int, int]:
     read, write = os.pipe()
     pid = os.fork()
-    if pid == 0:  # the worker: parse, send, and leave without running any of the parent's exits
+    if pid == 0:  # the worker: work, send, and leave without running any of the parent's exits
         code = 1
         try:
             os.close(read)
-            payload = pickle.dumps([parse(item) for item in share], pickle.HIGHEST_PROTOCOL)
+            side = job.run() if job is not None else None
+            answers = [parse(item) for item in share]
+            payload = pickle.dumps((side, answers), pickle.HIGHEST_PROTOCOL)
             with open(write, "wb", closefd=True) as out:
                 out.write(payload)
             code = 0
@@ -103,8 +152,8 @@ def _fork(share: Sequence[T], parse: Callable[[T], R]) -> tuple[int, int]:
     return pid, read
 
 
-def _collect(pid: int, fd: int) -> list | None:
-    """The worker's answers, or None when it did not finish well (its share is parsed again).
+def _collect(pid: int, fd: int) -> tuple[object, list] | None:
+    """The worker's side job's result and answers, or None when it did not finish well (its share is parsed again).
     The worker is reaped and its pipe closed."""
     chunks = []
     try:
@@ -117,10 +166,10 @@ def _collect(pid: int, fd: int) -> list | None:
     if not os.WIFEXITED(status) or os.WEXITSTATUS(status) != 0:
         return None
     try:
-        answers = pickle.loads(b"".join(chunks))
+        side, answers = pickle.loads(b"".join(chunks))
     except Exception:
         return None
-    return answers if isinstance(answers, list) else None
+    return (side, answers) if isinstance(answers, list) else None
 
 
 def _stop(pid: int, fd: int) -> None:
