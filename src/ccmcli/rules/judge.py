@@ -1,7 +1,7 @@
 """One patient-month, judged: gates, countable minutes, track, date of service, next step."""
 
 from itertools import accumulate
-from operator import attrgetter
+from operator import itemgetter
 
 from ccmcli.models.months import Month
 from ccmcli.models.records import Patient, Settings
@@ -23,7 +23,7 @@ from ccmcli.rules.selection import Option, choose, next_step, options
 from ccmcli.rules.table import RuleYear, Track
 from ccmcli.store.timelog import Entry
 
-_DAY = attrgetter("date")
+_COUNTED = itemgetter(1)  # EntryVerdict.counted, at C speed
 
 
 def judge(
@@ -137,14 +137,16 @@ def _priced(tracks: tuple[Track, ...], staff: int, prac: int, pool: bool, sel: s
             patient: Patient, rules: RuleYear) -> tuple[list[Option], Option | None, tuple | None]:  # fmt: skip
     """The options (A1), the choice (A4) and the next step for these minute totals. They
     follow from the totals and the table alone, so the table remembers them: a practice's
-    patients share a few hundred totals. The answers are shared, so they are never modified."""
+    patients share a few hundred totals. The answers are shared, so they are never modified.
+    `tracks` come remembered from allowed_tracks, so their identity names them (hashing the
+    tracks themselves would cost more than the rest of the look-up)."""
 
     def work():
         found = options(tracks, staff, prac, pool, rules)
         step = next_step(tracks, staff, prac, pool, sel, patient.program, rules)
         return found, choose(found, sel, patient.program), step
 
-    return rules.remember(("priced", tracks, staff, prac, pool, sel, patient.program), work)
+    return rules.remember(("priced", id(tracks), staff, prac, pool, sel, patient.program), work)
 
 
 def _minute_totals(verdicts: list[EntryVerdict]) -> tuple[int, int, int]:
@@ -175,7 +177,7 @@ def _exclusion_warnings(patient: Patient, verdicts: list[EntryVerdict]) -> list[
     An entry before both dates is reported under both rules; with no consent (or no visit)
     recorded, every entry is before it.
     """
-    if all(v.counted for v in verdicts):  # most months: nothing excluded, nothing to say
+    if all(map(_COUNTED, verdicts)):  # most months: nothing excluded, nothing to say
         return []
     consent = patient.consent.date if patient.consent else None
     visit = patient.initiating_visit.date if patient.initiating_visit else None
@@ -243,8 +245,12 @@ def _date_of_service(track, billed, verdicts, patient, month, settings):
         return month.last
     pool = settings.count_practitioner_minutes_as_staff
     counts = {r: counts_role(track, r, pool) for r in {v.entry.role for v in verdicts}}
-    mine = sorted((v.entry for v in verdicts if v.counted and counts[v.entry.role]), key=_DAY)
-    totals = accumulate(e.minutes for e in mine)
-    reached = next(e.date for e, total in zip(mine, totals, strict=True) if total >= billed)
+    by_day: dict = {}  # the day a total is reached is the same whatever the order within a day
+    for entry, counted, _ in verdicts:
+        if counted and counts[entry.role]:
+            by_day[entry.date] = by_day.get(entry.date, 0) + entry.minutes
+    days = sorted(by_day)
+    totals = accumulate(map(by_day.__getitem__, days))
+    reached = next(day for day, total in zip(days, totals, strict=True) if total >= billed)
     plan = patient.care_plan.established if patient.care_plan else reached
     return max(reached, plan)
