@@ -172,7 +172,7 @@ def _read_month(practice: Practice, month: Month) -> None:
 _MONTHS_AHEAD: list[str | None] = []
 # Bytes of a month log that take as long to read (and send back from a worker) as one patient
 # file takes to parse: what shares the patient files out fairly beside a month (measured).
-LOG_BYTES_PER_FILE = 1500
+LOG_BYTES_PER_FILE = 1750
 
 
 @contextlib.contextmanager
