@@ -2,7 +2,6 @@
 them one by one gives: the same records, the same invalid ids, the same problems in the same order,
 whether a worker finishes well or not."""
 
-import itertools
 import json
 import os
 import shutil
@@ -139,14 +138,11 @@ def test_an_exception_in_a_worker_is_raised_here_as_without_workers():
         parallel_parse.parse_many(list(range(10)), parse, 1)  # item 3 is in the worker's share
 
 
-@pytest.mark.parametrize("n", [0, 1, 5, 1000, 20001])
-@pytest.mark.parametrize("workers", [0, 1, 3])
-def test_shares_cover_every_item_once_in_order(n, workers):
-    spans = parallel_parse.split(n, workers)
-    assert len(spans) == workers + 1
-    assert spans[0][0] == 0 and spans[-1][1] == n
-    assert all(a <= b for a, b in spans)
-    assert all(b == c for (_, b), (c, _) in itertools.pairwise(spans))
+@pytest.mark.parametrize("n", [0, 1, 5, 1000, 20001, 10**6])
+def test_chunks_cover_every_item_once_in_order(n):
+    spans = parallel_parse.chunks(n)
+    assert len(spans) <= parallel_parse.MAX_CHUNKS
+    assert [i for a, b in spans for i in range(a, b)] == list(range(n))
 
 
 def test_few_files_are_parsed_here(monkeypatch):

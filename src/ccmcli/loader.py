@@ -170,9 +170,6 @@ def _read_month(practice: Practice, month: Month) -> None:
 
 # The months a command will judge, when it knows them before it loads (`reading_ahead`).
 _MONTHS_AHEAD: list[str | None] = []
-# Bytes of a month log that take as long to read (and send back from a worker) as one patient
-# file takes to parse: what shares the patient files out fairly beside a month (measured).
-LOG_BYTES_PER_FILE = 1750
 
 
 @contextlib.contextmanager
@@ -204,8 +201,7 @@ def _read_ahead(practice: Practice, months: Iterable[Month] | None) -> Iterator[
         return
     from ccmcli.store import parallel_parse
 
-    cost = sum(_size(data.log_path(m)) for m in wanted) / LOG_BYTES_PER_FILE
-    with parallel_parse.alongside(lambda: _read_logs(data, sorted(wanted)), cost) as job:
+    with parallel_parse.alongside(lambda: _read_logs(data, sorted(wanted))) as job:
         yield
     if job.done:
         import marshal
@@ -230,13 +226,6 @@ def _read_logs(data: DataDir, months: list[Month]) -> bytes:
 def _log_read_ahead(practice: Practice, month: Month) -> timelog.MonthLog | None:
     packed = practice.ahead.pop(str(month), None)
     return logcache.unpack(month, packed) if packed is not None and practice.whole else None
-
-
-def _size(path) -> int:
-    try:
-        return path.stat().st_size
-    except OSError:
-        return 0
 
 
 def _ledger_problems(data: DataDir) -> list[Problem]:

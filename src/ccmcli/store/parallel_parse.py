@@ -1,16 +1,17 @@
-"""Parsing many record files on every CPU this process may use: forked workers take a share.
+"""Parsing many record files on every CPU this process may use: forked workers share the work.
 
 Reading, YAML and validation of a large practice's patient files is most of a cold `ccm check`
-(caches off, or a cache that misses thousands of files). Each forked worker parses a share of
-the files and sends back its (record, problems) pairs, pickled; this process parses its own
-share meanwhile and puts every answer back in file order, so the result is exactly what parsing
-one by one gives. A worker that fails in any way is not trusted: its share is parsed here, one by
-one, as without workers. A fork costs tens of milliseconds, so a few hundred files are parsed
-here alone, and so is everything where fork is not the usual start method (Linux) or threads are
-running (a forked copy of a lock another thread held would never be released).
+(caches off, or a cache that misses thousands of files). The files are cut into chunks whose
+numbers wait in a pipe; this process and each forked worker take the next number until none is
+left (a read of 4 bytes from a pipe is atomic), so whoever is faster, or less disturbed by other
+work on the machine, parses more, and all finish together. The workers send back their chunks'
+(record, problems) pairs, pickled, and every answer is put back in file order: the result is
+exactly what parsing one by one gives. A chunk whose worker failed in any way is parsed here, as
+without workers. A fork costs tens of milliseconds, so a few hundred files are parsed here alone,
+and so is everything where fork is not the usual start method (Linux) or threads are running (a
+forked copy of a lock another thread held would never be released).
 """
 
-import itertools
 import os
 import pickle
 import signal
@@ -25,9 +26,8 @@ R = TypeVar("R")
 
 MIN_FILES = 2000  # fewer to parse: one process (a fork costs as much as ~200 files)
 MAX_WORKERS = 3  # beyond this, reading the folder and unpickling in here dominate
-# A worker's answers cost it a pickle and this process an unpickle (about a fifth of a parse
-# each): it takes a smaller share so that all finish together.
-WORKER_SHARE = 0.8
+MIN_CHUNK = 16  # files a chunk at least: a few milliseconds of work per number taken
+MAX_CHUNKS = 1000  # their numbers (4 bytes each) fit in a pipe's smallest buffer (4 KiB)
 
 
 def worker_count(todo: int, least: int | None = None) -> int:
@@ -40,30 +40,19 @@ def worker_count(todo: int, least: int | None = None) -> int:
     return max(0, min(len(os.sched_getaffinity(0)) - 1, MAX_WORKERS))
 
 
-def split(
-    n: int, workers: int, weight: float = WORKER_SHARE, head: float = 0.0
-) -> list[tuple[int, int]]:
-    """[start, end) of each worker's share of `n` items, then this process's (the last). A
-    worker's item costs `1 / weight` of this process's; the first worker has `head` items' worth
-    of other work to do besides (a SideJob), so all finish together."""
-    if workers < 1:
-        return [(0, n)]
-    end = (n + weight * head) / (1 + workers * weight)  # this process's share: the time of all
-    first = weight * (end - head)
-    if first < 0:  # the side job alone takes longer: the first worker takes no files
-        first, end = 0.0, n / (1 + (workers - 1) * weight)
-    cuts = [0, round(first)] + [round(first + weight * end * i) for i in range(1, workers)] + [n]
-    return list(itertools.pairwise(cuts))
+def chunks(n: int) -> list[tuple[int, int]]:
+    """[start, end) of each chunk of `n` items, in order: at most MAX_CHUNKS of them."""
+    size = max(MIN_CHUNK, -(-n // MAX_CHUNKS))
+    return [(a, min(a + size, n)) for a in range(0, n, size)]
 
 
 @dataclass
 class SideJob:
     """Other work for the first worker of the next parse_many with workers (`alongside`): it
-    runs there beside that worker's share of files. `result` is what `run` returned, when it
+    does it first, then takes chunks like the others. `result` is what `run` returned, when it
     ran and its worker finished well; else `done` stays False and the caller does the work."""
 
     run: Callable[[], object]
-    cost: float  # as many files' parsing as it takes (to share out the files fairly)
     taken: bool = False
     done: bool = False
     result: object = None
@@ -73,9 +62,9 @@ _SIDE_JOBS: list[SideJob] = []
 
 
 @contextmanager
-def alongside(run: Callable[[], object], cost: float) -> Iterator[SideJob]:
+def alongside(run: Callable[[], object]) -> Iterator[SideJob]:
     """Offer `run` to the workers of the next parse_many within this block."""
-    job = SideJob(run, cost)
+    job = SideJob(run)
     _SIDE_JOBS.append(job)
     try:
         yield job
@@ -92,31 +81,56 @@ def parse_many(items: Sequence[T], parse: Callable[[T], R], workers: int | None 
     job = next((j for j in _SIDE_JOBS if not j.taken), None)
     if job is not None:
         job.taken = True
-    spans = split(len(items), n, head=job.cost if job else 0.0)
-    shares = [items[a:b] for a, b in spans[:-1]]
-    with _forked(shares, parse, job) as receive:
-        start, end = spans[-1]
-        mine = [parse(item) for item in items[start:end]]
-        results: list[R] = []
-        for (a, b), answers in zip(spans[:-1], receive(), strict=True):
-            if answers is None or len(answers) != b - a:
-                answers = [parse(item) for item in items[a:b]]
-            results += answers
-    return results + mine
+    spans = chunks(len(items))
+    queue = _queue(len(spans))
+    try:
+        with _forked(n, lambda: _take(queue, items, spans, parse), job) as receive:
+            done = _take(queue, items, spans, parse)
+            for answers in receive():
+                done.update(answers or {})
+    finally:
+        os.close(queue)
+    results: list[R] = []
+    for i, (a, b) in enumerate(spans):
+        answers = done.get(i)
+        if answers is None or len(answers) != b - a:  # its worker failed: parsed here
+            answers = [parse(item) for item in items[a:b]]
+        results += answers
+    return results
+
+
+def _queue(count: int) -> int:
+    """The read end of a pipe holding the numbers 0..count-1; reading it past them gives b""."""
+    read, write = os.pipe()
+    try:
+        os.write(write, b"".join(i.to_bytes(4, "little") for i in range(count)))
+    finally:
+        os.close(write)
+    return read
+
+
+def _take(queue: int, items: Sequence[T], spans: list, parse: Callable[[T], R]) -> dict:
+    """Parse chunk after chunk, as long as the queue holds numbers: {chunk number: answers}."""
+    done = {}
+    while raw := os.read(queue, 4):
+        i = int.from_bytes(raw, "little")
+        a, b = spans[i]
+        done[i] = [parse(item) for item in items[a:b]]
+    return done
 
 
 @contextmanager
-def _forked(shares: list[Sequence[T]], parse: Callable[[T], R], job: SideJob | None = None):
-    """Fork one worker per share (the first also runs `job`); yields a function that returns
-    each worker's answers in turn (None for a worker that failed). Workers still running on the
-    way out are stopped."""
+def _forked(workers: int, work: Callable[[], dict], job: SideJob | None = None):
+    """Fork `workers` workers doing `work` (the first runs `job` before); yields a function that
+    returns each worker's answers in turn (None for a worker that failed). Workers still running
+    on the way out are stopped."""
     running: dict[int, int] = {}  # pid -> read end of its pipe, until reaped
     try:
-        for i, share in enumerate(shares):
-            pid, fd = _fork(share, parse, job if i == 0 else None)
+        for i in range(workers):
+            pid, fd = _fork(work, job if i == 0 else None)
             running[pid] = fd
 
-        def receive() -> Iterator[list[R] | None]:
+        def receive() -> Iterator[dict | None]:
             for i, pid in enumerate(list(running)):
                 got = _collect(pid, running.pop(pid))
                 if got is None:
@@ -133,7 +147,7 @@ def _forked(shares: list[Sequence[T]], parse: Callable[[T], R], job: SideJob | N
             _stop(pid, fd)
 
 
-def _fork(share: Sequence[T], parse: Callable[[T], R], job: SideJob | None) -> tuple[int, int]:
+def _fork(work: Callable[[], dict], job: SideJob | None) -> tuple[int, int]:
     read, write = os.pipe()
     pid = os.fork()
     if pid == 0:  # the worker: work, send, and leave without running any of the parent's exits
@@ -141,8 +155,7 @@ def _fork(share: Sequence[T], parse: Callable[[T], R], job: SideJob | None) -> t
         try:
             os.close(read)
             side = job.run() if job is not None else None
-            answers = [parse(item) for item in share]
-            payload = pickle.dumps((side, answers), pickle.HIGHEST_PROTOCOL)
+            payload = pickle.dumps((side, work()), pickle.HIGHEST_PROTOCOL)
             with open(write, "wb", closefd=True) as out:
                 out.write(payload)
             code = 0
@@ -152,13 +165,12 @@ def _fork(share: Sequence[T], parse: Callable[[T], R], job: SideJob | None) -> t
     return pid, read
 
 
-def _collect(pid: int, fd: int) -> tuple[object, list] | None:
-    """The worker's side job's result and answers, or None when it did not finish well (its share is parsed again).
-    The worker is reaped and its pipe closed."""
-    chunks = []
+def _collect(pid: int, fd: int) -> tuple[object, dict] | None:
+    """The worker's side job's result and answers, or None when it did not finish well. The
+    worker is reaped and its pipe closed."""
     try:
         with open(fd, "rb", closefd=True) as source:
-            chunks.append(source.read())
+            payload = source.read()
     except OSError:
         _stop(pid, -1)
         return None
@@ -166,10 +178,10 @@ def _collect(pid: int, fd: int) -> tuple[object, list] | None:
     if not os.WIFEXITED(status) or os.WEXITSTATUS(status) != 0:
         return None
     try:
-        side, answers = pickle.loads(b"".join(chunks))
+        side, answers = pickle.loads(payload)
     except Exception:
         return None
-    return (side, answers) if isinstance(answers, list) else None
+    return (side, answers) if isinstance(answers, dict) else None
 
 
 def _stop(pid: int, fd: int) -> None:
