@@ -148,6 +148,9 @@ def _check_codes(practice: Practice) -> None:
         practice.notes.append(note or "condition codes not checked")
         return
     practice.problems += data_dir_problems(practice.data, practice.patients.values(), checker)
+    codes = {c.code for p in practice.patients.values() for c in p.conditions}
+    if all(checker.kind(code) != "unknown" for code in codes):
+        return  # no code to set aside (a principal condition is one of the conditions' codes)
     for pid, patient in practice.patients.items():
         gated = without_unknown(patient, checker)
         if gated is not patient:
