@@ -189,3 +189,26 @@ def test_the_month_read_beside_the_patients_is_the_month_read_after(
 
 
 unpack = loader._log_read_ahead
+
+
+def test_a_side_job_runs_in_a_worker_and_its_result_is_kept():
+    parent = os.getpid()
+    with parallel_parse.alongside(lambda: ("ran in", os.getpid() != parent)) as job:
+        assert parallel_parse.parse_many(list(range(100)), str, 1) == [str(i) for i in range(100)]
+        job.wait()
+    assert job.done and job.result == ("ran in", True)
+
+
+def test_a_side_job_not_waited_for_is_stopped_at_the_end_of_its_block():
+    never, keep_open = os.pipe()  # nothing is ever written: the job waits forever
+    try:
+        with parallel_parse.alongside(lambda: os.read(never, 1)) as job:
+            assert parallel_parse.parse_many(list(range(64)), str, 1) == [str(i) for i in range(64)]
+            assert job.worker is not None  # this process took every chunk, the worker waits
+            pid = job.worker[0]
+        assert job.worker is None and not job.done
+        with pytest.raises(ChildProcessError):
+            os.waitpid(pid, os.WNOHANG)  # stopped and reaped
+    finally:
+        os.close(never)
+        os.close(keep_open)

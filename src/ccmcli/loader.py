@@ -100,10 +100,10 @@ def load(
     practice = Practice(data, settings, problems=problems)  # type: ignore[arg-type]
     with _read_ahead(practice, months if patient_ids is None else None):
         _read_patients(practice, patient_ids)
-    practice.whole = patient_ids is None
-    if code_check and practice.patients:
-        _check_codes(practice)
-    practice.problems += layout.folder_problems(data, every_file)
+        practice.whole = patient_ids is None
+        if code_check and practice.patients:
+            _check_codes(practice)  # while a worker may still be reading a month log
+        practice.problems += layout.folder_problems(data, every_file)
     wanted = set(months) | (set(layout.log_months(data)) if every_file else set())
     for month in sorted(wanted):
         _read_month(practice, month)
@@ -206,6 +206,7 @@ def _read_ahead(practice: Practice, months: Iterable[Month] | None) -> Iterator[
 
     with parallel_parse.alongside(lambda: _read_logs(data, sorted(wanted))) as job:
         yield
+        job.wait()
     if job.done:
         import marshal
 

@@ -49,13 +49,25 @@ def chunks(n: int) -> list[tuple[int, int]]:
 @dataclass
 class SideJob:
     """Other work for the first worker of the next parse_many with workers (`alongside`): it
-    does it first, then takes chunks like the others. `result` is what `run` returned, when it
-    ran and its worker finished well; else `done` stays False and the caller does the work."""
+    does it first, then takes chunks like the others. After `wait`, `result` is what `run`
+    returned, when it ran and its worker finished well; else `done` stays False and the caller
+    does the work itself. When this process took every chunk, parse_many returns without
+    waiting for that worker, which goes on with `run` until `wait` (or the block's end)."""
 
     run: Callable[[], object]
     taken: bool = False
     done: bool = False
     result: object = None
+    worker: tuple[int, int] | None = None  # (pid, pipe) of a worker still at it
+
+    def wait(self) -> None:
+        """Collect the worker still at `run`, if any."""
+        if self.worker is not None:
+            pid, fd = self.worker
+            self.worker = None
+            got = _collect(pid, fd)
+            if got is not None:
+                self.result, self.done = got[0], True
 
 
 _SIDE_JOBS: list[SideJob] = []
@@ -70,6 +82,9 @@ def alongside(run: Callable[[], object]) -> Iterator[SideJob]:
         yield job
     finally:
         _SIDE_JOBS.remove(job)
+        if job.worker is not None:  # not waited for (an error on the way): stop it
+            _stop(*job.worker)
+            job.worker = None
 
 
 def parse_many(items: Sequence[T], parse: Callable[[T], R], workers: int | None = None) -> list[R]:
@@ -86,7 +101,7 @@ def parse_many(items: Sequence[T], parse: Callable[[T], R], workers: int | None 
     try:
         with _forked(n, lambda: _take(queue, items, spans, parse), job) as receive:
             done = _take(queue, items, spans, parse)
-            for answers in receive():
+            for answers in receive(every=len(done) < len(spans)):
                 done.update(answers or {})
     finally:
         os.close(queue)
@@ -130,8 +145,13 @@ def _forked(workers: int, work: Callable[[], dict], job: SideJob | None = None):
             pid, fd = _fork(work, job if i == 0 else None)
             running[pid] = fd
 
-        def receive() -> Iterator[dict | None]:
+        def receive(every: bool = True) -> Iterator[dict | None]:
+            """Each worker's answers; without `every` (no worker holds a chunk) the side job's
+            worker is left at work, handed to the job for its `wait`."""
             for i, pid in enumerate(list(running)):
+                if i == 0 and job is not None and not every:
+                    job.worker = (pid, running.pop(pid))
+                    continue
                 got = _collect(pid, running.pop(pid))
                 if got is None:
                     yield None
