@@ -42,10 +42,13 @@ def generated(tmp_path_factory) -> Path:
         pytest.skip("needs shared/bench")
     root = tmp_path_factory.mktemp("parallel") / "clinic"
     subprocess.run(
-        [sys.executable, str(MAKE_CLINIC), str(root), "--patients", "120", "--months", "1",
+        [sys.executable, str(MAKE_CLINIC), str(root), "--patients", "120", "--months", "2",
          "--entries-per-month", "600", "--last-month", "2026-10"],
         check=True, capture_output=True,
     )  # fmt: skip
+    september = (root / "logs" / "2026-09.csv").read_text().splitlines()
+    with (root / "logs" / "2026-10.csv").open("a") as october:  # an id September uses again
+        october.write(september[1].replace("2026-09-", "2026-10-") + "\n")
     patients = root / "patients"
     for name, raw in BROKEN.items():
         (patients / name).write_bytes(raw)
@@ -186,6 +189,7 @@ def test_the_month_read_beside_the_patients_is_the_month_read_after(
     assert ran == []  # it ran in the worker, never here
     assert parallel.exit_code == serial.exit_code and parallel.stdout == serial.stdout
     assert taken == [worker == "reads"]  # the worker's reading is used only when trusted
+    assert "is already used at logs/2026-09.csv:2" in parallel.stdout
 
 
 unpack = loader._log_read_ahead

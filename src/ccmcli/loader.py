@@ -33,8 +33,10 @@ class Practice:
     whole: bool = True  # every patient file was read (else only those a command asked for)
     # records as filed, for those whose unknown codes the gates must not count (shown as written)
     as_filed: dict[str, Patient] = field(default_factory=dict)
-    # month logs a worker read while the patient files were parsed (_read_ahead), not yet taken
+    # month logs a worker read while the patient files were parsed (_read_ahead), not yet taken,
+    # and the entry ids of the months before them, read here meanwhile
     ahead: dict[str, list] = field(default_factory=dict, repr=False)
+    ids_before: dict[Month, list[str]] = field(default_factory=dict, repr=False)
 
     @property
     def has_errors(self) -> bool:
@@ -166,7 +168,7 @@ def _read_month(practice: Practice, month: Month) -> None:
             log = logcache.read_month(data, month, practice.known_ids())
         else:
             log = timelog.read_month(data, month, record_files.patient_file_exists(data))
-        log = _without_reused_ids(data, month, log)
+    log = _without_reused_ids(data, month, log, practice.ids_before)
     practice.logs[month] = log
     practice.problems += log.problems
 
@@ -204,9 +206,15 @@ def _read_ahead(practice: Practice, months: Iterable[Month] | None) -> Iterator[
         return
     from ccmcli.store import parallel_parse
 
-    with parallel_parse.alongside(lambda: _read_logs(data, sorted(wanted))) as job:
+    def ids_before() -> dict:
+        """The ids of the months before, which the month's rows must not use again (reused_ids):
+        read here while the worker reads the month, its part is that much shorter."""
+        return {m: logcache.row_ids(data, m) for m in layout.log_months(data) if m < max(wanted)}
+
+    with parallel_parse.alongside(lambda: _read_logs(data, sorted(wanted)), ids_before) as job:
         yield
         job.wait()
+    practice.ids_before = job.here_result or {}  # type: ignore[assignment]
     if job.done:
         import marshal
 
@@ -216,14 +224,14 @@ def _read_ahead(practice: Practice, months: Iterable[Month] | None) -> Iterator[
 
 
 def _read_logs(data: DataDir, months: list[Month]) -> bytes:
-    """In a worker: the months' logs as _read_month reads them for the whole practice, packed,
-    with the patient ids they were checked against."""
+    """In a worker: the months' logs as logcache reads them for the whole practice (entry ids
+    used before are set aside by _read_month), packed, with the patient ids they were checked
+    against."""
     import marshal
 
     stems = record_files.patient_stems(data)
     known = set(stems)
-    logs = {str(m): logcache.pack(_without_reused_ids(data, m, logcache.read_month(data, m, known)))
-            for m in months}  # fmt: skip
+    logs = {str(m): logcache.pack(logcache.read_month(data, m, known)) for m in months}
     return marshal.dumps([stems, logs])
 
 
@@ -250,15 +258,20 @@ def _ledger_problems(data: DataDir) -> list[Problem]:
     return problems
 
 
-def reused_ids(data: DataDir, month: Month, ids: set[str]) -> dict[str, str]:
+def reused_ids(
+    data: DataDir, month: Month, ids: set[str], read: dict[Month, list[str]] | None = None
+) -> dict[str, str]:
     """Which of `ids` (of `month`'s rows) an earlier month's file already uses, and where
     (`logs/2026-09.csv:7`). Entry ids are unique across all logs (contract 1): such a row is an
-    error and counts toward nothing, as `validate` has always said."""
+    error and counts toward nothing, as `validate` has always said. `read`: months' ids read
+    already (logcache.row_ids)."""
     used: dict[str, str] = {}
     if not ids:
         return used
     for m in (m for m in layout.log_months(data) if m < month):
-        clashes = ids.intersection(logcache.row_ids(data, m)).difference(used)
+        before = read.get(m) if read else None
+        before = logcache.row_ids(data, m) if before is None else before
+        clashes = ids.intersection(before).difference(used)
         if clashes:
             path = data.log_path(m)
             lines = timelog.row_lines(path, clashes)
@@ -266,9 +279,11 @@ def reused_ids(data: DataDir, month: Month, ids: set[str]) -> dict[str, str]:
     return used
 
 
-def _without_reused_ids(data: DataDir, month: Month, log: timelog.MonthLog) -> timelog.MonthLog:
+def _without_reused_ids(
+    data: DataDir, month: Month, log: timelog.MonthLog, read: dict | None = None
+) -> timelog.MonthLog:
     """The month's log without the rows whose ids an earlier month uses, each a problem."""
-    used = reused_ids(data, month, {e.id for e in log.entries})
+    used = reused_ids(data, month, {e.id for e in log.entries}, read)
     if not used:
         return log
     problems = [

@@ -55,9 +55,11 @@ class SideJob:
     waiting for that worker, which goes on with `run` until `wait` (or the block's end)."""
 
     run: Callable[[], object]
+    here: Callable[[], object] | None = None  # done by this process meanwhile, before its chunks
     taken: bool = False
     done: bool = False
     result: object = None
+    here_result: object = None
     worker: tuple[int, int] | None = None  # (pid, pipe) of a worker still at it
 
     def wait(self) -> None:
@@ -74,9 +76,12 @@ _SIDE_JOBS: list[SideJob] = []
 
 
 @contextmanager
-def alongside(run: Callable[[], object]) -> Iterator[SideJob]:
-    """Offer `run` to the workers of the next parse_many within this block."""
-    job = SideJob(run)
+def alongside(
+    run: Callable[[], object], here: Callable[[], object] | None = None
+) -> Iterator[SideJob]:
+    """Offer `run` to the workers of the next parse_many within this block; if one takes it,
+    this process does `here` meanwhile (its `here_result`), then its share of the chunks."""
+    job = SideJob(run, here)
     _SIDE_JOBS.append(job)
     try:
         yield job
@@ -100,6 +105,8 @@ def parse_many(items: Sequence[T], parse: Callable[[T], R], workers: int | None 
     queue = _queue(len(spans))
     try:
         with _forked(n, lambda: _take(queue, items, spans, parse), job) as receive:
+            if job is not None and job.here is not None:
+                job.here_result = job.here()
             done = _take(queue, items, spans, parse)
             for answers in receive(every=len(done) < len(spans)):
                 done.update(answers or {})
