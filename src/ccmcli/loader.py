@@ -36,7 +36,7 @@ class Practice:
     # month logs a worker read while the patient files were parsed (_read_ahead), not yet taken,
     # and the entry ids of the months before them, read here meanwhile
     ahead: dict[str, list] = field(default_factory=dict, repr=False)
-    ids_before: dict[Month, list[str]] = field(default_factory=dict, repr=False)
+    ids_before: dict[Month, set[str]] = field(default_factory=dict, repr=False)
 
     @property
     def has_errors(self) -> bool:
@@ -209,7 +209,8 @@ def _read_ahead(practice: Practice, months: Iterable[Month] | None) -> Iterator[
     def ids_before() -> dict:
         """The ids of the months before, which the month's rows must not use again (reused_ids):
         read here while the worker reads the month, its part is that much shorter."""
-        return {m: logcache.row_ids(data, m) for m in layout.log_months(data) if m < max(wanted)}
+        return {m: set(logcache.row_ids(data, m)) for m in layout.log_months(data)
+                if m < max(wanted)}  # fmt: skip
 
     with parallel_parse.alongside(lambda: _read_logs(data, sorted(wanted)), ids_before) as job:
         yield
@@ -259,12 +260,12 @@ def _ledger_problems(data: DataDir) -> list[Problem]:
 
 
 def reused_ids(
-    data: DataDir, month: Month, ids: set[str], read: dict[Month, list[str]] | None = None
+    data: DataDir, month: Month, ids: set[str], read: dict[Month, set[str]] | None = None
 ) -> dict[str, str]:
     """Which of `ids` (of `month`'s rows) an earlier month's file already uses, and where
     (`logs/2026-09.csv:7`). Entry ids are unique across all logs (contract 1): such a row is an
     error and counts toward nothing, as `validate` has always said. `read`: months' ids read
-    already (logcache.row_ids)."""
+    already (logcache.row_ids, as sets)."""
     used: dict[str, str] = {}
     if not ids:
         return used
