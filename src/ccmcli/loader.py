@@ -9,7 +9,8 @@ just the loader over every file, printed).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import contextlib
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from operator import attrgetter
 from typing import TYPE_CHECKING
@@ -41,6 +42,10 @@ class Practice:
     # ccm.yaml's and every patient file's signature as read, when all were (PatientSet's)
     signatures: dict[str, tuple | None] = field(default_factory=dict)
     read_at_ns: int = 0
+    # month logs a worker read while the patient files were parsed (_read_ahead), not yet taken,
+    # and the entry ids of the months before them, read here meanwhile
+    ahead: dict[str, list] = field(default_factory=dict, repr=False)
+    ids_before: dict[Month, set[str]] = field(default_factory=dict, repr=False)
 
     @property
     def has_errors(self) -> bool:
@@ -104,11 +109,12 @@ def load(
     if settings is None and not every_file:
         raise record_files.refusal(problems)  # `validate` goes on to list every other problem
     practice = Practice(data, settings, problems=problems)  # type: ignore[arg-type]
-    _read_patients(practice, patient_ids)
-    practice.whole = patient_ids is None
-    if code_check and practice.patients:
-        _check_codes(practice)
-    practice.problems += layout.folder_problems(data, every_file)
+    with _read_ahead(practice, months if patient_ids is None else None):
+        _read_patients(practice, patient_ids)
+        practice.whole = patient_ids is None
+        if code_check and practice.patients:
+            _check_codes(practice)  # while a worker may still be reading a month log
+        practice.problems += layout.folder_problems(data, every_file)
     wanted = set(months) | (set(layout.log_months(data)) if every_file else set())
     for month in sorted(wanted):
         _read_month(practice, month)
@@ -154,6 +160,9 @@ def _check_codes(practice: Practice) -> None:
         practice.notes.append(note or "condition codes not checked")
         return
     practice.problems += data_dir_problems(practice.data, practice.patients.values(), checker)
+    codes = {c.code for p in practice.patients.values() for c in p.conditions}
+    if all(checker.kind(code) != "unknown" for code in codes):
+        return  # no code to set aside (a principal condition is one of the conditions' codes)
     for pid, patient in practice.patients.items():
         gated = without_unknown(patient, checker)
         if gated is not patient:
@@ -163,12 +172,83 @@ def _check_codes(practice: Practice) -> None:
 
 def _read_month(practice: Practice, month: Month) -> None:
     data = practice.data
-    if practice.whole:
-        log = logcache.read_month(data, month, practice.known_ids())
-    else:
-        log = timelog.read_month(data, month, record_files.patient_file_exists(data))
-    practice.logs[month] = _without_reused_ids(data, month, log)
-    practice.problems += practice.logs[month].problems
+    log = _log_read_ahead(practice, month)
+    if log is None:
+        if practice.whole:
+            log = logcache.read_month(data, month, practice.known_ids())
+        else:
+            log = timelog.read_month(data, month, record_files.patient_file_exists(data))
+    log = _without_reused_ids(data, month, log, practice.ids_before)
+    practice.logs[month] = log
+    practice.problems += log.problems
+
+
+# The months a command will judge, when it knows them before it loads (`reading_ahead`).
+_MONTHS_AHEAD: list[str | None] = []
+
+
+@contextlib.contextmanager
+def reading_ahead(month_text: str | None) -> Iterator[None]:
+    """Within this block, `load` of the whole practice reads the month `month_text` names (as
+    Practice.month reads it; None: this month) ahead: a forked worker that parses patient files
+    reads its log meanwhile. For commands that load first and pick the month after (check)."""
+    _MONTHS_AHEAD.append(month_text)
+    try:
+        yield
+    finally:
+        _MONTHS_AHEAD.pop()
+
+
+@contextlib.contextmanager
+def _read_ahead(practice: Practice, months: Iterable[Month] | None) -> Iterator[None]:
+    """Offer the months to be judged to the first worker that parses patient files (when there
+    are many to parse, parallel_parse): it reads their logs while this process parses its share.
+    What it read waits in `practice.ahead` for _read_month; if no worker ran, nothing does."""
+    wanted = set(months) if months is not None else set()
+    if months is not None:
+        for text in _MONTHS_AHEAD[-1:]:
+            with contextlib.suppress(CcmError):  # the command says so itself, after loading
+                wanted.add(practice.month(text))
+    data = practice.data
+    wanted = {m for m in wanted if not logcache.stored(data, m)}  # a kept read: cheap here
+    if not wanted:
+        yield
+        return
+    from ccmcli.store import parallel_parse
+
+    def ids_before() -> dict:
+        """The ids of the months before, which the month's rows must not use again (reused_ids):
+        read here while the worker reads the month, its part is that much shorter."""
+        return {m: set(logcache.row_ids(data, m)) for m in layout.log_months(data)
+                if m < max(wanted)}  # fmt: skip
+
+    with parallel_parse.alongside(lambda: _read_logs(data, sorted(wanted)), ids_before) as job:
+        yield
+        job.wait()
+    practice.ids_before = job.here_result or {}  # type: ignore[assignment]
+    if job.done:
+        import marshal
+
+        stems, logs = marshal.loads(job.result)  # type: ignore[arg-type]
+        if set(stems) == practice.known_ids():  # the same files: the same reading as here
+            practice.ahead = logs
+
+
+def _read_logs(data: DataDir, months: list[Month]) -> bytes:
+    """In a worker: the months' logs as logcache reads them for the whole practice (entry ids
+    used before are set aside by _read_month), packed, with the patient ids they were checked
+    against."""
+    import marshal
+
+    stems = record_files.patient_stems(data)
+    known = set(stems)
+    logs = {str(m): logcache.pack(logcache.read_month(data, m, known)) for m in months}
+    return marshal.dumps([stems, logs])
+
+
+def _log_read_ahead(practice: Practice, month: Month) -> timelog.MonthLog | None:
+    packed = practice.ahead.pop(str(month), None)
+    return logcache.unpack(month, packed) if packed is not None and practice.whole else None
 
 
 def _ledger_problems(data: DataDir) -> list[Problem]:
@@ -189,15 +269,20 @@ def _ledger_problems(data: DataDir) -> list[Problem]:
     return problems
 
 
-def reused_ids(data: DataDir, month: Month, ids: set[str]) -> dict[str, str]:
+def reused_ids(
+    data: DataDir, month: Month, ids: set[str], read: dict[Month, set[str]] | None = None
+) -> dict[str, str]:
     """Which of `ids` (of `month`'s rows) an earlier month's file already uses, and where
     (`logs/2026-09.csv:7`). Entry ids are unique across all logs (contract 1): such a row is an
-    error and counts toward nothing, as `validate` has always said."""
+    error and counts toward nothing, as `validate` has always said. `read`: months' ids read
+    already (logcache.row_ids, as sets)."""
     used: dict[str, str] = {}
     if not ids:
         return used
     for m in (m for m in layout.log_months(data) if m < month):
-        clashes = ids.intersection(logcache.row_ids(data, m)).difference(used)
+        before = read.get(m) if read else None
+        before = logcache.row_ids(data, m) if before is None else before
+        clashes = ids.intersection(before).difference(used)
         if clashes:
             path = data.log_path(m)
             lines = timelog.row_lines(path, clashes)
@@ -205,9 +290,11 @@ def reused_ids(data: DataDir, month: Month, ids: set[str]) -> dict[str, str]:
     return used
 
 
-def _without_reused_ids(data: DataDir, month: Month, log: timelog.MonthLog) -> timelog.MonthLog:
+def _without_reused_ids(
+    data: DataDir, month: Month, log: timelog.MonthLog, read: dict | None = None
+) -> timelog.MonthLog:
     """The month's log without the rows whose ids an earlier month uses, each a problem."""
-    used = reused_ids(data, month, set(map(attrgetter("id"), log.entries)))
+    used = reused_ids(data, month, set(map(attrgetter("id"), log.entries)), read)
     if not used:
         return log
     problems = [

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
+from operator import attrgetter
 from typing import TYPE_CHECKING, NamedTuple
 
 from ccmcli.models.findings import Finding
@@ -101,11 +102,15 @@ def _iso(day: date | None) -> str | None:
 def apply_gates(patient: Patient, month: Month, rules: RuleYear) -> list[tuple[str, str | None]]:
     """Every record gate of the patient's program with the fact that blocks it, or None (rule
     A2). Gates that read the month's entries (no_service_this_month) are applied by the judge."""
-    return [
-        (g.id, GATE_FUNCTIONS[g.id](patient, month))
-        for g in rules.gates_for(patient.program)
-        if g.id in GATE_FUNCTIONS
-    ]
+    checks = rules.remember(
+        ("gate_functions", patient.program),
+        lambda: tuple(
+            (g.id, GATE_FUNCTIONS[g.id])
+            for g in rules.gates_for(patient.program)
+            if g.id in GATE_FUNCTIONS
+        ),
+    )
+    return [(gid, check(patient, month)) for gid, check in checks]
 
 
 def in_force(patient: Patient, month: Month) -> Patient:
@@ -131,6 +136,10 @@ def countable(patient: Patient, entries: list[Entry]) -> list[EntryVerdict]:
     """
     consent = patient.consent.date if patient.consent else None
     visit = patient.initiating_visit.date if patient.initiating_visit else None
+    if consent is not None and visit is not None:  # most patients: every entry on or after both
+        start = max(consent, visit)
+        if not entries or min(map(_DAY, entries)) >= start:
+            return [_new_tuple(EntryVerdict, (e, True, None)) for e in entries]
     verdicts = []
     for e in entries:
         if consent is None:
@@ -144,6 +153,10 @@ def countable(patient: Patient, entries: list[Entry]) -> list[EntryVerdict]:
         else:
             verdicts.append(EntryVerdict(e, True, None))
     return verdicts
+
+
+_new_tuple = tuple.__new__  # builds an EntryVerdict at C speed (no Python-level __new__)
+_DAY = attrgetter("date")
 
 
 def counts_role(track: Track, role: str, pool_practitioner: bool) -> bool:

@@ -82,12 +82,15 @@ def no_initiating_visit(p: Patient, month: Month) -> str | None:
     if v.date > month.last:
         return f"initiating visit on {v.date}, after {month}"
     days = VISIT_WINDOWS[p.program]
-    if p.consent and v.date < p.consent.date - timedelta(days=days):
+    if p.consent and v.date < p.consent.date - _WINDOWS[days]:
         return (
             f"initiating visit on {v.date} is more than {days:,} days before consent "
             f"({p.consent.date})"
         )
     return None
+
+
+_WINDOWS = {days: timedelta(days=days) for days in VISIT_WINDOWS.values()}
 
 
 def no_care_plan(p: Patient, month: Month) -> str | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from itertools import accumulate
+from operator import itemgetter
 from typing import TYPE_CHECKING
 
 from ccmcli.models.months import Month
@@ -27,6 +28,8 @@ from ccmcli.store.timelog import Entry
 if TYPE_CHECKING:
     from ccmcli.models.records import Patient, Settings
 
+_COUNTED = itemgetter(1)  # EntryVerdict.counted, at C speed
+
 
 def judge(
     patient: Patient,
@@ -42,7 +45,8 @@ def judge(
     Entries of another service (A7) are set aside first: they count toward nothing, so the
     month is judged exactly as if they had never been logged."""
     patient = in_force(patient, month)
-    mine = [e for e in entries if e.patient_id == patient.id and e.counts]
+    pid = patient.id
+    mine = [e for e in entries if e.patient_id == pid and not e.voids and e.voided_by is None]
     other = [e for e in mine if e.service]
     if other:
         mine = [e for e in mine if not e.service]
@@ -124,6 +128,8 @@ def _by_service(other: list[Entry]) -> dict[str, int]:
 
 def _program_warnings(patient: Patient, month: Month) -> list[Finding]:
     """A8 / C-01: consent names the service; a program begun after consent may not be covered."""
+    if not patient.program_changes:  # most patients: the program has always been the one
+        return []
     began = patient.program_began(month)
     if not (began and patient.consent and patient.consent.date < Month.parse(began).first):
         return []
@@ -136,14 +142,16 @@ def _priced(tracks: tuple[Track, ...], staff: int, prac: int, pool: bool, sel: s
             patient: Patient, rules: RuleYear) -> tuple[list[Option], Option | None, tuple | None]:  # fmt: skip
     """The options (A1), the choice (A4) and the next step for these minute totals. They
     follow from the totals and the table alone, so the table remembers them: a practice's
-    patients share a few hundred totals. The answers are shared, so they are never modified."""
+    patients share a few hundred totals. The answers are shared, so they are never modified.
+    `tracks` come remembered from allowed_tracks, so their identity names them (hashing the
+    tracks themselves would cost more than the rest of the look-up)."""
 
     def work():
         found = options(tracks, staff, prac, pool, rules)
         step = next_step(tracks, staff, prac, pool, sel, patient.program, rules)
         return found, choose(found, sel, patient.program), step
 
-    return rules.remember(("priced", tracks, staff, prac, pool, sel, patient.program), work)
+    return rules.remember(("priced", id(tracks), staff, prac, pool, sel, patient.program), work)
 
 
 def _minute_totals(verdicts: list[EntryVerdict]) -> tuple[int, int, int]:
@@ -174,6 +182,8 @@ def _exclusion_warnings(patient: Patient, verdicts: list[EntryVerdict]) -> list[
     An entry before both dates is reported under both rules; with no consent (or no visit)
     recorded, every entry is before it.
     """
+    if all(map(_COUNTED, verdicts)):  # most months: nothing excluded, nothing to say
+        return []
     consent = patient.consent.date if patient.consent else None
     visit = patient.initiating_visit.date if patient.initiating_visit else None
     out = []
@@ -239,11 +249,13 @@ def _date_of_service(track, billed, verdicts, patient, month, settings):
     if settings.date_of_service == "month_end":
         return month.last
     pool = settings.count_practitioner_minutes_as_staff
-    mine = sorted(
-        (v.entry for v in verdicts if v.counted and counts_role(track, v.entry.role, pool)),
-        key=lambda e: e.date,
-    )
-    totals = accumulate(e.minutes for e in mine)
-    reached = next(e.date for e, total in zip(mine, totals, strict=True) if total >= billed)
+    counts = {r: counts_role(track, r, pool) for r in {v.entry.role for v in verdicts}}
+    by_day: dict = {}  # the day a total is reached is the same whatever the order within a day
+    for entry, counted, _ in verdicts:
+        if counted and counts[entry.role]:
+            by_day[entry.date] = by_day.get(entry.date, 0) + entry.minutes
+    days = sorted(by_day)
+    totals = accumulate(map(by_day.__getitem__, days))
+    reached = next(day for day, total in zip(days, totals, strict=True) if total >= billed)
     plan = patient.care_plan.established if patient.care_plan else reached
     return max(reached, plan)

@@ -94,6 +94,9 @@ class Level:
     summary: str
 
 
+_UNKNOWN = object()  # not yet in RuleYear._answers (None may be an answer)
+
+
 @dataclass(frozen=True, slots=True)
 class RuleYear:
     year: int
@@ -116,9 +119,10 @@ class RuleYear:
     def remember(self, key: tuple, work: Callable[[], T]) -> T:
         """`work()`, computed once per key: what follows from this table alone never changes,
         and judging a month asks the same few hundred questions of it for every patient."""
-        if key not in self._answers:
-            self._answers[key] = work()
-        return self._answers[key]
+        found = self._answers.get(key, _UNKNOWN)  # one look-up: a key may hash slowly
+        if found is _UNKNOWN:
+            found = self._answers[key] = work()
+        return found
 
     def tracks_for(self, program: str) -> tuple[Track, ...]:
         return self.remember(

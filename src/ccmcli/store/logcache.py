@@ -76,6 +76,11 @@ def read_month(data, month: Month, known_ids: Collection[str]) -> MonthLog:
     return log
 
 
+def stored(data, month: Month) -> bool:
+    """Whether some read of the month is kept (fresh or not): reading it again may be cheap."""
+    return cache.enabled() and cache.cache_file(data.root, "logs", f"-{month}").is_file()
+
+
 def parse_locked(data, month: Month, raw: bytes, text: str) -> MonthLog:
     """timelog.parse_month of the bytes of a log read under its lock (patient ids not checked
     against files), going on from the resume point of the previous such read when the bytes
@@ -145,16 +150,37 @@ def _entries(columns: list[list]) -> list[Entry]:
     return list(map(Entry, *columns))
 
 
-def _save(store, key: list, sig, log: MonthLog, resume, raw: bytes) -> None:
-    """The log as columns, its width, and where to resume (a log_resume.Resume, or as saved
-    before): the digest of the bytes before it and the bytes from it on (a few: the last
-    record)."""
-    columns = _columns(log.entries)
-    shared: dict = {}  # one object per distinct value: marshal writes it once, loads it once
+def _shared(columns: list) -> list:
+    """The columns with one object per distinct value: marshal writes it once, loads it once."""
+    shared: dict = {}
     for i, name in enumerate(_FIELDS):
         if name not in _UNIQUE:
             one = {v: shared.setdefault(v, v) for v in set(columns[i])}
             columns[i] = list(map(one.__getitem__, columns[i]))
+    return columns
+
+
+def pack(log: MonthLog) -> list:
+    """The log as lists marshal can write (its entries as columns), for a forked worker to send
+    it back: pickling a large month's entries one by one costs several times as much."""
+    problems = [[getattr(p, f.name) for f in fields(Problem)] for p in log.problems]
+    prefix = list(log.prefix) if log.prefix else None
+    return [log.file, log.exists, log.columns, problems, _shared(_columns(log.entries)), prefix]
+
+
+def unpack(month: Month, packed: list) -> MonthLog:
+    """The log `pack` made, entries rebuilt one constructor call each."""
+    file, exists, width, problems, columns, prefix = packed
+    log = MonthLog(month, file, _entries(columns), [Problem(*p) for p in problems], exists, width)
+    log.prefix = tuple(prefix) if prefix else None  # type: ignore[assignment]
+    return log
+
+
+def _save(store, key: list, sig, log: MonthLog, resume, raw: bytes) -> None:
+    """The log as columns, its width, and where to resume (a log_resume.Resume, or as saved
+    before): the digest of the bytes before it and the bytes from it on (a few: the last
+    record)."""
+    columns = _shared(_columns(log.entries))
     problems = [[getattr(p, name) for name in _PROBLEM] for p in log.problems]
     after = resume
     if isinstance(resume, log_resume.Resume):

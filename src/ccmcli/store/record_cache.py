@@ -147,20 +147,27 @@ def refresh(root: Path, files: list[tuple[str, Signature | None]],
             parse: Callable[[str], Parsed]) -> dict[str, Parsed]:  # fmt: skip
     """Every file's parsed record, by its path relative to `root`: from the cache when its
     signature still matches, else parsed now. The cache is rewritten when anything differs."""
+    from ccmcli.store.parallel_parse import parse_many  # many misses: parsed on every CPU
+
     if not enabled():
-        return {rel: parse(rel) for rel, _ in files}
+        rels = [rel for rel, _ in files]
+        return dict(zip(rels, parse_many(rels, parse), strict=True))
     started = time.time_ns()
     store = RecordCache(root)
     old = store.entries()
     new: Entries = {}
     changed = len(old) != len(files)
+    misses = []
     for rel, sig in files:
         hit = old.get(rel)
         if sig is not None and hit is not None and hit[0] == sig:
             new[rel] = hit
         else:
-            new[rel] = (trusted(sig, started), parse(rel))
-            changed = True
+            new[rel] = (trusted(sig, started), None)
+            misses.append(rel)
+    for rel, parsed in zip(misses, parse_many(misses, parse), strict=True):
+        new[rel] = (new[rel][0], parsed)
+        changed = True
     if changed:
         store.save(new)
     return {rel: parsed for rel, (_, parsed) in new.items()}

@@ -241,6 +241,12 @@ def _patient_signatures(
     return signatures
 
 
+def patient_stems(data: DataDir) -> list[str]:
+    """The ids the patient files' names give (valid files or not), as `load_patients` lists them."""
+    skip = len(data.relative(data.patients_dir)) + 1
+    return [rel[skip:-5] for rel, _ in _patient_signatures(data, stat=False)]
+
+
 def load_patient_cached(data: DataDir, path: Path) -> tuple[Patient | None, list[Problem]]:
     """One patient file through the record cache: what `load_patients` would say of it."""
     rel = data.relative(path)

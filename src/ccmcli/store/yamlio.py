@@ -30,6 +30,29 @@ class _StrictLoader(LOADER):  # type: ignore[misc, valid-type]
         return super().construct_mapping(node, deep)
 
 
+class _Loader(_StrictLoader):
+    """The loader `load` parses with. Its resolver gives each node the tag BaseResolver would
+    (no implicit or path resolvers are registered there: every node gets its kind's default
+    tag) without BaseResolver's general search, which the C parser called for every node: a
+    sixth of reading a patient file. `_construct` reads no tags anyway."""
+
+    def resolve(self, kind, value, implicit):
+        return _DEFAULT_TAGS[kind]
+
+    def descend_resolver(self, current_node, current_index):
+        return None
+
+    def ascend_resolver(self):
+        return None
+
+
+_DEFAULT_TAGS = {
+    yaml.ScalarNode: yaml.resolver.BaseResolver.DEFAULT_SCALAR_TAG,
+    yaml.SequenceNode: yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG,
+    yaml.MappingNode: yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG,
+}
+
+
 @dataclass(frozen=True, slots=True)
 class YamlSyntaxError(Exception):
     line: int | None
@@ -40,7 +63,9 @@ class YamlSyntaxError(Exception):
 def load(text: str) -> object:
     """Parse one YAML document into dicts, lists and strings; YamlSyntaxError on bad syntax."""
     try:
-        return yaml.load(text, Loader=_StrictLoader)
+        return _load(text)
+    except RecursionError:  # nested deeper than Python goes (libyaml stops at 1,000 levels)
+        raise YamlSyntaxError(None, None, "YAML syntax: nested too deeply") from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
@@ -53,6 +78,63 @@ def load(text: str) -> object:
         raise YamlSyntaxError(line, None, f"YAML syntax: {exc.reason} (#x{char:04X})") from None
     except yaml.YAMLError as exc:
         raise YamlSyntaxError(None, None, f"YAML syntax: {exc}") from None
+
+
+def _load(text: str) -> object:
+    """yaml.load(text, Loader=_StrictLoader): the C parser composes the nodes, and `_construct`
+    builds what _StrictLoader's constructor would from them, several times faster (PyYAML's
+    constructor is Python even under the C loader, and was a third of reading a patient file)."""
+    loader = _Loader(text)
+    try:
+        node = loader.get_single_node()
+        return None if node is None else _construct(node, {})
+    finally:
+        loader.dispose()
+
+
+def _construct(node, made: dict):
+    """What BaseConstructor.construct_object makes of `node` for _StrictLoader: a scalar's text
+    (tags are ignored: every scalar stays a string), a list, or a dict, in the same order with
+    the same errors (a key given twice, an unhashable key, an alias inside itself). `made`
+    holds each collection node's object (None while it is being built), as aliases share it."""
+    if isinstance(node, yaml.ScalarNode):
+        return node.value
+    if node in made:
+        if made[node] is None:
+            raise yaml.constructor.ConstructorError(
+                None, None, "found unconstructable recursive node", node.start_mark
+            )
+        return made[node]
+    made[node] = None
+    if isinstance(node, yaml.SequenceNode):
+        data: object = [_construct(child, made) for child in node.value]
+    else:
+        data = _construct_mapping(node, made)
+    made[node] = data
+    return data
+
+
+def _construct_mapping(node, made: dict) -> dict:
+    seen: dict[str, int] = {}  # _StrictLoader.construct_mapping: every key checked first
+    for key_node, _ in node.value:
+        if isinstance(key_node, yaml.ScalarNode):
+            if key_node.value in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None,
+                    f'key "{key_node.value}" appears twice (first on line {seen[key_node.value]})',
+                    key_node.start_mark,
+                )  # fmt: skip
+            seen[key_node.value] = key_node.start_mark.line + 1
+    mapping: dict = {}
+    for key_node, value_node in node.value:
+        key = _construct(key_node, made)
+        if isinstance(key, list | dict):
+            raise yaml.constructor.ConstructorError(
+                "while constructing a mapping", node.start_mark, "found unhashable key",
+                key_node.start_mark,
+            )  # fmt: skip
+        mapping[key] = _construct(value_node, made)
+    return mapping
 
 
 class _Dumper(yaml.SafeDumper):

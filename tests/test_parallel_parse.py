@@ -1,0 +1,218 @@
+"""Parsing patient files in forked workers (store/parallel_parse.py) gives exactly what parsing
+them one by one gives: the same records, the same invalid ids, the same problems in the same order,
+whether a worker finishes well or not."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from ccmcli import loader
+from ccmcli.store import cache, parallel_parse, record_files
+from ccmcli.store.datadir import DataDir
+
+ROOT = Path(__file__).resolve().parent.parent
+MAKE_CLINIC = next(
+    (p / "shared" / "bench" / "make_clinic.py" for p in (ROOT.parent, ROOT.parent.parent)
+     if (p / "shared" / "bench" / "make_clinic.py").is_file()),
+    None,
+)  # fmt: skip
+needs_make_clinic = pytest.mark.skipif(MAKE_CLINIC is None, reason="needs shared/bench")
+
+BROKEN = {  # file name -> bytes: each a different way for a patient file to fail
+    "P9001.yaml": b"id: P9001\nname: [unclosed\n",  # YAML syntax
+    "P9002.yaml": b"id: P9002\nname: Someone\nbirth_date: 1950-02-30\n",  # not a real date
+    "P9003.yaml": b"id: P9999\nname: Someone\nbirth_date: 1950-02-03\n",  # id is not the name
+    "P9004.yaml": b"id: P9004\nname: Caf\xe9\nbirth_date: 1950-02-03\n",  # not UTF-8
+    "P9005.yaml": b"id: P9005\nid: P9005\nname: Twice\nbirth_date: 1950-02-03\n",  # key twice
+    "P9006.yaml": b"",  # empty: not a mapping
+    "P9007.yaml": b"- a list\n- not a record\n",
+}
+
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory) -> Path:
+    """A make_clinic practice with broken files spread among the good ones (in name order too:
+    some fall in a worker's share, some in this process's)."""
+    if MAKE_CLINIC is None:
+        pytest.skip("needs shared/bench")
+    root = tmp_path_factory.mktemp("parallel") / "clinic"
+    subprocess.run(
+        [sys.executable, str(MAKE_CLINIC), str(root), "--patients", "120", "--months", "2",
+         "--entries-per-month", "600", "--last-month", "2026-10"],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    september = (root / "logs" / "2026-09.csv").read_text().splitlines()
+    with (root / "logs" / "2026-10.csv").open("a") as october:  # an id September uses again
+        october.write(september[1].replace("2026-09-", "2026-10-") + "\n")
+    patients = root / "patients"
+    for name, raw in BROKEN.items():
+        (patients / name).write_bytes(raw)
+    names = sorted(p.name for p in patients.iterdir())
+    for i, name in enumerate(names[5::20]):  # good files broken in place, spread over the list
+        path = patients / name
+        text = path.read_text()
+        path.write_text(text.replace("birth_date:", "birth_date: [", 1) if i % 2 else text + "x:\n")
+    (patients / "P0000.yaml").mkdir(exist_ok=True)  # a folder where a file should be
+    return root
+
+
+def patient_set(root: Path) -> record_files.PatientSet:
+    return record_files.load_patients(DataDir(root))
+
+
+def force_workers(monkeypatch, n: int) -> None:
+    monkeypatch.setattr(parallel_parse, "worker_count", lambda todo, least=None: n)
+
+
+@needs_make_clinic
+@pytest.mark.parametrize("workers", [1, 2, 3])
+@pytest.mark.parametrize("caches", ["off", "cold"])
+def test_workers_give_the_serial_answers(generated, monkeypatch, tmp_path, workers, caches):
+    if caches == "off":
+        monkeypatch.setenv(cache.ENV_OFF, "1")
+    monkeypatch.setattr(cache, "RACY_NS", 0)  # files written a moment ago are cached too
+    force_workers(monkeypatch, 0)
+    shutil.rmtree(generated / cache.FOLDER, ignore_errors=True)  # a cold cache: every file a miss
+    serial = patient_set(generated)
+    shutil.rmtree(generated / cache.FOLDER, ignore_errors=True)
+    force_workers(monkeypatch, workers)
+    parallel = patient_set(generated)
+    assert len(serial.patients) > 100 and len(serial.invalid) >= len(BROKEN) + 5
+    assert list(parallel.patients) == list(serial.patients)
+    assert parallel.patients == serial.patients
+    assert parallel.invalid == serial.invalid
+    assert parallel.problems == serial.problems
+    if caches == "cold":  # what the workers parsed is what the cache then answers
+        force_workers(monkeypatch, 0)
+        again = patient_set(generated)
+        assert again.patients == serial.patients and again.problems == serial.problems
+
+
+@needs_make_clinic
+def test_a_worker_that_fails_has_its_share_parsed_here(generated, monkeypatch):
+    monkeypatch.setenv(cache.ENV_OFF, "1")
+    serial = patient_set(generated)
+    parent = os.getpid()
+    parse_file = record_files._patient_file
+
+    def dies_in_a_worker(*args):
+        if os.getpid() != parent:
+            os._exit(3)
+        return parse_file(*args)
+
+    monkeypatch.setattr(record_files, "_patient_file", dies_in_a_worker)
+    force_workers(monkeypatch, 2)
+    parallel = patient_set(generated)
+    assert parallel.patients == serial.patients and parallel.problems == serial.problems
+
+
+@needs_make_clinic
+def test_check_with_workers_prints_what_check_without_them_prints(generated, cli, monkeypatch):
+    monkeypatch.setenv(cache.ENV_OFF, "1")
+    args = ("check", "-d", generated, "--format", "json", "--month", "2026-10")
+    force_workers(monkeypatch, 0)
+    serial = cli(*args)
+    force_workers(monkeypatch, 1)
+    parallel = cli(*args)
+    assert parallel.exit_code == serial.exit_code == 1  # the broken files are errors
+    assert parallel.stdout == serial.stdout
+    assert len(json.loads(parallel.stdout)["problems"]) >= len(BROKEN) + 5
+
+
+@pytest.mark.parametrize("n", [0, 1, 2, 7, 100])
+@pytest.mark.parametrize("workers", [0, 1, 2, 3])
+def test_parse_many_is_the_list_comprehension(n, workers):
+    items = [f"item-{i}" for i in range(n)]
+    assert parallel_parse.parse_many(items, str.upper, workers) == [s.upper() for s in items]
+
+
+def test_an_exception_in_a_worker_is_raised_here_as_without_workers():
+    def parse(i: int) -> int:
+        if i == 3:
+            raise ValueError("bad item")
+        return i * 2
+
+    with pytest.raises(ValueError, match="bad item"):
+        parallel_parse.parse_many(list(range(10)), parse, 1)  # item 3 is in the worker's share
+
+
+@pytest.mark.parametrize("n", [0, 1, 5, 1000, 20001, 10**6])
+def test_chunks_cover_every_item_once_in_order(n):
+    spans = parallel_parse.chunks(n)
+    assert len(spans) <= parallel_parse.MAX_CHUNKS
+    assert [i for a, b in spans for i in range(a, b)] == list(range(n))
+
+
+def test_few_files_are_parsed_here(monkeypatch):
+    assert parallel_parse.worker_count(10) == 0
+    assert parallel_parse.worker_count(parallel_parse.MIN_FILES - 1) == 0
+
+
+@needs_make_clinic
+@pytest.mark.parametrize("worker", ["reads", "dies", "lists other files"])
+def test_the_month_read_beside_the_patients_is_the_month_read_after(
+    generated, cli, monkeypatch, worker
+):
+    """`check` reads its month's log in the first worker (loader.reading_ahead); a worker that
+    fails, or saw other patient files than this process, is not believed: the log is read here."""
+    monkeypatch.setenv(cache.ENV_OFF, "1")
+    args = ("check", "-d", generated, "--format", "json", "--month", "2026-10")
+    force_workers(monkeypatch, 0)
+    serial = cli(*args)
+    parent, read_logs, stems = os.getpid(), loader._read_logs, record_files.patient_stems
+    ran = []
+
+    def in_worker(data, months):
+        if worker == "dies" and os.getpid() != parent:
+            os._exit(3)
+        ran.append(months)  # seen here only when it ran here
+        return read_logs(data, months)
+
+    monkeypatch.setattr(loader, "_read_logs", in_worker)
+    if worker == "lists other files":
+        monkeypatch.setattr(record_files, "patient_stems", lambda data: [*stems(data), "P7777"])
+    taken = []
+
+    def read_ahead(practice, month):
+        log = unpack(practice, month)
+        taken.append(log is not None)
+        return log
+
+    monkeypatch.setattr(loader, "_log_read_ahead", read_ahead)
+    force_workers(monkeypatch, 1)
+    parallel = cli(*args)
+    assert ran == []  # it ran in the worker, never here
+    assert parallel.exit_code == serial.exit_code and parallel.stdout == serial.stdout
+    assert taken == [worker == "reads"]  # the worker's reading is used only when trusted
+    assert "is already used at logs/2026-09.csv:2" in parallel.stdout
+
+
+unpack = loader._log_read_ahead
+
+
+def test_a_side_job_runs_in_a_worker_and_its_result_is_kept():
+    parent = os.getpid()
+    with parallel_parse.alongside(lambda: ("ran in", os.getpid() != parent)) as job:
+        assert parallel_parse.parse_many(list(range(100)), str, 1) == [str(i) for i in range(100)]
+        job.wait()
+    assert job.done and job.result == ("ran in", True)
+
+
+def test_a_side_job_not_waited_for_is_stopped_at_the_end_of_its_block():
+    never, keep_open = os.pipe()  # nothing is ever written: the job waits forever
+    try:
+        with parallel_parse.alongside(lambda: os.read(never, 1)) as job:
+            assert parallel_parse.parse_many(list(range(64)), str, 1) == [str(i) for i in range(64)]
+            assert job.worker is not None  # this process took every chunk, the worker waits
+            pid = job.worker[0]
+        assert job.worker is None and not job.done
+        with pytest.raises(ChildProcessError):
+            os.waitpid(pid, os.WNOHANG)  # stopped and reaped
+    finally:
+        os.close(never)
+        os.close(keep_open)
