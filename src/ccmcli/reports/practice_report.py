@@ -13,6 +13,7 @@ from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 
 from ccmcli.loader import Practice, load
 from ccmcli.models.months import Month, is_provisional, now_in
@@ -76,6 +77,7 @@ class PracticeReport:
     blockers: Counter = field(default_factory=Counter)
     near: list[NearPatient] = field(default_factory=list)
     staff: list[StaffMinutes] = field(default_factory=list)
+    data_root: Path | None = None  # where its charts are kept between runs (kept_charts)
 
     @property
     def near_amount(self) -> float:
@@ -119,7 +121,7 @@ def build_report(
         practice=settings.practice, timezone=settings.timezone, month=month, current=current,
         history=[], summary=summarize(current), generated=now_in(settings.timezone),
         blockers=blocker_counts(current.judgements), near=near_patients(current.judgements),
-        staff=staff_minutes(current.judgements),
+        staff=staff_minutes(current.judgements), data_root=data.root,
     )  # fmt: skip
     totals = {month: month_total(current)}
     past = months[:-1]

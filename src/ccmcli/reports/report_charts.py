@@ -73,11 +73,15 @@ def minutes_chart(report: PracticeReport) -> Chart:
     minutes = [counted_minutes(j) for j in report.judgements if not j.blockers]
     top = max([*minutes, 60]) + BIN_MINUTES
     top -= top % BIN_MINUTES
+    lines = thresholds(report, top)
+    return _kept(report, "minutes", (minutes, top, lines, str(report.month)), _minutes_chart)
+
+
+def _minutes_chart(minutes: list[int], top: int, lines: list, month: str) -> Chart:
     fig, ax = _figure(7.2, 3.8, {"left": 0.55, "bottom": 0.5, "top": 1.05})
     _style(ax)
     edges = list(range(0, top + BIN_MINUTES + 1, BIN_MINUTES))
     ax.hist(minutes, bins=edges, color=ACCENT, edgecolor="white", linewidth=0.5)
-    lines = thresholds(report, top)
     for at, _codes in lines:
         ax.axvline(at, color=WARN, linewidth=1, linestyle="--")
     codes_axis = ax.secondary_xaxis("top")
@@ -88,9 +92,18 @@ def minutes_chart(report: PracticeReport) -> Chart:
     ax.set_ylabel("patients", color=INK)
     ax.yaxis.get_major_locator().set_params(integer=True)
     where = ", ".join(f"{at} min ({' '.join(codes)})" for at, codes in lines)
-    desc = (f"{len(minutes)} patients without blockers in {report.month}, by counted minutes in "
+    desc = (f"{len(minutes)} patients without blockers in {month}, by counted minutes in "
             f"{BIN_MINUTES}-minute bins; thresholds at {where or 'none'}")  # fmt: skip
     return _svg(fig, "minutes", "Minutes per patient against the thresholds", desc)
+
+
+def _kept(report: PracticeReport, key: str, data: tuple, draw) -> Chart:
+    """The chart `draw(*data)` draws, as drawn before from the same data when it was kept."""
+    from dataclasses import astuple
+
+    from ccmcli.reports.kept_charts import kept
+
+    return Chart(*kept(report.data_root, key, data, lambda *d: astuple(draw(*d))))
 
 
 def _label(codes: list[str]) -> str:
@@ -101,13 +114,18 @@ def _label(codes: list[str]) -> str:
 
 def amount_chart(report: PracticeReport) -> Chart:
     """The amount billable per month over the report's months; an open month is hatched."""
+    months = [(m.month.year, m.month.month, m.amount, m.provisional) for m in report.history]
+    return _kept(report, "amount", (months,), _amount_chart)
+
+
+def _amount_chart(months: list[tuple[int, int, float, bool]]) -> Chart:
     fig, ax = _figure(7.2, 3.0, {"left": 0.95, "bottom": 0.45, "top": 0.15})
     _style(ax)
-    labels = [f"{m.month.month:02d}\n{m.month.year}" for m in report.history]
-    amounts = [m.amount for m in report.history]
+    labels = [f"{month:02d}\n{year}" for year, month, _, _ in months]
+    amounts = [amount for _, _, amount, _ in months]
     bars = ax.bar(range(len(labels)), amounts, color=ACCENT, width=0.7)
-    for bar, m in zip(bars, report.history, strict=True):
-        if m.provisional:
+    for bar, (_, _, _, provisional) in zip(bars, months, strict=True):
+        if provisional:
             bar.set_hatch("//")
             bar.set_facecolor("#9cc0dc")
     ax.set_ylabel("amount ($)", color=INK)
@@ -119,20 +137,25 @@ def amount_chart(report: PracticeReport) -> Chart:
         marks = [f"{a:,.0f}" if a else "" for a in amounts]
         ax.bar_label(bars, labels=marks, fontsize=7, color=MUTED, padding=2)
     ax.margins(y=0.15)
-    first, last = report.history[0].month, report.history[-1].month
-    peak = max(report.history, key=lambda m: m.amount)
-    desc = (f"amount billable per month from {first} to {last}; {last}: "
-            f"${report.history[-1].amount:,.2f}; highest {peak.month}: ${peak.amount:,.2f}")  # fmt: skip
+    name = [f"{year}-{month:02d}" for year, month, _, _ in months]
+    peak = max(range(len(months)), key=lambda i: amounts[i])  # the first of the highest
+    desc = (f"amount billable per month from {name[0]} to {name[-1]}; {name[-1]}: "
+            f"${amounts[-1]:,.2f}; highest {name[peak]}: ${amounts[peak]:,.2f}")  # fmt: skip
     return _svg(fig, "amount", "Amount billable per month", desc)
 
 
 def staff_chart(report: PracticeReport) -> Chart:
     """Horizontal bars of minutes per staff member, clinical staff and practitioner stacked;
     the MAX_STAFF_BARS with most minutes (the table below the chart lists everyone)."""
-    rows = report.staff[:MAX_STAFF_BARS]
-    names = [r.staff for r in rows]
-    staff = [r.clinical_staff for r in rows]
-    prac = [r.practitioner for r in rows]
+    rows = [(r.staff, r.clinical_staff, r.practitioner, r.minutes)
+            for r in report.staff[:MAX_STAFF_BARS]]  # fmt: skip
+    return _kept(report, "staff", (rows, len(report.staff), str(report.month)), _staff_chart)
+
+
+def _staff_chart(rows: list[tuple[str, int, int, int]], everyone: int, month: str) -> Chart:
+    names = [name for name, *_ in rows]
+    staff = [r[1] for r in rows]
+    prac = [r[2] for r in rows]
     left = 0.25 + 0.075 * max(map(len, names), default=4)
     fig, ax = _figure(
         7.2, 0.9 + 0.2 * max(len(names), 1), {"left": left, "bottom": 0.5, "top": 0.1}
@@ -146,9 +169,9 @@ def staff_chart(report: PracticeReport) -> Chart:
     ax.xaxis.set_major_formatter("{x:,.0f}")
     ax.set_xlabel("minutes logged this month", color=INK)
     ax.legend(frameon=False, fontsize=8, loc="lower right")
-    top = ", ".join(f"{r.staff} {r.minutes} min" for r in report.staff[:3])
-    shown = f" (the {len(rows)} with most minutes drawn)" if len(rows) < len(report.staff) else ""
-    desc = (f"minutes logged in {report.month} by {len(report.staff)} staff members{shown}"
+    top = ", ".join(f"{name} {minutes} min" for name, _, _, minutes in rows[:3])
+    shown = f" (the {len(rows)} with most minutes drawn)" if len(rows) < everyone else ""
+    desc = (f"minutes logged in {month} by {everyone} staff members{shown}"
             + (f"; most: {top}" if top else ""))  # fmt: skip
     return _svg(fig, "staff", "Minutes per staff member", desc)
 
