@@ -292,3 +292,27 @@ def test_compare_outcomes_equal_judge_for_every_program(patient, specs, pool, se
         j = judge(who, MARCH, entries, practice, rules)
         assert (amount, billable, blockers) == (
             j.amount, j.status == "billable", [b.rule for b in j.blockers]), program  # fmt: skip
+
+
+def test_compare_gives_the_same_answer_with_months_judged_in_forked_workers(
+    cli, clinic, monkeypatch
+):
+    import concurrent.futures
+
+    from ccmcli.reports import parallel_judging
+
+    args = ("-d", clinic, "compare", "--month", "2026-11", "--months", "3", "--format", "json")
+    serial = cli(*args)
+    pools = []
+
+    class Counted(concurrent.futures.ProcessPoolExecutor):
+        def __init__(self, *a, **kw):
+            pools.append(a)
+            super().__init__(*a, **kw)
+
+    monkeypatch.setattr(concurrent.futures, "ProcessPoolExecutor", Counted)
+    monkeypatch.setattr(parallel_judging, "PARALLEL_FROM", 1)
+    monkeypatch.setattr(parallel_judging.os, "sched_getaffinity", lambda pid: {0, 1})
+    parallel = cli(*args)
+    assert pools == [(1,)]
+    assert parallel.stdout == serial.stdout and parallel.exit_code == serial.exit_code

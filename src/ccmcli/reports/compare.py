@@ -115,23 +115,31 @@ def month_range(last: Month, count: int) -> list[Month]:
 
 
 def compare(practice: "Practice", months: list[Month], ids: list[str]) -> Comparison:
-    """Judge every patient-month under each of its programs and add them up per patient."""
-    data, settings, patient_set = practice.data, practice.settings, practice
-    found: dict[str, PatientComparison] = {}
-    variants = {pid: _variants(patient_set.patients[pid]) for pid in ids}
-    problems = list(patient_set.problems)
-    for month in months:
+    """Judge every patient-month under each of its programs and add them up per patient, in
+    month order; the months are judged on every CPU when there are many patient-months."""
+    from ccmcli.reports.parallel_judging import judge_all
+
+    found = {pid: _row(practice.patients[pid], months[-1]) for pid in ids}
+    variants = {pid: _variants(practice.patients[pid]) for pid in ids}
+    problems = list(practice.problems)
+
+    def outcomes_of(month: Month) -> tuple:
         rules, _ = rules_for(month.year)
-        columns, month_problems = _month_columns(data, month, patient_set.known_ids())
+        columns, month_problems = _month_columns(practice.data, month, practice.known_ids())
+        counted = counted_minutes(practice.patients, columns)
+        settings = practice.settings
+        return month, month_problems, [
+            program_outcomes(month, *counted.get(pid, (0, 0)), settings, rules, variants[pid])
+            for pid in ids
+        ]  # fmt: skip
+
+    judged = {month: rest for month, *rest in judge_all(outcomes_of, months, len(ids))}
+    for month in months:
+        month_problems, outcomes = judged[month]
         problems += month_problems
-        counted = counted_minutes(patient_set.patients, columns)
-        for pid in ids:
-            row = found.get(pid) or found.setdefault(
-                pid, _row(patient_set.patients[pid], months[-1])
-            )
-            staff, prac = counted.get(pid, (0, 0))
-            outcomes = program_outcomes(month, staff, prac, settings, rules, variants[pid])
-            for program, amount, billable, blockers in outcomes:
+        for pid, patient_outcomes in zip(ids, outcomes, strict=True):
+            row = found[pid]
+            for program, amount, billable, blockers in patient_outcomes:
                 total = row.programs[program]
                 total.amount += amount
                 total.months_billable += billable

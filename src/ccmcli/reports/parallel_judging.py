@@ -17,13 +17,15 @@ MAX_WORKERS = 4
 _JUDGE: Callable | None = None  # the judging function, for forked workers: inherited, not sent
 
 
-def judge_all(judge_one: Callable[[str], tuple], pids: list[str]) -> Iterator[tuple]:
+def judge_all(judge_one: Callable, pids: list, per_item: int = 1) -> Iterator[tuple]:
     """`judge_one(pid)` of every id, in no particular order (each result names its patient).
+    `per_item`: patients judged per item (a month of a practice: its patients).
 
     With `n` workers this process judges a share of its own meanwhile, so a machine whose other
     CPUs are busy loses little more than the fork."""
     global _JUDGE
-    n = workers(len(pids))
+    n = workers(len(pids) * per_item)
+    chunk = max(1, CHUNK // per_item)
     if n < 1:
         yield from map(judge_one, pids)
         return
@@ -36,7 +38,7 @@ def judge_all(judge_one: Callable[[str], tuple], pids: list[str]) -> Iterator[tu
     try:
         context = multiprocessing.get_context("fork")
         with ProcessPoolExecutor(n, mp_context=context) as pool:
-            chunks = [theirs[i : i + CHUNK] for i in range(0, len(theirs), CHUNK)]
+            chunks = [theirs[i : i + chunk] for i in range(0, len(theirs), chunk)]
             futures = [pool.submit(_judge_chunk, c) for c in chunks]
             yield from map(judge_one, pids[:mine])
             for done in as_completed(futures):
