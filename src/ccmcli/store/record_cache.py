@@ -102,21 +102,25 @@ class RecordCache:
             return {}
         return {rel: (tuple(sig), p) for rel, sig, p in zip(names, sigs, parsed, strict=True)}
 
-    def save(self, entries: Entries) -> None:
-        """Store every entry whose signature is trusted."""
-        kept = {rel: (sig, p) for rel, (sig, p) in entries.items() if sig is not None}
-        shared = _shared([p for _, p in kept.values()])
+    def save(self, entries: Entries) -> Entries:
+        """Store every entry whose signature is trusted; return them all with plain copies of
+        their records (models/plain.py), as a later read of the cache gives them."""
+        shared = _shared([p for _, p in entries.values()])
         memo: dict = {}  # the shared sub-records are copied once (`shared` keeps them alive)
-        singles = [pickle.dumps(plain_parsed(p, memo), 5) for p in shared]
+        plain = {rel: (sig, plain_parsed(p, memo))
+                 for (rel, (sig, _)), p in zip(entries.items(), shared, strict=True)}  # fmt: skip
+        kept = {rel: entry for rel, entry in plain.items() if entry[0] is not None}
+        singles = [pickle.dumps(p, 5) for _, p in kept.values()]
         spans, offset = [], 0
         for blob in singles:
             spans.append((offset, len(blob), zlib.crc32(blob)))
             offset += len(blob)
         index = marshal.dumps({"root": str(self.root), "names": list(kept), "spans": spans,
                                "sigs": [sig for sig, _ in kept.values()]})  # fmt: skip
-        body = pickle.dumps(shared, 5)
+        body = pickle.dumps([p for _, p in kept.values()], 5)
         numbers = [len(index), zlib.crc32(index), len(body), zlib.crc32(body), offset]
         write_private(self.path, numbers, index, body, *singles)
+        return plain
 
 
 def _shared(parsed: list[Parsed]) -> list[Parsed]:
@@ -146,7 +150,9 @@ def _compact(value, pool: dict, top: bool = False):
 def refresh(root: Path, files: list[tuple[str, Signature | None]],
             parse: Callable[[str], Parsed]) -> dict[str, Parsed]:  # fmt: skip
     """Every file's parsed record, by its path relative to `root`: from the cache when its
-    signature still matches, else parsed now. The cache is rewritten when anything differs."""
+    signature still matches, else parsed now. The cache is rewritten when anything differs.
+    With the caches on, records are plain copies (models/plain.py) whether read or parsed, so a
+    warm command imports no pydantic; with them off, the models as validated."""
     from ccmcli.store.parallel_parse import parse_many  # many misses: parsed on every CPU
 
     if not enabled():
@@ -169,7 +175,7 @@ def refresh(root: Path, files: list[tuple[str, Signature | None]],
         new[rel] = (new[rel][0], parsed)
         changed = True
     if changed:
-        store.save(new)
+        new = store.save(new)  # records as plain copies, as the next read will give them
     return {rel: parsed for rel, (_, parsed) in new.items()}
 
 
