@@ -247,23 +247,20 @@ CHANGE = {
 
 @needs_shared
 def test_patients_judged_in_forked_workers_give_the_same_answer(cli, practice, monkeypatch):
-    import concurrent.futures
-
-    from ccmcli.reports import parallel_judging
+    from ccmcli.store import parallel_parse
 
     monkeypatch.setenv(cache.ENV_OFF, "1")  # every patient judged, none kept
     serial = cli(*CHECK, "-d", practice)
-    pools = []
+    forks = []
+    real_fork = os.fork
 
-    class Counted(concurrent.futures.ProcessPoolExecutor):
-        def __init__(self, *args, **kwargs):
-            pools.append(args)
-            super().__init__(*args, **kwargs)
+    def fork():
+        forks.append(1)
+        return real_fork()
 
-    monkeypatch.setattr(concurrent.futures, "ProcessPoolExecutor", Counted)
-    monkeypatch.setattr(parallel_judging, "PARALLEL_FROM", 1)
-    monkeypatch.setattr(parallel_judging, "CHUNK", 7)  # 30 patients: five chunks, out of order
-    monkeypatch.setattr(parallel_judging.os, "sched_getaffinity", lambda pid: {0, 1})
+    monkeypatch.setattr(parallel_parse, "worker_count", lambda todo, least=None: 1)
+    monkeypatch.setattr(parallel_parse, "MIN_CHUNK", 4)  # 30 patients: eight chunks to share
+    monkeypatch.setattr(os, "fork", fork)
     parallel = cli(*CHECK, "-d", practice)
-    assert pools == [(1,)]  # one worker beside this process
+    assert forks  # patient files and patients were shared with a worker
     assert parallel.stdout == serial.stdout and parallel.exit_code == serial.exit_code

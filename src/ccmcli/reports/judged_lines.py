@@ -56,8 +56,9 @@ def line_of(j: "Judgement") -> JudgedLine:
 
 def judge_month_lines(practice: "Practice", month: Month, on_patient=None) -> MonthReport:
     """judge_month of every valid patient, as JSON lines; the patients whose inputs are as when
-    they were last judged are not judged again, the others on every CPU when they are many."""
-    from ccmcli.reports.parallel_judging import judge_all
+    they were last judged are not judged again, the others on every CPU when they are many
+    (parse_many shares any independent work out among forked workers)."""
+    from ccmcli.store.parallel_parse import parse_many
 
     report, by_patient, warnings = month_inputs(practice, month)
     kept = Kept.open(practice, report)
@@ -79,7 +80,7 @@ def judge_month_lines(practice: "Practice", month: Month, on_patient=None) -> Mo
         patient, entries, extra = practice.patients[pid], by_patient.get(pid, []), warnings.get(pid)
         return line_of(judge(patient, month, entries, settings, rules, extra, provisional))
 
-    for line in judge_all(judge_one, [pid for pid in order if pid not in lines]):
+    for line in parse_many([pid for pid in order if pid not in lines], judge_one):
         lines[line.patient_id] = line
         if kept and line.patient_id in keys:
             kept.put(line.patient_id, keys[line.patient_id], line)
