@@ -217,3 +217,21 @@ def test_a_void_row_whose_id_is_reused_voids_nothing(clinic) -> None:
     log = load(data, [Month(2026, 11)]).logs[Month(2026, 11)]
     entry = next(e for e in log.entries if e.id == target[0])
     assert entry.voided_by is None and entry.counts
+
+
+def test_a_kept_reused_id_answer_follows_an_edit_of_an_earlier_month(cli, clinic, monkeypatch):
+    """The answer to "which of October's ids did an earlier month use" is kept beside the logs'
+    signatures; a row added to September with an October id is seen by the next command."""
+    import json
+
+    from ccmcli.store import cache
+
+    monkeypatch.setattr(cache, "RACY_NS", 0)  # trust files copied a moment ago
+    args = ("-d", clinic, "check", "--format", "json", "--month", "2026-10")
+    before = json.loads(cli(*args).stdout)
+    assert not [p for p in before["problems"] if "already used" in p["message"]]
+    october = (clinic / "logs" / "2026-10.csv").read_text().splitlines()[1]
+    with open(clinic / "logs" / "2026-09.csv", "a") as f:
+        f.write(october.replace(",2026-10-", ",2026-09-", 1) + "\n")
+    after = json.loads(cli(*args).stdout)
+    assert [p for p in after["problems"] if "already used" in p["message"]]

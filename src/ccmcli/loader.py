@@ -270,16 +270,30 @@ def _ledger_problems(data: DataDir) -> list[Problem]:
 
 
 def reused_ids(
-    data: DataDir, month: Month, ids: set[str], read: dict[Month, set[str]] | None = None
-) -> dict[str, str]:
+    data: DataDir, month: Month, ids: set[str], read: dict[Month, set[str]] | None = None,
+    in_order: list[str] | None = None,
+) -> dict[str, str]:  # fmt: skip
     """Which of `ids` (of `month`'s rows) an earlier month's file already uses, and where
     (`logs/2026-09.csv:7`). Entry ids are unique across all logs (contract 1): such a row is an
     error and counts toward nothing, as `validate` has always said. `read`: months' ids read
-    already (logcache.row_ids, as sets)."""
-    used: dict[str, str] = {}
+    already (logcache.row_ids, as sets). `in_order`: the ids in file order, when the answer may
+    be kept (under them and the earlier logs' signatures: logcache.reuse_key)."""
     if not ids:
-        return used
-    for m in (m for m in layout.log_months(data) if m < month):
+        return {}
+    earlier = [m for m in layout.log_months(data) if m < month]
+    key = logcache.reuse_key(data, earlier, in_order) if in_order is not None else None
+    kept = logcache.kept_reuse(data, month, key) if key else None
+    if kept is not None:
+        return kept
+    used = _reused_ids(data, earlier, ids, read)
+    if key:
+        logcache.keep_reuse(data, month, key, used)
+    return used
+
+
+def _reused_ids(data: DataDir, earlier: list[Month], ids: set[str], read) -> dict[str, str]:
+    used: dict[str, str] = {}
+    for m in earlier:
         before = read.get(m) if read else None
         before = logcache.row_ids(data, m) if before is None else before
         clashes = ids.intersection(before).difference(used)
@@ -294,7 +308,8 @@ def _without_reused_ids(
     data: DataDir, month: Month, log: timelog.MonthLog, read: dict | None = None
 ) -> timelog.MonthLog:
     """The month's log without the rows whose ids an earlier month uses, each a problem."""
-    used = reused_ids(data, month, set(map(attrgetter("id"), log.entries)), read)
+    ids = list(map(attrgetter("id"), log.entries))
+    used = reused_ids(data, month, set(ids), read, in_order=ids)
     if not used:
         return log
     problems = [

@@ -313,3 +313,47 @@ def row_ids(data, month: Month) -> list[str]:
         raw = marshal.dumps([key, ids])
         cache.write_private(store, [len(raw), zlib.crc32(raw)], raw)
     return ids
+
+
+def reuse_key(data, earlier: list[Month], ids: list[str]) -> str | None:
+    """The key of a month's reused-id answer (loader.reused_ids): its entry ids in file order and
+    every earlier month log's signature. None when caching is off or a log changed too recently
+    to be told apart. Loading every earlier month's ids costs more than a month's own rows once
+    the rest of a check is kept."""
+    if not cache.enabled():
+        return None
+    started = time.time_ns()
+    sigs = []
+    for m in earlier:
+        try:
+            sig = cache.signature(os.stat(data.log_path(m)))
+        except OSError:
+            sig = None
+        if sig is not None and cache.trusted(sig, started) is None:
+            return None
+        sigs.append((str(m), sig))
+    h = hashlib.sha256(repr((str(data.root), sigs)).encode())
+    h.update("\n".join(ids).encode("utf-8", "surrogateescape"))
+    return h.hexdigest()
+
+
+def kept_reuse(data, month: Month, key: str) -> dict[str, str] | None:
+    """The reused-id answer kept under `key`, if any."""
+    opened = cache.open_private(cache.cache_file(data.root, "reused", f"-{month}"))
+    if opened is None:
+        return None
+    f, numbers = opened
+    with f:
+        raw = cache.read_checked(f, *numbers) if len(numbers) == 2 else None
+    try:
+        stored_key, used = marshal.loads(raw)  # type: ignore[arg-type]
+    except (EOFError, ValueError, TypeError):
+        return None
+    return used if stored_key == key and isinstance(used, dict) else None
+
+
+def keep_reuse(data, month: Month, key: str, used: dict[str, str]) -> None:
+    raw = marshal.dumps([key, used])
+    cache.write_private(
+        cache.cache_file(data.root, "reused", f"-{month}"), [len(raw), zlib.crc32(raw)], raw
+    )
