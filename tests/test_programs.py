@@ -316,3 +316,25 @@ def test_compare_gives_the_same_answer_with_months_judged_in_forked_workers(
     parallel = cli(*args)
     assert pools == [(1,)]
     assert parallel.stdout == serial.stdout and parallel.exit_code == serial.exit_code
+
+
+def test_kept_months_of_compare_give_the_answer_without_caches(cli, clinic, monkeypatch):
+    """compare keeps each month's outcomes under everything they are judged from; a change to
+    one month's log is seen by the next run, and kept months equal months judged afresh."""
+    from ccmcli.store import cache
+
+    monkeypatch.setattr(cache, "RACY_NS", 0)  # trust files copied a moment ago
+    args = ("-d", clinic, "compare", "--month", "2026-11", "--months", "3", "--format", "json")
+
+    def fresh() -> str:
+        monkeypatch.setenv(cache.ENV_OFF, "1")
+        out = cli(*args).stdout
+        monkeypatch.delenv(cache.ENV_OFF)
+        return out
+
+    first = cli(*args).stdout
+    assert cli(*args).stdout == first == fresh()
+    logged = cli("-d", clinic, "log", "P0003", "45", "--date", "2026-09-28")
+    assert logged.exit_code == 0, logged.stderr
+    after = cli(*args).stdout
+    assert after == fresh() and after != first

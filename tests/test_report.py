@@ -264,7 +264,7 @@ def test_no_totals_kept_with_caches_off(clinic, counted, monkeypatch):
 
     monkeypatch.setenv("CCM_NO_CACHE", "1")
     _history(clinic)
-    assert not month_totals._path(DataDir(clinic)).exists()
+    assert not month_totals._path(DataDir(clinic), "report-totals").exists()
     counted.clear()
     _history(clinic)
     assert len(counted) == 4

@@ -6,9 +6,10 @@ uses (rules/outcomes.py; a property test holds the two to the same answers). `pc
 only for patients with a principal condition.
 """
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING
 
+from ccmcli.models.findings import Problem
 from ccmcli.models.months import Month
 from ccmcli.models.records import Patient
 from ccmcli.rules.engine import as_enrolled_in
@@ -133,7 +134,12 @@ def compare(practice: "Practice", months: list[Month], ids: list[str]) -> Compar
             for pid in ids
         ]  # fmt: skip
 
-    judged = {month: rest for month, *rest in judge_all(outcomes_of, months, len(ids))}
+    kept = KeptOutcomes(practice, months) if ids == sorted(practice.patients) else None
+    judged = kept.judged if kept else {}
+    todo = [m for m in months if m not in judged]
+    judged.update({month: rest for month, *rest in judge_all(outcomes_of, todo, len(ids))})
+    if kept:
+        kept.save(judged)
     for month in months:
         month_problems, outcomes = judged[month]
         problems += month_problems
@@ -145,6 +151,41 @@ def compare(practice: "Practice", months: list[Month], ids: list[str]) -> Compar
                 total.months_billable += billable
                 total.blockers.update(blockers)
     return Comparison(months, [found[pid] for pid in ids], problems)
+
+
+class KeptOutcomes:
+    """Each month's outcomes for the whole practice, kept under a hash of everything they are
+    judged from (month_totals.inputs_key: ccm's code, ccm.yaml, every patient file, the month's
+    log and the earlier ones) and the checks that could not run: a year's comparison judges
+    again only the months whose files changed."""
+
+    KIND, KEEP = "compare-months", 48
+
+    def __init__(self, practice: "Practice", months: list[Month]) -> None:
+        from ccmcli.reports import month_totals
+
+        self.data = practice.data
+        records = month_totals.record_signatures(self.data)
+        notes = repr(practice.notes)
+        self.keys = {m: k + notes for m in months
+                     if (k := month_totals.inputs_key(self.data, m, records))}  # fmt: skip
+        self.known = month_totals.load(self.data, self.KIND)
+        self.judged: dict = {}
+        for month, key in self.keys.items():
+            hit = self.known.get(key)
+            if isinstance(hit, list) and len(hit) == 2:
+                self.judged[month] = [[Problem(*p) for p in hit[0]], hit[1]]
+
+    def save(self, judged: dict) -> None:
+        from ccmcli.reports import month_totals
+
+        new = {key: [[_problem_fields(p) for p in judged[m][0]], judged[m][1]]
+               for m, key in self.keys.items() if m in judged and key not in self.known}  # fmt: skip
+        month_totals.save(self.data, self.known, new, self.KIND, self.KEEP)
+
+
+def _problem_fields(p: Problem) -> list:
+    return [getattr(p, f.name) for f in fields(Problem)]
 
 
 def _month_columns(data: DataDir, month: Month, known: set[str]) -> tuple[list[list], list]:

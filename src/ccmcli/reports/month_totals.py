@@ -84,15 +84,16 @@ def record_signatures(data: DataDir) -> list | None:
     return _signatures([data.settings_path], data.patients_dir)
 
 
-def _path(data: DataDir) -> Path:
-    return cache.cache_file(data.root, "report-totals")
+def _path(data: DataDir, kind: str) -> Path:
+    return cache.cache_file(data.root, kind)
 
 
-def load(data: DataDir) -> dict[str, Totals]:
-    """Every stored total by key; empty when off, missing, damaged or foreign."""
+def load(data: DataDir, kind: str = "report-totals") -> dict[str, Totals]:
+    """Every stored total by key; empty when off, missing, damaged or foreign. `kind`: what is
+    kept per month (the report's totals; compare's outcomes per patient)."""
     if not cache.enabled():
         return {}
-    opened = cache.open_private(_path(data))
+    opened = cache.open_private(_path(data, kind))
     if opened is None:
         return {}
     f, numbers = opened
@@ -105,11 +106,13 @@ def load(data: DataDir) -> dict[str, Totals]:
     return stored if isinstance(stored, dict) else {}
 
 
-def save(data: DataDir, known: dict[str, Totals], new: dict[str, Totals]) -> None:
-    """Add `new` to what was `known`, oldest dropped past KEEP."""
+def save(
+    data: DataDir, known: dict, new: dict, kind: str = "report-totals", keep: int = KEEP
+) -> None:
+    """Add `new` to what was `known`, oldest dropped past `keep`."""
     if not new or not cache.enabled():
         return
     merged = {k: v for k, v in known.items() if k not in new} | new
-    kept = dict(list(merged.items())[-KEEP:])
+    kept = dict(list(merged.items())[-keep:])
     raw = marshal.dumps(kept)
-    cache.write_private(_path(data), [len(raw), zlib.crc32(raw)], raw)
+    cache.write_private(_path(data, kind), [len(raw), zlib.crc32(raw)], raw)
