@@ -158,7 +158,7 @@ def test_few_files_are_parsed_here(monkeypatch):
 def test_the_month_read_beside_the_patients_is_the_month_read_after(
     generated, cli, monkeypatch, worker
 ):
-    """`check` reads its month's log in the first worker (loader.reading_ahead); a worker that
+    """`check` reads its month's log in the first worker (load's `ahead`); a worker that
     fails, or saw other patient files than this process, is not believed: the log is read here."""
     monkeypatch.setenv(cache.ENV_OFF, "1")
     args = ("check", "-d", generated, "--format", "json", "--month", "2026-10")

@@ -97,19 +97,22 @@ def load(
     patient_ids: Iterable[str] | None = None,
     every_file: bool = False,
     code_check: bool = True,
+    ahead: tuple[str | None, ...] = (),
 ) -> Practice:
     """The practice with every check run once.
 
     `months`: the month logs to read. `patient_ids`: read only these patient files (commands about
     one patient); None reads them all. `every_file`: every month log, every export ledger and the
     folders' stray files too (`ccm validate`). `code_check`: condition codes against ICD-10-CM,
-    loaded lazily and only when some condition is read.
+    loaded lazily and only when some condition is read. `ahead`: months as a MONTH option names
+    them (None: this month) that the command will read once it has the practice (`check` picks
+    its month by the practice's time zone): a worker parsing patient files reads them meanwhile.
     """
     settings, problems = record_files.load_settings(data)
     if settings is None and not every_file:
         raise record_files.refusal(problems)  # `validate` goes on to list every other problem
     practice = Practice(data, settings, problems=problems)  # type: ignore[arg-type]
-    with _read_ahead(practice, months if patient_ids is None else None):
+    with _read_ahead(practice, months if patient_ids is None else None, ahead):
         _read_patients(practice, patient_ids)
         practice.whole = patient_ids is None
         if code_check and practice.patients:
@@ -183,30 +186,16 @@ def _read_month(practice: Practice, month: Month) -> None:
     practice.problems += log.problems
 
 
-# The months a command will judge, when it knows them before it loads (`reading_ahead`).
-_MONTHS_AHEAD: list[str | None] = []
-
-
 @contextlib.contextmanager
-def reading_ahead(month_text: str | None) -> Iterator[None]:
-    """Within this block, `load` of the whole practice reads the month `month_text` names (as
-    Practice.month reads it; None: this month) ahead: a forked worker that parses patient files
-    reads its log meanwhile. For commands that load first and pick the month after (check)."""
-    _MONTHS_AHEAD.append(month_text)
-    try:
-        yield
-    finally:
-        _MONTHS_AHEAD.pop()
-
-
-@contextlib.contextmanager
-def _read_ahead(practice: Practice, months: Iterable[Month] | None) -> Iterator[None]:
+def _read_ahead(
+    practice: Practice, months: Iterable[Month] | None, ahead: tuple[str | None, ...]
+) -> Iterator[None]:
     """Offer the months to be judged to the first worker that parses patient files (when there
     are many to parse, parallel_parse): it reads their logs while this process parses its share.
     What it read waits in `practice.ahead` for _read_month; if no worker ran, nothing does."""
     wanted = set(months) if months is not None else set()
     if months is not None:
-        for text in _MONTHS_AHEAD[-1:]:
+        for text in ahead:
             with contextlib.suppress(CcmError):  # the command says so itself, after loading
                 wanted.add(practice.month(text))
     data = practice.data

@@ -42,14 +42,10 @@ def check(
     if status and status not in STATUSES:
         raise typer.BadParameter(f"must be one of {', '.join(STATUSES)}", param_hint="--status")
     from ccmcli.cli.output import progress_step
-    from ccmcli.loader import reading_ahead
 
     bar = None if quiet else (lambda n: progress_step(n, "judging patients", least=2000))
     f = fmt(format)
-    with reading_ahead(month):  # a large practice: the month's log is read beside the patients
-        report = check_views.run_check(
-            data_dir(ctx, data), month, ids, status, bar, f is Format.json
-        )
+    report = check_views.run_check(data_dir(ctx, data), month, ids, status, bar, f is Format.json)
     if f is Format.json:
         print_json(report.as_dict(lazy=True))
     elif f is Format.csv:

@@ -18,7 +18,7 @@ def run_check(
 ) -> MonthReport:  # fmt: skip
     """The month judged. `as_json`: the whole practice's patients as encoded JSON lines
     (report.lines), judging only those whose inputs changed since the last such run."""
-    practice = load(data)
+    practice = load(data, ahead=(month_text,))  # a large practice: its log read beside the files
     month = practice.month(month_text)
     for pid in ids or []:
         data.patient_path(pid)
