@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field, replace
-from operator import attrgetter
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from ccmcli.models.errors import CcmError
 from ccmcli.models.findings import Problem, has_errors, sort_key
 from ccmcli.models.months import Month
-from ccmcli.store import layout, logcache, record_files, regular_files, timelog
+from ccmcli.store import entry_ids, layout, logcache, record_files, regular_files, timelog
 from ccmcli.store.datadir import DataDir
 
 if TYPE_CHECKING:
@@ -181,7 +180,7 @@ def _read_month(practice: Practice, month: Month) -> None:
             log = logcache.read_month(data, month, practice.known_ids())
         else:
             log = timelog.read_month(data, month, record_files.patient_file_exists(data))
-    log = _without_reused_ids(data, month, log, practice.ids_before)
+    log = entry_ids.without_reused_ids(data, month, log, practice.ids_before)
     practice.logs[month] = log
     practice.problems += log.problems
 
@@ -208,7 +207,7 @@ def _read_ahead(
     def ids_before() -> dict:
         """The ids of the months before, which the month's rows must not use again (reused_ids):
         read here while the worker reads the month, its part is that much shorter."""
-        return {m: set(logcache.row_ids(data, m)) for m in layout.log_months(data)
+        return {m: set(entry_ids.row_ids(data, m)) for m in layout.log_months(data)
                 if m < max(wanted)}  # fmt: skip
 
     with parallel_parse.alongside(lambda: _read_logs(data, sorted(wanted)), ids_before) as job:
@@ -256,60 +255,3 @@ def _ledger_problems(data: DataDir) -> list[Problem]:
             continue
         problems += scan_ledger(text, rel)[1]
     return problems
-
-
-def reused_ids(
-    data: DataDir, month: Month, ids: set[str], read: dict[Month, set[str]] | None = None,
-    in_order: list[str] | None = None,
-) -> dict[str, str]:  # fmt: skip
-    """Which of `ids` (of `month`'s rows) an earlier month's file already uses, and where
-    (`logs/2026-09.csv:7`). Entry ids are unique across all logs (contract 1): such a row is an
-    error and counts toward nothing, as `validate` has always said. `read`: months' ids read
-    already (logcache.row_ids, as sets). `in_order`: the ids in file order, when the answer may
-    be kept (under them and the earlier logs' signatures: logcache.reuse_key)."""
-    if not ids:
-        return {}
-    earlier = [m for m in layout.log_months(data) if m < month]
-    key = logcache.reuse_key(data, earlier, in_order) if in_order is not None else None
-    kept = logcache.kept_reuse(data, month, key) if key else None
-    if kept is not None:
-        return kept
-    used = _reused_ids(data, earlier, ids, read)
-    if key:
-        logcache.keep_reuse(data, month, key, used)
-    return used
-
-
-def _reused_ids(data: DataDir, earlier: list[Month], ids: set[str], read) -> dict[str, str]:
-    used: dict[str, str] = {}
-    for m in earlier:
-        before = read.get(m) if read else None
-        before = logcache.row_ids(data, m) if before is None else before
-        clashes = ids.intersection(before).difference(used)
-        if clashes:
-            path = data.log_path(m)
-            lines = timelog.row_lines(path, clashes)
-            used.update({eid: f"{data.relative(path)}:{lines[eid]}" for eid in clashes})
-    return used
-
-
-def _without_reused_ids(
-    data: DataDir, month: Month, log: timelog.MonthLog, read: dict | None = None
-) -> timelog.MonthLog:
-    """The month's log without the rows whose ids an earlier month uses, each a problem."""
-    ids = list(map(attrgetter("id"), log.entries))
-    used = reused_ids(data, month, set(ids), read, in_order=ids)
-    if not used:
-        return log
-    problems = [
-        Problem(e.file, e.line, "error", f"entry id {e.id} is already used at {used[e.id]}",
-                patient_id=e.patient_id)
-        for e in log.entries if e.id in used
-    ]  # fmt: skip
-    kept = [e for e in log.entries if e.id not in used]
-    by_id = {e.id: e for e in kept}
-    for e in log.entries:  # a void row in error voids nothing: its entry counts again
-        target = by_id.get(e.voids) if e.id in used and e.voids else None
-        if target is not None and target.voided_by == e.id:
-            target.voided_by = None
-    return replace(log, entries=kept, problems=sorted(log.problems + problems, key=sort_key))

@@ -191,7 +191,7 @@ def _problem_fields(p: Problem) -> list:
 def _month_columns(data: DataDir, month: Month, known: set[str]) -> tuple[list[list], list]:
     """The month's counting columns, less the rows whose ids an earlier month uses (the loader's
     rule, so compare counts what check counts)."""
-    from ccmcli.loader import reused_ids
+    from ccmcli.store.entry_ids import reused_ids
 
     columns, problems = logcache.read_columns(data, month, known, ("id", *COUNTING_COLUMNS))
     ids, rest = columns[0], columns[1:]

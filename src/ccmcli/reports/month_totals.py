@@ -5,7 +5,7 @@ change.
 A month's totals are stored under a hash of everything its judgement reads: ccm's own code, the
 ICD-10-CM code set's version, ccm.yaml and every file in patients/ (by signature: size, mtime,
 ctime, inode), the month's log and every earlier month's log (an entry id used before makes a
-row count toward nothing, loader.reused_ids), and the month. Any change to any of them is a new
+row count toward nothing, entry_ids.reused_ids), and the month. Any change to any of them is a new
 key, so a stale total is never used; when a file changed too recently to be told apart
 (store.cache.RACY_NS), nothing is read or kept. The file lives with ccm's other caches (inside
 the data directory, private to its user) and is checked like them; deleting it changes nothing

@@ -1,0 +1,156 @@
+"""Entry ids across months: each is unique across all logs (contract 1), so a month's rows must
+not use an id an earlier month's file uses (such a row is an error and counts toward nothing).
+
+Checking that means the ids of every earlier month: each month's ids are kept beside its file's
+signature, and the answer for a month beside its own ids and the earlier files' signatures, so
+a month whose history did not change costs one small read, however long the history.
+"""
+
+import hashlib
+import marshal
+import os
+import time
+import zlib
+from dataclasses import replace
+from operator import attrgetter
+
+from ccmcli.models.findings import Problem, sort_key
+from ccmcli.models.months import Month
+from ccmcli.store import cache, layout, timelog
+from ccmcli.store.datadir import DataDir
+
+
+def row_ids(data, month: Month) -> list[str]:
+    """The entry id (first cell) of every row of the month file, header and broken rows aside.
+
+    Entry ids are unique across all logs, so judging one month needs the ids of the others; a
+    month's ids are kept beside its file's signature, so a month that did not change costs one
+    small read, not a parse.
+    """
+    path = data.log_path(month)
+    try:
+        sig = cache.signature(os.stat(path))
+    except OSError:
+        return []
+    if not cache.enabled():
+        return timelog.row_ids(path)
+    store = cache.cache_file(data.root, "ids", f"-{month}")
+    key = [str(data.root), data.relative(path), list(sig)]
+    opened = cache.open_private(store)
+    if opened is not None:
+        f, numbers = opened
+        with f:
+            raw = cache.read_checked(f, *numbers) if len(numbers) == 2 else None
+        try:
+            stored_key, ids = marshal.loads(raw)  # type: ignore[arg-type]
+            if stored_key == key:
+                return ids
+        except (EOFError, ValueError, TypeError):
+            pass
+    started = time.time_ns()
+    ids = timelog.row_ids(path)
+    if cache.trusted(sig, started):
+        raw = marshal.dumps([key, ids])
+        cache.write_private(store, [len(raw), zlib.crc32(raw)], raw)
+    return ids
+
+
+def reuse_key(data, earlier: list[Month], ids: list[str]) -> str | None:
+    """The key of a month's reused-id answer (reused_ids): its entry ids in file order and
+    every earlier month log's signature. None when caching is off or a log changed too recently
+    to be told apart. Loading every earlier month's ids costs more than a month's own rows once
+    the rest of a check is kept."""
+    if not cache.enabled():
+        return None
+    started = time.time_ns()
+    sigs = []
+    for m in earlier:
+        try:
+            sig = cache.signature(os.stat(data.log_path(m)))
+        except OSError:
+            sig = None
+        if sig is not None and cache.trusted(sig, started) is None:
+            return None
+        sigs.append((str(m), sig))
+    h = hashlib.sha256(repr((str(data.root), sigs)).encode())
+    h.update("\n".join(ids).encode("utf-8", "surrogateescape"))
+    return h.hexdigest()
+
+
+def kept_reuse(data, month: Month, key: str) -> dict[str, str] | None:
+    """The reused-id answer kept under `key`, if any."""
+    opened = cache.open_private(cache.cache_file(data.root, "reused", f"-{month}"))
+    if opened is None:
+        return None
+    f, numbers = opened
+    with f:
+        raw = cache.read_checked(f, *numbers) if len(numbers) == 2 else None
+    try:
+        stored_key, used = marshal.loads(raw)  # type: ignore[arg-type]
+    except (EOFError, ValueError, TypeError):
+        return None
+    return used if stored_key == key and isinstance(used, dict) else None
+
+
+def keep_reuse(data, month: Month, key: str, used: dict[str, str]) -> None:
+    raw = marshal.dumps([key, used])
+    cache.write_private(
+        cache.cache_file(data.root, "reused", f"-{month}"), [len(raw), zlib.crc32(raw)], raw
+    )
+
+
+def reused_ids(
+    data: DataDir, month: Month, ids: set[str], read: dict[Month, set[str]] | None = None,
+    in_order: list[str] | None = None,
+) -> dict[str, str]:  # fmt: skip
+    """Which of `ids` (of `month`'s rows) an earlier month's file already uses, and where
+    (`logs/2026-09.csv:7`). Entry ids are unique across all logs (contract 1): such a row is an
+    error and counts toward nothing, as `validate` has always said. `read`: months' ids read
+    already (logcache.row_ids, as sets). `in_order`: the ids in file order, when the answer may
+    be kept (under them and the earlier logs' signatures: logcache.reuse_key)."""
+    if not ids:
+        return {}
+    earlier = [m for m in layout.log_months(data) if m < month]
+    key = reuse_key(data, earlier, in_order) if in_order is not None else None
+    kept = kept_reuse(data, month, key) if key else None
+    if kept is not None:
+        return kept
+    used = _reused_ids(data, earlier, ids, read)
+    if key:
+        keep_reuse(data, month, key, used)
+    return used
+
+
+def _reused_ids(data: DataDir, earlier: list[Month], ids: set[str], read) -> dict[str, str]:
+    used: dict[str, str] = {}
+    for m in earlier:
+        before = read.get(m) if read else None
+        before = row_ids(data, m) if before is None else before
+        clashes = ids.intersection(before).difference(used)
+        if clashes:
+            path = data.log_path(m)
+            lines = timelog.row_lines(path, clashes)
+            used.update({eid: f"{data.relative(path)}:{lines[eid]}" for eid in clashes})
+    return used
+
+
+def without_reused_ids(
+    data: DataDir, month: Month, log: timelog.MonthLog, read: dict | None = None
+) -> timelog.MonthLog:
+    """The month's log without the rows whose ids an earlier month uses, each a problem."""
+    ids = list(map(attrgetter("id"), log.entries))
+    used = reused_ids(data, month, set(ids), read, in_order=ids)
+    if not used:
+        return log
+    problems = [
+        Problem(e.file, e.line, "error", f"entry id {e.id} is already used at {used[e.id]}",
+                patient_id=e.patient_id)
+        for e in log.entries if e.id in used
+    ]  # fmt: skip
+    kept = [e for e in log.entries if e.id not in used]
+    by_id = {e.id: e for e in kept}
+    for e in log.entries:  # a void row in error voids nothing: its entry counts again
+        target = by_id.get(e.voids) if e.id in used and e.voids else None
+        if target is not None and target.voided_by == e.id:
+            target.voided_by = None
+    return replace(log, entries=kept, problems=sorted(log.problems + problems, key=sort_key))
