@@ -18,8 +18,6 @@ checked by length and CRC); deleting them changes nothing but speed, CCM_NO_CACH
 """
 
 import hashlib
-import marshal
-import zlib
 from operator import attrgetter
 from typing import TYPE_CHECKING, NamedTuple
 
@@ -158,8 +156,7 @@ class Kept:
         """Write the lines back when the log grew or some line is new or gone."""
         if self.prefix == self.old_prefix and not self.changed and len(self.new) == len(self.old):
             return
-        raw = marshal.dumps([self.context, list(self.prefix), self.new])
-        cache.write_private(self.path, [len(raw), zlib.crc32(raw)], raw)
+        cache.write_value(self.path, [self.context, list(self.prefix), self.new])
 
 
 def _still_holds(old: tuple, new: tuple, practice: "Practice", report: MonthReport) -> bool:
@@ -182,15 +179,6 @@ def _still_holds(old: tuple, new: tuple, practice: "Practice", report: MonthRepo
 
 
 def _load(path) -> list | None:
-    opened = cache.open_private(path)
-    if opened is None:
-        return None
-    f, numbers = opened
-    with f:
-        raw = cache.read_checked(f, *numbers) if len(numbers) == 2 else None
-    try:
-        stored = marshal.loads(raw) if raw is not None else None
-    except (EOFError, ValueError, TypeError):
-        return None
+    stored = cache.read_value(path)
     ok = isinstance(stored, list) and len(stored) == 3 and isinstance(stored[2], dict)
     return stored if ok and len(stored[1]) == 3 else None

@@ -9,8 +9,6 @@ CCM_NO_CACHE turns it off.
 """
 
 import hashlib
-import marshal
-import zlib
 from collections.abc import Callable
 from pathlib import Path
 
@@ -32,8 +30,7 @@ def kept(root: Path | None, key: str, data: tuple, draw: Callable[..., tuple]) -
     chart = draw(*data)
     store.pop(digest, None)
     store[digest] = tuple(chart)
-    raw = marshal.dumps(dict(list(store.items())[-KEEP:]))
-    cache.write_private(cache.cache_file(root, "charts"), [len(raw), zlib.crc32(raw)], raw)
+    cache.write_value(cache.cache_file(root, "charts"), dict(list(store.items())[-KEEP:]))
     return chart
 
 
@@ -55,14 +52,5 @@ def _code() -> str:
 
 
 def _load(root: Path) -> dict:
-    opened = cache.open_private(cache.cache_file(root, "charts"))
-    if opened is None:
-        return {}
-    f, numbers = opened
-    with f:
-        raw = cache.read_checked(f, *numbers) if len(numbers) == 2 else None
-    try:
-        stored = marshal.loads(raw) if raw is not None else None
-    except (EOFError, ValueError, TypeError):
-        return {}
+    stored = cache.read_value(cache.cache_file(root, "charts"))
     return stored if isinstance(stored, dict) else {}

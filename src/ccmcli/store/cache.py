@@ -205,6 +205,28 @@ def read_checked(f, length: int, crc: int) -> bytes | None:
     return raw if len(raw) == length and zlib.crc32(raw) == crc else None
 
 
+def write_value(path: Path, value: object) -> None:
+    """A cache file of one marshal value (lists, dicts, strings, numbers), checked by length and
+    CRC: what most caches keep."""
+    raw = marshal.dumps(value)
+    write_private(path, [len(raw), zlib.crc32(raw)], raw)
+
+
+def read_value(path: Path) -> object:
+    """The value `write_value` wrote, or None when the file is missing, foreign, damaged or not
+    private to this user: a miss."""
+    opened = open_private(path)
+    if opened is None:
+        return None
+    f, numbers = opened
+    with f:
+        raw = read_checked(f, *numbers) if len(numbers) == 2 else None
+    try:
+        return marshal.loads(raw) if raw is not None else None
+    except (EOFError, ValueError, TypeError):
+        return None
+
+
 def unpickle(raw: bytes) -> object:
     try:
         return pickle.loads(raw)

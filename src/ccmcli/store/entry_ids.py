@@ -7,10 +7,8 @@ a month whose history did not change costs one small read, however long the hist
 """
 
 import hashlib
-import marshal
 import os
 import time
-import zlib
 from dataclasses import replace
 from operator import attrgetter
 
@@ -36,22 +34,13 @@ def row_ids(data, month: Month) -> list[str]:
         return timelog.row_ids(path)
     store = cache.cache_file(data.root, "ids", f"-{month}")
     key = [str(data.root), data.relative(path), list(sig)]
-    opened = cache.open_private(store)
-    if opened is not None:
-        f, numbers = opened
-        with f:
-            raw = cache.read_checked(f, *numbers) if len(numbers) == 2 else None
-        try:
-            stored_key, ids = marshal.loads(raw)  # type: ignore[arg-type]
-            if stored_key == key:
-                return ids
-        except (EOFError, ValueError, TypeError):
-            pass
+    stored = cache.read_value(store)
+    if isinstance(stored, list) and len(stored) == 2 and stored[0] == key:
+        return stored[1]
     started = time.time_ns()
     ids = timelog.row_ids(path)
     if cache.trusted(sig, started):
-        raw = marshal.dumps([key, ids])
-        cache.write_private(store, [len(raw), zlib.crc32(raw)], raw)
+        cache.write_value(store, [key, ids])
     return ids
 
 
@@ -79,24 +68,14 @@ def reuse_key(data, earlier: list[Month], ids: list[str]) -> str | None:
 
 def kept_reuse(data, month: Month, key: str) -> dict[str, str] | None:
     """The reused-id answer kept under `key`, if any."""
-    opened = cache.open_private(cache.cache_file(data.root, "reused", f"-{month}"))
-    if opened is None:
+    stored = cache.read_value(cache.cache_file(data.root, "reused", f"-{month}"))
+    if not isinstance(stored, list) or len(stored) != 2 or stored[0] != key:
         return None
-    f, numbers = opened
-    with f:
-        raw = cache.read_checked(f, *numbers) if len(numbers) == 2 else None
-    try:
-        stored_key, used = marshal.loads(raw)  # type: ignore[arg-type]
-    except (EOFError, ValueError, TypeError):
-        return None
-    return used if stored_key == key and isinstance(used, dict) else None
+    return stored[1] if isinstance(stored[1], dict) else None
 
 
 def keep_reuse(data, month: Month, key: str, used: dict[str, str]) -> None:
-    raw = marshal.dumps([key, used])
-    cache.write_private(
-        cache.cache_file(data.root, "reused", f"-{month}"), [len(raw), zlib.crc32(raw)], raw
-    )
+    cache.write_value(cache.cache_file(data.root, "reused", f"-{month}"), [key, used])
 
 
 def reused_ids(

@@ -15,10 +15,8 @@ is not read again). Any other change parses the file again.
 """
 
 import hashlib
-import marshal
 import os
 import time
-import zlib
 from collections.abc import Collection
 from dataclasses import fields
 from datetime import date
@@ -191,8 +189,9 @@ def _save(store, key: list, sig, log: MonthLog, resume, raw: bytes) -> None:
         after = [resume.offset, digest, resume.line,
                  [[getattr(p, name) for name in _PROBLEM] for p in resume.problems],
                  _columns(unlinked), raw[resume.offset :], resume.columns]  # fmt: skip
-    raw_out = marshal.dumps([key, sig, log.file, log.exists, problems, columns, log.columns, after])
-    cache.write_private(store, [len(raw_out), zlib.crc32(raw_out)], raw_out)
+    cache.write_value(
+        store, [key, sig, log.file, log.exists, problems, columns, log.columns, after]
+    )
 
 
 def _with_prefix(log: MonthLog, after: list | None) -> MonthLog:
@@ -204,19 +203,10 @@ def _with_prefix(log: MonthLog, after: list | None) -> MonthLog:
 
 def _load_raw(store, key: list) -> list | None:
     """What _save wrote for this key: [sig, file, exists, problems, columns, width, after]."""
-    opened = cache.open_private(store)
-    if opened is None:
+    stored = cache.read_value(store)
+    if not isinstance(stored, list) or len(stored) != 8 or stored[0] != key:
         return None
-    f, numbers = opened
-    with f:
-        raw = cache.read_checked(f, *numbers) if len(numbers) == 2 else None
-    try:
-        stored_key, *rest = marshal.loads(raw)  # type: ignore[arg-type]
-    except (EOFError, ValueError, TypeError):
-        return None
-    if stored_key != key or len(rest) != 7 or len(rest[4]) != len(_FIELDS):
-        return None
-    return rest
+    return stored[1:] if len(stored[5]) == len(_FIELDS) else None
 
 
 def _load(store, key: list, month: Month):
