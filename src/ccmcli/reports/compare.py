@@ -165,7 +165,7 @@ class KeptOutcomes:
         from ccmcli.reports import month_totals
 
         self.data = practice.data
-        records = month_totals.record_signatures(self.data)
+        records = month_totals.record_signatures(practice)
         notes = repr(practice.notes)
         self.keys = {m: k + notes for m in months
                      if (k := month_totals.inputs_key(self.data, m, records))}  # fmt: skip

@@ -3,8 +3,8 @@ again and again: a report of a large practice judges thirteen months, and past m
 change.
 
 A month's totals are stored under a hash of everything its judgement reads: ccm's own code, the
-ICD-10-CM code set's version, ccm.yaml and every file in patients/ (by signature: size, mtime,
-ctime, inode), the month's log and every earlier month's log (an entry id used before makes a
+ICD-10-CM code set's version, ccm.yaml and every patient file (by the signature the loader read
+them at: size, mtime, ctime, inode), the month's log and every earlier month's log (an entry id used before makes a
 row count toward nothing, entry_ids.reused_ids), and the month. Any change to any of them is a new
 key, so a stale total is never used; when a file changed too recently to be told apart
 (store.cache.RACY_NS), nothing is read or kept. The file lives with ccm's other caches (inside
@@ -13,17 +13,19 @@ but speed, and CCM_NO_CACHE turns it off.
 """
 
 import hashlib
-import marshal
 import os
 import sys
 import time
-import zlib
 from functools import cache as memo
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ccmcli.models.months import Month
 from ccmcli.store import cache
 from ccmcli.store.datadir import DataDir
+
+if TYPE_CHECKING:
+    from ccmcli.loader import Practice
 
 KEEP = 600  # months kept per data directory (a few years of reports), newest last
 Totals = tuple[int, int, float, int]  # patients, billable, amount, file errors
@@ -45,8 +47,8 @@ def code_key() -> str:
     return h.hexdigest()
 
 
-def _signatures(paths: list[Path], folder: Path | None = None) -> list | None:
-    """Signatures of `paths` and of every file in `folder`; None when one is too recent."""
+def _signatures(paths: list[Path]) -> list | None:
+    """Signatures of `paths`; None when one is too recent."""
     started = time.time_ns()
     sigs: list = []
     for path in paths:
@@ -54,12 +56,6 @@ def _signatures(paths: list[Path], folder: Path | None = None) -> list | None:
             sigs.append((path.name, cache.signature(os.stat(path))))
         except OSError:
             sigs.append((path.name, None))
-    try:
-        if folder is not None:
-            with os.scandir(folder) as found:
-                sigs += sorted((e.name, cache.signature(e.stat())) for e in found)
-    except OSError:
-        sigs.append((folder.name, None))
     if any(s is not None and cache.trusted(s, started) is None for _, s in sigs):
         return None
     return sigs
@@ -80,8 +76,17 @@ def inputs_key(data: DataDir, month: Month, records: list | None) -> str | None:
     return hashlib.sha256(text.encode("utf-8", "surrogateescape")).hexdigest()
 
 
-def record_signatures(data: DataDir) -> list | None:
-    return _signatures([data.settings_path], data.patients_dir)
+def record_signatures(practice: "Practice") -> list | None:
+    """ccm.yaml's and every patient file's signature as the loader read them (the same for every
+    month); None when one changed too recently to be told apart or was not taken (caches off,
+    or only some patients read). The loader's own, so a key names the files the answer was
+    judged from, and nothing is read twice."""
+    sigs = practice.signatures
+    if not practice.whole or not sigs:
+        return None
+    if any(cache.trusted(sig, practice.read_at_ns) is None for sig in sigs.values()):
+        return None
+    return sorted(sigs.items())
 
 
 def _path(data: DataDir, kind: str) -> Path:
@@ -93,16 +98,7 @@ def load(data: DataDir, kind: str = "report-totals") -> dict[str, Totals]:
     kept per month (the report's totals; compare's outcomes per patient)."""
     if not cache.enabled():
         return {}
-    opened = cache.open_private(_path(data, kind))
-    if opened is None:
-        return {}
-    f, numbers = opened
-    with f:
-        raw = cache.read_checked(f, *numbers) if len(numbers) == 2 else None
-    try:
-        stored = marshal.loads(raw) if raw is not None else None
-    except (EOFError, ValueError, TypeError):
-        return {}
+    stored = cache.read_value(_path(data, kind))
     return stored if isinstance(stored, dict) else {}
 
 
@@ -114,5 +110,4 @@ def save(
         return
     merged = {k: v for k, v in known.items() if k not in new} | new
     kept = dict(list(merged.items())[-keep:])
-    raw = marshal.dumps(kept)
-    cache.write_private(_path(data, kind), [len(raw), zlib.crc32(raw)], raw)
+    cache.write_value(_path(data, kind), kept)

@@ -17,7 +17,6 @@ from pathlib import Path
 
 from ccmcli.loader import Practice, load
 from ccmcli.models.months import Month, is_provisional, now_in
-from ccmcli.models.records import Settings
 from ccmcli.reports import month_totals
 from ccmcli.reports.practice_month import MonthReport, judge_month, summarize
 from ccmcli.rules.engine import Judgement
@@ -125,7 +124,7 @@ def build_report(
     )  # fmt: skip
     totals = {month: month_total(current)}
     past = months[:-1]
-    keys, known = _stored_totals(data, settings, past, totals)
+    keys, known = _stored_totals(practice, past, totals)
     todo = [m for m in past if m not in totals]
     if on_progress:
         on_progress(len(totals), len(months))
@@ -142,12 +141,13 @@ def build_report(
     return report
 
 
-def _stored_totals(data: DataDir, settings: Settings, past: list[Month], totals: dict):
+def _stored_totals(practice: Practice, past: list[Month], totals: dict):
     """Put into `totals` the past months whose inputs are as when their totals were kept;
     return every past month's key (None: not to be kept) and what was kept before."""
     if not past:
         return {}, {}
-    records = month_totals.record_signatures(data)
+    data, settings = practice.data, practice.settings
+    records = month_totals.record_signatures(practice)
     keys = {m: month_totals.inputs_key(data, m, records) for m in past}
     known = month_totals.load(data)
     for m in past:
