@@ -17,17 +17,22 @@ class _StrictLoader(LOADER):  # type: ignore[misc, valid-type]
     block would erase the first without a word)."""
 
     def construct_mapping(self, node, deep=False):
-        seen: dict[str, int] = {}
-        for key_node, _ in node.value:
-            if isinstance(key_node, yaml.ScalarNode):
-                if key_node.value in seen:
-                    raise yaml.constructor.ConstructorError(
-                        None, None,
-                        f'key "{key_node.value}" appears twice (first on line {seen[key_node.value]})',
-                        key_node.start_mark,
-                    )  # fmt: skip
-                seen[key_node.value] = key_node.start_mark.line + 1
+        _refuse_repeated_keys(node)
         return super().construct_mapping(node, deep)
+
+
+def _refuse_repeated_keys(node) -> None:
+    """A ConstructorError at the second of two equal keys of a mapping node."""
+    seen: dict[str, int] = {}
+    for key_node, _ in node.value:
+        if isinstance(key_node, yaml.ScalarNode):
+            if key_node.value in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None,
+                    f'key "{key_node.value}" appears twice (first on line {seen[key_node.value]})',
+                    key_node.start_mark,
+                )  # fmt: skip
+            seen[key_node.value] = key_node.start_mark.line + 1
 
 
 class _Loader(_StrictLoader):
@@ -115,16 +120,7 @@ def _construct(node, made: dict):
 
 
 def _construct_mapping(node, made: dict) -> dict:
-    seen: dict[str, int] = {}  # _StrictLoader.construct_mapping: every key checked first
-    for key_node, _ in node.value:
-        if isinstance(key_node, yaml.ScalarNode):
-            if key_node.value in seen:
-                raise yaml.constructor.ConstructorError(
-                    None, None,
-                    f'key "{key_node.value}" appears twice (first on line {seen[key_node.value]})',
-                    key_node.start_mark,
-                )  # fmt: skip
-            seen[key_node.value] = key_node.start_mark.line + 1
+    _refuse_repeated_keys(node)  # as _StrictLoader.construct_mapping: every key checked first
     mapping: dict = {}
     for key_node, value_node in node.value:
         key = _construct(key_node, made)
