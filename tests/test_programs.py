@@ -297,24 +297,24 @@ def test_compare_outcomes_equal_judge_for_every_program(patient, specs, pool, se
 def test_compare_gives_the_same_answer_with_months_judged_in_forked_workers(
     cli, clinic, monkeypatch
 ):
-    import concurrent.futures
+    import os
 
-    from ccmcli.reports import parallel_judging
+    from ccmcli.store import cache, parallel_parse
 
+    monkeypatch.setenv(cache.ENV_OFF, "1")  # every month judged, none kept
     args = ("-d", clinic, "compare", "--month", "2026-11", "--months", "3", "--format", "json")
     serial = cli(*args)
-    pools = []
+    forks = []
+    real_fork = os.fork
 
-    class Counted(concurrent.futures.ProcessPoolExecutor):
-        def __init__(self, *a, **kw):
-            pools.append(a)
-            super().__init__(*a, **kw)
+    def fork():
+        forks.append(1)
+        return real_fork()
 
-    monkeypatch.setattr(concurrent.futures, "ProcessPoolExecutor", Counted)
-    monkeypatch.setattr(parallel_judging, "PARALLEL_FROM", 1)
-    monkeypatch.setattr(parallel_judging.os, "sched_getaffinity", lambda pid: {0, 1})
+    monkeypatch.setattr(parallel_parse, "worker_count", lambda todo, least=None: 1)
+    monkeypatch.setattr(os, "fork", fork)
     parallel = cli(*args)
-    assert pools == [(1,)]
+    assert forks  # the months were shared with a worker
     assert parallel.stdout == serial.stdout and parallel.exit_code == serial.exit_code
 
 

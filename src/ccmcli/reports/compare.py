@@ -118,7 +118,7 @@ def month_range(last: Month, count: int) -> list[Month]:
 def compare(practice: "Practice", months: list[Month], ids: list[str]) -> Comparison:
     """Judge every patient-month under each of its programs and add them up per patient, in
     month order; the months are judged on every CPU when there are many patient-months."""
-    from ccmcli.reports.parallel_judging import judge_all
+    from ccmcli.store.parallel_parse import parse_many, worker_count
 
     found = {pid: _row(practice.patients[pid], months[-1]) for pid in ids}
     variants = {pid: _variants(practice.patients[pid]) for pid in ids}
@@ -137,7 +137,8 @@ def compare(practice: "Practice", months: list[Month], ids: list[str]) -> Compar
     kept = KeptOutcomes(practice, months) if ids == sorted(practice.patients) else None
     judged = kept.judged if kept else {}
     todo = [m for m in months if m not in judged]
-    judged.update({month: rest for month, *rest in judge_all(outcomes_of, todo, len(ids))})
+    workers = worker_count(len(todo) * len(ids))  # as many patient-months as patient files
+    judged.update({month: rest for month, *rest in parse_many(todo, outcomes_of, workers, 1)})
     if kept:
         kept.save(judged)
     for month in months:

@@ -40,9 +40,10 @@ def worker_count(todo: int, least: int | None = None) -> int:
     return max(0, min(len(os.sched_getaffinity(0)) - 1, MAX_WORKERS))
 
 
-def chunks(n: int) -> list[tuple[int, int]]:
-    """[start, end) of each chunk of `n` items, in order: at most MAX_CHUNKS of them."""
-    size = max(MIN_CHUNK, -(-n // MAX_CHUNKS))
+def chunks(n: int, least: int = MIN_CHUNK) -> list[tuple[int, int]]:
+    """[start, end) of each chunk of `n` items, in order: at most MAX_CHUNKS of them, each of
+    at least `least` items."""
+    size = max(least, -(-n // MAX_CHUNKS))
     return [(a, min(a + size, n)) for a in range(0, n, size)]
 
 
@@ -92,16 +93,20 @@ def alongside(
             job.worker = None
 
 
-def parse_many(items: Sequence[T], parse: Callable[[T], R], workers: int | None = None) -> list[R]:
+def parse_many(
+    items: Sequence[T], parse: Callable[[T], R], workers: int | None = None,
+    chunk: int = MIN_CHUNK,
+) -> list[R]:  # fmt: skip
     """[parse(item) for item in items], the same answers in the same order, shared out among
-    forked workers (`workers`; None: worker_count) when there are many."""
+    forked workers (`workers`; None: worker_count) when there are many, in chunks of at least
+    `chunk` items (1 for items that are each much work: a month of a practice)."""
     n = worker_count(len(items)) if workers is None else workers
     if n < 1 or not items:
         return [parse(item) for item in items]
     job = next((j for j in _SIDE_JOBS if not j.taken), None)
     if job is not None:
         job.taken = True
-    spans = chunks(len(items))
+    spans = chunks(len(items), chunk)
     queue = _queue(len(spans))
     try:
         with _forked(n, lambda: _take(queue, items, spans, parse), job) as receive:
