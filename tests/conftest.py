@@ -51,6 +51,26 @@ def cli(runner):
 
 
 @pytest.fixture
+def forked_worker(monkeypatch) -> list[int]:
+    """One forked worker for every parse_many, whatever the number of items; the list fills
+    with a 1 for each fork, so a test can tell that work was shared out."""
+    import os
+
+    from ccmcli.store import parallel_parse
+
+    forks: list[int] = []
+    real_fork = os.fork
+
+    def fork() -> int:
+        forks.append(1)
+        return real_fork()
+
+    monkeypatch.setattr(parallel_parse, "worker_count", lambda todo, least=None: 1)
+    monkeypatch.setattr(os, "fork", fork)
+    return forks
+
+
+@pytest.fixture
 def clinic(tmp_path) -> Path:
     """A private copy of examples/clinic."""
     dest = tmp_path / "clinic"

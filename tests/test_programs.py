@@ -295,24 +295,14 @@ def test_compare_outcomes_equal_judge_for_every_program(patient, specs, pool, se
 
 
 def test_compare_gives_the_same_answer_with_months_judged_in_forked_workers(
-    cli, clinic, monkeypatch
+    cli, clinic, monkeypatch, request
 ):
-    import os
-
-    from ccmcli.store import cache, parallel_parse
+    from ccmcli.store import cache
 
     monkeypatch.setenv(cache.ENV_OFF, "1")  # every month judged, none kept
     args = ("-d", clinic, "compare", "--month", "2026-11", "--months", "3", "--format", "json")
     serial = cli(*args)
-    forks = []
-    real_fork = os.fork
-
-    def fork():
-        forks.append(1)
-        return real_fork()
-
-    monkeypatch.setattr(parallel_parse, "worker_count", lambda todo, least=None: 1)
-    monkeypatch.setattr(os, "fork", fork)
+    forks = request.getfixturevalue("forked_worker")  # a worker from here on
     parallel = cli(*args)
     assert forks  # the months were shared with a worker
     assert parallel.stdout == serial.stdout and parallel.exit_code == serial.exit_code

@@ -40,10 +40,10 @@ def worker_count(todo: int, least: int | None = None) -> int:
     return max(0, min(len(os.sched_getaffinity(0)) - 1, MAX_WORKERS))
 
 
-def chunks(n: int, least: int = MIN_CHUNK) -> list[tuple[int, int]]:
+def chunks(n: int, least: int | None = None) -> list[tuple[int, int]]:
     """[start, end) of each chunk of `n` items, in order: at most MAX_CHUNKS of them, each of
-    at least `least` items."""
-    size = max(least, -(-n // MAX_CHUNKS))
+    at least `least` items (None: MIN_CHUNK)."""
+    size = max(MIN_CHUNK if least is None else least, -(-n // MAX_CHUNKS))
     return [(a, min(a + size, n)) for a in range(0, n, size)]
 
 
@@ -95,11 +95,11 @@ def alongside(
 
 def parse_many(
     items: Sequence[T], parse: Callable[[T], R], workers: int | None = None,
-    chunk: int = MIN_CHUNK,
+    chunk: int | None = None,
 ) -> list[R]:  # fmt: skip
     """[parse(item) for item in items], the same answers in the same order, shared out among
     forked workers (`workers`; None: worker_count) when there are many, in chunks of at least
-    `chunk` items (1 for items that are each much work: a month of a practice)."""
+    `chunk` items (None: MIN_CHUNK; 1 for items that are each much work: a month of a practice)."""
     n = worker_count(len(items)) if workers is None else workers
     if n < 1 or not items:
         return [parse(item) for item in items]
