@@ -143,6 +143,14 @@ class ProgramChange(Record):
     __slots__ = ()
 
 
+class BhiEnrollment(Record):
+    __slots__ = ()
+
+
+class MonitoringEnrollment(Record):
+    __slots__ = ()
+
+
 class Patient(PatientFacts, Record):
     __slots__ = ()
 

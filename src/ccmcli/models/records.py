@@ -20,17 +20,20 @@ from pydantic import (
 )
 
 from ccmcli.models.field_types import (
+    Activity,
     Fee,
     FeeCode,
     Icd10Code,
     IsoDate,
     Mbi,
+    MinuteCount,
     MonthText,
     Npi,
     PatientId,
     PlaceOfService,
     Text,
     TimeZone,
+    UnitCap,
 )
 from ccmcli.models.plain import PatientFacts
 
@@ -79,6 +82,15 @@ class Settings(_Record):
     selection: Literal["max_payment", "performer"] = "max_payment"
     count_practitioner_minutes_as_staff: bool = True
     fees: dict[FeeCode, Fee] = {}
+    # Other monthly services (ccm-rules A12-A14), each with the default the rules name.
+    apcm_bhi_code: Literal["g0570", "99484"] = "g0570"  # A12: what BHI bills in an APCM month
+    g0570_min_minutes: MinuteCount = 20  # A12: ccm's policy, not a CMS rule (F-01)
+    rpm_interactive_activities: list[Activity] = Field(default_factory=lambda: ["call", "video"])
+    rpm_addon_cap: UnitCap = 3  # A13: 99458 units a month (MUE 3, F-27)
+    rpm_rtm_conflict: Literal["block_both", "prefer_rpm", "prefer_rtm"] = "block_both"  # F-31
+    bill_rtm: bool = False  # A14: RTM minutes are reported only until a practice turns this on
+    rtm_addon_cap: UnitCap = 1  # A14: 98981 units a month (MUE not found, F-39)
+    rtm_interactive_activities: list[Activity] = Field(default_factory=lambda: ["call", "video"])
 
 
 def _condition_shorthand(value: object) -> object:
@@ -127,6 +139,21 @@ class ComplexMonth(_Record):
     care_plan_revised: IsoDate | None = None  # extension: the revision that month, if recorded
 
 
+class BhiEnrollment(_Record):
+    """`bhi:` (A11): general behavioral health integration has its own consent and care plan
+    (F-16, F-19) and the conditions the billing practitioner treats (F-14: no code list)."""
+
+    conditions: list[Icd10Code] = Field(default_factory=list)
+    consent: Consent | None = None
+    care_plan: CarePlan | None = None
+
+
+class MonitoringEnrollment(_Record):
+    """`rpm:` / `rtm:` (A13, A14): enrolment in remote monitoring, with its consent (F-32)."""
+
+    consent: Consent | None = None
+
+
 # List fields default to `Field(default_factory=list)`: a `[]` default is deep-copied for every
 # record validated, a tenth of the time it takes to validate a large practice.
 
@@ -162,6 +189,10 @@ class Patient(_Record, PatientFacts):
     care_plan: CarePlan | None = None
     complex_months: list[ComplexMonth] = Field(default_factory=list)
     discharged: IsoDate | None = None  # extension: left the program; later months are blocked
+    bhi: BhiEnrollment | None = None  # A11, A12
+    cocm_months: list[MonthText] = Field(default_factory=list)  # CoCM billed elsewhere (F-18)
+    rpm: MonitoringEnrollment | None = None  # A13
+    rtm: MonitoringEnrollment | None = None  # A14
 
     @model_validator(mode="after")
     def _principal_among_conditions(self) -> "Patient":
