@@ -459,6 +459,5 @@ def test_ccm_debug_environment_shows_the_traceback(cli, clinic, exploding_valida
 def test_examples_are_left_untouched(tmp_path):
     """The CLI tests above work on copies; the examples in the repository stay pristine."""
     example_copy("broken", tmp_path / "b")
-    assert sorted(p.name for p in (EXAMPLES / "broken").iterdir()) == sorted(
-        p.name for p in (tmp_path / "b").iterdir()
-    )
+    assert sorted(p.name for p in (tmp_path / "b").iterdir()) == [
+        "FAULTS.md", "ccm.yaml", "logs", "patients"]  # fmt: skip
