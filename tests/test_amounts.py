@@ -118,9 +118,9 @@ def test_rules_command_shows_each_amount_with_its_rvu_factor_and_file(cli, year)
         assert "estimated" not in a
 
 
-def test_example_clinic_october_uses_the_cms_amounts(cli):
+def test_example_clinic_october_uses_the_cms_amounts(cli, clinic):
     """Issue: P0012 (99491 + 99437 x2) at 215.44 and P0011 (99426 + 99427) at 121.91."""
-    out = cli("-d", ROOT / "examples" / "clinic", "check", "--month", "2026-10", "--wide").stdout
+    out = cli("-d", clinic, "check", "--month", "2026-10", "--wide").stdout
     rows = {line.split()[0]: line.split() for line in out.splitlines() if line.strip()}
     assert "215.44" in rows["P0012"] and "99491x1" in rows["P0012"]
     assert "121.91" in rows["P0011"] and "99426x1" in rows["P0011"]
