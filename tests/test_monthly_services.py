@@ -392,12 +392,13 @@ def test_minutes_of_one_service_never_change_another_s_verdict(month, rows):
     (RPM with RTM and G0570 with APCM, the two exclusions the rules name, are left out: the
     program here is ccm and RTM is not generated)."""
     from ccmcli.models.months import Month as M
+    from ccmcli.models.record_schema import validate
     from ccmcli.models.records import Patient, Settings
     from ccmcli.rules.judge import judge
     from ccmcli.rules.table import rules_for
     from ccmcli.store.timelog import Entry
 
-    patient = Patient.model_validate(
+    patient = validate(Patient,
         {"id": "P1", "name": "N", "birth_date": "1950-01-02", "conditions": ["E11.9", "I10"],
          "consent": {"date": "2025-01-06", "method": "verbal"},
          "initiating_visit": {"date": "2025-01-06", "type": "awv"},
@@ -405,7 +406,7 @@ def test_minutes_of_one_service_never_change_another_s_verdict(month, rows):
          "bhi": {"conditions": ["F33.1"], "consent": {"date": "2025-01-06", "method": "verbal"},
                  "care_plan": {"established": "2025-01-06"}},
          "rpm": {"consent": {"date": "2025-01-06", "method": "verbal"}}})  # fmt: skip
-    conf = Settings.model_validate({"practice": "X", "timezone": "America/Chicago",
+    conf = validate(Settings, {"practice": "X", "timezone": "America/Chicago",
                                     "billing_npi": "1234567893"})  # fmt: skip
     month_ = M.parse("2026-03")
     table, _ = rules_for(2026)
