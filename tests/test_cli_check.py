@@ -144,7 +144,7 @@ def test_check_september_and_november(cli, clinic, month, expected):
         p12 = next(p for p in report["patients"] if p["patient_id"] == "P0012")
         assert p12["amount"] == 116.57 and codes_of(p12["alternatives"][0]) == "99491x1"
     else:
-        assert nov_blockers["P0006"] == ["no_consent", "no_initiating_visit", "no_care_plan"]
+        assert "P0006" not in nov_blockers  # enrolled on 2026-10-14, no entry before (A17)
 
 
 def test_check_table_shows_every_patient_with_ids_and_codes_whole(cli, clinic, monkeypatch):

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 from ccmcli.models.findings import Problem, has_errors
 from ccmcli.models.months import Month, is_provisional
 from ccmcli.rules.engine import Judgement
+from ccmcli.rules.enrolment import part_of_month
 from ccmcli.rules.entry_checks import entry_warnings
 from ccmcli.rules.judge import judge
 from ccmcli.rules.table import RuleYear, rules_for
@@ -110,15 +111,13 @@ def judge_month(
     practice: "Practice", month: Month, only: list[str] | None = None, on_patient=None,
     with_errors: bool = False,
 ) -> MonthReport:  # fmt: skip
-    """Judge every valid patient (or `only` these ids) for `month`, with the problems of the
-    files that judgement read (settings, patients, that month's log). `with_errors`: the
-    patients whose file has an error are listed too, as `file_error` (what `check` shows)."""
+    """Judge every valid patient part of `month` (A17; or `only` these ids, if part of it), with
+    the problems of the files that judgement read (settings, patients, that month's log).
+    `with_errors`: the patients whose file has an error are listed too, as `file_error` (what
+    `check` shows; an id of `only` whose file has an error always is)."""
     report, by_patient, warnings = month_inputs(practice, month)
     settings = practice.settings
-    ids = only if only is not None else sorted(practice.patients)
-    if with_errors and only is None:
-        ids = sorted({*ids, *practice.invalid})
-    for pid in ids:
+    for pid in _listed(practice, month, by_patient, only, with_errors):
         patient = practice.patients.get(pid)
         report.judgements.append(
             file_error(practice, pid, month, report.rules) if patient is None else
@@ -128,6 +127,26 @@ def judge_month(
         if on_patient:
             on_patient()  # a progress bar on a terminal (`ccm check` of a large practice)
     return report
+
+
+def _listed(practice: "Practice", month: Month, by_patient: dict, only: list[str] | None,
+            with_errors: bool) -> list[str]:  # fmt: skip
+    """members(), with the ids of patient files in error where they are asked for."""
+    if only is None:
+        ids = members(practice, month, by_patient)
+        return sorted({*ids, *practice.invalid}) if with_errors else ids
+    valid = set(members(practice, month, by_patient, [p for p in only if p in practice.patients]))
+    return [p for p in only if p in valid or p in practice.invalid]
+
+
+def members(
+    practice: "Practice", month: Month, by_patient: dict, only: list[str] | None = None
+) -> list[str]:
+    """The ids of the valid patients part of `month` (ccm-rules A17), sorted, or those of `only`
+    in their order: the one list every view of a month shows, counts, closes and exports."""
+    ids = only if only is not None else sorted(practice.patients)
+    return [pid for pid in ids
+            if part_of_month(practice.patients[pid], month, pid in by_patient)]  # fmt: skip
 
 
 def month_inputs(
