@@ -110,6 +110,7 @@ def test_check_october_gives_every_result_the_clinic_was_built_to_show(cli, clin
             "practitioner": pr,
             "not_counted": nc,
             "other_services": OTHER_SERVICES.get(p["patient_id"], {}),
+            "counted": p["minutes"]["counted"],  # test_minutes_counted.py checks the figure
         }
         assert p["date_of_service"] == dos, p["patient_id"]
         assert p["amount"] == pytest.approx(amount), p["patient_id"]
@@ -143,7 +144,7 @@ def test_check_september_and_november(cli, clinic, month, expected):
         p12 = next(p for p in report["patients"] if p["patient_id"] == "P0012")
         assert p12["amount"] == 116.57 and codes_of(p12["alternatives"][0]) == "99491x1"
     else:
-        assert nov_blockers["P0006"] == ["no_consent", "no_initiating_visit", "no_care_plan"]
+        assert "P0006" not in nov_blockers  # enrolled on 2026-10-14, no entry before (A17)
 
 
 def test_check_table_shows_every_patient_with_ids_and_codes_whole(cli, clinic, monkeypatch):
@@ -329,7 +330,8 @@ def test_check_json_has_exactly_the_contract_keys(cli, tmp_path):
     p = report["patients"][0]
     assert set(p) == {"patient_id", "name", "program", "status", "minutes", "codes",
                       "date_of_service", "amount", "alternatives", "blockers", "warnings", "next"}  # fmt: skip
-    assert set(p["minutes"]) == {"clinical_staff", "practitioner", "not_counted", "other_services"}
+    assert set(p["minutes"]) == {"clinical_staff", "practitioner", "not_counted", "other_services",
+                                 "counted"}  # fmt: skip
     assert set(p["next"]) == {"codes", "minutes_needed", "role"}
     assert {"codes", "amount"} <= set(p["alternatives"][0])
     assert all(isinstance(c["units"], int) and c["units"] > 0 for c in p["codes"])
@@ -354,7 +356,10 @@ def test_explain_shows_each_gate_entry_track_and_warning(cli, clinic):
     result = cli("explain", "P0006", "-d", clinic, "--month", "2026-10")
     assert result.exit_code == 0 and result.stderr == ""
     out = result.stdout
-    assert out.splitlines()[0] == "P0006: 22 min in October 2026: 99490 met; 18 more for 99439"
+    assert (
+        out.splitlines()[0]
+        == "P0006: 22 min (15 not counted) in October 2026: 99490 met; 18 more for 99439"
+    )
     for gate in ("not_enough_conditions", "no_consent", "consent_revoked", "no_initiating_visit",
                  "no_care_plan"):  # fmt: skip
         assert re.search(rf"^  ok +{gate}: \S", out, re.M), gate
@@ -554,7 +559,7 @@ def test_rules_table_and_csv(cli):
     ("pid", "month", "line"),
     [
         ("P0001", "2026-10", "P0001: 45 min in October 2026: 99490 + 99439 met; 15 more for 99439"),
-        ("P0002", "2026-10", "P0002: 72 min in October 2026: 99490 + 99439 x2 met; no further code this month"),
+        ("P0002", "2026-10", "P0002: 60 min (12 not counted) in October 2026: 99490 + 99439 x2 met; no further code this month"),
         ("P0003", "2026-10", "P0003: 18 min in October 2026: 2 more for 99490"),
         ("P0007", "2026-11", "P0007: 10 min in November 2026: blocked (consent_revoked)"),
         ("P0013", "2026-10", "P0013: 0 min in October 2026: 20 more for 99490"),

@@ -63,7 +63,7 @@ class Worklist:
     def items(self) -> list[dict]:
         return [
             {"patient_id": j.patient.id, "name": j.patient.name, "program": j.patient.program,
-             "minutes": j.minutes["clinical_staff"] + j.minutes["practitioner"],
+             "minutes": j.counted,
              "minutes_needed": step.minutes_needed, "role": step.role,
              "next": step.as_dict(), "status": j.status, "days_left": self.days_left}
             for j, step in zip(self.judgements, self.steps, strict=True)
