@@ -177,7 +177,7 @@ def file_error(practice: "Practice", pid: str, month: Month, rules: RuleYear) ->
     rel = practice.data.relative(practice.data.patient_path(pid))
     errors = [p for p in practice.problems if p.file == rel and p.severity == "error"]
     words = [p.render().replace(": error: ", ": ", 1) for p in errors] or [f"{rel}: has errors"]
-    stand_in = Patient.model_construct(id=pid, name="", program="")
+    stand_in = Patient(id=pid, name="", birth_date=None, program="")
     return Judgement(
         patient=stand_in, month=month, rules=rules, status="error",
         minutes={"clinical_staff": 0, "practitioner": 0, "not_counted": 0,
