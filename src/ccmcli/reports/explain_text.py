@@ -57,7 +57,8 @@ def explain_parts(ex) -> tuple[list[str], list[dict], list[str]]:
     for f in j.blockers + j.warnings:
         tail.append(f"{'blocker' if f in j.blockers else 'warning'} {f.rule}: {f.message}")
     tail.extend(_services(j, d["service_details"]))
-    tail.extend(p.render() for p in ex.problems)
+    # errors of the files go to stderr once (cli/output.report_problems), not here as well
+    tail.extend(p.render() for p in ex.problems if p.severity != "error")
     return head, entries, tail
 
 
