@@ -92,18 +92,19 @@ WORKLIST = TableSpec(
 
 
 def worklist_table(wl, wide: bool = False) -> None:
+    from ccmcli.reports.check_views import shown_minutes
     from ccmcli.reports.wording import SHORT_ROLE, codes_text
 
     rows = []
-    for i, j, step in zip(wl.items(), wl.judgements, wl.steps, strict=True):
-        done = i["minutes"]
+    for i in wl.items():
+        done = shown_minutes(i["minutes"])
         target = done + i["minutes_needed"]
         rows.append({
             "patient": i["patient_id"], "name": i["name"], "minutes": done,
             "needed": i["minutes_needed"], "role": i["role"],
             "role_short": SHORT_ROLE.get(i["role"], i["role"]),
             "next_codes": codes_text([(c["code"], c["units"]) for c in i["next"]["codes"]]),
-            "adds": money(step.amount - j.amount), "progress": bar(done, target),
+            "adds": money(i["adds"]), "progress": bar(done, target),
             "progress_short": bar(done, target, 5), "days_left": i["days_left"],
         })  # fmt: skip
     t = wl.totals()
@@ -177,12 +178,13 @@ GATES = TableSpec(
 
 def rules_tables(view: dict, wide: bool = False) -> None:
     """The codes with their amounts and where each comes from, then the blockers' legend."""
-    from ccmcli.reports.rules_view import ROWS_HEADER, amounts_note, rules_rows
+    from ccmcli.reports.rules_view import ROWS_HEADER, amounts_note, rules_rows, when_text
 
     rows = []
     for r in rules_rows(view):
         row = dict(zip(ROWS_HEADER, r, strict=True))
-        rows.append({**row, "factor": row["conversion_factor"], "file": row["rvu_file"]})
+        rows.append({**row, "minutes": when_text(row), "factor": row["conversion_factor"],
+                     "file": row["rvu_file"], "rule": row["references"]})  # fmt: skip
     title = f"rules {view['rules']}" + (f" ({view['note']})" if view.get("note") else "")
     note = wrap(amounts_note(view), table_width(wide), "  ")
     print_table([], rows, title=title, spec=RULES, wide=wide, footer=[*note, ""])

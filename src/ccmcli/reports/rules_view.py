@@ -8,8 +8,8 @@ from ccmcli.models.months import now
 from ccmcli.reports.wording import rule_ref
 from ccmcli.rules.table import Amount, rules_for
 
-ROWS_HEADER = ["program", "track", "code", "kind", "minutes", "cap", "amount", "rule", "rvu",
-               "conversion_factor", "rvu_file"]  # fmt: skip
+ROWS_HEADER = ["program", "track", "code", "kind", "minutes", "min_conditions", "qmb", "cap",
+               "amount", "references", "rvu", "conversion_factor", "rvu_file"]  # fmt: skip
 
 
 def amount_dict(a: Amount) -> dict:
@@ -22,20 +22,21 @@ def rules_dict(year: int | None) -> dict:
     tracks = []
     for t in rules.tracks:
         tracks.append({
-            "program": t.program, "track": t.name, "rule": t.rule, "summary": t.summary,
+            "program": t.program, "track": t.name, "references": t.rule, "summary": t.summary,
             "counts": t.counts, "complex_month_only": t.needs_complex_month,
             "base": {"code": t.base_code, "minutes": t.base_minutes,
                      **amount_dict(rules.amounts[t.base_code])},
             "addon": {"code": t.addon_code, "minutes_each": t.addon_minutes, "cap": t.addon_cap,
                       **amount_dict(rules.amounts[t.addon_code])},
         })  # fmt: skip
-    levels = [{"program": "apcm", "level": lv.level, "code": lv.code, "rule": lv.rule,
+    levels = [{"program": "apcm", "level": lv.level, "code": lv.code, "references": lv.rule,
                "summary": lv.summary, "min_conditions": lv.min_conditions, "qmb": lv.needs_qmb,
                **amount_dict(rules.amounts[lv.code])} for lv in rules.levels]  # fmt: skip
     gates = [{"rule": g.id, "ref": rule_ref(g.id, rules), "programs": list(g.programs),
               "source": g.rule, "summary": g.summary} for g in rules.gates]  # fmt: skip
     schedule = rules.fee_schedule
-    out = {"rules": str(rules.year), "conversion_factor": float(schedule.conversion_factor),
+    out = {"schema": "ccm.rules/1", "year": rules.year, "rules": str(rules.year),
+           "conversion_factor": float(schedule.conversion_factor),
            "rvu_file": {"name": schedule.name, "released": schedule.released},
            "source": rules.source, "tracks": tracks, "levels": levels, "gates": gates}  # fmt: skip
     if note:
@@ -44,19 +45,29 @@ def rules_dict(year: int | None) -> dict:
 
 
 def rules_rows(view: dict) -> list[list]:
-    """One row per code, `ROWS_HEADER`: the amount beside the RVU, factor and file it is from."""
+    """One row per code, `ROWS_HEADER`: the base code's threshold or the add-on's step in
+    minutes (an APCM level: its conditions), the amount beside the RVU, factor and file."""
     rows = []
     for t in view["tracks"]:
         b, a = t["base"], t["addon"]
-        rows.append([t["program"], t["track"], b["code"], "base", f">= {b['minutes']}", 1,
-                     f"{b['amount']:.2f}", t["rule"], *_source(b)])  # fmt: skip
-        rows.append([t["program"], t["track"], a["code"], "add-on", f"each +{a['minutes_each']}",
-                     a["cap"], f"{a['amount']:.2f}", t["rule"], *_source(a)])  # fmt: skip
+        rows.append([t["program"], t["track"], b["code"], "base", b["minutes"], None, None, 1,
+                     f"{b['amount']:.2f}", t["references"], *_source(b)])  # fmt: skip
+        rows.append([t["program"], t["track"], a["code"], "add-on", a["minutes_each"], None,
+                     None, a["cap"], f"{a['amount']:.2f}", t["references"], *_source(a)])  # fmt: skip
     for lv in view.get("levels", []):
-        when = f">= {lv['min_conditions']} cond" + (", qmb" if lv["qmb"] else "")
-        rows.append(["apcm", f"level{lv['level']}", lv["code"], "level", when, 1,
-                     f"{lv['amount']:.2f}", lv["rule"], *_source(lv)])  # fmt: skip
+        rows.append(["apcm", f"level{lv['level']}", lv["code"], "level", None,
+                     lv["min_conditions"], "yes" if lv["qmb"] else "", 1, f"{lv['amount']:.2f}",
+                     lv["references"], *_source(lv)])  # fmt: skip
     return rows
+
+
+def when_text(row: dict) -> str:
+    """The table's words for a row's threshold: `>= 20`, `each +20`, `>= 2 cond, qmb`."""
+    if row["kind"] == "base":
+        return f">= {row['minutes']}"
+    if row["kind"] == "add-on":
+        return f"each +{row['minutes']}"
+    return f">= {row['min_conditions']} cond" + (", qmb" if row["qmb"] else "")
 
 
 def _source(x: dict) -> list[str]:

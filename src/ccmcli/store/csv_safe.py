@@ -25,6 +25,11 @@ def defuse(cell: str) -> str:
     return "'" + cell if cell.startswith(FORMULA_STARTS) else cell
 
 
+def undefuse(cell: str) -> str:
+    """The cell as it was before `defuse` (for a reader that types its cells, such as xlsx)."""
+    return cell[1:] if cell.startswith("'") and cell[1:].startswith(FORMULA_STARTS) else cell
+
+
 def guarded(row: Iterable[object]) -> list[str]:
     """A row's cells as text, None as empty, each one defused."""
     return [defuse("" if c is None else str(c)) for c in row]
