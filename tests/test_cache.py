@@ -17,7 +17,7 @@ from ccmcli.loader import load
 from ccmcli.store import cache, record_files
 from ccmcli.store.datadir import DataDir
 
-SHARED_BENCH = Path(__file__).resolve().parents[2] / "shared" / "bench"
+MAKE_CLINIC = Path(__file__).resolve().parent / "vendor" / "make_clinic.py"
 OCTOBER = ("--month", "2026-10")
 
 
@@ -300,13 +300,12 @@ def test_a_same_size_edit_right_after_a_check_is_seen(cli, clinic):
     assert statuses(check_json(cli, clinic))["P0007"] == "blocked"  # pcm: no principal condition
 
 
-@pytest.mark.skipif(not (SHARED_BENCH / "make_clinic.py").is_file(), reason="needs ../shared")
 def test_a_generated_practice_gives_the_same_answers_with_and_without_cache(
     cli, tmp_path, trusting, monkeypatch
 ):
     root = tmp_path / "generated"
     subprocess.run(
-        [sys.executable, str(SHARED_BENCH / "make_clinic.py"), str(root), "--patients", "60",
+        [sys.executable, str(MAKE_CLINIC), str(root), "--patients", "60",
          "--months", "2", "--entries-per-month", "600", "--last-month", "2026-10"],
         check=True, capture_output=True,
     )  # fmt: skip

@@ -16,6 +16,7 @@ from ccmcli.models.records import Patient, Settings
 from ccmcli.reports.code_page import code_page
 from ccmcli.reports.compare import programs_of
 from ccmcli.rules.engine import as_enrolled_in
+from ccmcli.rules.enrolment import part_of_month
 from ccmcli.rules.judge import judge
 from ccmcli.rules.outcomes import COUNTING_COLUMNS, counted_minutes, program_outcomes
 from ccmcli.rules.table import YEARS, known_codes, rules_for
@@ -67,6 +68,9 @@ def test_compare_adds_up_what_check_gives_under_each_program(cli, clinic):
         for program, got in p["programs"].items():
             amount, billable, blockers = 0.0, 0, set()
             for m, log in logs.items():
+                pid, logged = p["patient_id"], {e.patient_id for e in log.entries}
+                if not part_of_month(patients[pid], Month.parse(m), pid in logged):
+                    continue  # A17: a month the patient is no part of adds nothing
                 rules, _ = rules_for(2026)
                 who = as_enrolled_in(patients[p["patient_id"]], program)
                 j = judge(who, Month.parse(m), log.entries, settings, rules)

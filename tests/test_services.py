@@ -95,7 +95,7 @@ def test_explain_and_entries_say_each_entry_s_service(cli, data):
     assert [e["service"] for e in ex["entries"]] == [None, "rpm"]
     assert [e["counted"] for e in ex["entries"]] == [True, False]
     assert ex["minutes"] == {"clinical_staff": 25, "practitioner": 0, "not_counted": 0,
-                             "other_services": {"rpm": 20}}  # fmt: skip
+                             "other_services": {"rpm": 20}, "counted": 25}  # fmt: skip
     listed = cli("entries", "-d", data, "--month", "2026-11", "-f", "csv").stdout
     rows = list(csv.DictReader(io.StringIO(listed)))
     assert [r["service"] for r in rows] == ["", "rpm"]

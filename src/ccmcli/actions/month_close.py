@@ -158,7 +158,8 @@ def verify_month(data: DataDir, month_text: str) -> Verification:
     if record is None:
         return out
     out.record_file = history.files[history.records.index(record)]
-    now, _ = month_record.current(practice, month)
+    now, report = month_record.current(practice, month)
     if now is not None:
-        out.differences = month_record.differences(record, now)
+        outside = month_record.outside(practice, report)
+        out.differences = month_record.differences(record, now, outside)
     return out

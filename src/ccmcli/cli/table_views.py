@@ -92,15 +92,13 @@ WORKLIST = TableSpec(
 
 
 def worklist_table(wl, wide: bool = False) -> None:
-    from ccmcli.reports.check_views import shown_minutes
-    from ccmcli.reports.wording import SHORT_ROLE, codes_text
+    from ccmcli.reports.wording import SHORT_ROLE, codes_text, progress_of
 
     rows = []
-    for i in wl.items():
-        done = shown_minutes(i["minutes"])
-        target = done + i["minutes_needed"]
+    for i, j, step in zip(wl.items(), wl.judgements, wl.steps, strict=True):
+        done, target = progress_of(j, step)
         rows.append({
-            "patient": i["patient_id"], "name": i["name"], "minutes": done,
+            "patient": i["patient_id"], "name": i["name"], "minutes": j.counted,
             "needed": i["minutes_needed"], "role": i["role"],
             "role_short": SHORT_ROLE.get(i["role"], i["role"]),
             "next_codes": codes_text([(c["code"], c["units"]) for c in i["next"]["codes"]]),

@@ -113,7 +113,7 @@ def build(ex: Explanation, facts: MonthFacts) -> Packet:
         "gates": [{**g, "ref": _gate_ref(j.rules, g["rule"])} for g in d["gates"]],
         "entries": [{**e, "where": f"{e['file']}:{e['line']}"} for e in d["entries"]],
         "problems": [pr.render() for pr in ex.problems],
-        "minutes": dict(j.minutes),
+        "minutes": {**j.minutes, "apart": j.apart},  # counted, and apart what does not count
         "billing": _billing(j, d["track"], s),
         "exported": [r for r in facts.ledger if r["patient_id"] == p.id],
         "ledger_note": facts.ledger_note,

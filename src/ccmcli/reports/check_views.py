@@ -85,7 +85,7 @@ class Worklist:
 
     def rows(self) -> list[list]:
         return [
-            [i["patient_id"], i["name"], i["program"], i["status"], shown_minutes(i["minutes"]),
+            [i["patient_id"], i["name"], i["program"], i["status"], i["minutes"]["counted"],
              i["minutes_needed"], i["role"],
              codes_text([(c["code"], c["units"]) for c in i["next"]["codes"]]),
              f"{i['adds']:.2f}", i["days_left"]]
@@ -95,13 +95,6 @@ class Worklist:
 
 WORKLIST_CSV = ["patient_id", "name", "program", "status", "minutes", "minutes_needed", "role",
                 "next_codes", "adds", "days_left"]  # fmt: skip
-
-
-def shown_minutes(minutes: dict) -> int:
-    """The one month-to-date figure a table shows (contract 3 `minutes.counted`, when given)."""
-    if "counted" in minutes:
-        return minutes["counted"]
-    return minutes["clinical_staff"] + minutes["practitioner"]
 
 
 def _adds(j: Judgement, step: NextStep) -> float:

@@ -46,7 +46,7 @@ def explain_parts(ex) -> tuple[list[str], list[dict], list[str]]:
          "verdict": "counted" if e["counted"] else f"not counted: {e['why_not']}"}
         for e in d["entries"]
     ]  # fmt: skip
-    tail = [f"minutes: clinical staff {j.minutes['clinical_staff']}, practitioner "
+    tail = [f"minutes: counted {j.counted}; clinical staff {j.minutes['clinical_staff']}, practitioner "
             f"{j.minutes['practitioner']}, not counted {j.minutes['not_counted']}" + _other(j)]  # fmt: skip
     track = d["track"]
     if track:

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, NamedTuple
 from ccmcli.models.months import Month
 from ccmcli.reports.json_text import encode
 from ccmcli.reports.month_totals import code_key
-from ccmcli.reports.practice_month import MonthReport, judgement_dict, month_inputs
+from ccmcli.reports.practice_month import MonthReport, judgement_dict, members, month_inputs
 from ccmcli.rules.judge import judge
 from ccmcli.store import cache, regular_files
 
@@ -61,7 +61,7 @@ def judge_month_lines(practice: "Practice", month: Month, on_patient=None) -> Mo
     report, by_patient, warnings = month_inputs(practice, month)
     kept = Kept.open(practice, report)
     settings, rules, provisional = practice.settings, report.rules, report.provisional
-    order = sorted(practice.patients)
+    order = members(practice, month, by_patient)
     lines: dict[str, JudgedLine] = {}
     keys: dict[str, tuple] = {}
     for pid in order:

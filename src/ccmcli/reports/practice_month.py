@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 from ccmcli.models.findings import Problem, has_errors
 from ccmcli.models.months import Month, is_provisional
 from ccmcli.rules.engine import Judgement
+from ccmcli.rules.enrolment import part_of_month
 from ccmcli.rules.entry_checks import entry_warnings
 from ccmcli.rules.judge import judge
 from ccmcli.rules.table import RuleYear, rules_for
@@ -109,12 +110,11 @@ def judgement_dict(j: Judgement) -> dict:
 def judge_month(
     practice: "Practice", month: Month, only: list[str] | None = None, on_patient=None
 ) -> MonthReport:
-    """Judge every valid patient (or `only` these ids) for `month`, with the problems of the
-    files that judgement read (settings, patients, that month's log)."""
+    """Judge every valid patient part of `month` (A17; or `only` these ids, if part of it), with
+    the problems of the files that judgement read (settings, patients, that month's log)."""
     report, by_patient, warnings = month_inputs(practice, month)
     settings = practice.settings
-    ids = only if only is not None else sorted(practice.patients)
-    for pid in ids:
+    for pid in members(practice, month, by_patient, only):
         patient = practice.patients[pid]
         report.judgements.append(
             judge(patient, month, by_patient.get(pid, []), settings, report.rules,
@@ -123,6 +123,16 @@ def judge_month(
         if on_patient:
             on_patient()  # a progress bar on a terminal (`ccm check` of a large practice)
     return report
+
+
+def members(
+    practice: "Practice", month: Month, by_patient: dict, only: list[str] | None = None
+) -> list[str]:
+    """The ids of the valid patients part of `month` (ccm-rules A17), sorted, or those of `only`
+    in their order: the one list every view of a month shows, counts, closes and exports."""
+    ids = only if only is not None else sorted(practice.patients)
+    return [pid for pid in ids
+            if part_of_month(practice.patients[pid], month, pid in by_patient)]  # fmt: skip
 
 
 def month_inputs(

@@ -88,7 +88,7 @@ def _minutes_chart(minutes: list[int], top: int, lines: list, month: str) -> Cha
     codes_axis.set_xticks([at for at, _ in lines], labels=[_label(codes) for _, codes in lines])
     codes_axis.tick_params(labelsize=6.5, colors=WARN, length=0, rotation=90)
     ax.set_xlim(0, top + BIN_MINUTES)
-    ax.set_xlabel("minutes that count this month (clinical staff + practitioner)", color=INK)
+    ax.set_xlabel("minutes that count toward the month's track", color=INK)
     ax.set_ylabel("patients", color=INK)
     ax.yaxis.get_major_locator().set_params(integer=True)
     where = ", ".join(f"{at} min ({' '.join(codes)})" for at, codes in lines)

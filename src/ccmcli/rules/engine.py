@@ -94,6 +94,20 @@ class Judgement:
     def date_of_service(self) -> date | None:
         return self.chosen.date_of_service if self.chosen else None
 
+    @property
+    def counted(self) -> int:
+        """Contract 3 `minutes.counted`: the month's minutes as one figure."""
+        return self.minutes["counted"]
+
+    @property
+    def apart(self) -> int:
+        """The month's minutes of the program that are not in `counted`, shown beside it:
+        `not_counted`, and with no track chosen the countable minutes of a role the track
+        `next` names does not count. `counted + apart` is every minute logged for the program."""
+        m = self.minutes
+        rest = 0 if self.chosen else m["clinical_staff"] + m["practitioner"] - m["counted"]
+        return m["not_counted"] + rest
+
 
 def _iso(day: date | None) -> str | None:
     return day.isoformat() if day else None

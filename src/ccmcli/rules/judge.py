@@ -19,6 +19,7 @@ from ccmcli.rules.engine import (
     countable,
     counts_role,
     in_force,
+    track_minutes,
 )
 from ccmcli.rules.gates import same_condition
 from ccmcli.rules.selection import Option, choose, next_step, options
@@ -75,6 +76,7 @@ def judge(
     if chosen and chosen.over_cap:
         warnings.append(_over_cap(chosen))
     step = NextStep(*found_next) if found_next else None
+    counted = _counted(chosen, step, tracks, staff, prac, pool)
     if provisional and not blockers:
         warnings.append(
             Finding.warning("provisional_month", f"{month} has not ended; totals may grow")
@@ -84,7 +86,7 @@ def judge(
         status=_status(blockers, chosen, staff + prac),
         minutes={"clinical_staff": staff, "practitioner": prac,
                  "not_counted": excluded + unused + (chosen.over_cap if chosen else 0),
-                 "other_services": _by_service(other)},
+                 "other_services": _by_service(other), "counted": counted},
         chosen=chosen, alternatives=alternatives, blockers=blockers, warnings=warnings,
         next=step, verdicts=verdicts, gate_results=gate_results, other=other,
     )  # fmt: skip
@@ -112,7 +114,8 @@ def _apcm(patient: Patient, month: Month, rules: RuleYear, verdicts: list[EntryV
         )
     return Judgement(
         patient=patient, month=month, rules=rules, status="blocked" if blockers else "billable",
-        minutes={"clinical_staff": staff, "practitioner": prac, "not_counted": excluded},
+        minutes={"clinical_staff": staff, "practitioner": prac, "not_counted": excluded,
+                 "counted": staff + prac},
         chosen=chosen, alternatives=[], blockers=blockers, warnings=warnings, next=None,
         verdicts=verdicts, gate_results=gate_results,
     )  # fmt: skip
@@ -152,6 +155,18 @@ def _priced(tracks: tuple[Track, ...], staff: int, prac: int, pool: bool, sel: s
         return found, choose(found, sel, patient.program), step
 
     return rules.remember(("priced", id(tracks), staff, prac, pool, sel, patient.program), work)
+
+
+def _counted(chosen: TrackResult | None, step: NextStep | None, tracks: tuple[Track, ...],
+             staff: int, prac: int, pool: bool) -> int:  # fmt: skip
+    """Contract 3 `minutes.counted`: the one figure every view shows for the month's minutes.
+    Those the chosen track counts, less any above its cap (they are in `not_counted`); with no
+    codes, those the track `next` names counts (A1, T-03); blocked, every countable minute
+    (explain marks them counted: no track was chosen to leave any out)."""
+    if chosen is not None:
+        return chosen.minutes - chosen.over_cap
+    track = step and next((t for t in tracks if t.base_code == step.codes[0][0]), None)
+    return track_minutes(track, staff, prac, pool) if track else staff + prac
 
 
 def _minute_totals(verdicts: list[EntryVerdict]) -> tuple[int, int, int]:
