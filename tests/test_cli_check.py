@@ -230,10 +230,10 @@ def test_check_status_filter(cli, clinic, status, ids):
     assert [p["patient_id"] for p in report["patients"]] == ids
 
 
-def test_check_id_whose_file_has_errors_is_refused(cli, broken):
+def test_check_id_whose_file_has_errors_says_what_is_wrong(cli, broken):
     result = cli("check", "-d", broken, "--month", "2026-10", "P0004")
     assert result.exit_code == 1
-    assert 'cannot check "P0004": its file has errors' in result.stderr
+    assert "patients/P0004.yaml:4: billing_npi is not a valid NPI" in result.stdout
 
 
 def test_check_quiet_prints_only_errors(cli, clinic, broken):
@@ -285,7 +285,9 @@ def test_check_reports_problems_and_exits_1_when_a_file_has_an_error(cli, broken
         assert ("logs/2026-10.csv", n) in lines
     assert ("patients/P0002.yaml", 1) in lines
     assert all(p["severity"] == "error" for p in report["problems"])
-    assert [p["patient_id"] for p in report["patients"]] == ["P0001"]
+    assert [p["patient_id"] for p in report["patients"]] == ["P0001", "P0002", "P0003", "P0004",
+                                                             "P0005"]  # fmt: skip
+    assert [p["status"] for p in report["patients"]] == ["billable"] + ["error"] * 4
     # the valid rows still count: line 2 and line 10 of the log
     assert report["patients"][0]["minutes"]["clinical_staff"] > 0
 
@@ -309,7 +311,8 @@ def test_check_a_bad_patient_file_is_reported_and_the_others_judged(cli, tmp_pat
     result = cli("check", "-d", root, "--month", "2025-03", "--format", "json")
     assert result.exit_code == 1
     report = json.loads(result.stdout)
-    assert [p["patient_id"] for p in report["patients"]] == ["P1"]
+    assert [(p["patient_id"], p["status"]) for p in report["patients"]] == [
+        ("P1", "billable"), ("P2", "error")]  # fmt: skip
     assert report["problems"][0]["file"] == "patients/P2.yaml"
     assert report["problems"][0]["line"] == 3
 

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from ccmcli.loader import load
 from ccmcli.models.months import Month
+from ccmcli.models.record_schema import validate
 from ccmcli.models.records import Patient, Settings
 from ccmcli.reports.code_page import code_page
 from ccmcli.reports.compare import programs_of
@@ -268,7 +269,7 @@ def patients(draw):
         when = draw(maybe_day)
         if when:
             record[key] = {"date" if key != "care_plan" else "established": when, **fields}
-    return Patient.model_validate({k: v for k, v in record.items() if v is not None})
+    return validate(Patient, {k: v for k, v in record.items() if v is not None})
 
 
 entries_st = st.lists(st.tuples(st.integers(1, 31), st.integers(1, 60), st.sampled_from(ROLES),
@@ -280,7 +281,7 @@ entries_st = st.lists(st.tuples(st.integers(1, 31), st.integers(1, 60), st.sampl
 @given(patient=patients(), specs=entries_st, pool=st.booleans(),
        selection=st.sampled_from(["max_payment", "performer"]))  # fmt: skip
 def test_compare_outcomes_equal_judge_for_every_program(patient, specs, pool, selection):
-    practice = Settings.model_validate({
+    practice = validate(Settings, {
         "practice": "T", "timezone": "America/Chicago", "billing_npi": "1234567893",
         "selection": selection, "count_practitioner_minutes_as_staff": pool})  # fmt: skip
     entries = [Entry(f"E{n}", "P1", date(2026, 3, d), m, role, "s", "", "", "", "", "", "", n, "x",

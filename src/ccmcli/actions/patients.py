@@ -59,6 +59,7 @@ def build_patient(f: AddFields, today) -> Patient:
     from pydantic import ValidationError
 
     from ccmcli.models.error_words import field_errors
+    from ccmcli.models.record_schema import validate
     from ccmcli.models.records import Patient
 
     raw: dict = {"id": f.patient_id, "name": f.name, "program": f.program,
@@ -77,7 +78,7 @@ def build_patient(f: AddFields, today) -> Patient:
         if getattr(f, key):
             raw[key] = getattr(f, key)
     try:
-        return Patient.model_validate(raw)
+        return validate(Patient, raw)
     except ValidationError as exc:
         first = field_errors(exc)[0]
         loc = first.loc[0] if first.loc else ""

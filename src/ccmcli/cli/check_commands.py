@@ -29,7 +29,7 @@ from ccmcli.cli.output import (
     report_problems,
 )
 
-STATUSES = ("billable", "blocked", "below_threshold", "no_time")
+STATUSES = ("billable", "blocked", "below_threshold", "no_time", "error")
 CHECK_CSV = ["patient_id", "name", "program", "status", "clinical_staff_minutes",
              "practitioner_minutes", "codes", "date_of_service", "amount", "minutes_needed",
              "blockers"]  # fmt: skip
@@ -40,7 +40,7 @@ def check(
     ctx: typer.Context,
     ids: Annotated[list[str] | None, typer.Argument(metavar="[ID]...", help="Only these patients.", autocompletion=patient_ids)] = None,
     month: MonthOpt = None,
-    status: Annotated[str | None, typer.Option("--status", "-s", help="Only patients with this status: billable, blocked, below_threshold, no_time.")] = None,
+    status: Annotated[str | None, typer.Option("--status", "-s", help="Only patients with this status: billable, blocked, below_threshold, no_time, error.")] = None,
     data: DataDirOpt = None,
     format: FormatOpt = None,
     output: OutputOpt = None,

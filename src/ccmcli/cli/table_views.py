@@ -15,7 +15,13 @@ from ccmcli.cli.tables import (
 )
 
 STATUS_STYLE = {"billable": "green", "blocked": "red", "below_threshold": "yellow",
-                "no_time": "dim"}  # fmt: skip
+                "no_time": "dim", "error": "bold red"}  # fmt: skip
+
+
+def file_error_text(j) -> str:
+    """Contract 3: the line of a patient whose file has an error says what is wrong and
+    points to `ccm validate` (the narrow form keeps the pointer alone)."""
+    return "; ".join(b.message for b in j.blockers) + "; see ccm validate"
 
 
 def status_style(row: dict) -> str | None:
@@ -46,13 +52,16 @@ def check_rows(report) -> list[dict]:
     rows = []
     for j in report.judgements:
         refs = " ".join(rule_ref(b.rule, j.rules) for b in j.blockers)
+        if j.status == "error":
+            refs = "ccm validate"
         rows.append({
             "patient": j.patient.id, "name": j.patient.name, "program": j.patient.program,
             "status": j.status, "status_word": j.status,
             "status_short": SHORT_STATUS.get(j.status, j.status),
             "staff": j.minutes["clinical_staff"], "prac": j.minutes["practitioner"],
             "codes": codes_text(j.codes), "date": j.date_of_service,
-            "amount": money(j.amount) if j.codes else "", "next": next_text(j),
+            "amount": money(j.amount) if j.codes else "",
+            "next": file_error_text(j) if j.status == "error" else next_text(j),
             "blockers": " ".join(b.rule for b in j.blockers), "todo": next_short(j) or refs,
         })  # fmt: skip
     return rows
@@ -60,8 +69,10 @@ def check_rows(report) -> list[dict]:
 
 def check_totals(summary: dict) -> str:
     """The totals line under the check table: contract section 3 `summary`, in words."""
-    counts = ", ".join(f"{summary[s]} {s}" for s in
-                       ("billable", "below_threshold", "blocked", "no_time"))  # fmt: skip
+    shown = ("billable", "below_threshold", "blocked", "no_time")
+    counts = ", ".join(f"{summary[s]} {s}" for s in shown)
+    if summary.get("error"):  # patients whose file has an error: never left out in silence
+        counts += f", {summary['error']} error (see ccm validate)"
     units = " ".join(f"{c}x{n}" for c, n in summary["codes"].items())
     n = summary["patients"]
     return (f"total: {n} patient{'s' if n != 1 else ''} ({counts}); amount "

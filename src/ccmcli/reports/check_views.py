@@ -22,17 +22,16 @@ def run_check(
     month = practice.month(month_text)
     for pid in ids or []:
         data.patient_path(pid)
-        if pid not in practice.patients:
-            why = "its file has errors" if pid in practice.invalid else "no such patient"
-            raise CcmError(f'cannot check "{pid}": {why}')
+        if pid not in practice.patients and pid not in practice.invalid:
+            raise CcmError(f'cannot check "{pid}": no such patient')
     only = list(dict.fromkeys(ids)) if ids else None
-    step = progress(len(only or practice.patients)) if progress else None
+    step = progress(len(only or practice.known_ids())) if progress else None
     if as_json and only is None:
         from ccmcli.reports.judged_lines import judge_month_lines
 
         report = judge_month_lines(practice, month, on_patient=step)
     else:
-        report = judge_month(practice, month, only=only, on_patient=step)
+        report = judge_month(practice, month, only=only, on_patient=step, with_errors=True)
     if status:
         report.judgements = [j for j in report.judgements if j.status == status]
         if report.lines is not None:

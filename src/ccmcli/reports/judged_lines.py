@@ -24,7 +24,13 @@ from typing import TYPE_CHECKING, NamedTuple
 from ccmcli.models.months import Month
 from ccmcli.reports.json_text import encode
 from ccmcli.reports.month_totals import code_key
-from ccmcli.reports.practice_month import MonthReport, judgement_dict, members, month_inputs
+from ccmcli.reports.practice_month import (
+    MonthReport,
+    file_error,
+    judgement_dict,
+    members,
+    month_inputs,
+)
 from ccmcli.rules.judge import judge
 from ccmcli.store import cache, regular_files
 
@@ -84,7 +90,9 @@ def judge_month_lines(practice: "Practice", month: Month, on_patient=None) -> Mo
             kept.put(line.patient_id, keys[line.patient_id], line)
         if on_patient:
             on_patient()
-    report.lines = [lines[pid] for pid in order]
+    for pid in practice.invalid:  # listed, never kept: file_error reads only the problems
+        lines[pid] = line_of(file_error(practice, pid, month, rules))
+    report.lines = [lines[pid] for pid in sorted(lines)]
     if kept:
         kept.save()
     return report

@@ -57,7 +57,7 @@ class MonthReport:
         return out
 
 
-STATUSES = ("billable", "below_threshold", "blocked", "no_time")
+STATUSES = ("billable", "below_threshold", "blocked", "no_time", "error")
 
 
 def summarize(report_or_patients: "MonthReport | Iterable[Judgement | dict]") -> dict:
@@ -108,21 +108,35 @@ def judgement_dict(j: Judgement) -> dict:
 
 
 def judge_month(
-    practice: "Practice", month: Month, only: list[str] | None = None, on_patient=None
-) -> MonthReport:
+    practice: "Practice", month: Month, only: list[str] | None = None, on_patient=None,
+    with_errors: bool = False,
+) -> MonthReport:  # fmt: skip
     """Judge every valid patient part of `month` (A17; or `only` these ids, if part of it), with
-    the problems of the files that judgement read (settings, patients, that month's log)."""
+    the problems of the files that judgement read (settings, patients, that month's log).
+    `with_errors`: the patients whose file has an error are listed too, as `file_error` (what
+    `check` shows; an id of `only` whose file has an error always is)."""
     report, by_patient, warnings = month_inputs(practice, month)
     settings = practice.settings
-    for pid in members(practice, month, by_patient, only):
-        patient = practice.patients[pid]
+    for pid in _listed(practice, month, by_patient, only, with_errors):
+        patient = practice.patients.get(pid)
         report.judgements.append(
+            file_error(practice, pid, month, report.rules) if patient is None else
             judge(patient, month, by_patient.get(pid, []), settings, report.rules,
                   warnings.get(pid), report.provisional)
         )  # fmt: skip
         if on_patient:
             on_patient()  # a progress bar on a terminal (`ccm check` of a large practice)
     return report
+
+
+def _listed(practice: "Practice", month: Month, by_patient: dict, only: list[str] | None,
+            with_errors: bool) -> list[str]:  # fmt: skip
+    """members(), with the ids of patient files in error where they are asked for."""
+    if only is None:
+        ids = members(practice, month, by_patient)
+        return sorted({*ids, *practice.invalid}) if with_errors else ids
+    valid = set(members(practice, month, by_patient, [p for p in only if p in practice.patients]))
+    return [p for p in only if p in valid or p in practice.invalid]
 
 
 def members(
@@ -150,3 +164,24 @@ def month_inputs(
     for e in log.entries:
         by_patient.setdefault(e.patient_id, []).append(e)
     return report, by_patient, entry_warnings(log.entries)
+
+
+def file_error(practice: "Practice", pid: str, month: Month, rules: RuleYear) -> Judgement:
+    """Contract 3: a patient whose file has an error is listed all the same, with status
+    `error` and each error of the file in words as a `file_error` blocker, so that no table,
+    total or CSV loses a row without a word. Nothing of the file is believed: the name and
+    program are left empty and no minute counts."""
+    from ccmcli.models.findings import Finding
+    from ccmcli.models.records import Patient
+
+    rel = practice.data.relative(practice.data.patient_path(pid))
+    errors = [p for p in practice.problems if p.file == rel and p.severity == "error"]
+    words = [p.render().replace(": error: ", ": ", 1) for p in errors] or [f"{rel}: has errors"]
+    stand_in = Patient(id=pid, name="", birth_date=None, program="")
+    return Judgement(
+        patient=stand_in, month=month, rules=rules, status="error",
+        minutes={"clinical_staff": 0, "practitioner": 0, "not_counted": 0,
+                 "other_services": {}, "counted": 0},
+        chosen=None, alternatives=[], blockers=[Finding.blocker("file_error", w) for w in words],
+        warnings=[], next=None,
+    )  # fmt: skip
