@@ -124,16 +124,22 @@ DataDirOpt = Annotated[
 ]  # fmt: skip
 FormatOpt = Annotated[
     Format | None,
-    typer.Option("--format", "-f", help="Output format; xlsx needs -o FILE.xlsx [default: table].", show_default=False),
+    typer.Option("--format", "-f", help="Output format; xlsx needs -o FILE.xlsx [default: table].", show_default=False, case_sensitive=False),
 ]  # fmt: skip
 ViewFormatOpt = Annotated[
     ViewFormat | None,
-    typer.Option("--format", "-f", help="Output format [default: table].", show_default=False),
+    typer.Option(
+        "--format",
+        "-f",
+        help="Output format [default: table].",
+        show_default=False,
+        case_sensitive=False,
+    ),
 ]
 RowFormatOpt = Annotated[
     RowFormat | None,
-    typer.Option("--format", "-f", help="Output format [default: table].", show_default=False),
-]
+    typer.Option("--format", "-f", help="Output format [default: table].", show_default=False, case_sensitive=False),
+]  # fmt: skip
 OutputOpt = Annotated[
     Path | None,
     typer.Option("--output", "-o", metavar="FILE", help="Write the csv, json or xlsx to FILE (mode 0600; never inside the data directory) instead of stdout.", show_default=False),

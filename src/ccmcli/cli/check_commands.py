@@ -51,6 +51,7 @@ def check(
     """Judge each patient's month: billable codes and units, blockers, minutes still needed."""
     from ccmcli.reports import check_views
 
+    status = status.strip().lower() if status else status  # choices in any case
     if status and status not in STATUSES:
         raise typer.BadParameter(f"must be one of {', '.join(STATUSES)}", param_hint="--status")
     from ccmcli.cli.output import progress_step

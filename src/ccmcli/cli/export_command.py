@@ -22,7 +22,7 @@ def export(
     allow_open_month: Annotated[bool, typer.Option("--allow-open-month", help="Export a month that has not ended yet.")] = False,
     force: Annotated[bool, typer.Option("--force", help="Export even when the month's files have errors (rows with errors count toward nothing); exits 1.")] = False,
     reprint: Annotated[bool, typer.Option("--reprint", help="Write every line already exported for the month; record nothing.")] = False,
-    format: Annotated[Format | None, typer.Option("--format", "-f", help="csv (the claims file), json, xlsx (needs -o FILE.xlsx) or a table; the ledger in exports/ stays CSV [default: csv].", show_default=False)] = None,
+    format: Annotated[Format | None, typer.Option("--format", "-f", help="csv (the claims file), json, xlsx (needs -o FILE.xlsx) or a table; the ledger in exports/ stays CSV [default: csv].", show_default=False, case_sensitive=False)] = None,
     bom: BomOpt = False,
     data: DataDirOpt = None,
     quiet: QuietOpt = False,

@@ -117,10 +117,18 @@ def worklist_table(wl, wide: bool = False) -> None:
             "progress_short": bar(done, target, 5), "days_left": i["days_left"],
         })  # fmt: skip
     t = wl.totals()
-    line = (f"total: {t['patients']} patient{'s' if t['patients'] != 1 else ''}, "
-            f"{t['minutes_needed']} minutes still needed, {money(t['amount_at_stake'])} at stake")  # fmt: skip
-    print_table([], rows, title=f"worklist {wl.month}: {wl.days_left} days left", spec=WORKLIST,
-                wide=wide, footer=wrap(line, table_width(wide), "  "))  # fmt: skip
+    who = f"total: {t['patients']} patient{'s' if t['patients'] != 1 else ''}, "
+    if wl.days_left:
+        title = f"worklist {wl.month}: {wl.days_left} day{'s' if wl.days_left != 1 else ''} left"
+        line = (f"{who}{t['minutes_needed']} minutes still needed, "
+                f"{money(t['amount_at_stake'])} at stake")  # fmt: skip
+    else:  # an ended month: nothing is still to gain but by entries dated in it, logged late
+        title = (f"worklist {wl.month}: the month has ended (only late entries dated in it can "
+                 "still count)")  # fmt: skip
+        line = (f"{who}{t['minutes_needed']} minutes were missing, "
+                f"{money(t['amount_at_stake'])} not reached")  # fmt: skip
+    print_table([], rows, title=title, spec=WORKLIST, wide=wide,
+                footer=wrap(line, table_width(wide), "  "))  # fmt: skip
 
 
 # entries: the file's line, then start and end, then the role's short word, then the two void

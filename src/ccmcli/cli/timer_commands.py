@@ -128,7 +128,8 @@ def status(
             for r in running]  # fmt: skip
     from ccmcli.cli.output import print_table
 
-    print_table(header, rows, title="running timers", keep=("staff", "patient_id"))
+    words = ["staff", "patient", "started", "minutes", "activity"]  # the words of every table
+    print_table(words, rows, title="running timers", keep=("staff", "patient", "started"))
 
 
 @app.command()

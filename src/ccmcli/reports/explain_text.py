@@ -56,7 +56,8 @@ def explain_parts(ex) -> tuple[list[str], list[dict], list[str]]:
         tail.append(f"  alternative: {a.track.name} -> {codes_text(a.codes)} (${a.amount:.2f})")
     for f in j.blockers + j.warnings:
         tail.append(f"{'blocker' if f in j.blockers else 'warning'} {f.rule}: {f.message}")
-    tail.extend(p.render() for p in ex.problems)
+    # errors of the files go to stderr once (cli/output.report_problems), not here as well
+    tail.extend(p.render() for p in ex.problems if p.severity != "error")
     return head, entries, tail
 
 

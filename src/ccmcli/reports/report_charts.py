@@ -25,9 +25,38 @@ class Chart:
     svg: str
 
 
+def _matplotlib_home() -> None:
+    """matplotlib keeps its font list in a config folder, by default under HOME: one it cannot
+    write (a service user's missing home) earns warnings on every report, and as root it would
+    create HOME. Its folder is ccm's own cache folder instead, else a private temporary one."""
+    import os
+
+    if os.environ.get("MPLCONFIGDIR"):
+        return
+    from ccmcli.codes.icd10 import default_cache_dir
+    from ccmcli.store.fileio import make_dirs, would_create_home
+
+    folder = default_cache_dir() / "matplotlib"
+    try:
+        if would_create_home(folder):
+            raise OSError("no home")
+        make_dirs(folder)
+        if not os.access(folder, os.W_OK | os.X_OK):
+            raise OSError("not writable")
+    except OSError:
+        import atexit
+        import shutil
+        import tempfile
+
+        folder = tempfile.mkdtemp(prefix="ccm-matplotlib-")
+        atexit.register(shutil.rmtree, folder, True)
+    os.environ["MPLCONFIGDIR"] = str(folder)
+
+
 def _figure(width: float, height: float, margins: dict[str, float]):
     """A figure with fixed margins (inches): matplotlib's automatic layout would draw each
     chart twice more, and on a large practice the charts are a good part of the command."""
+    _matplotlib_home()
     from matplotlib.figure import Figure
 
     fig = Figure(figsize=(width, height))
