@@ -332,7 +332,8 @@ def test_check_json_has_exactly_the_contract_keys(cli, tmp_path):
     assert set(report) == {"month", "provisional", "rules", "patients", "problems", "summary"}
     p = report["patients"][0]
     assert set(p) == {"patient_id", "name", "program", "status", "minutes", "codes",
-                      "date_of_service", "amount", "alternatives", "blockers", "warnings", "next"}  # fmt: skip
+                      "date_of_service", "amount", "alternatives", "blockers", "warnings", "next",
+                      "services", "total_amount", "patient_share", "not_assessed"}  # fmt: skip
     assert set(p["minutes"]) == {"clinical_staff", "practitioner", "not_counted", "other_services",
                                  "counted"}  # fmt: skip
     assert set(p["next"]) == {"codes", "minutes_needed", "role"}
@@ -541,12 +542,13 @@ def test_rules_table_and_csv(cli):
     assert "*" not in table  # no amount is an estimate any more
     assert "CMS RVU26A, released 2025-12-29" in table
     rows = list(csv.reader(io.StringIO(cli("rules", "--year", "2025", "-f", "csv").stdout)))
-    assert rows[0] == ["program", "track", "code", "kind", "minutes", "min_conditions", "qmb",
-                       "cap", "amount", "references", "rvu", "conversion_factor", "rvu_file"]  # fmt: skip
-    assert rows[1][:9] == ["ccm", "staff", "99490", "base", "20", "", "", "1", "60.49"]
-    assert rows[1][10:] == ["1.87", "32.3465", "RVU25A"]
-    assert len(rows) == 14  # header, 10 time-based codes, 3 APCM levels
-    assert [r[2] for r in rows[-3:]] == ["G0556", "G0557", "G0558"]
+    assert rows[0] == ["program", "track", "code", "kind", "when", "cap", "amount", "references",
+                       "rvu", "conversion_factor", "rvu_file"]  # fmt: skip
+    assert rows[1][:7] == ["ccm", "staff", "99490", "base", ">= 20", "1", "60.49"]
+    assert rows[1][8:] == ["1.87", "32.3465", "RVU25A"]
+    assert len(rows) == 19  # header, 10 time-based codes, 3 APCM levels, 5 service codes (A11-A14)
+    assert [r[2] for r in rows[11:14]] == ["G0556", "G0557", "G0558"]
+    assert [r[2] for r in rows[14:]] == ["99484", "99457", "99458", "98980", "98981"]  # no 99470
 
 
 # --- patient show ---------------------------------------------------------------------------------

@@ -13,8 +13,8 @@ import os
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 
+from ccmcli.actions.entry_input import resolve_staff, single_line
 from ccmcli.loader import load
-from ccmcli.models.entry_input import resolve_staff, single_line
 from ccmcli.models.errors import CcmError
 from ccmcli.models.findings import Problem
 from ccmcli.models.months import Month, is_provisional, now_in

@@ -112,7 +112,7 @@ def check_codes(patient: Patient) -> list[str]:
 
     Named by option, as typed: `--condition E11.99 is not in the ICD-10-CM code set`.
     """
-    from ccmcli.codes.condition_codes import load_checker
+    from ccmcli.store.condition_codes import load_checker
 
     checker, note = load_checker()
     if checker is None:
@@ -129,7 +129,7 @@ def _described(patient: Patient) -> Patient:
     """Conditions without a description get the code set's, for display (file untouched)."""
     if all(c.description for c in patient.conditions):
         return patient  # nothing to fill: the index is not even loaded
-    from ccmcli.codes.condition_codes import load_checker
+    from ccmcli.store.condition_codes import load_checker
 
     checker, _ = load_checker()
     return checker.with_descriptions(patient) if checker else patient

@@ -14,10 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 
-from ccmcli.actions.status import month_status
-from ccmcli.codes.identifiers import is_entry_id
-from ccmcli.loader import load
-from ccmcli.models.entry_input import (
+from ccmcli.actions.entry_input import (
     ROLE_ENV,
     activity_option,
     parse_time,
@@ -27,6 +24,9 @@ from ccmcli.models.entry_input import (
     resolve_staff,
     single_line,
 )
+from ccmcli.actions.status import month_status
+from ccmcli.codes.identifiers import is_entry_id
+from ccmcli.loader import load
 from ccmcli.models.errors import CcmError
 from ccmcli.models.months import Month, today_in
 from ccmcli.models.typed import parse_date

@@ -195,12 +195,12 @@ GATES = TableSpec(
 
 def rules_tables(view: dict, wide: bool = False) -> None:
     """The codes with their amounts and where each comes from, then the blockers' legend."""
-    from ccmcli.reports.rules_view import ROWS_HEADER, amounts_note, rules_rows, when_text
+    from ccmcli.reports.rules_view import ROWS_HEADER, amounts_note, rules_rows
 
     rows = []
     for r in rules_rows(view):
         row = dict(zip(ROWS_HEADER, r, strict=True))
-        rows.append({**row, "minutes": when_text(row), "factor": row["conversion_factor"],
+        rows.append({**row, "minutes": row["when"], "factor": row["conversion_factor"],
                      "file": row["rvu_file"], "rule": row["references"]})  # fmt: skip
     title = f"rules {view['rules']}" + (f" ({view['note']})" if view.get("note") else "")
     note = wrap(amounts_note(view), table_width(wide), "  ")

@@ -42,7 +42,7 @@ def month_facts(data: DataDir, settings: Settings, month: Month) -> MonthFacts:
     facts.generated_at = now_in(settings.timezone).isoformat(timespec="seconds")
     facts.ledger, facts.ledger_note = ledger_rows(data, month)
     facts.close, facts.recorded = _close_facts(data, month)
-    from ccmcli.codes.condition_codes import load_checker
+    from ccmcli.store.condition_codes import load_checker
 
     facts.describe, _ = load_checker()
     return facts

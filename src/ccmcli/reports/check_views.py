@@ -151,8 +151,10 @@ class Explanation:
         for v in self.judgement.verdicts:
             why = REASONS.get(v.reason) or self._unused(v.entry.role)
             rows.append({**v.entry.as_dict(), "counted": why is None, "why_not": why})
+        billed = {s.service for s in self.judgement.services}
         for e in self.judgement.other:
-            why = f"time of another service ({e.service}): counts toward nothing here (A7)"
+            why = (f"time of another service ({e.service}): judged under its own rules below (A7, A16)" if e.service in
+                   billed else f"time of another service ({e.service}): counts toward nothing here (A7)")  # fmt: skip
             rows.append({**e.as_dict(), "counted": False, "why_not": why})
         for e in self.voided:
             why = f"voided by {e.voided_by}" if e.voided_by else f"void row for {e.voids}"
@@ -180,6 +182,7 @@ class Explanation:
                       for g, fact in j.gate_results],
             "track": self._track(),
             "entries": self.entries(),
+            "service_details": [service_explained(s, j) for s in j.services],
             "problems": [p.as_dict() for p in self.problems],
         }  # fmt: skip
 
@@ -192,6 +195,26 @@ class Explanation:
         from ccmcli.reports.explain_text import explain_lines
 
         return explain_lines(self)
+
+
+SERVICE_REASONS = {**REASONS, "no_consent": "no consent to the service recorded",
+                   "before_consent": "before the service's consent"}  # fmt: skip
+
+
+def service_explained(s, j: Judgement) -> dict:
+    """A16 in explain: a service's verdict with its gates and every entry, counted or why not."""
+    from ccmcli.rules.services import describe
+
+    return {
+        **s.as_dict(),
+        "code": s.candidate,
+        "gates": [{"rule": g, "passed": fact is None,
+                   "fact": fact or describe(g, j.patient, s.service)} for g, fact in s.gate_results],
+        "entries": [{**v.entry.as_dict(), "counted": v.counted,
+                     "why_not": None if v.counted else SERVICE_REASONS.get(v.reason, v.reason)}
+                    for v in s.verdicts],
+        "not_billed": [{"code": c, "why": why} for c, why in s.not_billed],
+    }  # fmt: skip
 
 
 def _fact(gate: str, j: Judgement) -> str:

@@ -6,10 +6,11 @@ year's conversion factor and the CMS file that publishes both, so a biller can c
 
 from ccmcli.models.months import now
 from ccmcli.reports.wording import rule_ref
-from ccmcli.rules.table import Amount, rules_for
+from ccmcli.rules.table import SERVICE_GATES, Amount, RuleYear, rules_for
 
-ROWS_HEADER = ["program", "track", "code", "kind", "minutes", "min_conditions", "qmb", "cap",
-               "amount", "references", "rvu", "conversion_factor", "rvu_file"]  # fmt: skip
+# `when`: the threshold in the table's words (`>= 20`, `each +20`, `>= 2 cond, qmb`, `5-19`)
+ROWS_HEADER = ["program", "track", "code", "kind", "when", "cap", "amount", "references", "rvu",
+               "conversion_factor", "rvu_file"]  # fmt: skip
 
 
 def amount_dict(a: Amount) -> dict:
@@ -34,40 +35,61 @@ def rules_dict(year: int | None) -> dict:
                **amount_dict(rules.amounts[lv.code])} for lv in rules.levels]  # fmt: skip
     gates = [{"rule": g.id, "ref": rule_ref(g.id, rules), "programs": list(g.programs),
               "source": g.rule, "summary": g.summary} for g in rules.gates]  # fmt: skip
+    gates += [{"rule": g.id, "ref": g.id, "programs": list(g.programs), "source": g.rule,
+               "summary": g.summary} for g in SERVICE_GATES]  # fmt: skip
     schedule = rules.fee_schedule
     out = {"schema": "ccm.rules/1", "year": rules.year, "rules": str(rules.year),
            "conversion_factor": float(schedule.conversion_factor),
            "rvu_file": {"name": schedule.name, "released": schedule.released},
-           "source": rules.source, "tracks": tracks, "levels": levels, "gates": gates}  # fmt: skip
+           "source": rules.source, "tracks": tracks, "levels": levels,
+           "services": _services(rules), "gates": gates}  # fmt: skip
     if note:
         out["note"] = note
     return out
 
 
+def _services(rules: RuleYear) -> list[dict]:
+    """A11-A14: each service's codes by tier, with the same figures as the program codes."""
+    out = []
+    for r in rules.services:
+        tiers = []
+        if r.short_code:
+            tiers.append({"code": r.short_code, "kind": "short",
+                          "minutes": f"{r.short_minutes}-{r.base_minutes - 1}", "cap": 1})  # fmt: skip
+        tiers.append({"code": r.base_code, "kind": "base", "minutes": f">= {r.base_minutes}",
+                      "cap": 1})  # fmt: skip
+        if r.addon_code:
+            tiers.append({"code": r.addon_code, "kind": "add-on",
+                          "minutes": f"each +{r.addon_minutes}", "cap": r.default_cap,
+                          "cap_setting": r.cap_setting})  # fmt: skip
+        out += [{"service": r.service, "references": r.rule, "summary": r.summary, **t,
+                 **amount_dict(rules.amounts[t["code"]])} for t in tiers]  # fmt: skip
+    for a in rules.addons:
+        out.append({"service": a.service, "references": a.rule, "summary": a.summary, "code": a.code,
+                    "kind": "add-on",
+                    "program": a.program, "minutes": "ccm policy",
+                    "minutes_setting": a.minutes_setting,
+                    "cap": 1, **amount_dict(rules.amounts[a.code])})  # fmt: skip
+    return out
+
+
 def rules_rows(view: dict) -> list[list]:
-    """One row per code, `ROWS_HEADER`: the base code's threshold or the add-on's step in
-    minutes (an APCM level: its conditions), the amount beside the RVU, factor and file."""
+    """One row per code, `ROWS_HEADER`: the amount beside the RVU, factor and file it is from."""
     rows = []
     for t in view["tracks"]:
         b, a = t["base"], t["addon"]
-        rows.append([t["program"], t["track"], b["code"], "base", b["minutes"], None, None, 1,
+        rows.append([t["program"], t["track"], b["code"], "base", f">= {b['minutes']}", 1,
                      f"{b['amount']:.2f}", t["references"], *_source(b)])  # fmt: skip
-        rows.append([t["program"], t["track"], a["code"], "add-on", a["minutes_each"], None,
-                     None, a["cap"], f"{a['amount']:.2f}", t["references"], *_source(a)])  # fmt: skip
+        rows.append([t["program"], t["track"], a["code"], "add-on", f"each +{a['minutes_each']}",
+                     a["cap"], f"{a['amount']:.2f}", t["references"], *_source(a)])  # fmt: skip
     for lv in view.get("levels", []):
-        rows.append(["apcm", f"level{lv['level']}", lv["code"], "level", None,
-                     lv["min_conditions"], "yes" if lv["qmb"] else "", 1, f"{lv['amount']:.2f}",
-                     lv["references"], *_source(lv)])  # fmt: skip
+        when = f">= {lv['min_conditions']} cond" + (", qmb" if lv["qmb"] else "")
+        rows.append(["apcm", f"level{lv['level']}", lv["code"], "level", when, 1,
+                     f"{lv['amount']:.2f}", lv["references"], *_source(lv)])  # fmt: skip
+    for s in view.get("services", []):
+        rows.append([s["service"], "service", s["code"], s["kind"], s["minutes"], s["cap"],
+                     f"{s['amount']:.2f}", s["references"], *_source(s)])  # fmt: skip
     return rows
-
-
-def when_text(row: dict) -> str:
-    """The table's words for a row's threshold: `>= 20`, `each +20`, `>= 2 cond, qmb`."""
-    if row["kind"] == "base":
-        return f">= {row['minutes']}"
-    if row["kind"] == "add-on":
-        return f"each +{row['minutes']}"
-    return f">= {row['min_conditions']} cond" + (", qmb" if row["qmb"] else "")
 
 
 def _source(x: dict) -> list[str]:
