@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from ccmcli.actions.status import month_status
+from ccmcli.actions.status import enrolled, month_status
 from ccmcli.models.errors import CcmError
 from ccmcli.models.months import is_provisional, today_in
 from ccmcli.models.typed import parse_date
@@ -142,6 +142,7 @@ class PatientView:
     judgement: Judgement
     provisional: bool
     problems: list = field(default_factory=list)  # of the files read for it
+    enrolled: bool = True  # part of the month (A17)
 
     def as_dict(self) -> dict:
         """The month as `check` words it, the record beside it (contract 2: one vocabulary)."""
@@ -207,4 +208,5 @@ def show_patient(data: DataDir, patient_id: str, month_text: str | None) -> Pati
     settings = practice.settings
     provisional = is_provisional(month, settings.timezone)
     shown = practice.as_filed.get(patient.id, patient)  # as written, not as the gates read it
-    return PatientView(_described(shown), settings, j, provisional, practice.month_problems(month))
+    return PatientView(_described(shown), settings, j, provisional, practice.month_problems(month),
+                       enrolled(practice, patient, month))  # fmt: skip

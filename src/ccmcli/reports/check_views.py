@@ -145,6 +145,7 @@ class Explanation:
     voided: list  # entries of the patient cancelled by void rows, and the void rows
     problems: list[Problem]
     settings: object
+    enrolled: bool = True  # part of the month (A17); else the text says so, and only that
 
     def entries(self) -> list[dict]:
         rows = []
@@ -225,6 +226,7 @@ def _fact(gate: str, j: Judgement) -> str:
 
 def run_explain(data: DataDir, patient_id: str, month_text: str | None) -> Explanation:
     from ccmcli.actions.patients import month_status
+    from ccmcli.actions.status import enrolled
 
     practice = load(data, patient_ids=[patient_id])
     patient = practice.patient(patient_id)
@@ -234,4 +236,5 @@ def run_explain(data: DataDir, patient_id: str, month_text: str | None) -> Expla
     voided = [e for e in log.entries if e.patient_id == patient.id and not e.counts]
     # the patient's own problems and those of whole files; other patients' rows are theirs
     problems = [p for p in practice.month_problems(month) if p.patient_id in (None, patient.id)]
-    return Explanation(j, voided, problems, practice.settings)
+    return Explanation(j, voided, problems, practice.settings,
+                       enrolled(practice, patient, month))  # fmt: skip
