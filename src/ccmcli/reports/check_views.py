@@ -60,34 +60,47 @@ class Worklist:
     steps: list[NextStep] = field(default_factory=list)  # one per judgement
 
     def items(self) -> list[dict]:
+        """Each patient as `check` words it (contract 2), with `next` and what it would add."""
         return [
             {"patient_id": j.patient.id, "name": j.patient.name, "program": j.patient.program,
-             "minutes": j.counted,
+             "status": j.status, "minutes": dict(j.minutes),
              "minutes_needed": step.minutes_needed, "role": step.role,
-             "next": step.as_dict(), "status": j.status, "days_left": self.days_left}
+             "next": step.as_dict(), "adds": _adds(j, step), "days_left": self.days_left}
             for j, step in zip(self.judgements, self.steps, strict=True)
         ]  # fmt: skip
 
     def as_dict(self) -> dict:
-        return {"month": str(self.month), "days_left": self.days_left, "patients": self.items(),
-                "problems": [p.as_dict() for p in self.problems]}  # fmt: skip
+        return {"schema": "ccm.worklist/1", "month": str(self.month),
+                "days_left": self.days_left, "patients": self.items(),
+                "problems": [p.as_dict() for p in self.problems],
+                "summary": self.totals()}  # fmt: skip
 
     def totals(self) -> dict:
         """Patients listed, minutes they still need, and what those minutes would add."""
-        from decimal import Decimal
-
         pairs = list(zip(self.judgements, self.steps, strict=True))
-        stake = sum((Decimal(str(s.amount)) - Decimal(str(j.amount)) for j, s in pairs),
-                    Decimal(0))  # fmt: skip
+        cents = sum(round(_adds(j, s) * 100) for j, s in pairs)
         return {"patients": len(pairs), "minutes_needed": sum(s.minutes_needed for _, s in pairs),
-                "amount_at_stake": float(stake)}  # fmt: skip
+                "amount_at_stake": cents / 100}  # fmt: skip
 
     def rows(self) -> list[list]:
         return [
-            [i["patient_id"], i["name"], i["minutes"], i["minutes_needed"], i["role"],
-             codes_text([(c["code"], c["units"]) for c in i["next"]["codes"]]), i["days_left"]]
+            [i["patient_id"], i["name"], i["program"], i["status"], i["minutes"]["counted"],
+             i["minutes_needed"], i["role"],
+             codes_text([(c["code"], c["units"]) for c in i["next"]["codes"]]),
+             f"{i['adds']:.2f}", i["days_left"]]
             for i in self.items()
         ]  # fmt: skip
+
+
+WORKLIST_CSV = ["patient_id", "name", "program", "status", "minutes", "minutes_needed", "role",
+                "next_codes", "adds", "days_left"]  # fmt: skip
+
+
+def _adds(j: Judgement, step: NextStep) -> float:
+    """What reaching `step` adds to the month's amount, in cents exactly."""
+    from decimal import Decimal
+
+    return float(Decimal(str(step.amount)) - Decimal(str(j.amount)))
 
 
 def apcm_step(j: Judgement) -> NextStep | None:
