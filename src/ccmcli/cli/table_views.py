@@ -109,11 +109,11 @@ def worklist_table(wl, wide: bool = False) -> None:
     for i, j, step in zip(wl.items(), wl.judgements, wl.steps, strict=True):
         done, target = progress_of(j, step)
         rows.append({
-            "patient": i["patient_id"], "name": i["name"], "minutes": i["minutes"],
+            "patient": i["patient_id"], "name": i["name"], "minutes": j.counted,
             "needed": i["minutes_needed"], "role": i["role"],
             "role_short": SHORT_ROLE.get(i["role"], i["role"]),
             "next_codes": codes_text([(c["code"], c["units"]) for c in i["next"]["codes"]]),
-            "adds": money(step.amount - j.amount), "progress": bar(done, target),
+            "adds": money(i["adds"]), "progress": bar(done, target),
             "progress_short": bar(done, target, 5), "days_left": i["days_left"],
         })  # fmt: skip
     t = wl.totals()
@@ -200,7 +200,8 @@ def rules_tables(view: dict, wide: bool = False) -> None:
     rows = []
     for r in rules_rows(view):
         row = dict(zip(ROWS_HEADER, r, strict=True))
-        rows.append({**row, "factor": row["conversion_factor"], "file": row["rvu_file"]})
+        rows.append({**row, "minutes": row["when"], "factor": row["conversion_factor"],
+                     "file": row["rvu_file"], "rule": row["references"]})  # fmt: skip
     title = f"rules {view['rules']}" + (f" ({view['note']})" if view.get("note") else "")
     note = wrap(amounts_note(view), table_width(wide), "  ")
     print_table([], rows, title=title, spec=RULES, wide=wide, footer=[*note, ""])
