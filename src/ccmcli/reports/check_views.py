@@ -46,9 +46,21 @@ def check_csv_rows(report: MonthReport) -> list[list]:
          j.minutes["practitioner"], codes_text(j.codes),
          j.date_of_service.isoformat() if j.date_of_service else "",
          f"{j.amount:.2f}" if j.codes else "", j.next.minutes_needed if j.next else "",
-         " ".join(b.rule for b in j.blockers)]
+         " ".join(b.rule for b in j.blockers), services_text(j), f"{j.total_amount:.2f}",
+         f"{j.patient_share:.2f}"]
         for j in report.judgements
     ]  # fmt: skip
+
+
+def services_text(j: Judgement) -> str:
+    """A16 in one cell: `bhi:99484x1 rpm:blocked(no_interactive_contact)`."""
+    out = []
+    for s in j.services:
+        what = codes_text(s.codes).replace(" ", "+") if s.codes else s.status
+        if s.blockers:
+            what += f"({','.join(b.rule for b in s.blockers)})"
+        out.append(f"{s.service}:{what}")
+    return " ".join(out)
 
 
 @dataclass
