@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from ccmcli.actions.status import enrolled, month_status
 from ccmcli.models.errors import CcmError
 from ccmcli.models.months import is_provisional, today_in
 from ccmcli.models.typed import parse_date
+from ccmcli.reports.patient_month import enrolled, month_status
 from ccmcli.rules.engine import Judgement
 from ccmcli.store import record_files
 from ccmcli.store.datadir import DataDir
