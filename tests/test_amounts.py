@@ -60,6 +60,30 @@ def documented() -> dict[tuple[str, int], tuple[Decimal, Decimal]]:
     return rows
 
 
+def documented_services() -> dict[tuple[str, int], Decimal]:
+    """A11-A14's amounts, written in prose: `2025 53.05 (RVU 1.64); 2026 57.45 (1.72)` for
+    99484, `Amount 2026: 57.78 (1.73)` for G0570, `2026: 99470 26.05, 99457 51.77, ...`."""
+    text = doc_text()
+    found: dict[tuple[str, int], Decimal] = {}
+    a11 = section(text, "A11.")
+    for year, amount in re.findall(r"(\d{4}) (\d+\.\d\d) \((?:RVU )?\d\.\d\d\)", a11):
+        found[("99484", int(year))] = Decimal(amount)
+    year, amount = re.search(r"Amount (\d{4}): (\d+\.\d\d)", section(text, "A12.")).groups()
+    found[("G0570", int(year))] = Decimal(amount)
+    for heading in ("A13.", "A14."):
+        for year, pairs in re.findall(r"(\d{4}): ((?:\d{5} \d+\.\d\d(?:, )?)+)",
+                                      " ".join(section(text, heading).split())):  # fmt: skip
+            for code, amount in re.findall(r"(\d{5}) (\d+\.\d\d)", pairs):
+                found[(code, int(year))] = Decimal(amount)
+    assert len(found) == 13, found
+    return found
+
+
+def test_every_service_amount_of_a11_to_a14_is_the_tables():
+    for (code, year), amount in documented_services().items():
+        assert YEARS[year].amounts[code].exact == amount, f"{code} {year}"
+
+
 def half_up(rvu: Decimal, factor: Decimal) -> Decimal:
     return (rvu * factor).quantize(CENT, rounding=ROUND_HALF_UP)
 
@@ -77,7 +101,7 @@ def test_every_documented_amount_is_the_tables_rvu_times_factor():
 
 
 def test_the_table_holds_nothing_the_document_does_not():
-    doc = documented()
+    doc = {*documented(), *documented_services()}
     for year, table in YEARS.items():
         assert {c for c, y in doc if y == year} == set(table.amounts), year
 

@@ -5,9 +5,9 @@ from pathlib import Path
 
 import pytest
 
-from ccmcli.codes import condition_codes, icd10
 from ccmcli.models.record_schema import validate
 from ccmcli.models.records import Patient
+from ccmcli.store import condition_codes, icd10
 
 UNKNOWN = "is not in the ICD-10-CM code set"
 CATEGORY = "is a category, not a billable code (use a more specific code)"

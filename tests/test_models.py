@@ -414,10 +414,24 @@ def test_fees_keys_are_five_digit_codes_and_amounts_positive_with_cents():
     s = validate(Settings, {**SETTINGS, "fees": fees})
     assert s.fees == {"99490": 75.0, "99439": 0.01, "99491": 100000.0, "99437": 57.5}
     for fees, loc in [({"9949": "1"}, ("fees", "9949", "[key]")),
-                      ({"G0511": "1"}, ("fees", "G0511", "[key]")),
                       ({"99490": "-0.01"}, ("fees", "99490")),
                       ({"99490": "lots"}, ("fees", "99490"))]:  # fmt: skip
         assert [e["loc"] for e in refused(Settings, {**SETTINGS, "fees": fees})] == [loc]
+
+
+def test_a_fee_for_a_code_ccm_does_not_bill_refuses_ccm_yaml(cli, clinic):
+    """The rules table says which codes ccm bills; the loader holds the fees against it, and
+    ccm.yaml is refused as for a field of the wrong form, on the line of the code."""
+    settings = clinic / "ccm.yaml"
+    lines = len(settings.read_text().splitlines())
+    settings.write_text(settings.read_text() + 'fees:\n  "99490": 70.00\n  G0511: 60.00\n')
+    message = f"ccm.yaml:{lines + 3}: error: fees.G0511 is not a code ccm bills (see `ccm rules`)"
+    checked = cli("-d", clinic, "check", "--month", "2026-10")
+    assert checked.exit_code == 1 and message in checked.stderr and checked.stdout == ""
+    validated = cli("-d", clinic, "validate", "--no-code-check")
+    assert validated.exit_code == 1 and message in validated.stdout
+    settings.write_text(settings.read_text().replace("G0511", "g0557"))  # any case
+    assert cli("-d", clinic, "check", "--month", "2026-10").exit_code == 0
 
 
 @pytest.mark.parametrize("amount", ["0", "0.00", "1e400", "1e3", "nan", "inf", "-1", "75.005",

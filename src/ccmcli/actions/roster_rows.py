@@ -17,11 +17,11 @@ from datetime import date
 
 from pydantic import ValidationError
 
-from ccmcli.codes.icd10 import normalize
 from ccmcli.codes.identifiers import icd10_format_ok
 from ccmcli.models.findings import Problem
 from ccmcli.models.record_schema import validate
 from ccmcli.models.records import Patient
+from ccmcli.store.icd10 import normalize
 
 COLUMNS = (
     "id", "name", "birth_date", "mbi", "program", "principal_condition", "conditions",

@@ -12,9 +12,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
+from ccmcli.actions.entry_input import activity_option, resolve_role, resolve_staff
 from ccmcli.actions.timer_parts import elapsed_minutes
 from ccmcli.loader import load
-from ccmcli.models.entry_input import activity_option, resolve_role, resolve_staff
 from ccmcli.models.errors import CcmError
 from ccmcli.models.months import Month, now_in, zone
 from ccmcli.store import timerstate

@@ -24,17 +24,20 @@ from pydantic import (
 
 from ccmcli.models import records
 from ccmcli.models.field_types import (
+    Activity,
     Fee,
     FeeCode,
     Icd10Code,
     IsoDate,
     Mbi,
+    MinuteCount,
     MonthText,
     Npi,
     PatientId,
     PlaceOfService,
     Text,
     TimeZone,
+    UnitCap,
 )
 
 R = TypeVar("R", bound=records.Record)
@@ -83,6 +86,14 @@ class Settings(_Record):
     selection: Literal["max_payment", "performer"] = "max_payment"
     count_practitioner_minutes_as_staff: bool = True
     fees: dict[FeeCode, Fee] = {}
+    apcm_bhi_code: Literal["g0570", "99484"] = "g0570"
+    g0570_min_minutes: MinuteCount = 20
+    rpm_interactive_activities: list[Activity] = Field(default_factory=lambda: ["call", "video"])
+    rpm_addon_cap: UnitCap = 3
+    rpm_rtm_conflict: Literal["block_both", "prefer_rpm", "prefer_rtm"] = "block_both"
+    bill_rtm: bool = False
+    rtm_addon_cap: UnitCap = 1
+    rtm_interactive_activities: list[Activity] = Field(default_factory=lambda: ["call", "video"])
 
 
 def _condition_shorthand(value: object) -> object:
@@ -138,6 +149,16 @@ class ComplexMonth(_Record):
 Program = Literal["ccm", "pcm", "apcm"]
 
 
+class BhiEnrollment(_Record):
+    conditions: list[Icd10Code] = Field(default_factory=list)
+    consent: Consent | None = None
+    care_plan: CarePlan | None = None
+
+
+class MonitoringEnrollment(_Record):
+    consent: Consent | None = None
+
+
 class ProgramChange(_Record):
     """From `month` on, the patient is in `program` (A8); months before keep the earlier one."""
 
@@ -165,6 +186,10 @@ class Patient(_Record):
     care_plan: CarePlan | None = None
     complex_months: list[ComplexMonth] = Field(default_factory=list)
     discharged: IsoDate | None = None  # extension: left the program; later months are blocked
+    bhi: BhiEnrollment | None = None
+    cocm_months: list[MonthText] = Field(default_factory=list)
+    rpm: MonitoringEnrollment | None = None
+    rtm: MonitoringEnrollment | None = None
 
     @model_validator(mode="after")
     def _principal_among_conditions(self) -> "Patient":

@@ -52,7 +52,7 @@ class Record:
                 if value is _MISSING:
                     raise TypeError(f"{type(self).__name__} needs {name!r}")
                 if type(value) in (list, dict):
-                    value = type(value)()  # no two records share one list
+                    value = type(value)(value)  # no two records share one list
             fields[name] = value
         self.__dict__.update(fields)
 
@@ -133,6 +133,15 @@ class Settings(Record):
     selection: Literal["max_payment", "performer"] = "max_payment"
     count_practitioner_minutes_as_staff: bool = True
     fees: dict[str, float] = {}  # noqa: RUF012  (each record gets its own: Record.__init__)
+    # Other monthly services (ccm-rules A12-A14), each with the default the rules name.
+    apcm_bhi_code: Literal["g0570", "99484"] = "g0570"  # A12: what BHI bills in an APCM month
+    g0570_min_minutes: int = 20  # A12: ccm's policy, not a CMS rule (F-01)
+    rpm_interactive_activities: list[str] = ["call", "video"]  # noqa: RUF012  (F-24)
+    rpm_addon_cap: int = 3  # A13: 99458 units a month (MUE 3, F-27)
+    rpm_rtm_conflict: Literal["block_both", "prefer_rpm", "prefer_rtm"] = "block_both"  # F-31
+    bill_rtm: bool = False  # A14: RTM minutes are reported only until a practice turns this on
+    rtm_addon_cap: int = 1  # A14: 98981 units a month (MUE not found, F-39)
+    rtm_interactive_activities: list[str] = ["call", "video"]  # noqa: RUF012  (F-37)
 
 
 class Condition(Record):
@@ -164,6 +173,21 @@ class ComplexMonth(Record):
     care_plan_revised: date | None = None  # extension: the revision that month, if recorded
 
 
+class BhiEnrollment(Record):
+    """`bhi:` (A11): general behavioral health integration has its own consent and care plan
+    (F-16, F-19) and the conditions the billing practitioner treats (F-14: no code list)."""
+
+    conditions: list[str] = []  # noqa: RUF012
+    consent: Consent | None = None
+    care_plan: CarePlan | None = None
+
+
+class MonitoringEnrollment(Record):
+    """`rpm:` / `rtm:` (A13, A14): enrolment in remote monitoring, with its consent (F-32)."""
+
+    consent: Consent | None = None
+
+
 class ProgramChange(Record):
     """From `month` on, the patient is in `program` (A8); months before keep the earlier one."""
 
@@ -189,6 +213,10 @@ class Patient(Record):
     care_plan: CarePlan | None = None
     complex_months: list[ComplexMonth] = []  # noqa: RUF012
     discharged: date | None = None  # extension: left the program; later months are blocked
+    bhi: BhiEnrollment | None = None  # A11, A12
+    cocm_months: list[str] = []  # noqa: RUF012  (months CoCM is billed elsewhere, F-18)
+    rpm: MonitoringEnrollment | None = None  # A13
+    rtm: MonitoringEnrollment | None = None  # A14
 
     def program_in(self, month: Month) -> str:
         """A8: the last change on or before the month, else `program`."""

@@ -70,24 +70,33 @@ def summarize(report_or_patients: "MonthReport | Iterable[Judgement | dict]") ->
     if items is None:
         items = getattr(report_or_patients, "judgements", report_or_patients)
     out: dict = {"patients": 0, **dict.fromkeys(STATUSES, 0)}
-    cents = 0
+    cents = total = share = 0
     codes: dict[str, int] = {}
     for item in items:
-        status, amount, pairs = _summary_fields(item)
+        status, amount, pairs, item_total, item_share = _summary_fields(item)
         out["patients"] += 1
-        out[status] += 1
+        out[status] = out.get(status, 0) + 1
         cents += round(amount * 100)
+        total += round(item_total * 100)
+        share += round(item_share * 100)
         for code, units in pairs:
             codes[code] = codes.get(code, 0) + units
     out["amount"] = cents / 100
     out["codes"] = codes
+    out["total_amount"] = total / 100  # A16: with the other services billed
+    out["patient_share"] = share / 100
     return out
 
 
-def _summary_fields(item: "Judgement | dict") -> tuple[str, float, list[tuple[str, int]]]:
+def _summary_fields(item: "Judgement | dict") -> tuple:
+    """Status, amount, program codes, total with the services, patient share. The summary's
+    `codes` counts the program's units (contract 3); the services' are in `total_amount`."""
     if isinstance(item, dict):
-        return item["status"], item["amount"], [(c["code"], c["units"]) for c in item["codes"]]
-    return item.status, item.amount, item.codes
+        pairs = [(c["code"], c["units"]) for c in item["codes"]]
+        amount = item["amount"]
+        return (item["status"], amount, pairs, item.get("total_amount", amount),
+                item.get("patient_share", 0.0))  # fmt: skip
+    return item.status, item.amount, item.codes, item.total_amount, item.patient_share
 
 
 def judgement_dict(j: Judgement) -> dict:
@@ -104,6 +113,10 @@ def judgement_dict(j: Judgement) -> dict:
         "blockers": [b.as_dict() for b in j.blockers],
         "warnings": [w.as_dict() for w in j.warnings],
         "next": j.next.as_dict() if j.next else None,
+        "services": [s.as_dict() for s in j.services],
+        "total_amount": j.total_amount,
+        "patient_share": j.patient_share,
+        "not_assessed": j.not_assessed,
     }
 
 

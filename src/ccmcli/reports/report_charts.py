@@ -33,8 +33,8 @@ def _matplotlib_home() -> None:
 
     if os.environ.get("MPLCONFIGDIR"):
         return
-    from ccmcli.codes.icd10 import default_cache_dir
     from ccmcli.store.fileio import make_dirs, would_create_home
+    from ccmcli.store.icd10 import default_cache_dir
 
     folder = default_cache_dir() / "matplotlib"
     try:

@@ -23,6 +23,7 @@ from ccmcli.rules.engine import (
 )
 from ccmcli.rules.gates import same_condition
 from ccmcli.rules.selection import Option, choose, next_step, options
+from ccmcli.rules.services import judge_services
 from ccmcli.rules.table import RuleYear, Track
 from ccmcli.store.timelog import Entry
 
@@ -62,7 +63,7 @@ def judge(
     if patient.program == "apcm":
         j = _apcm(patient, month, rules, verdicts, gate_results, warnings, provisional)
         j.other, j.minutes["other_services"] = other, _by_service(other)
-        return j
+        return _with_services(j, settings, provisional)
     blockers = [Finding.blocker(gid, fact) for gid, fact in gate_results if fact]
     tracks = allowed_tracks(patient, month, rules)
     pool, sel = settings.count_practitioner_minutes_as_staff, settings.selection
@@ -81,7 +82,7 @@ def judge(
         warnings.append(
             Finding.warning("provisional_month", f"{month} has not ended; totals may grow")
         )
-    return Judgement(
+    return _with_services(Judgement(
         patient=patient, month=month, rules=rules,
         status=_status(blockers, chosen, staff + prac),
         minutes={"clinical_staff": staff, "practitioner": prac,
@@ -89,7 +90,18 @@ def judge(
                  "other_services": _by_service(other), "counted": counted},
         chosen=chosen, alternatives=alternatives, blockers=blockers, warnings=warnings,
         next=step, verdicts=verdicts, gate_results=gate_results, other=other,
-    )  # fmt: skip
+    ), settings, provisional)  # fmt: skip
+
+
+def _with_services(j: Judgement, settings: Settings, provisional: bool) -> Judgement:
+    """A16: the patient-month's other services, each judged on its own minutes, after the
+    program (G0570 needs to know whether the month's APCM code bills, A12)."""
+    p = j.patient
+    if j.other or p.bhi is not None or p.rpm is not None or p.rtm is not None:
+        j.services, j.not_assessed = judge_services(
+            p, j.month, j.other, settings, j.rules, j.chosen is not None, provisional
+        )
+    return j
 
 
 def _apcm(patient: Patient, month: Month, rules: RuleYear, verdicts: list[EntryVerdict],
