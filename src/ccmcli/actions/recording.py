@@ -24,12 +24,12 @@ from ccmcli.actions.entry_input import (
     resolve_staff,
     single_line,
 )
-from ccmcli.actions.status import month_status
 from ccmcli.codes.identifiers import is_entry_id
 from ccmcli.loader import load
 from ccmcli.models.errors import CcmError
 from ccmcli.models.months import Month, today_in
 from ccmcli.models.typed import parse_date
+from ccmcli.reports.patient_month import month_status
 from ccmcli.rules.engine import Judgement
 from ccmcli.rules.entry_checks import duplicate_key
 from ccmcli.store import log_rows, regular_files, timelog

@@ -237,8 +237,7 @@ def _fact(gate: str, j: Judgement) -> str:
 
 
 def run_explain(data: DataDir, patient_id: str, month_text: str | None) -> Explanation:
-    from ccmcli.actions.patients import month_status
-    from ccmcli.actions.status import enrolled
+    from ccmcli.reports.patient_month import enrolled, month_status
 
     practice = load(data, patient_ids=[patient_id])
     patient = practice.patient(patient_id)

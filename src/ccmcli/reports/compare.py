@@ -124,7 +124,7 @@ def compare(practice: "Practice", months: list[Month], ids: list[str]) -> Compar
     """Judge every patient-month under each of its programs and add them up per patient, in
     month order (a month a patient is no part of adds nothing, A17); the months are judged on
     every CPU when there are many patient-months."""
-    from ccmcli.store.parallel_parse import parse_many, worker_count
+    from ccmcli.workers import parse_many, worker_count
 
     found = {pid: _row(practice.patients[pid], months[-1]) for pid in ids}
     variants = {pid: _variants(practice.patients[pid]) for pid in ids}

@@ -1,6 +1,6 @@
-"""A patient's month so far, judged: what `ccm log`, `ccm stop` and `ccm patient show` print.
-
-Kept apart from patients.py (adding and showing patients), so `ccm log` loads only this.
+"""A patient's month so far, judged: what `ccm log`, `ccm stop`, `ccm patient show` and
+`ccm explain` print. A read-only view, so it lives among the reports; the actions that write an
+entry show it afterwards. Kept small, so `ccm log` loads only this of the reports.
 """
 
 from __future__ import annotations
