@@ -25,6 +25,11 @@ def defuse(cell: str) -> str:
     return "'" + cell if cell.startswith(FORMULA_STARTS) else cell
 
 
+def undefuse(cell: str) -> str:
+    """The cell as it was before `defuse` (for a reader that types its cells, such as xlsx)."""
+    return cell[1:] if cell.startswith("'") and cell[1:].startswith(FORMULA_STARTS) else cell
+
+
 def log_text(cell: str) -> str:
     """A free-text cell of a month log (staff, activity, note, a void's reason) as ccm writes
     it (contract 1): one more `'` in front when a spreadsheet could run it as a formula, and
