@@ -12,7 +12,6 @@ from ccmcli.cli.app import (
     WideOpt,
     app,
     data_dir,
-    err,
     fmt,
 )
 
@@ -35,7 +34,7 @@ def compare(
 ) -> None:  # fmt: skip
     """What ccm, pcm and apcm would each pay on the same records and entries, per patient and in
     total; the best program per patient is marked with *."""
-    from ccmcli.cli.output import print_csv, print_json
+    from ccmcli.cli.output import print_csv, print_json, report_problems
     from ccmcli.reports import compare as core
 
     result = core.run_compare(data_dir(ctx, data), month, months, ids)
@@ -49,11 +48,7 @@ def compare(
         print_csv(core.CSV_COLUMNS, rows)
     elif not quiet:
         _table(result, wide)
-    if not quiet:
-        errors = [p for p in result.problems if p.severity == "error"]
-        if errors:
-            err(f"ccm: warning: {len(errors)} line(s) with errors count toward nothing; "
-                "see `ccm validate`")  # fmt: skip
+    report_problems(result.problems, quiet)  # as every reading command: exit 1 on an error
 
 
 def _table(result, wide: bool = False) -> None:
