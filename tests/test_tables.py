@@ -165,10 +165,11 @@ def test_check_totals_are_the_summary(cli, clinic, monkeypatch, at_clinic_today)
 
     summary = summarize(run_check(DataDir(clinic), "2026-10"))
     assert summary == {"patients": 18, "billable": 12, "below_threshold": 1, "blocked": 4,
-                       "no_time": 1, "amount": 1282.94,
+                       "no_time": 1, "error": 0, "amount": 1282.94,
                        "codes": {"99490": 5, "99439": 3, "99487": 1, "99489": 1, "99426": 1,
                                  "99427": 1, "99491": 1, "99437": 2, "G0556": 1, "G0557": 2,
-                                 "G0558": 1}}  # fmt: skip
+                                 "G0558": 1}, "total_amount": 1282.94,
+                       "patient_share": 233.15}  # fmt: skip
     text = render(cli, clinic, monkeypatch, "check", None)
     assert text.splitlines()[-1] == (
         "total: 18 patients (12 billable, 1 below_threshold, 4 blocked, 1 no_time); amount "
@@ -184,8 +185,9 @@ def test_summary_counts_only_the_patients_listed(cli, clinic):
 
     report = run_check(DataDir(clinic), "2026-10", ["P0001", "P0004"])
     assert summarize(report) == {"patients": 2, "billable": 1, "below_threshold": 0,
-                                 "blocked": 1, "no_time": 0, "amount": 116.57,
-                                 "codes": {"99490": 1, "99439": 1}}  # fmt: skip
+                                 "blocked": 1, "no_time": 0, "error": 0, "amount": 116.57,
+                                 "codes": {"99490": 1, "99439": 1}, "total_amount": 116.57,
+                                 "patient_share": 23.31}  # fmt: skip
     empty = run_check(DataDir(clinic), "2026-10", None, "no_such_status")
     assert summarize(empty)["patients"] == 0 and summarize(empty)["amount"] == 0
 

@@ -47,6 +47,11 @@ def _paired(a: str | None, b: str | None, names: str) -> bool:
     return a is not None
 
 
+def _choice(text: str | None) -> str | None:
+    """A value of a fixed list (program, consent method, visit type): taken in any case."""
+    return text.strip().lower() if text is not None else None
+
+
 def _birth_date(text: str, today):
     try:
         return parse_date(text, today, allow_future=False, private=True)
@@ -59,17 +64,19 @@ def build_patient(f: AddFields, today) -> Patient:
     from pydantic import ValidationError
 
     from ccmcli.models.error_words import field_errors
+    from ccmcli.models.record_schema import validate
     from ccmcli.models.records import Patient
 
-    raw: dict = {"id": f.patient_id, "name": f.name, "program": f.program,
+    raw: dict = {"id": f.patient_id, "name": f.name, "program": _choice(f.program),
                  "birth_date": _birth_date(f.birth_date, today),
                  "conditions": [{"code": c} for c in f.conditions]}  # fmt: skip
     if _paired(f.consent_date, f.consent_method, "--consent-date and --consent-method"):
-        raw["consent"] = {"date": parse_date(f.consent_date, today), "method": f.consent_method}
+        raw["consent"] = {"date": parse_date(f.consent_date, today),
+                          "method": _choice(f.consent_method)}  # fmt: skip
     if _paired(f.initiating_visit, f.visit_type, "--initiating-visit and --visit-type"):
         raw["initiating_visit"] = {
             "date": parse_date(f.initiating_visit, today),
-            "type": f.visit_type,
+            "type": _choice(f.visit_type),
         }
     if f.care_plan:
         raw["care_plan"] = {"established": parse_date(f.care_plan, today)}
@@ -77,7 +84,7 @@ def build_patient(f: AddFields, today) -> Patient:
         if getattr(f, key):
             raw[key] = getattr(f, key)
     try:
-        return Patient.model_validate(raw)
+        return validate(Patient, raw)
     except ValidationError as exc:
         first = field_errors(exc)[0]
         loc = first.loc[0] if first.loc else ""
@@ -93,6 +100,9 @@ def add_patient(data: DataDir, f: AddFields) -> tuple[object, list[str]]:
     warnings = [] if patient.program != "ccm" or len(patient.chronic_categories()) >= 2 else [
         f"warning: {patient.id} has fewer than 2 chronic conditions; CCM months will be blocked"
     ]  # fmt: skip
+    if patient.program == "pcm" and not patient.principal_condition:
+        warnings.append(f"warning: {patient.id} has no principal condition "
+                        "(--principal-condition); PCM months will be blocked")  # fmt: skip
     warnings += check_codes(patient)
     return record_files.write_patient(data, patient), warnings
 
@@ -102,7 +112,7 @@ def check_codes(patient: Patient) -> list[str]:
 
     Named by option, as typed: `--condition E11.99 is not in the ICD-10-CM code set`.
     """
-    from ccmcli.codes.condition_codes import load_checker
+    from ccmcli.store.condition_codes import load_checker
 
     checker, note = load_checker()
     if checker is None:
@@ -119,7 +129,7 @@ def _described(patient: Patient) -> Patient:
     """Conditions without a description get the code set's, for display (file untouched)."""
     if all(c.description for c in patient.conditions):
         return patient  # nothing to fill: the index is not even loaded
-    from ccmcli.codes.condition_codes import load_checker
+    from ccmcli.store.condition_codes import load_checker
 
     checker, _ = load_checker()
     return checker.with_descriptions(patient) if checker else patient

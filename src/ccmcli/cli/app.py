@@ -101,7 +101,13 @@ DataDirOpt = Annotated[
 ]  # fmt: skip
 FormatOpt = Annotated[
     Format | None,
-    typer.Option("--format", "-f", help="Output format [default: table].", show_default=False),
+    typer.Option(
+        "--format",
+        "-f",
+        help="Output format [default: table].",
+        show_default=False,
+        case_sensitive=False,
+    ),
 ]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.")]
 WideOpt = Annotated[

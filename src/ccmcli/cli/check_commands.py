@@ -19,7 +19,7 @@ from ccmcli.cli.app import (
 from ccmcli.cli.completion import patient_ids
 from ccmcli.cli.output import emit, print_json, report_problems
 
-STATUSES = ("billable", "blocked", "below_threshold", "no_time")
+STATUSES = ("billable", "blocked", "below_threshold", "no_time", "error")
 CHECK_CSV = ["patient_id", "name", "program", "status", "clinical_staff_minutes",
              "practitioner_minutes", "codes", "date_of_service", "amount", "minutes_needed",
              "blockers"]  # fmt: skip
@@ -30,7 +30,7 @@ def check(
     ctx: typer.Context,
     ids: Annotated[list[str] | None, typer.Argument(metavar="[ID]...", help="Only these patients.", autocompletion=patient_ids)] = None,
     month: MonthOpt = None,
-    status: Annotated[str | None, typer.Option("--status", "-s", help="Only patients with this status: billable, blocked, below_threshold, no_time.")] = None,
+    status: Annotated[str | None, typer.Option("--status", "-s", help="Only patients with this status: billable, blocked, below_threshold, no_time, error.")] = None,
     data: DataDirOpt = None,
     format: FormatOpt = None,
     quiet: QuietOpt = False,
@@ -39,6 +39,7 @@ def check(
     """Judge each patient's month: billable codes and units, blockers, minutes still needed."""
     from ccmcli.reports import check_views
 
+    status = status.strip().lower() if status else status  # choices in any case
     if status and status not in STATUSES:
         raise typer.BadParameter(f"must be one of {', '.join(STATUSES)}", param_hint="--status")
     from ccmcli.cli.output import progress_step

@@ -21,39 +21,53 @@ def export(
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write the CSV to FILE (atomically, mode 0600) instead of stdout.", metavar="FILE")] = None,
     allow_open_month: Annotated[bool, typer.Option("--allow-open-month", help="Export a month that has not ended yet.")] = False,
     force: Annotated[bool, typer.Option("--force", help="Export even when the month's files have errors (rows with errors count toward nothing); exits 1.")] = False,
-    reprint: Annotated[bool, typer.Option("--reprint", help="Write every line already exported for the month; record nothing.")] = False,
+    reprint: Annotated[bool, typer.Option("--reprint", help="Write every claim already exported for the month, corrections applied; record nothing.")] = False,
+    corrections: Annotated[bool, typer.Option("--corrections", help="Write the corrected claims of the patient-months exported before whose claim the data no longer gives (columns frequency and replaces), and record them.")] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print what would be written (to stdout, whatever -o says); record nothing.")] = False,
     data: DataDirOpt = None,
     quiet: QuietOpt = False,
 ) -> None:  # fmt: skip
-    """Write the month's billable claim lines as CSV, only units never exported before.
+    """Write the month's claims as CSV: those of patient-months never exported before.
 
-    Each exported line is recorded in exports/YYYY-MM.csv. A patient-month stays on the track it
-    was first exported on; units exported before but no longer supported are reported as needing
-    a corrected claim (exit 1). With nothing new, a header-only CSV is written.
+    Each exported line is recorded in exports/YYYY-MM.csv. One claim per patient-month: one
+    exported before is never written again, and when the data no longer gives its claim (units,
+    codes, date of service, diagnoses, NPI, place of service) it is reported as needing a
+    corrected claim (exit 1), which --corrections writes. With nothing new, -o FILE is left as
+    it was.
     """
     from ccmcli.actions import export as core
+    from ccmcli.models.errors import CcmError
     from ccmcli.store.datadir import refuse_output_inside
 
     d = data_dir(ctx, data)
     if output is not None:
         refuse_output_inside(d, output)
-    write = _writer(output)
+    if reprint and (corrections or dry_run):
+        raise CcmError("--reprint records nothing already; it takes neither --corrections nor "
+                       "--dry-run", 2)  # fmt: skip
+    write = _writer(None if dry_run else output)
     if reprint:
         outcome = core.reprint_month(d, month, write)
     else:
-        outcome = core.export_month(d, month, write, allow_open=allow_open_month, force=force)
+        outcome = core.export_month(d, month, write, allow_open=allow_open_month, force=force,
+                                    corrections=corrections, dry_run=dry_run,
+                                    write_empty=output is None or dry_run)  # fmt: skip
     for p in outcome.forced:
         err(p.render())
     if outcome.forced:
         err(
             f"warning: exported despite {len(outcome.forced)} errors in the month's files (--force)"
         )
-    for c in outcome.plan.corrections:
-        err(c.message())
+    if not corrections:
+        for c in outcome.plan.corrections:
+            err(c.message())
     if not quiet:
         for note in outcome.notes:
             err(note)
         err(outcome.summary())
+        if output is not None and not outcome.lines and not dry_run:
+            err(f"{output} left as it was; `ccm export --reprint -o FILE` writes every claim "
+                "already exported")  # fmt: skip
     if outcome.exit_code:
         raise typer.Exit(outcome.exit_code)
 

@@ -41,12 +41,11 @@ def _coloured(line: str) -> str:
 def progress_line(j) -> str | None:
     """`progress: ███████░░░ 45/60 toward 99439 (clinical staff)`: minutes toward the next
     threshold, for a month that is not blocked and can still gain."""
-    from ccmcli.reports.wording import next_short
+    from ccmcli.reports.wording import next_short, progress_of
 
     if j.next is None or j.blockers:
         return None
-    done = j.minutes["clinical_staff"] + j.minutes["practitioner"]
-    return f"progress: {bar(done, done + j.next.minutes_needed)} ({next_short(j)})"
+    return f"progress: {bar(*progress_of(j, j.next))} ({next_short(j)})"
 
 
 def patient_view(view, wide: bool = False) -> None:

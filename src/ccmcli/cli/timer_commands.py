@@ -94,10 +94,11 @@ def status(
         print_csv(header, rows)
     elif not running:
         err("no timers running")
-    else:
+    else:  # the words of every other table: `patient`, `minutes`
         from ccmcli.cli.output import print_table
 
-        print_table(header, rows, title="running timers", keep=("staff", "patient_id"))
+        words = ["staff", "patient", "started", "minutes", "activity"]
+        print_table(words, rows, title="running timers", keep=("staff", "patient", "started"))
 
 
 @app.command()

@@ -22,17 +22,16 @@ def run_check(
     month = practice.month(month_text)
     for pid in ids or []:
         data.patient_path(pid)
-        if pid not in practice.patients:
-            why = "its file has errors" if pid in practice.invalid else "no such patient"
-            raise CcmError(f'cannot check "{pid}": {why}')
+        if pid not in practice.patients and pid not in practice.invalid:
+            raise CcmError(f'cannot check "{pid}": no such patient')
     only = list(dict.fromkeys(ids)) if ids else None
-    step = progress(len(only or practice.patients)) if progress else None
+    step = progress(len(only or practice.known_ids())) if progress else None
     if as_json and only is None:
         from ccmcli.reports.judged_lines import judge_month_lines
 
         report = judge_month_lines(practice, month, on_patient=step)
     else:
-        report = judge_month(practice, month, only=only, on_patient=step)
+        report = judge_month(practice, month, only=only, on_patient=step, with_errors=True)
     if status:
         report.judgements = [j for j in report.judgements if j.status == status]
         if report.lines is not None:
@@ -63,7 +62,7 @@ class Worklist:
     def items(self) -> list[dict]:
         return [
             {"patient_id": j.patient.id, "name": j.patient.name, "program": j.patient.program,
-             "minutes": j.minutes["clinical_staff"] + j.minutes["practitioner"],
+             "minutes": j.counted,
              "minutes_needed": step.minutes_needed, "role": step.role,
              "next": step.as_dict(), "status": j.status, "days_left": self.days_left}
             for j, step in zip(self.judgements, self.steps, strict=True)
@@ -139,8 +138,10 @@ class Explanation:
         for v in self.judgement.verdicts:
             why = REASONS.get(v.reason) or self._unused(v.entry.role)
             rows.append({**v.entry.as_dict(), "counted": why is None, "why_not": why})
+        billed = {s.service for s in self.judgement.services}
         for e in self.judgement.other:
-            why = f"time of another service ({e.service}): counts toward nothing here (A7)"
+            why = (f"time of another service ({e.service}): judged under its own rules below (A7, A16)" if e.service in
+                   billed else f"time of another service ({e.service}): counts toward nothing here (A7)")  # fmt: skip
             rows.append({**e.as_dict(), "counted": False, "why_not": why})
         for e in self.voided:
             why = f"voided by {e.voided_by}" if e.voided_by else f"void row for {e.voids}"
@@ -168,6 +169,7 @@ class Explanation:
                       for g, fact in j.gate_results],
             "track": self._track(),
             "entries": self.entries(),
+            "service_details": [service_explained(s, j) for s in j.services],
             "problems": [p.as_dict() for p in self.problems],
         }  # fmt: skip
 
@@ -180,6 +182,26 @@ class Explanation:
         from ccmcli.reports.explain_text import explain_lines
 
         return explain_lines(self)
+
+
+SERVICE_REASONS = {**REASONS, "no_consent": "no consent to the service recorded",
+                   "before_consent": "before the service's consent"}  # fmt: skip
+
+
+def service_explained(s, j: Judgement) -> dict:
+    """A16 in explain: a service's verdict with its gates and every entry, counted or why not."""
+    from ccmcli.rules.services import describe
+
+    return {
+        **s.as_dict(),
+        "code": s.candidate,
+        "gates": [{"rule": g, "passed": fact is None,
+                   "fact": fact or describe(g, j.patient, s.service)} for g, fact in s.gate_results],
+        "entries": [{**v.entry.as_dict(), "counted": v.counted,
+                     "why_not": None if v.counted else SERVICE_REASONS.get(v.reason, v.reason)}
+                    for v in s.verdicts],
+        "not_billed": [{"code": c, "why": why} for c, why in s.not_billed],
+    }  # fmt: skip
 
 
 def _fact(gate: str, j: Judgement) -> str:

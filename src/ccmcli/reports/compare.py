@@ -13,6 +13,7 @@ from ccmcli.models.findings import Problem
 from ccmcli.models.months import Month
 from ccmcli.models.records import Patient
 from ccmcli.rules.engine import as_enrolled_in
+from ccmcli.rules.enrolment import part_of_month
 from ccmcli.rules.outcomes import COUNTING_COLUMNS, counted_minutes, program_outcomes
 from ccmcli.rules.table import rules_for
 from ccmcli.store.datadir import DataDir
@@ -116,7 +117,8 @@ def month_range(last: Month, count: int) -> list[Month]:
 
 def compare(practice: "Practice", months: list[Month], ids: list[str]) -> Comparison:
     """Judge every patient-month under each of its programs and add them up per patient, in
-    month order; the months are judged on every CPU when there are many patient-months."""
+    month order (a month a patient is no part of adds nothing, A17); the months are judged on
+    every CPU when there are many patient-months."""
     from ccmcli.store.parallel_parse import parse_many, worker_count
 
     found = {pid: _row(practice.patients[pid], months[-1]) for pid in ids}
@@ -128,8 +130,10 @@ def compare(practice: "Practice", months: list[Month], ids: list[str]) -> Compar
         columns, month_problems = _month_columns(practice, month)
         counted = counted_minutes(practice.patients, columns)
         settings = practice.settings
+        logged = set(columns[0])
         return month, month_problems, [
             program_outcomes(month, *counted.get(pid, (0, 0)), settings, rules, variants[pid])
+            if part_of_month(practice.patients[pid], month, pid in logged) else None
             for pid in ids
         ]  # fmt: skip
 
@@ -141,18 +145,22 @@ def compare(practice: "Practice", months: list[Month], ids: list[str]) -> Compar
     if kept:
         kept.save(judged)
     seen = set(problems)
+    part: set[str] = set()  # A17: a patient part of none of the months is not listed
     for month in months:
         month_problems, outcomes = judged[month]
         problems += [p for p in month_problems if p not in seen]  # an earlier month's, once
         seen.update(month_problems)
         for pid, patient_outcomes in zip(ids, outcomes, strict=True):
+            if patient_outcomes is None:
+                continue
+            part.add(pid)
             row = found[pid]
             for program, amount, billable, blockers in patient_outcomes:
                 total = row.programs[program]
                 total.amount += amount
                 total.months_billable += billable
                 total.blockers.update(blockers)
-    return Comparison(months, [found[pid] for pid in ids], problems)
+    return Comparison(months, [found[pid] for pid in ids if pid in part], problems)
 
 
 class KeptOutcomes:

@@ -34,7 +34,7 @@ Totals = tuple[int, int, float, int]  # patients, billable, amount, file errors
 @memo
 def code_key() -> str:
     """Changes with any of ccm's source files (rules, amounts, readers) or Python itself."""
-    from ccmcli.codes.icd10 import CodeSetUnavailable, installed_version
+    from ccmcli.store.icd10 import CodeSetUnavailable, installed_version
 
     try:
         codes = installed_version()  # the code set the loader checks conditions against

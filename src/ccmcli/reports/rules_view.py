@@ -6,7 +6,7 @@ year's conversion factor and the CMS file that publishes both, so a biller can c
 
 from ccmcli.models.months import now
 from ccmcli.reports.wording import rule_ref
-from ccmcli.rules.table import Amount, rules_for
+from ccmcli.rules.table import SERVICE_GATES, Amount, RuleYear, rules_for
 
 ROWS_HEADER = ["program", "track", "code", "kind", "minutes", "cap", "amount", "rule", "rvu",
                "conversion_factor", "rvu_file"]  # fmt: skip
@@ -34,12 +34,40 @@ def rules_dict(year: int | None) -> dict:
                **amount_dict(rules.amounts[lv.code])} for lv in rules.levels]  # fmt: skip
     gates = [{"rule": g.id, "ref": rule_ref(g.id, rules), "programs": list(g.programs),
               "source": g.rule, "summary": g.summary} for g in rules.gates]  # fmt: skip
+    gates += [{"rule": g.id, "ref": g.id, "programs": list(g.programs), "source": g.rule,
+               "summary": g.summary} for g in SERVICE_GATES]  # fmt: skip
     schedule = rules.fee_schedule
     out = {"rules": str(rules.year), "conversion_factor": float(schedule.conversion_factor),
            "rvu_file": {"name": schedule.name, "released": schedule.released},
-           "source": rules.source, "tracks": tracks, "levels": levels, "gates": gates}  # fmt: skip
+           "source": rules.source, "tracks": tracks, "levels": levels,
+           "services": _services(rules), "gates": gates}  # fmt: skip
     if note:
         out["note"] = note
+    return out
+
+
+def _services(rules: RuleYear) -> list[dict]:
+    """A11-A14: each service's codes by tier, with the same figures as the program codes."""
+    out = []
+    for r in rules.services:
+        tiers = []
+        if r.short_code:
+            tiers.append({"code": r.short_code, "kind": "short",
+                          "minutes": f"{r.short_minutes}-{r.base_minutes - 1}", "cap": 1})  # fmt: skip
+        tiers.append({"code": r.base_code, "kind": "base", "minutes": f">= {r.base_minutes}",
+                      "cap": 1})  # fmt: skip
+        if r.addon_code:
+            tiers.append({"code": r.addon_code, "kind": "add-on",
+                          "minutes": f"each +{r.addon_minutes}", "cap": r.default_cap,
+                          "cap_setting": r.cap_setting})  # fmt: skip
+        out += [{"service": r.service, "rule": r.rule, "summary": r.summary, **t,
+                 **amount_dict(rules.amounts[t["code"]])} for t in tiers]  # fmt: skip
+    for a in rules.addons:
+        out.append({"service": a.service, "rule": a.rule, "summary": a.summary, "code": a.code,
+                    "kind": "add-on",
+                    "program": a.program, "minutes": "ccm policy",
+                    "minutes_setting": a.minutes_setting,
+                    "cap": 1, **amount_dict(rules.amounts[a.code])})  # fmt: skip
     return out
 
 
@@ -56,6 +84,9 @@ def rules_rows(view: dict) -> list[list]:
         when = f">= {lv['min_conditions']} cond" + (", qmb" if lv["qmb"] else "")
         rows.append(["apcm", f"level{lv['level']}", lv["code"], "level", when, 1,
                      f"{lv['amount']:.2f}", lv["rule"], *_source(lv)])  # fmt: skip
+    for s in view.get("services", []):
+        rows.append([s["service"], "service", s["code"], s["kind"], s["minutes"], s["cap"],
+                     f"{s['amount']:.2f}", s["rule"], *_source(s)])  # fmt: skip
     return rows
 
 

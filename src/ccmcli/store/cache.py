@@ -39,7 +39,7 @@ ENV_OFF = "CCM_NO_CACHE"
 _SOURCES = ("store/cache.py", "store/record_cache.py", "store/logcache.py", "store/record_files.py",
             "store/yamlio.py", "store/timelog.py", "store/log_rows.py", "store/log_parser.py",
             "store/datadir.py", "store/regular_files.py",
-            "models/records.py", "models/plain.py", "models/field_types.py", "models/error_words.py", "models/months.py",
+            "models/records.py", "models/record_schema.py", "models/field_types.py", "models/error_words.py", "models/months.py",
             "models/findings.py", "codes/identifiers.py", "rules/table.py")  # fmt: skip
 _LIBRARIES = ("pydantic", "pydantic_core", "yaml", "_yaml")
 
@@ -111,7 +111,7 @@ def _prepare(folder: Path) -> None:
 def legacy_files(root: Path) -> list[Path]:
     """Caches of this data directory that earlier versions kept in the user's cache folder
     (`$CCM_CACHE_DIR` or XDG), named by a hash of its path: `ccm cache clear` removes them."""
-    from ccmcli.codes.icd10 import default_cache_dir
+    from ccmcli.store.icd10 import default_cache_dir
 
     digest = hashlib.sha256(os.fsencode(root)).hexdigest()[:32]
     base = default_cache_dir()
