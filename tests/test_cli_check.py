@@ -22,7 +22,8 @@ from test_scenarios import build_data_dir
 ROOT = Path(__file__).resolve().parent.parent
 CLINIC_TODAY = date(2026, 11, 27)  # examples/clinic/SCENARIOS.md: "today is 2026-11-27"
 CHECK_CSV_HEADER = ("patient_id,name,program,status,clinical_staff_minutes,practitioner_minutes,"
-                    "codes,date_of_service,amount,minutes_needed,blockers")  # fmt: skip
+                    "codes,date_of_service,amount,minutes_needed,blockers,services,total_amount,"
+                    "patient_share")  # fmt: skip
 
 # SCENARIOS.md, October 2026: status, codes, CS, PR, DOS, amount, blockers, warnings, next.
 # (not_counted: minutes before consent/visit, plus minutes over a cap as contract section 3 says.)
@@ -383,7 +384,8 @@ def test_explain_json_lists_gates_entries_track_and_alternatives(cli, clinic):
     assert [g["rule"] for g in ex["gates"]][:6] == ["not_enough_conditions", "no_consent",
         "consent_revoked", "no_initiating_visit", "no_care_plan", "discharged"]  # fmt: skip
     assert all(g["passed"] and g["fact"] for g in ex["gates"])
-    assert ex["track"]["track"] == "complex" and ex["track"]["codes"] == "99487x1 99489x1"
+    assert ex["track"]["track"] == "complex" and codes_of(ex["track"]) == "99487x1 99489x1"
+    assert ex["track"]["references"].startswith("A1")
     assert "max_payment" in ex["track"]["why"]
     assert [codes_of(a) for a in ex["alternatives"]] == ["99490x1 99439x2"]
     entries = ex["entries"]
@@ -457,11 +459,10 @@ def test_worklist_lists_unblocked_patients_fewest_minutes_first(cli, clinic):
                    ("P0013", 20), ("P0010", 22), ("P0011", 25)]  # fmt: skip
     assert wl["days_left"] == 0  # October has ended
     p10 = next(p for p in wl["patients"] if p["patient_id"] == "P0010")
-    assert (p10["minutes"], p10["role"], codes_of(p10["next"])) == (
-        98,
-        "clinical_staff",
-        "99487x1 99489x2",
-    )
+    assert (p10["minutes"]["clinical_staff"] + p10["minutes"]["practitioner"], p10["role"],
+            codes_of(p10["next"])) == (98, "clinical_staff", "99487x1 99489x2")  # fmt: skip
+    assert p10["adds"] == 78.16  # one more 99489
+    assert wl["summary"]["minutes_needed"] == sum(p["minutes_needed"] for p in wl["patients"])
 
 
 def test_worklist_days_left_in_the_current_month(cli, clinic):
@@ -492,16 +493,10 @@ def test_worklist_november_matches_the_clinic(cli, clinic):
 def test_worklist_csv_and_table(cli, clinic):
     result = cli("worklist", "-d", clinic, "--month", "2026-10", "--format", "csv")
     rows = list(csv.reader(io.StringIO(result.stdout)))
-    assert rows[0] == [
-        "patient_id",
-        "name",
-        "minutes",
-        "minutes_needed",
-        "role",
-        "next_codes",
-        "days_left",
-    ]
-    assert rows[1] == ["P0003", "Dolores Whitfield", "18", "2", "clinical_staff", "99490x1", "0"]
+    assert rows[0] == ["patient_id", "name", "program", "status", "minutes", "minutes_needed",
+                       "role", "next_codes", "adds", "days_left"]  # fmt: skip
+    assert rows[1] == ["P0003", "Dolores Whitfield", "ccm", "below_threshold", "18", "2",
+                       "clinical_staff", "99490x1", "66.13", "0"]  # fmt: skip
     table = cli("worklist", "-d", clinic, "--month", "2026-10").stdout
     assert table.splitlines()[0].startswith("worklist 2026-10: the month has ended")
     assert "99487x1 99489x2" in table  # fmt: skip
@@ -548,7 +543,7 @@ def test_rules_table_and_csv(cli):
     assert "*" not in table  # no amount is an estimate any more
     assert "CMS RVU26A, released 2025-12-29" in table
     rows = list(csv.reader(io.StringIO(cli("rules", "--year", "2025", "-f", "csv").stdout)))
-    assert rows[0] == ["program", "track", "code", "kind", "minutes", "cap", "amount", "rule",
+    assert rows[0] == ["program", "track", "code", "kind", "when", "cap", "amount", "references",
                        "rvu", "conversion_factor", "rvu_file"]  # fmt: skip
     assert rows[1][:7] == ["ccm", "staff", "99490", "base", ">= 20", "1", "60.49"]
     assert rows[1][8:] == ["1.87", "32.3465", "RVU25A"]
@@ -592,7 +587,8 @@ def test_patient_show_json_status_is_the_check_result(cli, clinic):
         cli("patient", "show", "P0010", "-d", clinic, "--month", "2026-10", "-f", "json").stdout
     )
     checked = check_json(cli, clinic, "--month", "2026-10", "P0010")["patients"][0]
-    assert shown["status"] == checked  # fmt: skip
+    assert {k: shown[k] for k in checked} == checked  # the month as `check` words it
+    assert shown["patient_id"] == "P0010" and shown["record"]["name"] == "Eugene Fairweather"
 
 
 # --- end to end, and the README --------------------------------------------------------------------

@@ -118,7 +118,7 @@ def test_patient_add_writes_an_owner_only_file_that_reads_back(cli, datadir):
     assert mode(path) == 0o600
     shown = cli("patient", "show", "P0001", "-d", datadir, "--format", "json", "--month", "2026-03")
     assert shown.exit_code == 0, shown.stderr
-    patient = json.loads(shown.stdout)["patient"]
+    patient = json.loads(shown.stdout)["record"]
     assert patient["mbi"] == "1EG4TE5MK73"
     assert [c["code"] for c in patient["conditions"]] == ["E11.9", "I10"]
     assert patient["consent"] == {"date": "2026-01-05", "method": "verbal", "obtained_by": None,

@@ -164,3 +164,14 @@ def test_a_record_listing_a_patient_now_outside_the_month_is_no_difference(cli, 
     verify = cli("-d", clinic_now, "close", "--verify", "2026-11")
     assert verify.exit_code == 0, verify.stdout
     assert cli("-d", clinic_now, "validate").exit_code == 0
+
+
+def test_explain_and_patient_show_say_the_patient_is_not_enrolled(cli, clinic_now):
+    add_late(cli, clinic_now)
+    for args in (("explain", "A2"), ("patient", "show", "A2")):
+        r = cli("-d", clinic_now, *args, "--month", "2026-11")
+        assert r.exit_code == 0, r.stderr
+        assert "A2: not enrolled in 2026-11" in r.stdout, args
+        assert "no_consent" not in r.stdout, args
+    enrolled = cli("-d", clinic_now, "explain", "A2", "--month", "2026-12")
+    assert "not enrolled" not in enrolled.stdout and "A2" in enrolled.stdout

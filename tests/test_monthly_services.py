@@ -464,3 +464,42 @@ def test_99470_has_no_2025_amount_and_its_page_says_so(cli):
     )
     rows = json.loads(cli("rules", "--year", "2025", "-f", "json").stdout)["services"]
     assert "99470" not in [r["code"] for r in rows] and "G0570" not in [r["code"] for r in rows]
+
+
+# --- every view: the check table, `ccm log --service` -------------------------------------------
+
+
+def test_log_with_a_service_answers_with_that_service_s_month_to_date(cli, datadir, monkeypatch):
+    monkeypatch.setenv("CCM_NOW", "2026-03-20T10:00:00-05:00")
+    text = APCM.format(pid="P1", program="ccm", plan="2025-01-06") + RPM_BLOCK
+    (datadir / "patients" / "P1.yaml").write_text(text)
+    first = cli("log", "P1", "12", "-d", datadir, "--date", "2026-03-05", "--service", "rpm",
+                "--activity", "call")  # fmt: skip
+    assert first.exit_code == 0, first.stderr
+    assert (
+        first.stdout.splitlines()[-1] == "P1: RPM 12 min in March 2026: 99470 met; 8 more for 99457"
+    )
+    done = cli("log", "P1", "8", "-d", datadir, "--date", "2026-03-06", "--service", "rpm", "-f",
+               "json")  # fmt: skip
+    out = json.loads(done.stdout)
+    assert out["service"]["codes"] == [{"code": "99457", "units": 1}]
+    assert out["status"]["codes"] == []  # the program's month is its own (A7)
+    other = cli("log", "P1", "9", "-d", datadir, "--date", "2026-03-06", "--service", "cocm")
+    assert other.stdout.splitlines()[-1] == (
+        "P1: cocm 9 min in March 2026: reported, never billed "
+        "(needs_cocm_team_registry_and_episode_month)"
+    )
+
+
+def test_the_check_table_shows_each_service_on_a_line_of_its_own(month):
+    m = month("2026-03").patient(extra=BHI_BLOCK + RPM_BLOCK).log(2, 25).log(3, 22, "bhi")
+    m.log(4, 12, "rpm", activity="message").check()
+    table = m.cli("check", "-d", m.root, "--month", "2026-03", "--wide").stdout.splitlines()
+    at = next(i for i, line in enumerate(table) if line.startswith("P1 "))
+    assert table[at + 1].split()[:6] == ["+", "BHI", "bhi", "billable", "22", "0"]
+    assert "99484x1" in table[at + 1] and "57.45" in table[at + 1]
+    assert table[at + 2].split()[:4] == ["+", "RPM", "rpm", "blocked"]
+    assert table[at + 2].split()[-1] == "no_interactive_contact"
+    assert "with other services 123.58 (patient share 24.72)" in " ".join(table[-3:])
+    rows = m.cli("check", "-d", m.root, "--month", "2026-03", "-f", "csv").stdout.splitlines()
+    assert rows[1].endswith(",bhi:99484x1 rpm:blocked(no_interactive_contact),123.58,24.72")

@@ -39,11 +39,11 @@ def compare_json(cli, root: Path, *args) -> dict:
 
 def test_compare_json_is_the_contract_shape(cli, clinic):
     out = compare_json(cli, clinic, "--month", "2026-11", "--months", "3")
-    assert list(out) == ["months", "patients", "totals"]
+    assert list(out) == ["schema", "months", "patients", "totals", "enrolled_total", "problems"]
     assert out["months"] == CLINIC_MONTHS
     assert set(out["totals"]) == {"ccm", "pcm", "apcm"}
     for p in out["patients"]:
-        assert list(p) == ["patient_id", "enrolled", "programs"]
+        assert list(p) == ["patient_id", "name", "enrolled", "best", "programs"]
         for program in p["programs"].values():
             assert list(program) == ["amount", "months_billable", "blockers"]
             assert program["blockers"] == sorted(set(program["blockers"]))

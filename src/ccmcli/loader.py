@@ -130,10 +130,7 @@ def load(
     for month in sorted(wanted):
         _read_month(practice, month)
     if every_file:
-        from ccmcli.reports.month_record import closed_month_problems
-
         practice.problems += _ledger_problems(data)
-        practice.problems += closed_month_problems(practice)
     practice.problems.sort(key=sort_key)
     return practice
 
@@ -227,7 +224,7 @@ def _read_ahead(
     practice: Practice, months: Iterable[Month] | None, ahead: tuple[str | None, ...]
 ) -> Iterator[None]:
     """Offer the months to be judged to the first worker that parses patient files (when there
-    are many to parse, parallel_parse): it reads their logs while this process parses its share.
+    are many to parse, workers.py): it reads their logs while this process parses its share.
     What it read waits in `practice.ahead` for _read_month; if no worker ran, nothing does."""
     wanted = set(months) if months is not None else set()
     if months is not None:
@@ -239,7 +236,7 @@ def _read_ahead(
     if not wanted:
         yield
         return
-    from ccmcli.store import parallel_parse
+    from ccmcli import workers
 
     def ids_before() -> dict:
         """The ids of the months before, which the month's rows must not use again (reused_ids):
@@ -247,7 +244,7 @@ def _read_ahead(
         months = [m for m in layout.log_months(data) if m < max(wanted)]
         return {m: set(ids) for m in months if (ids := entry_ids.row_ids(data, m)) is not None}
 
-    with parallel_parse.alongside(lambda: _read_logs(data, sorted(wanted)), ids_before) as job:
+    with workers.alongside(lambda: _read_logs(data, sorted(wanted)), ids_before) as job:
         yield
         job.wait()
     practice.ids_before = job.here_result or {}  # type: ignore[assignment]

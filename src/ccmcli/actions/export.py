@@ -220,17 +220,18 @@ class Outcome:
         return 1 if pending or self.forced else 0
 
     def summary(self) -> str:
+        dry = "dry run, nothing recorded: " if self.dry_run else ""
         if not self.lines:
-            return {"reprint": f"nothing exported yet for {self.month}",
-                    "corrections": f"no corrected claims to write for {self.month}",
-                    }.get(self.mode, f"nothing new to export for {self.month}")  # fmt: skip
+            return dry + {"reprint": f"nothing exported yet for {self.month}",
+                          "corrections": f"no corrected claims to write for {self.month}",
+                          }.get(self.mode, f"nothing new to export for {self.month}")  # fmt: skip
         n, pats = len(self.lines), len({line.patient_id for line in self.lines})
         total = sum((line.charge for line in self.lines), Decimal(0)).quantize(CENT)
         verb = {"reprint": "reprinted", "export": "exported"}.get(self.mode, "wrote")
         what = f" ({pats} corrected claim{'s' * (pats != 1)})" if self.mode == "corrections" else ""
         text = (f"{verb} {n} line{'s' * (n != 1)} for {pats} patient{'s' * (pats != 1)}{what}, "
                 f"total charge {total} ({self.month})")  # fmt: skip
-        return f"dry run, nothing recorded: would have {text}" if self.dry_run else text
+        return f"{dry}would have {text}" if self.dry_run else text
 
 
 def _refusal(month: Month, errors: list[Problem]) -> str:

@@ -135,7 +135,8 @@ class Verification:
 
     def as_dict(self) -> dict:
         last = self.history.last_close() or {}
-        return {"month": str(self.month), "record": self.record_file, "closed_by": last.get("by"),
+        return {"schema": "ccm.close_verify/1", "month": str(self.month),
+                "record": self.record_file, "closed_by": last.get("by"),
                 "closed_at": last.get("at"), "matches": self.ok,
                 "differences": [d.as_dict() for d in self.differences],
                 "record_problems": [p.as_dict() for p in self.history.problems]}  # fmt: skip

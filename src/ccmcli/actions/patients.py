@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from ccmcli.actions.status import month_status
 from ccmcli.models.errors import CcmError
 from ccmcli.models.months import is_provisional, today_in
 from ccmcli.models.typed import parse_date
+from ccmcli.reports.patient_month import enrolled, month_status
 from ccmcli.rules.engine import Judgement
 from ccmcli.store import record_files
 from ccmcli.store.datadir import DataDir
@@ -142,17 +142,60 @@ class PatientView:
     judgement: Judgement
     provisional: bool
     problems: list = field(default_factory=list)  # of the files read for it
+    enrolled: bool = True  # part of the month (A17)
 
     def as_dict(self) -> dict:
+        """The month as `check` words it, the record beside it (contract 2: one vocabulary)."""
         from ccmcli.reports.practice_month import judgement_dict
 
+        record = self.patient.model_dump(mode="json")
         return {
-            "patient": self.patient.model_dump(mode="json"),
+            "schema": "ccm.patient_show/1",
             "month": str(self.judgement.month),
             "provisional": self.provisional,
             "rules": str(self.judgement.rules.year),
-            "status": judgement_dict(self.judgement),
+            **judgement_dict(self.judgement),
+            "record": {k: v for k, v in record.items() if k != "id"},
+            "problems": [p.as_dict() for p in self.problems],
         }
+
+
+LIST_COLUMNS = ["patient_id", "name", "program", "conditions", "consent", "care_plan"]
+
+
+@dataclass
+class PatientList:
+    """`ccm patient list`: every valid patient, with the files' problems."""
+
+    practice: str
+    patients: list[Patient]
+    problems: list = field(default_factory=list)
+
+    def rows(self) -> list[list]:
+        """LIST_COLUMNS: the chronic condition codes, the consent and care plan dates."""
+        return [
+            [p.id, p.name, p.program, " ".join(p.chronic_codes()),
+             p.consent.date.isoformat() if p.consent else None,
+             p.care_plan.established.isoformat() if p.care_plan else None]
+            for p in self.patients
+        ]  # fmt: skip
+
+    def as_dict(self) -> dict:
+        """Conditions, consent and care plan as `patient show` gives them in `record`."""
+        fields = {"name", "program", "conditions", "consent", "care_plan"}
+        return {
+            "schema": "ccm.patient_list/1",
+            "patients": [{"patient_id": p.id, **p.model_dump(mode="json", include=fields)}
+                         for p in self.patients],
+            "problems": [p.as_dict() for p in self.problems],
+        }  # fmt: skip
+
+
+def patient_list(data: DataDir) -> PatientList:
+    from ccmcli.loader import load
+
+    found = load(data)
+    return PatientList(found.settings.practice, list(found.patients.values()), found.problems)
 
 
 def show_patient(data: DataDir, patient_id: str, month_text: str | None) -> PatientView:
@@ -165,4 +208,5 @@ def show_patient(data: DataDir, patient_id: str, month_text: str | None) -> Pati
     settings = practice.settings
     provisional = is_provisional(month, settings.timezone)
     shown = practice.as_filed.get(patient.id, patient)  # as written, not as the gates read it
-    return PatientView(_described(shown), settings, j, provisional, practice.month_problems(month))
+    return PatientView(_described(shown), settings, j, provisional, practice.month_problems(month),
+                       enrolled(practice, patient, month))  # fmt: skip

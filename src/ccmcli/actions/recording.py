@@ -26,12 +26,12 @@ from ccmcli.actions.entry_input import (
     resolve_staff,
     single_line,
 )
-from ccmcli.actions.status import month_status
 from ccmcli.codes.identifiers import is_entry_id
 from ccmcli.loader import load
 from ccmcli.models.errors import CcmError
 from ccmcli.models.months import Month, today_in
 from ccmcli.models.typed import parse_date
+from ccmcli.reports.patient_month import month_status
 from ccmcli.rules.engine import Judgement
 from ccmcli.rules.entry_checks import duplicate_key
 from ccmcli.store import regular_files, timelog
@@ -75,7 +75,17 @@ class Recorded:
                "warnings": list(self.warnings)}  # fmt: skip
         if self.voided is not None:
             out["voided"] = self.voided.as_dict()
+        served = self.service_result()
+        if served is not None:
+            out["service"] = served.as_dict()  # A16: the tagged service's month-to-date
         return out
+
+    def service_result(self):
+        """The month of the service the entry was logged for (`--service rpm`), if it bills."""
+        entry, j = self.voided or self.entry, self.judgement
+        if j is None or not entry.service:
+            return None
+        return next((s for s in j.services if s.service == entry.service), None)
 
 
 def _template(patient_id: str, day: date, minutes: int | None, role: str, staff: str,

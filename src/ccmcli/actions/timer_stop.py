@@ -27,8 +27,6 @@ from ccmcli.store.logappend import AlreadyLogged, new_entry_id
 from ccmcli.store.timelog import Entry
 from ccmcli.store.timerstate import Part, Timer
 
-CRASH_ENV = "CCM_TEST_CRASH_AT"  # tests only: die at a named point, as kill -9 would
-
 
 @dataclass
 class Stopped:
@@ -38,11 +36,6 @@ class Stopped:
     recorded: list[Recorded] = field(default_factory=list)
     seconds: int = 0
     resumed: bool = False
-
-
-def _crash_point(name: str, environ: Mapping[str, str] = os.environ) -> None:
-    if environ.get(CRASH_ENV) == name:
-        os._exit(137)
 
 
 @dataclass
@@ -75,8 +68,7 @@ def stop_timer(data: DataDir, req: StopRequest, environ: Mapping[str, str] = os.
             timer.stop = {"ended": ended.isoformat(), "note": note,
                           "parts": [p.state() for p in _with_ids(data, parts)]}  # fmt: skip
             timerstate.save(timer)
-        _crash_point("before-entries", environ)
-        recorded = _write_parts(data, timer, environ)
+        recorded = _write_parts(data, timer)
         timerstate.remove(timer)
     _judge_missing(data, recorded)
     ended = datetime.fromisoformat(timer.stop["ended"])
@@ -126,12 +118,12 @@ def _with_ids(data: DataDir, parts: list[Part]) -> list[Part]:
     return out
 
 
-def _write_parts(data: DataDir, timer: Timer, environ: Mapping[str, str]) -> list[Recorded]:
+def _write_parts(data: DataDir, timer: Timer) -> list[Recorded]:
     """Append each part through `ccm log`'s path with its chosen id; a part already in its log
     (an interrupted stop) is reported, not written again."""
     out: list[Recorded] = []
     note = (timer.stop or {}).get("note", "")
-    for n, part in enumerate(timer.parts(), 1):
+    for part in timer.parts():
         extra = {"service": timer.service} if timer.service and _has_service_column() else {}
         req = LogRequest(patient_id=timer.patient_id, day=part.day.isoformat(), start=part.start,
                          end=part.end, role=timer.role, staff=timer.staff,
@@ -143,13 +135,12 @@ def _write_parts(data: DataDir, timer: Timer, environ: Mapping[str, str]) -> lis
             out.append(Recorded(_entry(timer, part, note), None, [written]))
         except CcmError as exc:
             _failed(data, timer, out, exc)
-        _crash_point(f"after-entry-{n}", environ)
     return out
 
 
 def _judge_missing(data: DataDir, recorded: list[Recorded]) -> None:
     """Parts found already logged carry no judgement: judge each month that has none."""
-    from ccmcli.actions.status import month_status
+    from ccmcli.reports.patient_month import month_status
 
     by_month: dict[Month, list[Recorded]] = {}
     for r in recorded:

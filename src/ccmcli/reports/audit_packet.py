@@ -141,7 +141,11 @@ def _record(p: Patient, month: Month) -> dict:
 
 def _billing(j, track: dict | None, s: Settings) -> dict:
     """The codes, units, amounts and date of service, with the rules that decided them."""
+    from ccmcli.reports.wording import codes_text
+
     rules = j.rules
+    if track is not None:  # the packet's words: codes as `99490x1`, the references as the rule
+        track = {**track, "codes": codes_text(j.codes), "rule": track["references"]}
     return {
         "status": j.status, "amount": j.amount,
         "date_of_service": j.date_of_service.isoformat() if j.date_of_service else None,

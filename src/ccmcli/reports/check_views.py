@@ -46,9 +46,21 @@ def check_csv_rows(report: MonthReport) -> list[list]:
          j.minutes["practitioner"], codes_text(j.codes),
          j.date_of_service.isoformat() if j.date_of_service else "",
          f"{j.amount:.2f}" if j.codes else "", j.next.minutes_needed if j.next else "",
-         " ".join(b.rule for b in j.blockers)]
+         " ".join(b.rule for b in j.blockers), services_text(j), f"{j.total_amount:.2f}",
+         f"{j.patient_share:.2f}"]
         for j in report.judgements
     ]  # fmt: skip
+
+
+def services_text(j: Judgement) -> str:
+    """A16 in one cell: `bhi:99484x1 rpm:blocked(no_interactive_contact)`."""
+    out = []
+    for s in j.services:
+        what = codes_text(s.codes).replace(" ", "+") if s.codes else s.status
+        if s.blockers:
+            what += f"({','.join(b.rule for b in s.blockers)})"
+        out.append(f"{s.service}:{what}")
+    return " ".join(out)
 
 
 @dataclass
@@ -60,34 +72,47 @@ class Worklist:
     steps: list[NextStep] = field(default_factory=list)  # one per judgement
 
     def items(self) -> list[dict]:
+        """Each patient as `check` words it (contract 2), with `next` and what it would add."""
         return [
             {"patient_id": j.patient.id, "name": j.patient.name, "program": j.patient.program,
-             "minutes": j.counted,
+             "status": j.status, "minutes": dict(j.minutes),
              "minutes_needed": step.minutes_needed, "role": step.role,
-             "next": step.as_dict(), "status": j.status, "days_left": self.days_left}
+             "next": step.as_dict(), "adds": _adds(j, step), "days_left": self.days_left}
             for j, step in zip(self.judgements, self.steps, strict=True)
         ]  # fmt: skip
 
     def as_dict(self) -> dict:
-        return {"month": str(self.month), "days_left": self.days_left, "patients": self.items(),
-                "problems": [p.as_dict() for p in self.problems]}  # fmt: skip
+        return {"schema": "ccm.worklist/1", "month": str(self.month),
+                "days_left": self.days_left, "patients": self.items(),
+                "problems": [p.as_dict() for p in self.problems],
+                "summary": self.totals()}  # fmt: skip
 
     def totals(self) -> dict:
         """Patients listed, minutes they still need, and what those minutes would add."""
-        from decimal import Decimal
-
         pairs = list(zip(self.judgements, self.steps, strict=True))
-        stake = sum((Decimal(str(s.amount)) - Decimal(str(j.amount)) for j, s in pairs),
-                    Decimal(0))  # fmt: skip
+        cents = sum(round(_adds(j, s) * 100) for j, s in pairs)
         return {"patients": len(pairs), "minutes_needed": sum(s.minutes_needed for _, s in pairs),
-                "amount_at_stake": float(stake)}  # fmt: skip
+                "amount_at_stake": cents / 100}  # fmt: skip
 
     def rows(self) -> list[list]:
         return [
-            [i["patient_id"], i["name"], i["minutes"], i["minutes_needed"], i["role"],
-             codes_text([(c["code"], c["units"]) for c in i["next"]["codes"]]), i["days_left"]]
+            [i["patient_id"], i["name"], i["program"], i["status"], i["minutes"]["counted"],
+             i["minutes_needed"], i["role"],
+             codes_text([(c["code"], c["units"]) for c in i["next"]["codes"]]),
+             f"{i['adds']:.2f}", i["days_left"]]
             for i in self.items()
         ]  # fmt: skip
+
+
+WORKLIST_CSV = ["patient_id", "name", "program", "status", "minutes", "minutes_needed", "role",
+                "next_codes", "adds", "days_left"]  # fmt: skip
+
+
+def _adds(j: Judgement, step: NextStep) -> float:
+    """What reaching `step` adds to the month's amount, in cents exactly."""
+    from decimal import Decimal
+
+    return float(Decimal(str(step.amount)) - Decimal(str(j.amount)))
 
 
 def apcm_step(j: Judgement) -> NextStep | None:
@@ -132,6 +157,7 @@ class Explanation:
     voided: list  # entries of the patient cancelled by void rows, and the void rows
     problems: list[Problem]
     settings: object
+    enrolled: bool = True  # part of the month (A17); else the text says so, and only that
 
     def entries(self) -> list[dict]:
         rows = []
@@ -211,7 +237,7 @@ def _fact(gate: str, j: Judgement) -> str:
 
 
 def run_explain(data: DataDir, patient_id: str, month_text: str | None) -> Explanation:
-    from ccmcli.actions.patients import month_status
+    from ccmcli.reports.patient_month import enrolled, month_status
 
     practice = load(data, patient_ids=[patient_id])
     patient = practice.patient(patient_id)
@@ -221,4 +247,5 @@ def run_explain(data: DataDir, patient_id: str, month_text: str | None) -> Expla
     voided = [e for e in log.entries if e.patient_id == patient.id and not e.counts]
     # the patient's own problems and those of whole files; other patients' rows are theirs
     problems = [p for p in practice.month_problems(month) if p.patient_id in (None, patient.id)]
-    return Explanation(j, voided, problems, practice.settings)
+    return Explanation(j, voided, problems, practice.settings,
+                       enrolled(practice, patient, month))  # fmt: skip

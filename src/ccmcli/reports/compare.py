@@ -60,7 +60,8 @@ class PatientComparison:
         return next(p for p, t in self.programs.items() if round(t.amount, 2) == top)
 
     def as_dict(self) -> dict:
-        return {"patient_id": self.patient_id, "enrolled": self.enrolled,
+        return {"patient_id": self.patient_id, "name": self.name, "enrolled": self.enrolled,
+                "best": self.best,
                 "programs": {p: t.as_dict() for p, t in self.programs.items()}}  # fmt: skip
 
 
@@ -79,9 +80,12 @@ class Comparison:
                          if c.enrolled in c.programs), 2)  # fmt: skip
 
     def as_dict(self) -> dict:
-        """Contract section 12."""
-        return {"months": [str(m) for m in self.months],
-                "patients": [c.as_dict() for c in self.patients], "totals": self.totals()}  # fmt: skip
+        """Contract section 12, with the table's words: each patient's name and best program,
+        the enrolled programs' total, and the files' problems."""
+        return {"schema": "ccm.compare/1", "months": [str(m) for m in self.months],
+                "patients": [c.as_dict() for c in self.patients], "totals": self.totals(),
+                "enrolled_total": self.enrolled_total(),
+                "problems": [p.as_dict() for p in self.problems]}  # fmt: skip
 
 
 def run_compare(
@@ -119,7 +123,7 @@ def compare(practice: "Practice", months: list[Month], ids: list[str]) -> Compar
     """Judge every patient-month under each of its programs and add them up per patient, in
     month order (a month a patient is no part of adds nothing, A17); the months are judged on
     every CPU when there are many patient-months."""
-    from ccmcli.store.parallel_parse import parse_many, worker_count
+    from ccmcli.workers import parse_many, worker_count
 
     found = {pid: _row(practice.patients[pid], months[-1]) for pid in ids}
     variants = {pid: _variants(practice.patients[pid]) for pid in ids}

@@ -21,8 +21,8 @@ def track_reason(j: Judgement, settings) -> dict | None:
         why = "selection: max_payment; it pays most among the tracks whose base threshold is met"
     else:
         why = "the only track whose base threshold is met"
-    return {"track": t.name, "codes": codes_text(j.codes), "minutes": j.chosen.minutes,
-            "rule": t.rule, "why": why}  # fmt: skip
+    return {"track": t.name, "codes": [{"code": c, "units": n} for c, n in j.codes],
+            "minutes": j.chosen.minutes, "references": t.rule, "why": why}  # fmt: skip
 
 
 def explain_parts(ex) -> tuple[list[str], list[dict], list[str]]:
@@ -50,8 +50,8 @@ def explain_parts(ex) -> tuple[list[str], list[dict], list[str]]:
             f"{j.minutes['practitioner']}, not counted {j.minutes['not_counted']}" + _other(j)]  # fmt: skip
     track = d["track"]
     if track:
-        tail.append(f"track: {track['track']} -> {track['codes']} (${j.amount:.2f}, date of "
-                    f"service {j.date_of_service}); {track['why']} [{track['rule']}]")  # fmt: skip
+        tail.append(f"track: {track['track']} -> {codes_text(j.codes)} (${j.amount:.2f}, date of "
+                    f"service {j.date_of_service}); {track['why']} [{track['references']}]")  # fmt: skip
     for a in j.alternatives:
         tail.append(f"  alternative: {a.track.name} -> {codes_text(a.codes)} (${a.amount:.2f})")
     for f in j.blockers + j.warnings:
