@@ -69,8 +69,19 @@ def ledger_rows(data: DataDir, month: Month) -> tuple[list[dict], str | None]:
     bad = sum(1 for r in rows[1:] if r and r != [""] and len(r) != len(header))
     for row in good:
         row["patient_id"] = row["patient_id"].removeprefix("'")
+        row["exported_at"] += _claim_words(row.get("frequency", ""), row.get("replaces", ""))
     note = f"{bad} damaged line(s) in {data.relative(path)} are not shown" if bad else None
     return good, note
+
+
+def _claim_words(frequency: str, replaces: str) -> str:
+    """What a line of a corrected claim is (A18), beside its exported_at: a packet lists every
+    line exported, and a replacement must not read as the month billed twice."""
+    if frequency == "7":
+        return f" · corrected claim (frequency 7) replacing {replaces}"
+    if frequency == "8":
+        return f" · void (frequency 8) of the claim exported {replaces}"
+    return ""
 
 
 def _close_facts(data: DataDir, month: Month) -> tuple[dict, dict]:
