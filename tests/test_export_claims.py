@@ -286,3 +286,12 @@ def test_the_audit_packet_tells_a_corrected_claim_from_the_original(run, cli, da
     packet = cli("-d", datadir, "audit", "P1", "--month", str(PREV))
     assert packet.exit_code == 0, packet.stderr
     assert f"corrected claim (frequency 7) replacing {stamp}" in packet.stdout
+
+
+def test_a_reprint_of_nothing_leaves_the_file_as_it_was(run, datadir, tmp_path):
+    out = tmp_path / "claims.csv"
+    out.write_text("an earlier claims file\n")
+    r = run("--reprint", "-o", out)
+    assert r.exit_code == 0
+    assert out.read_text() == "an earlier claims file\n"
+    assert f"nothing exported yet for {PREV}" in r.stderr and "left as it was" in r.stderr

@@ -336,12 +336,15 @@ def export_month(
     return Outcome(month, lines, plan, errors, notes, mode, dry_run)
 
 
-def reprint_month(data: DataDir, month_text: str | None, write: Write) -> Outcome:
+def reprint_month(
+    data: DataDir, month_text: str | None, write: Write, *, write_empty: bool = True
+) -> Outcome:
     """Every claim exported for the month as it stands (corrections applied, voided claims
     left out), as export columns; records nothing."""
     from ccmcli.loader import load
 
     month = load(data, patient_ids=()).month(month_text, default="last_finished")
     lines = [line for claim in claims(read_ledger(data, month)).values() for line in claim.lines]
-    write(csv_text((line.cells for line in lines), COLUMNS))
+    if lines or write_empty:
+        write(csv_text((line.cells for line in lines), COLUMNS))
     return Outcome(month, lines, mode="reprint")

@@ -135,7 +135,8 @@ def _problems_for(practice, log: MonthLog, patient_id: str) -> list[str]:
 
 def _judged(j: Judgement, entry: Entry) -> list[str]:
     """What the rules say about the new entry itself: logged late, or counting toward nothing."""
-    out = [f.message for f in j.warnings if f.rule == "late_entry" and f.entry_id == entry.id]
+    out = [f.message for f in j.warnings
+           if f.rule in ("late_entry", "long_entry", "long_day") and f.entry_id == entry.id]  # fmt: skip
     for v in j.verdicts:
         if v.entry.id == entry.id and not v.counted:
             why = f" ({v.reason.replace('_', ' ')})" if v.reason else ""

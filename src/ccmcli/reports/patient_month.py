@@ -27,7 +27,7 @@ def month_status(practice: Practice, patient: Patient, month: Month) -> Judgemen
     entries = [e for e in log.entries if e.patient_id == patient.id]
     settings = practice.settings
     provisional = is_provisional(month, settings.timezone)
-    mine = entry_warnings(log.entries).get(patient.id)
+    mine = entry_warnings(log.entries, settings.warn_minutes_per_day).get(patient.id)
     return judge(patient, month, entries, settings, rules, mine, provisional)
 
 

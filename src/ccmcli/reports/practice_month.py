@@ -176,7 +176,8 @@ def month_inputs(
     by_patient: dict[str, list[timelog.Entry]] = {}
     for e in log.entries:
         by_patient.setdefault(e.patient_id, []).append(e)
-    return report, by_patient, entry_warnings(log.entries)
+    day_limit = practice.settings.warn_minutes_per_day
+    return report, by_patient, entry_warnings(log.entries, day_limit)
 
 
 def file_error(practice: "Practice", pid: str, month: Month, rules: RuleYear) -> Judgement:
