@@ -55,7 +55,7 @@ def ledger_rows(data: DataDir, month: Month) -> tuple[list[dict], str | None]:
     path = data.export_path(month)
     try:  # the lock read_ledger takes, on a regular file the path still names
         fd = fileio.open_locked(path, os.O_RDONLY, fcntl.LOCK_SH)
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):  # `exports` not a folder: the loader says so
         return [], None
     try:
         text = fileio.read_fd(fd).decode("utf-8-sig", errors="replace")
