@@ -575,3 +575,77 @@ def test_patient_import_takes_the_optional_service_columns(cli, datadir, tmp_pat
     assert (
         "half.csv:2: error: bhi_consent_date and bhi_consent_method go together" in refused.stderr
     )
+
+
+# --- export: one claim per patient-month, every service's lines on it (A16, A18) ----------------
+
+
+def export(m: Month, tmp_path: Path, *args: str):
+    (m.root / "logs" / f"{m.month}.csv").write_text(timelog.HEADER + "".join(m.rows))
+    out = tmp_path / f"claims{len(list(tmp_path.glob('claims*')))}.csv"
+    result = m.cli("export", "-d", m.root, "--month", m.month, "-o", out, *args)
+    lines = out.read_text().splitlines() if out.exists() else []
+    return result, [line.split(",") for line in lines[1:]]
+
+
+def test_export_puts_each_service_s_lines_on_the_patient_month_s_claim(month, tmp_path):
+    m = month("2026-03").patient(extra=BHI_BLOCK + RPM_BLOCK).log(2, 25).log(3, 22, "bhi")
+    m.log(4, 12, "rpm").log(9, 3, "cocm")
+    done, rows = export(m, tmp_path)
+    assert done.exit_code == 0, done.stderr
+    assert [(r[6], r[7], r[8], r[9]) for r in rows] == [
+        ("2026-03-02", "99490", "1", "66.13"), ("2026-03-03", "99484", "1", "57.45"),
+        ("2026-03-04", "99470", "1", "26.05")]  # fmt: skip
+    assert rows[1][10:12] == ["F33.1", "E11.9"]  # the BHI line names its condition first
+    again, rows = export(m, tmp_path)
+    assert again.exit_code == 0 and rows == [] and "nothing new" in again.stderr
+    m.log(20, 10, "rpm")  # 22 RPM minutes now: 99457, not the 99470 exported (A18)
+    changed, rows = export(m, tmp_path)
+    assert changed.exit_code == 1 and rows == []
+    assert "99470x1 on 2026-03-04" in changed.stderr and "99457x1 on 2026-03-20" in changed.stderr
+    assert "needs a corrected claim" in changed.stderr
+    fixed, rows = export(m, tmp_path, "--corrections")
+    assert fixed.exit_code == 0, fixed.stderr
+    assert [r[7] for r in rows] == ["99490", "99484", "99457"]
+
+
+def test_g0570_is_exported_beside_the_apcm_code_on_its_date(month, tmp_path):
+    done, rows = export(n1(month), tmp_path)
+    assert done.exit_code == 0, done.stderr
+    assert [(r[6], r[7], r[9]) for r in rows] == [("2026-02-28", "G0557", "53.78"),
+                                                  ("2026-02-28", "G0570", "57.78")]  # fmt: skip
+
+
+def test_close_records_each_service_and_verify_names_a_change(month):
+    m = month("2026-03").patient(extra=RPM_BLOCK).log(2, 25).log(4, 12, "rpm")
+    m.check()
+    closed = m.cli("close", "2026-03", "-d", m.root)
+    assert closed.exit_code == 0, closed.stderr
+    record = json.loads((m.root / "closed" / "2026-03.json").read_text())
+    rpm_line = record["patients"][0]["services"][0]
+    assert rpm_line["codes"] == [{"code": "99470", "units": 1}] and rpm_line["entries"] == ["E2"]
+    assert record["summary"]["total_amount"] == round(66.13 + 26.05, 2)
+    assert m.cli("close", "--verify", "2026-03", "-d", m.root).exit_code == 0
+    with (m.root / "patients" / "P1.yaml").open("a") as f:
+        f.write("qmb: true\n")  # the program's verdict stays; the services' too
+    assert m.cli("close", "--verify", "2026-03", "-d", m.root).exit_code == 0
+    (m.root / "patients" / "P1.yaml").write_text(APCM.format(pid="P1", program="ccm",
+                                                              plan="2025-01-06"))  # fmt: skip
+    verify = m.cli("close", "--verify", "2026-03", "-d", m.root)
+    assert verify.exit_code == 1
+    assert "P1: rpm status billable at close, blocked now" in verify.stdout + verify.stderr
+
+
+def test_worklist_lists_a_patient_for_a_service_s_next_code(month):
+    m = month("2026-03", now="2026-03-20T10:00:00-05:00").patient(extra=RPM_BLOCK)
+    m.log(4, 15, "rpm").patient(pid="P2", extra=RPM_BLOCK).log(5, 25, "rpm", "message", pid="P2")
+    m.check()
+    out = json.loads(m.cli("worklist", "-d", m.root, "--month", "2026-03", "-f", "json").stdout)
+    by = {(p["patient_id"], p.get("service")): p for p in out["patients"]}
+    p1 = by[("P1", "rpm")]
+    assert p1["minutes_needed"] == 5 and p1["next"]["codes"] == [{"code": "99457", "units": 1}]
+    assert p1["adds"] == round(51.77 - 26.05, 2) and p1["needs"] is None
+    p2 = by[("P2", "rpm")]  # blocked for want of a live call: the call is what it needs
+    assert p2["minutes_needed"] == 1 and p2["adds"] == 51.77 and "live call" in p2["needs"]
+    table = m.cli("worklist", "-d", m.root, "--month", "2026-03", "--wide").stdout
+    assert "RPM: 99457x1, needs a live call" in table and "RPM: 99457x1 " in table
