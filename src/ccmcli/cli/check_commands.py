@@ -75,6 +75,8 @@ def check(
              dest=dest)  # fmt: skip
     if report.rules_note and not quiet:
         err(f"note: {report.rules_note}")
+    for pid in report.not_enrolled if not quiet else ():
+        err(f"note: {pid}: not enrolled in {report.month} (ccm-rules A17)")
     report_problems(report.problems, quiet=quiet or f is Format.json)
 
 
