@@ -659,7 +659,7 @@ def test_the_audit_packet_has_a_section_per_service(month, tmp_path):
     bhi = text.split("## BHI (99484)")[1].split("## RPM")[0]
     assert "- Codes: 99484x1" in bhi and "- Date of service: 2026-03-03" in bhi
     assert "conditions F33.1; consent 2025-01-06 (verbal)" in bhi
-    assert "| logs/2026-03.csv:3 | E2 | 2026-03-03 | 22 |" in bhi
+    assert "| E2 | logs/2026-03.csv:3 | 2026-03-03 | 22 |" in bhi
     rpm_part = text.split("## RPM (99470)")[1].split("## Lines exported")[0]
     assert "| no_interactive_contact | BLOCKED |" in rpm_part
     assert "Total for the patient-month: 123.58 (program 66.13); patient share 24.72" in text

@@ -20,7 +20,7 @@ from ccmcli.rules.engine import as_enrolled_in
 from ccmcli.rules.enrolment import part_of_month
 from ccmcli.rules.judge import judge
 from ccmcli.rules.outcomes import COUNTING_COLUMNS, counted_minutes, program_outcomes
-from ccmcli.rules.table import YEARS, known_codes, rules_for
+from ccmcli.rules.table import YEARS, rules_for
 from ccmcli.store import log_parser, record_files
 from ccmcli.store.datadir import DataDir
 from ccmcli.store.timelog import OTHER_SERVICES, ROLES, Entry
@@ -172,8 +172,10 @@ def test_fees_may_name_g_codes_but_not_unknown_codes(cli, clinic):
     settings.write_text(settings.read_text() + 'fees:\n  "G0557": 60.00\n')
     out = cli("export", "-d", clinic, "--month", "2026-10")
     assert out.exit_code == 0, out.stderr
-    charges = {r["patient_id"]: r["charge"] for r in csv.DictReader(io.StringIO(out.stdout))}
-    assert charges["P0016"] == "60.00" and charges["P0015"] == "16.37"
+    charges = {(r["patient_id"], r["code"]): r["charge"]
+               for r in csv.DictReader(io.StringIO(out.stdout))}  # fmt: skip
+    assert charges["P0016", "G0557"] == "60.00" and charges["P0015", "G0556"] == "16.37"
+    assert charges["P0016", "G0570"] == "57.78"  # its own code, its national amount
     settings.write_text(settings.read_text().replace('"G0557"', '"G0511"'))
     assert (
         "G0511 is not a code ccm bills" in cli("validate", "-d", clinic, "--no-code-check").stdout
@@ -192,7 +194,15 @@ def test_program_changes_must_be_in_order(cli, clinic):
 # --- a page per code --------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("code", known_codes())
+def program_codes() -> list[str]:
+    """The codes of the programs' tracks and levels (A1, A8); the other services' codes have
+    pages of their own (tests/test_monthly_services.py)."""
+    table = YEARS[max(YEARS)]
+    tracks = [c for t in table.tracks for c in (t.base_code, t.addon_code)]
+    return tracks + [lv.code for lv in table.levels]
+
+
+@pytest.mark.parametrize("code", program_codes())
 @pytest.mark.parametrize("year", sorted(YEARS))
 def test_every_code_has_a_page_that_agrees_with_the_table(code, year):
     rules, _ = rules_for(year)
@@ -218,7 +228,7 @@ def test_every_code_has_a_page_that_agrees_with_the_table(code, year):
         assert page["complex_month_only"] == track.needs_complex_month
     assert [r["rule"] for r in page["requirements"]] == [g.id for g in rules.gates_for(program)]
     partner = {page["goes_with"]["code"]} if page["goes_with"] else set()
-    assert {x["code"] for x in page["not_billed_with"]} == set(known_codes()) - {code} - partner
+    assert {x["code"] for x in page["not_billed_with"]} == set(program_codes()) - {code} - partner
     assert [(a["year"], a["amount"]) for a in page["amounts"]] == [
         (y, YEARS[y].amounts[code].dollars) for y in sorted(YEARS)]  # fmt: skip
     assert page["references"]
