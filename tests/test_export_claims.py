@@ -274,3 +274,24 @@ def test_dry_run_prints_and_records_nothing(run, datadir, tmp_path):
     dry_fix = run("--corrections", "--dry-run")
     assert [x["frequency"] for x in rows(dry_fix.stdout)] == ["7", "7"]
     assert (datadir / "exports" / f"{PREV}.csv").read_bytes() == before
+
+
+def test_the_audit_packet_tells_a_corrected_claim_from_the_original(run, cli, datadir):
+    add_patient(datadir, "P1")
+    log(datadir, "P1", 20, day(10))
+    assert run().exit_code == 0
+    stamp = ledger(datadir)[0]["exported_at"]
+    log(datadir, "P1", 20, day(20))
+    assert run("--corrections").exit_code == 0
+    packet = cli("-d", datadir, "audit", "P1", "--month", str(PREV))
+    assert packet.exit_code == 0, packet.stderr
+    assert f"corrected claim (frequency 7) replacing {stamp}" in packet.stdout
+
+
+def test_a_reprint_of_nothing_leaves_the_file_as_it_was(run, datadir, tmp_path):
+    out = tmp_path / "claims.csv"
+    out.write_text("an earlier claims file\n")
+    r = run("--reprint", "-o", out)
+    assert r.exit_code == 0
+    assert out.read_text() == "an earlier claims file\n"
+    assert f"nothing exported yet for {PREV}" in r.stderr and "left as it was" in r.stderr

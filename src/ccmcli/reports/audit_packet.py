@@ -55,7 +55,7 @@ def ledger_rows(data: DataDir, month: Month) -> tuple[list[dict], str | None]:
     path = data.export_path(month)
     try:  # the lock read_ledger takes, on a regular file the path still names
         fd = fileio.open_locked(path, os.O_RDONLY, fcntl.LOCK_SH)
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):  # `exports` not a folder: the loader says so
         return [], None
     try:
         text = fileio.read_fd(fd).decode("utf-8-sig", errors="replace")
@@ -69,8 +69,19 @@ def ledger_rows(data: DataDir, month: Month) -> tuple[list[dict], str | None]:
     bad = sum(1 for r in rows[1:] if r and r != [""] and len(r) != len(header))
     for row in good:
         row["patient_id"] = row["patient_id"].removeprefix("'")
+        row["exported_at"] += _claim_words(row.get("frequency", ""), row.get("replaces", ""))
     note = f"{bad} damaged line(s) in {data.relative(path)} are not shown" if bad else None
     return good, note
+
+
+def _claim_words(frequency: str, replaces: str) -> str:
+    """What a line of a corrected claim is (A18), beside its exported_at: a packet lists every
+    line exported, and a replacement must not read as the month billed twice."""
+    if frequency == "7":
+        return f" · corrected claim (frequency 7) replacing {replaces}"
+    if frequency == "8":
+        return f" · void (frequency 8) of the claim exported {replaces}"
+    return ""
 
 
 def _close_facts(data: DataDir, month: Month) -> tuple[dict, dict]:

@@ -150,6 +150,8 @@ class WorklistPatient(TypedDict):
     next: Next
     adds: float  # what reaching `next` adds to the month's amount
     days_left: int
+    service: NotRequired[str]  # a line for another service (A16): which, and what else it needs
+    needs: NotRequired[Any]
 
 
 class WorklistSummary(TypedDict):
