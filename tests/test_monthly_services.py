@@ -649,3 +649,20 @@ def test_worklist_lists_a_patient_for_a_service_s_next_code(month):
     assert p2["minutes_needed"] == 1 and p2["adds"] == 51.77 and "live call" in p2["needs"]
     table = m.cli("worklist", "-d", m.root, "--month", "2026-03", "--wide").stdout
     assert "RPM: 99457x1, needs a live call" in table and "RPM: 99457x1 " in table
+
+
+def test_the_audit_packet_has_a_section_per_service(month, tmp_path):
+    m = month("2026-03").patient(extra=BHI_BLOCK + RPM_BLOCK).log(2, 25).log(3, 22, "bhi")
+    m.log(4, 12, "rpm", activity="message").check()
+    text = m.cli("audit", "P1", "--month", "2026-03", "-d", m.root).stdout
+    bhi = text.split("## BHI (99484)")[1].split("## RPM")[0]
+    assert "- Codes: 99484x1" in bhi and "- Date of service: 2026-03-03" in bhi
+    assert "conditions F33.1; consent 2025-01-06 (verbal)" in bhi
+    assert "| logs/2026-03.csv:3 | E2 | 2026-03-03 | 22 |" in bhi
+    rpm_part = text.split("## RPM (99470)")[1].split("## Lines exported")[0]
+    assert "| no_interactive_contact | BLOCKED |" in rpm_part
+    assert "Total for the patient-month: 123.58 (program 66.13); patient share 24.72" in text
+    page = tmp_path / "p.html"
+    assert m.cli("audit", "P1", "--month", "2026-03", "-d", m.root, "-o", page).exit_code == 0
+    html = page.read_text()
+    assert "<h2>BHI (99484)</h2>" in html and "<h2>RPM (99470)</h2>" in html
