@@ -52,7 +52,9 @@ def report(
         from ccmcli.reports.wording import plural
 
         err(f"wrote {output}: {practice.month}, {plural(s['patients'], 'patient')}, "
-            f"{s['billable']} billable, amount {s['amount']:.2f}")  # fmt: skip
+            f"{s['billable']} billable, amount {s['amount']:.2f}" + (
+                f", with other services {s['total_amount']:.2f}"
+                if s.get("total_amount", s["amount"]) != s["amount"] else ""))  # fmt: skip
         errors = sum(m.errors for m in practice.history[-1:])
         if errors:
             err(f"warning: {plural(errors, 'error')} in {practice.month}'s files count toward "
