@@ -163,6 +163,7 @@ def test_corrections_replace_the_claim_once(run, datadir, tmp_path):
     assert got == [("P1", "99490", "1", day(20), "7", stamp["P1"]),
                    ("P1", "99439", "1", day(20), "7", stamp["P1"])]  # fmt: skip
     assert "1 corrected claim" in fixed.stderr
+    assert "note: 1 patient-month never exported" not in fixed.stderr
     recorded = [(x["code"], x["frequency"], x["replaces"]) for x in ledger(datadir)]
     assert recorded[-2:] == [("99490", "7", stamp["P1"]), ("99439", "7", stamp["P1"])]
     assert ledger(datadir)[-1]["exported_at"] > stamp["P1"]  # one export, one stamp of its own
@@ -295,3 +296,16 @@ def test_a_reprint_of_nothing_leaves_the_file_as_it_was(run, datadir, tmp_path):
     assert r.exit_code == 0
     assert out.read_text() == "an earlier claims file\n"
     assert f"nothing exported yet for {PREV}" in r.stderr and "left as it was" in r.stderr
+
+
+def test_corrections_leave_new_claims_to_a_plain_export_and_say_so(run, datadir):
+    add_patient(datadir, "P1")
+    log(datadir, "P1", 20, day(10))
+    assert run().exit_code == 0
+    log(datadir, "P1", 20, day(20))
+    add_patient(datadir, "P2")
+    log(datadir, "P2", 20, day(12))
+    fixed = run("--corrections")
+    assert {x["patient_id"] for x in rows(fixed.stdout)} == {"P1"}
+    assert "note: 1 patient-month never exported; a plain `ccm export` writes" in fixed.stderr
+    assert lines_of(run().stdout) == [("P2", "99490", "1", day(12))]

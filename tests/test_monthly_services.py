@@ -3,6 +3,7 @@ the real `ccm check --format json` and `ccm explain`: the key tests N1-N12 of
 ccm-rules-services.md and each threshold at its edge."""
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -614,3 +615,71 @@ def test_g0570_is_exported_beside_the_apcm_code_on_its_date(month, tmp_path):
     assert done.exit_code == 0, done.stderr
     assert [(r[6], r[7], r[9]) for r in rows] == [("2026-02-28", "G0557", "53.78"),
                                                   ("2026-02-28", "G0570", "57.78")]  # fmt: skip
+
+
+def test_close_records_each_service_and_verify_names_a_change(month):
+    m = month("2026-03").patient(extra=RPM_BLOCK).log(2, 25).log(4, 12, "rpm")
+    m.check()
+    closed = m.cli("close", "2026-03", "-d", m.root)
+    assert closed.exit_code == 0, closed.stderr
+    record = json.loads((m.root / "closed" / "2026-03.json").read_text())
+    rpm_line = record["patients"][0]["services"][0]
+    assert rpm_line["codes"] == [{"code": "99470", "units": 1}] and rpm_line["entries"] == ["E2"]
+    assert record["summary"]["total_amount"] == round(66.13 + 26.05, 2)
+    assert m.cli("close", "--verify", "2026-03", "-d", m.root).exit_code == 0
+    with (m.root / "patients" / "P1.yaml").open("a") as f:
+        f.write("qmb: true\n")  # the program's verdict stays; the services' too
+    assert m.cli("close", "--verify", "2026-03", "-d", m.root).exit_code == 0
+    (m.root / "patients" / "P1.yaml").write_text(APCM.format(pid="P1", program="ccm",
+                                                              plan="2025-01-06"))  # fmt: skip
+    verify = m.cli("close", "--verify", "2026-03", "-d", m.root)
+    assert verify.exit_code == 1
+    assert "P1: rpm status billable at close, blocked now" in verify.stdout + verify.stderr
+
+
+def test_worklist_lists_a_patient_for_a_service_s_next_code(month):
+    m = month("2026-03", now="2026-03-20T10:00:00-05:00").patient(extra=RPM_BLOCK)
+    m.log(4, 15, "rpm").patient(pid="P2", extra=RPM_BLOCK).log(5, 25, "rpm", "message", pid="P2")
+    m.check()
+    out = json.loads(m.cli("worklist", "-d", m.root, "--month", "2026-03", "-f", "json").stdout)
+    by = {(p["patient_id"], p.get("service")): p for p in out["patients"]}
+    p1 = by[("P1", "rpm")]
+    assert p1["minutes_needed"] == 5 and p1["next"]["codes"] == [{"code": "99457", "units": 1}]
+    assert p1["adds"] == round(51.77 - 26.05, 2) and p1["needs"] is None
+    p2 = by[("P2", "rpm")]  # blocked for want of a live call: the call is what it needs
+    assert p2["minutes_needed"] == 1 and p2["adds"] == 51.77 and "live call" in p2["needs"]
+    table = m.cli("worklist", "-d", m.root, "--month", "2026-03", "--wide").stdout
+    assert "RPM: 99457x1, needs a live call" in table and "RPM: 99457x1 " in table
+
+
+def test_the_audit_packet_has_a_section_per_service(month, tmp_path):
+    m = month("2026-03").patient(extra=BHI_BLOCK + RPM_BLOCK).log(2, 25).log(3, 22, "bhi")
+    m.log(4, 12, "rpm", activity="message").check()
+    text = m.cli("audit", "P1", "--month", "2026-03", "-d", m.root).stdout
+    bhi = text.split("## BHI (99484)")[1].split("## RPM")[0]
+    assert "- Codes: 99484x1" in bhi and "- Date of service: 2026-03-03" in bhi
+    assert "conditions F33.1; consent 2025-01-06 (verbal)" in bhi
+    assert "| logs/2026-03.csv:3 | E2 | 2026-03-03 | 22 |" in bhi
+    rpm_part = text.split("## RPM (99470)")[1].split("## Lines exported")[0]
+    assert "| no_interactive_contact | BLOCKED |" in rpm_part
+    assert "Total for the patient-month: 123.58 (program 66.13); patient share 24.72" in text
+    page = tmp_path / "p.html"
+    assert m.cli("audit", "P1", "--month", "2026-03", "-d", m.root, "-o", page).exit_code == 0
+    html = page.read_text()
+    assert "<h2>BHI (99484)</h2>" in html and "<h2>RPM (99470)</h2>" in html
+
+
+def test_the_report_gives_revenue_by_service_adding_up_to_the_total(month, tmp_path):
+    m = month("2026-03").patient(extra=BHI_BLOCK + RPM_BLOCK).log(2, 25).log(3, 22, "bhi")
+    m.log(4, 45, "rpm").check()
+    out = tmp_path / "r.html"
+    done = m.cli("report", "--month", "2026-03", "--months", "1", "-d", m.root, "-o", out)
+    assert done.exit_code == 0, done.stderr
+    assert "amount 66.13, with other services 216.77" in done.stderr
+    html = out.read_text()
+    table = html.split('id="services-table"')[1].split("</table>")[0]
+    cells = [c for c in re.findall(r"<td[^>]*>([^<]*)</td>", table)]
+    assert cells[:4] == ["ccm", "1", "99490x1 ", "66.13"]
+    assert cells[4:8] == ["bhi", "1", "99484x1 ", "57.45"]
+    assert cells[8:12] == ["rpm", "1", "99457x1 99458x1 ", "93.19"]
+    assert 'id="services-total">216.77<' in table

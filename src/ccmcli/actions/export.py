@@ -332,6 +332,10 @@ def export_month(
               for pid in plan.unchecked]  # fmt: skip
     if plan.corrections and not corrections:
         notes.append("note: `ccm export --corrections` writes the corrected claims")
+    new = len({line.patient_id for line in plan.lines})
+    if corrections and new:
+        notes.append(f"note: {new} patient-month{'s' * (new != 1)} never exported; a plain "
+                     "`ccm export` writes their claims")  # fmt: skip
     mode = "corrections" if corrections else "export"
     return Outcome(month, lines, plan, errors, notes, mode, dry_run)
 

@@ -9,7 +9,6 @@ listing and cancelling timers is timers.py; how a span becomes whole-minute part
 """
 
 import dataclasses
-import hashlib
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -18,7 +17,7 @@ from datetime import UTC, datetime
 from ccmcli.actions.entry_input import parse_time, resolve_staff, single_line
 from ccmcli.actions.recording import LogRequest, Recorded, log_time
 from ccmcli.actions.timer_parts import day_parts, end_of_timer
-from ccmcli.actions.timers import require_timer
+from ccmcli.actions.timers import patient_digest, require_timer
 from ccmcli.loader import load
 from ccmcli.models.errors import CcmError
 from ccmcli.models.months import Month, now_in, zone
@@ -80,13 +79,15 @@ def stop_timer(data: DataDir, req: StopRequest, environ: Mapping[str, str] = os.
 def _check_patient(data: DataDir, timer: Timer, force: bool) -> None:
     """The entry is for the patient the timer was started on: a file that vanished or changed
     meanwhile (renamed, merged, replaced) is refused until a person has looked."""
-    path = data.patient_path(timer.patient_id)
-    rel = data.relative(path)
+    rel = data.relative(data.patient_path(timer.patient_id))
     try:
-        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        digest = patient_digest(data, timer.patient_id)
     except FileNotFoundError:
         raise CcmError(f"{rel} is gone since the timer started: nothing logged, the timer keeps "
                        "running; restore the file, or `ccm cancel`") from None  # fmt: skip
+    except OSError as exc:
+        raise CcmError(f"cannot read {rel} ({exc.strerror or type(exc).__name__}): nothing "
+                       "logged, the timer keeps running") from None  # fmt: skip
     if digest != timer.patient_sha256 and not force:
         raise CcmError(f"{rel} changed since the timer started: nothing logged, the timer keeps "
                        "running; check it is the same patient, then `ccm stop --force`")  # fmt: skip
@@ -105,12 +106,13 @@ def _check_service(timer: Timer) -> None:
 
 def _with_ids(data: DataDir, parts: list[Part]) -> list[Part]:
     """Each part with a fresh entry id that its month log does not hold yet."""
+    from ccmcli.store.entry_ids import row_ids
+
     out: list[Part] = []
     for p in parts:
-        path = data.log_path(Month.of(p.day))
-        text = path.read_text("utf-8", "replace") if path.exists() else ""
+        used = set(row_ids(data, Month.of(p.day)) or ())  # the lock's check refuses one anyway
         entry_id = new_entry_id()
-        while entry_id in text or any(q.entry_id == entry_id for q in out):
+        while entry_id in used or any(q.entry_id == entry_id for q in out):
             entry_id = new_entry_id()
         out.append(dataclasses.replace(p, entry_id=entry_id))
     return out

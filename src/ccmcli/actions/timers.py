@@ -11,6 +11,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from ccmcli.actions.entry_input import activity_option, resolve_role, resolve_staff
 from ccmcli.actions.timer_parts import elapsed_minutes
@@ -22,6 +23,9 @@ from ccmcli.store.datadir import DataDir
 from ccmcli.store.timerstate import Part, Timer
 
 SERVICES = ("bhi", "rpm", "rtm", "tcm", "cocm", "other")
+
+if TYPE_CHECKING:
+    from ccmcli.reports.json_shapes import Timer as TimerJson
 
 
 @dataclass
@@ -38,21 +42,23 @@ def _patient_on_file(data: DataDir, patient_id: str) -> tuple[str, str, str]:
     a timer reads (the patient is loaded, so an invalid record is refused at the start)."""
     practice = load(data, patient_ids=[patient_id])
     patient = practice.patient(patient_id)
-    raw = data.patient_path(patient.id).read_bytes()
-    return practice.settings.timezone, patient.id, hashlib.sha256(raw).hexdigest()
+    return practice.settings.timezone, patient.id, patient_digest(data, patient.id)
+
+
+def patient_digest(data: DataDir, patient_id: str) -> str:
+    """The SHA-256 of the patient's file, read as every data file is (regular_files: never a
+    pipe, nor a link leading outside)."""
+    from ccmcli.store import regular_files
+
+    raw = regular_files.read_bytes(data.root, data.patient_path(patient_id))
+    return hashlib.sha256(raw).hexdigest()
 
 
 def _logged_ids(data: DataDir, parts: list[Part]) -> list[str]:
-    """The parts' entry ids that their month logs already hold."""
-    found = []
-    for p in parts:
-        try:
-            raw = data.log_path(Month.of(p.day)).read_bytes()
-        except FileNotFoundError:
-            continue
-        if f"\n{p.entry_id},".encode() in raw:
-            found.append(p.entry_id)
-    return found
+    """The parts' entry ids that their month logs already hold (entry_ids.row_ids)."""
+    from ccmcli.store.entry_ids import row_ids
+
+    return [p.entry_id for p in parts if p.entry_id in (row_ids(data, Month.of(p.day)) or ())]
 
 
 def _settled(data: DataDir, timer: Timer) -> bool:
@@ -128,7 +134,7 @@ class Running:
     activity: str
     interrupted: bool
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> "TimerJson":
         return {"staff": self.staff, "patient_id": self.patient_id,
                 "started": self.started.isoformat(timespec="seconds"),
                 "elapsed_minutes": self.elapsed_minutes, "activity": self.activity}  # fmt: skip

@@ -77,6 +77,8 @@ def check(
              dest=dest)  # fmt: skip
     if report.rules_note and not quiet:
         err(f"note: {report.rules_note}")
+    for pid in report.not_enrolled if not quiet else ():
+        err(f"note: {pid}: not enrolled in {report.month} (ccm-rules A17)")
     report_problems(report.problems, quiet=quiet or f is Format.json)
 
 
@@ -154,8 +156,8 @@ def validate(
     problems = practice.problems
     if fmt(format) is Format.json:
         print_json({"schema": "ccm.validate/1", "problems": [p.as_dict() for p in problems],
-                    "errors": sum(p.severity == "error" for p in problems),
-                    "warnings": sum(p.severity == "warning" for p in problems)})  # fmt: skip
+                    "summary": {"errors": sum(p.severity == "error" for p in problems),
+                                "warnings": sum(p.severity == "warning" for p in problems)}})  # fmt: skip
     else:
         for p in problems:
             if not quiet or p.severity == "error":
@@ -208,7 +210,7 @@ def _code_page(code: str, year: int | None, f: Format, wide: bool, quiet: bool) 
 
     page = code_page(code, year or now().year)
     if f is Format.json:
-        print_json(page)
+        print_json({"schema": "ccm.rules_code/1", **page})
         return
     if quiet:
         return

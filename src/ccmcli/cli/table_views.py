@@ -166,11 +166,17 @@ def worklist_table(wl, wide: bool = False) -> None:
     rows = []
     for i, j, step in zip(wl.items(), wl.judgements, wl.steps, strict=True):
         done, target = progress_of(j, step)
+        codes = codes_text([(c["code"], c["units"]) for c in i["next"]["codes"]])
+        if "service" in i:  # A16: "RPM: 99457x1, needs a live call"
+            from ccmcli.rules.services import SERVICE_NAMES
+
+            codes = f"{SERVICE_NAMES[i['service']]}: {codes}" + (
+                ", needs a live call" if i.get("needs") else "")  # fmt: skip
         rows.append({
             "patient": i["patient_id"], "name": i["name"], "minutes": j.counted,
             "needed": i["minutes_needed"], "role": i["role"],
             "role_short": SHORT_ROLE.get(i["role"], i["role"]),
-            "next_codes": codes_text([(c["code"], c["units"]) for c in i["next"]["codes"]]),
+            "next_codes": codes,
             "adds": money(i["adds"]), "progress": bar(done, target),
             "progress_short": bar(done, target, 5), "days_left": i["days_left"],
         })  # fmt: skip

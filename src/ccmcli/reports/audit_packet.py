@@ -55,7 +55,7 @@ def ledger_rows(data: DataDir, month: Month) -> tuple[list[dict], str | None]:
     path = data.export_path(month)
     try:  # the lock read_ledger takes, on a regular file the path still names
         fd = fileio.open_locked(path, os.O_RDONLY, fcntl.LOCK_SH)
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):  # `exports` not a folder: the loader says so
         return [], None
     try:
         text = fileio.read_fd(fd).decode("utf-8-sig", errors="replace")
@@ -127,6 +127,10 @@ def build(ex: Explanation, facts: MonthFacts) -> Packet:
         "problems": [pr.render() for pr in ex.problems],
         "minutes": {**j.minutes, "apart": j.apart},  # counted, and apart what does not count
         "billing": _billing(j, d["track"], s),
+        "services": [_service(sd, p) for sd in d["service_details"]],
+        "total": {"amount": j.amount, "total_amount": j.total_amount,
+                  "patient_share": j.patient_share},
+        "not_assessed": j.not_assessed,
         "exported": [r for r in facts.ledger if r["patient_id"] == p.id],
         "ledger_note": facts.ledger_note,
         "close": {**facts.close, **_recorded(facts, j, s)},
@@ -156,7 +160,7 @@ def _billing(j, track: dict | None, s: Settings) -> dict:
 
     rules = j.rules
     if track is not None:  # the packet's words: codes as `99490x1`, the references as the rule
-        track = {**track, "codes": codes_text(j.codes), "rule": track["references"]}
+        track = {**track, "codes": codes_text(j.codes), "rule": ", ".join(track["references"])}
     return {
         "status": j.status, "amount": j.amount,
         "date_of_service": j.date_of_service.isoformat() if j.date_of_service else None,
@@ -168,6 +172,31 @@ def _billing(j, track: dict | None, s: Settings) -> dict:
         "rules_year": str(rules.year), "rules_source": rules.source,
         "date_rule": f"A5, D-02 ({s.date_of_service})",
     }  # fmt: skip
+
+
+def _service(sd: dict, p: Patient) -> dict:
+    """A16: one service's section: the record it reads, its gates, entries and codes."""
+    from ccmcli.rules.services import SERVICE_NAMES
+
+    return {**sd, "title": f"{SERVICE_NAMES[sd['service']]} ({sd['code']})",
+            "record": _service_record(p, sd["service"]),
+            "entries": [{**e, "where": f"{e['file']}:{e['line']}"} for e in sd["entries"]]}  # fmt: skip
+
+
+def _service_record(p: Patient, service: str) -> str:
+    """The service's block of the patient file in words (A11, A13, A14)."""
+    block = getattr(p, service, None)
+    if block is None:
+        return f"no {service}: block in the patient file"
+    c = block.consent
+    parts = [f"consent {c.date} ({c.method})" + (f", revoked {c.revoked}" if c.revoked else "")
+             if c else "no consent recorded"]  # fmt: skip
+    if service == "bhi":
+        plan = block.care_plan.established if block.care_plan else "none"
+        parts = [f"conditions {', '.join(block.conditions) or 'none'}", *parts,
+                 f"care plan established {plan}",
+                 f"CoCM months {', '.join(p.cocm_months) or 'none'}"]  # fmt: skip
+    return "; ".join(parts)
 
 
 def _gate_ref(rules, gate_id: str) -> str:
@@ -193,7 +222,8 @@ def one_packet(data: DataDir, patient_id: str, month_text: str | None) -> Packet
 def billed(report, ledger: list[dict]) -> list[str]:
     """Patients with exported lines for the month, or billable now: one packet each."""
     exported = {r["patient_id"] for r in ledger}
-    return sorted(exported | {j.patient.id for j in report.judgements if j.status == "billable"})
+    return sorted(exported | {j.patient.id for j in report.judgements
+                              if j.status == "billable" or j.total_amount > 0})  # fmt: skip
 
 
 def month_packets(data: DataDir, month_text: str | None):

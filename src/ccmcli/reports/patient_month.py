@@ -17,13 +17,13 @@ if TYPE_CHECKING:
     from ccmcli.models.records import Patient
 
 
-def month_status(practice: Practice, patient: Patient, month: Month, log=None) -> Judgement:
-    """The patient's month-to-date judgement from the month's log (read by the loader, or
-    `log` as an append just left it)."""
+def month_status(practice: Practice, patient: Patient, month: Month) -> Judgement:
+    """The patient's month-to-date judgement from the month's log as the loader read it (for
+    `ccm log`, under the append's lock, with the new row)."""
     from ccmcli.rules.entry_checks import entry_warnings
 
     rules, _ = rules_for(month.year)
-    log = log or practice.read_month(month)
+    log = practice.read_month(month)
     entries = [e for e in log.entries if e.patient_id == patient.id]
     settings = practice.settings
     provisional = is_provisional(month, settings.timezone)

@@ -15,6 +15,7 @@ from ccmcli.store import timelog
 
 if TYPE_CHECKING:
     from ccmcli.loader import Practice
+    from ccmcli.reports.json_shapes import CheckOutput, PatientMonth
     from ccmcli.reports.judged_lines import JudgedLine
 
 
@@ -30,12 +31,14 @@ class MonthReport:
     # `ccm check --format json` of the whole practice: each patient as encoded JSON, kept between
     # runs (judged_lines.py), in place of `judgements`
     lines: "list[JudgedLine] | None" = None
+    # ids asked for (`only`) that are no part of the month (A17): not listed, and said so
+    not_enrolled: list[str] = field(default_factory=list)
 
     @property
     def has_errors(self) -> bool:
         return has_errors(self.problems)
 
-    def as_dict(self, *, lazy: bool = False) -> dict:
+    def as_dict(self, *, lazy: bool = False) -> "CheckOutput":
         """Contract section 3, `ccm check --format json`. With `lazy`, `patients` is an iterator
         that builds each patient's dict as it is written, so a large month is not held twice."""
         if self.lines is not None:
@@ -44,7 +47,8 @@ class MonthReport:
             patients = Encoded(line.json for line in self.lines)
         else:
             patients = map(judgement_dict, self.judgements)
-        out = {
+        out: CheckOutput = {
+            "schema": "ccm.check/1",
             "month": str(self.month),
             "provisional": self.provisional,
             "rules": str(self.rules.year),
@@ -99,7 +103,7 @@ def _summary_fields(item: "Judgement | dict") -> tuple:
     return item.status, item.amount, item.codes, item.total_amount, item.patient_share
 
 
-def judgement_dict(j: Judgement) -> dict:
+def judgement_dict(j: Judgement) -> "PatientMonth":
     return {
         "patient_id": j.patient.id,
         "name": j.patient.name,
@@ -135,7 +139,9 @@ def judge_month(
     `check` shows; an id of `only` whose file has an error always is)."""
     report, by_patient, warnings = month_inputs(practice, month)
     settings = practice.settings
-    for pid in _listed(practice, month, by_patient, only, with_errors):
+    listed = _listed(practice, month, by_patient, only, with_errors)
+    report.not_enrolled = [pid for pid in only or () if pid not in set(listed)]
+    for pid in listed:
         patient = practice.patients.get(pid)
         report.judgements.append(
             file_error(practice, pid, month, report.rules) if patient is None else

@@ -65,6 +65,9 @@ def minutes_text(j: Judgement) -> str:
 def progress_of(j: Judgement, step: NextStep) -> tuple[int, int]:
     """(minutes so far, threshold) toward `step`: the threshold its codes are earned at (A1),
     and the minutes of that track so far, so that a bar's scale is always a real threshold."""
+    own = getattr(j, "progress", None)
+    if own is not None:  # a service's line on the worklist (A16): its own minutes
+        return own(step)
     base, units = step.codes[0][0], dict(step.codes)
     track = next((t for t in j.rules.tracks_for(j.patient.program) if t.base_code == base), None)
     if track is None:  # APCM (A8): one documented activity, no minute threshold

@@ -37,7 +37,7 @@ RACY_NS = 2_000_000_000
 ENV_OFF = "CCM_NO_CACHE"
 # Everything that shapes a parsed file or its stored form; a change to any of them is a new key.
 _SOURCES = ("store/cache.py", "store/record_cache.py", "store/logcache.py", "store/record_files.py",
-            "store/yamlio.py", "store/timelog.py", "store/log_rows.py", "store/log_resume.py",
+            "store/yamlio.py", "store/timelog.py", "store/log_rows.py", "store/log_parser.py",
             "store/datadir.py", "store/regular_files.py", "store/csv_safe.py",
             "models/records.py", "models/record_schema.py", "models/field_types.py", "models/error_words.py", "models/months.py",
             "models/findings.py", "codes/identifiers.py", "rules/table.py")  # fmt: skip
