@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parent.parent
 CLINIC_TODAY = date(2026, 11, 27)  # examples/clinic/SCENARIOS.md: "today is 2026-11-27"
 CHECK_CSV_HEADER = ("patient_id,name,program,status,clinical_staff_minutes,practitioner_minutes,"
                     "codes,date_of_service,amount,minutes_needed,blockers,services,total_amount,"
-                    "patient_share")  # fmt: skip
+                    "patient_share,next_codes,next_role")  # fmt: skip
 
 # SCENARIOS.md, October 2026: status, codes, CS, PR, DOS, amount, blockers, warnings, next.
 # (not_counted: minutes before consent/visit, plus minutes over a cap as contract section 3 says.)

@@ -89,8 +89,7 @@ def test_workbook_layout(workbooks, name):
     ws = _sheet(workbooks[name])
     title = ws["A1"].value
     assert "written 2026-11-26T10:00:00-06:00" in title
-    if name != "rules":
-        assert "Riverbend Family Medicine" in title
+    assert "Riverbend Family Medicine" in title
     header, rows = _rows(ws)
     assert all(isinstance(h, str) for h in header) and all(c.font.b for c in ws[2])
     assert ws.freeze_panes == "A3"  # the title and the header stay in view

@@ -56,7 +56,8 @@ def check_csv_rows(report: MonthReport) -> list[list]:
          j.date_of_service.isoformat() if j.date_of_service else "",
          f"{j.amount:.2f}" if j.codes else "", j.next.minutes_needed if j.next else "",
          " ".join(b.rule for b in j.blockers), services_text(j), f"{j.total_amount:.2f}",
-         f"{j.patient_share:.2f}", " ".join(w.rule for w in j.warnings), _doubted_text(j)]
+         f"{j.patient_share:.2f}", codes_text(j.next.codes) if j.next else "",
+         j.next.role if j.next else "", " ".join(w.rule for w in j.warnings), _doubted_text(j)]
         for j in report.judgements
     ]  # fmt: skip
 
