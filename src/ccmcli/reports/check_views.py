@@ -8,7 +8,7 @@ from ccmcli.models.errors import CcmError
 from ccmcli.models.findings import Problem
 from ccmcli.models.months import Month, days_left
 from ccmcli.reports.practice_month import MonthReport, judge_month, judgement_dict
-from ccmcli.reports.wording import codes_text
+from ccmcli.reports.wording import codes_text, rule_ref
 from ccmcli.rules.engine import Judgement, NextStep
 from ccmcli.store.datadir import DataDir
 
@@ -292,8 +292,10 @@ class Explanation:
             **judgement_dict(j),
             "month": str(j.month),
             "rules": str(j.rules.year),
-            "gates": [{"rule": g, "passed": fact is None, "fact": fact or _fact(g, j)}
-                      for g, fact in j.gate_results],
+            "rules_source": j.rules.source,
+            "program_began": j.patient.program_began(j.month),
+            "gates": [{"rule": g, "passed": fact is None, "fact": fact or _fact(g, j),
+                       "ref": rule_ref(g, j.rules)} for g, fact in j.gate_results],
             "track": self._track(),
             "entries": self.entries(),
             "service_details": [service_explained(s, j) for s in j.services],
