@@ -92,3 +92,15 @@ def test_an_overlap_with_another_patient_warns_each(cli, clinic, monkeypatch):
     for p in out["patients"]:
         found = [w for w in p["warnings"] if w["rule"] == "overlapping_entries"]
         assert len(found) == 1 and "by 5 min" in found[0]["message"]
+
+
+def test_explain_and_the_audit_packet_say_what_the_bill_rests_on(
+    cli, clinic, monkeypatch, tmp_path
+):
+    _doubled(cli, clinic, monkeypatch)
+    words = "without the minutes those warnings doubt, the month would bill 99426x1"
+    assert words in cli("-d", clinic, "explain", "P0011", "--wide").stdout.replace("\n  ", " ")
+    assert words in cli("-d", clinic, "audit", "P0011", "--month", "2026-11").stdout
+    html = tmp_path / "a.html"
+    assert cli("-d", clinic, "audit", "P0011", "--month", "2026-11", "-o", html).exit_code == 0
+    assert words in html.read_text()
