@@ -33,7 +33,9 @@ STATUSES = ("billable", "blocked", "below_threshold", "no_time", "error")
 CHECK_CSV = ["patient_id", "name", "program", "status", "clinical_staff_minutes",
              "practitioner_minutes", "codes", "date_of_service", "amount", "minutes_needed",
              "blockers", "services", "total_amount", "patient_share", "next_codes",
-             "next_role"]  # fmt: skip
+             "next_role",
+             # after the contract's columns: the warnings, and the bill without doubted minutes
+             "warnings", "codes_without_doubted_minutes"]  # fmt: skip
 
 
 @app.command()
