@@ -133,7 +133,12 @@ def test_libreoffice_evaluates_no_cell_of_a_written_log(cli, clinic, monkeypatch
 
     spaced = Entry("", "P0003", date(2026, 11, 20), 3, "clinical_staff", " =1+1", "", "", "",
                    " =2+2", "", "", 0, "")  # fmt: skip
-    append_entry(DataDir(clinic), Month(2026, 11), "America/Chicago", lambda log: (spaced, []))
+    from ccmcli.loader import load
+
+    data, month = DataDir(clinic), Month(2026, 11)
+    practice = load(data, patient_ids=["P0003"])  # the month is read as every command reads it
+    append_entry(data, month, "America/Chicago", lambda log: (spaced, []),
+                 lambda: practice.read_month(month, again=True))  # fmt: skip
     copy = tmp_path / "opened.csv"
     shutil.copyfile(path, copy)
     rows = _calc_cells(copy, tmp_path)
