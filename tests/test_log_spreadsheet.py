@@ -135,9 +135,8 @@ def test_libreoffice_evaluates_no_cell_of_a_written_log(cli, clinic, monkeypatch
                    " =2+2", "", "", 0, "")  # fmt: skip
     from ccmcli.loader import load
 
-    data, month = DataDir(clinic), Month(2026, 11)
-    practice = load(data, patient_ids=["P0003"])  # the month is read as every command reads it
-    append_entry(data, month, "America/Chicago", lambda log: (spaced, []),
+    practice, month = load(DataDir(clinic), patient_ids=["P0003"]), Month(2026, 11)
+    append_entry(DataDir(clinic), month, "America/Chicago", lambda log: (spaced, []),
                  lambda: practice.read_month(month, again=True))  # fmt: skip
     copy = tmp_path / "opened.csv"
     shutil.copyfile(path, copy)
