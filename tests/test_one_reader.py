@@ -18,9 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from helpers import CCM
+from helpers import CCM, example_copy
 
-CLINIC = Path(__file__).resolve().parents[1] / "examples" / "clinic"
 NOW = "2026-11-03T09:15:00-06:00"  # October is finished, November is the current month
 REUSED = "E20260902-0001"  # September's first entry id
 VOID_ROW = (f"{REUSED},P0006,2026-10-14,,clinical_staff,rn.okafor,,,,entered twice,"
@@ -29,8 +28,7 @@ VOID_ROW = (f"{REUSED},P0006,2026-10-14,,clinical_staff,rn.okafor,,,,entered twi
 
 def damaged(root: Path, outside: Path) -> list[str]:
     """Damage a copy of the clinic; the error lines every reading command must name."""
-    shutil.copytree(CLINIC, root)
-    shutil.rmtree(root / ".ccm-cache", ignore_errors=True)
+    example_copy("clinic", root)
     log = root / "logs" / "2026-10.csv"
     with log.open("a", newline="") as f:
         f.write(VOID_ROW)
@@ -217,8 +215,7 @@ def test_a_grown_month_checks_only_its_new_ids_and_still_finds_a_reused_one(
     from ccmcli.store import cache, entry_ids
 
     monkeypatch.setattr(cache, "RACY_NS", 0)  # trust files copied a moment ago
-    root = tmp_path / "data"
-    shutil.copytree(CLINIC, root)
+    root = example_copy("clinic", tmp_path / "data")
     args = ("-d", root, "check", "--format", "json", "--month", "2026-10")
     assert cli(*args).exit_code == 0
     asked: list[set] = []
