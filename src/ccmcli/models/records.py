@@ -79,6 +79,8 @@ class Settings(_Record):
     selection: Literal["max_payment", "performer"] = "max_payment"
     count_practitioner_minutes_as_staff: bool = True
     fees: dict[FeeCode, Fee] = {}
+    # contract 1: `group` makes what ccm creates in the data directory its group's (store/fileio)
+    shared: Literal["group"] | None = None
 
 
 def _condition_shorthand(value: object) -> object:

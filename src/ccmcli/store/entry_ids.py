@@ -1,14 +1,13 @@
 """Entry ids across months: each is unique across all logs (contract 1), so a month's rows must
 not use an id an earlier month's file uses (such a row is an error and counts toward nothing).
 
-Checking that means the ids of every earlier month: each month's ids are kept beside its file's
-signature, and the answer for a month beside its own ids and the earlier files' signatures, so
-a month whose history did not change costs one small read, however long the history.
+Checking that means the ids of every earlier month: each month's ids are kept under its file's
+signature, and the answer for a month under its own ids and the earlier files' fingerprints
+(store/cache.py), so a month whose history did not change costs one small read, however long
+the history.
 """
 
 import hashlib
-import os
-import time
 from dataclasses import replace
 from operator import attrgetter
 
@@ -22,60 +21,27 @@ def row_ids(data, month: Month) -> list[str]:
     """The entry id (first cell) of every row of the month file, header and broken rows aside.
 
     Entry ids are unique across all logs, so judging one month needs the ids of the others; a
-    month's ids are kept beside its file's signature, so a month that did not change costs one
-    small read, not a parse.
+    month's ids are kept under its file's signature (cache.of_file), so a month that did not
+    change costs one small read, not a parse.
     """
     path = data.log_path(month)
-    try:
-        sig = cache.signature(os.stat(path))
-    except OSError:
+    if cache.fingerprint(path) == "missing":
         return []
-    if not cache.enabled():
-        return timelog.row_ids(path)
-    store = cache.cache_file(data.root, "ids", f"-{month}")
-    key = [str(data.root), data.relative(path), list(sig)]
-    stored = cache.read_value(store)
-    if isinstance(stored, list) and len(stored) == 2 and stored[0] == key:
-        return stored[1]
-    started = time.time_ns()
-    ids = timelog.row_ids(path)
-    if cache.trusted(sig, started):
-        cache.write_value(store, [key, ids])
-    return ids
+    return cache.of_file(data.root, path, "ids", timelog.row_ids)  # type: ignore[return-value]
 
 
 def reuse_key(data, earlier: list[Month], ids: list[str]) -> str | None:
     """The key of a month's reused-id answer (reused_ids): its entry ids in file order and
-    every earlier month log's signature. None when caching is off or a log changed too recently
-    to be told apart. Loading every earlier month's ids costs more than a month's own rows once
-    the rest of a check is kept."""
+    every earlier month log's fingerprint. None when caching is off or a log changed too
+    recently to be told apart. Loading every earlier month's ids costs more than a month's own
+    rows once the rest of a check is kept."""
     if not cache.enabled():
         return None
-    started = time.time_ns()
-    sigs = []
-    for m in earlier:
-        try:
-            sig = cache.signature(os.stat(data.log_path(m)))
-        except OSError:
-            sig = None
-        if sig is not None and cache.trusted(sig, started) is None:
-            return None
-        sigs.append((str(m), sig))
-    h = hashlib.sha256(repr((str(data.root), sigs)).encode())
-    h.update("\n".join(ids).encode("utf-8", "surrogateescape"))
-    return h.hexdigest()
-
-
-def kept_reuse(data, month: Month, key: str) -> dict[str, str] | None:
-    """The reused-id answer kept under `key`, if any."""
-    stored = cache.read_value(cache.cache_file(data.root, "reused", f"-{month}"))
-    if not isinstance(stored, list) or len(stored) != 2 or stored[0] != key:
+    logs = cache.fingerprints([data.log_path(m) for m in earlier])
+    if logs is None:
         return None
-    return stored[1] if isinstance(stored[1], dict) else None
-
-
-def keep_reuse(data, month: Month, key: str, used: dict[str, str]) -> None:
-    cache.write_value(cache.cache_file(data.root, "reused", f"-{month}"), [key, used])
+    digest = hashlib.sha256("\n".join(ids).encode("utf-8", "surrogateescape")).hexdigest()
+    return cache.key("reused ids", str(data.root), logs, digest)
 
 
 def reused_ids(
@@ -86,17 +52,17 @@ def reused_ids(
     (`logs/2026-09.csv:7`). Entry ids are unique across all logs (contract 1): such a row is an
     error and counts toward nothing, as `validate` has always said. `read`: months' ids read
     already (logcache.row_ids, as sets). `in_order`: the ids in file order, when the answer may
-    be kept (under them and the earlier logs' signatures: logcache.reuse_key)."""
+    be kept (under them and the earlier logs' fingerprints: reuse_key)."""
     if not ids:
         return {}
     earlier = [m for m in layout.log_months(data) if m < month]
     key = reuse_key(data, earlier, in_order) if in_order is not None else None
-    kept = kept_reuse(data, month, key) if key else None
-    if kept is not None:
+    kept = cache.read(data.root, "reused", key, f"-{month}") if key else None
+    if isinstance(kept, dict):
         return kept
     used = _reused_ids(data, earlier, ids, read)
     if key:
-        keep_reuse(data, month, key, used)
+        cache.write(data.root, "reused", key, used, f"-{month}")
     return used
 
 

@@ -76,7 +76,7 @@ def read_month(data, month: Month, known_ids: Collection[str]) -> MonthLog:
 
 def stored(data, month: Month) -> bool:
     """Whether some read of the month is kept (fresh or not): reading it again may be cheap."""
-    return cache.enabled() and cache.cache_file(data.root, "logs", f"-{month}").is_file()
+    return cache.exists(data.root, "logs", f"-{month}")
 
 
 def parse_locked(data, month: Month, raw: bytes, text: str) -> MonthLog:
