@@ -322,13 +322,15 @@ def open_private(path: Path):
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW)
     except OSError:
         return None
+    st = os.fstat(fd)
+    if not stat.S_ISREG(st.st_mode):
+        os.close(fd)
+        return None
     f = os.fdopen(fd, "rb")
     try:
-        st = os.fstat(fd)
         words = f.readline(300).decode("ascii", "replace").split()
         ok = (
-            stat.S_ISREG(st.st_mode)
-            and st.st_uid == os.getuid()
+            st.st_uid == os.getuid()
             and not st.st_mode & 0o077
             and words[:3] == ["ccm-cache", FORMAT, code_key()]
         )
