@@ -61,8 +61,7 @@ def timed(cmd: list[str]) -> float:
 
 def in_process(out: Path) -> dict[str, float]:
     """The code check's own parts, timed inside one process after the files are read."""
-    from ccmcli.codes import condition_codes
-    from ccmcli.store import record_files
+    from ccmcli.store import condition_codes, record_files
     from ccmcli.store.datadir import DataDir
 
     data = DataDir(out)

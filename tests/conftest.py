@@ -1,17 +1,15 @@
 """Shared fixtures: an isolated environment and temporary data directories."""
 
-import shutil
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
 from ccmcli.cli import app
+from helpers import example_copy
 
 ROOT = Path(__file__).resolve().parent.parent
-EXAMPLES = ROOT / "examples"
 SHARED = ROOT.parent / "shared"
-NO_CACHES = shutil.ignore_patterns(".ccm-cache")  # a person's `ccm -d examples/...` writes one
 
 
 @pytest.fixture(scope="session")
@@ -72,17 +70,13 @@ def forked_worker(monkeypatch) -> list[int]:
 
 @pytest.fixture
 def clinic(tmp_path) -> Path:
-    """A private copy of examples/clinic."""
-    dest = tmp_path / "clinic"
-    shutil.copytree(EXAMPLES / "clinic", dest, ignore=NO_CACHES)
-    return dest
+    """A private copy of examples/clinic, whatever a person's commands wrote there."""
+    return example_copy("clinic", tmp_path / "clinic")
 
 
 @pytest.fixture
 def broken(tmp_path) -> Path:
-    dest = tmp_path / "broken"
-    shutil.copytree(EXAMPLES / "broken", dest, ignore=NO_CACHES)
-    return dest
+    return example_copy("broken", tmp_path / "broken")
 
 
 @pytest.fixture

@@ -1,5 +1,6 @@
 """Small builders shared by several test modules."""
 
+import shutil
 import sys
 from pathlib import Path
 
@@ -21,6 +22,29 @@ consent: {{date: 2025-01-06, method: verbal}}
 initiating_visit: {{date: 2025-01-06, type: awv}}
 care_plan: {{established: 2025-01-06}}
 """
+
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "examples"
+# What an example is made of: its settings, patient files, month logs and notes. Everything else a
+# command may have written there (exports/, closed/, timers/, caches, an import's staging) is
+# left behind, so the README tour run in place (`ccm -d examples/clinic export ...`) changes no
+# test's data.
+EXAMPLE_FILES = ("ccm.yaml", "*.md", "patients/*.yaml", "logs/*.csv")
+
+
+def example_copy(name: str, dest: Path, source: Path | None = None) -> Path:
+    """A private copy of `examples/NAME` (or of `source`) at `dest`, as the repository holds it,
+    whatever state the example folder is in: tests never work on it in place."""
+    src = source or EXAMPLES / name
+    for pattern in EXAMPLE_FILES:
+        for path in sorted(src.glob(pattern)):
+            if path.is_file() and not path.name.startswith("."):
+                target = dest / path.relative_to(src)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(path, target)
+    (dest / "logs").mkdir(parents=True, exist_ok=True)
+    return dest
 
 
 def data_files(root: Path) -> list[Path]:

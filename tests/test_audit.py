@@ -42,7 +42,7 @@ def test_markdown_to_stdout_holds_every_item_from_the_explain_judgement(cli, cli
         cells = [c.strip() for c in row.strip("|").split(" | ")]
         assert cells[0] == f"{e['file']}:{e['line']}" and cells[1] == e["id"]
         assert cells[-1] == ("counted" if e["counted"] else f"not counted: {e['why_not']}")
-    assert "- Clinical staff (counted): 22" in md and "- Not counted: 15" in md
+    assert "- Counted: 22" in md and "- Not counted: 15" in md
 
 
 def test_html_file_is_private_and_names_every_section(cli, clinic, tmp_path):

@@ -3,7 +3,6 @@ codes, finding the data directory, and one clear line (never a traceback) on bad
 
 import json
 import re
-import shutil
 import stat
 from pathlib import Path
 
@@ -11,7 +10,7 @@ import pytest
 
 from ccmcli.models.records import Settings
 from ccmcli.store.record_files import parse_model
-from helpers import data_files, leaf_commands
+from helpers import data_files, example_copy, leaf_commands
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 INIT = ("--practice", "Test Practice", "--timezone", "America/Chicago", "--npi", "1234567893")
@@ -119,7 +118,7 @@ def test_patient_add_writes_an_owner_only_file_that_reads_back(cli, datadir):
     assert mode(path) == 0o600
     shown = cli("patient", "show", "P0001", "-d", datadir, "--format", "json", "--month", "2026-03")
     assert shown.exit_code == 0, shown.stderr
-    patient = json.loads(shown.stdout)["patient"]
+    patient = json.loads(shown.stdout)["record"]
     assert patient["mbi"] == "1EG4TE5MK73"
     assert [c["code"] for c in patient["conditions"]] == ["E11.9", "I10"]
     assert patient["consent"] == {"date": "2026-01-05", "method": "verbal", "obtained_by": None,
@@ -459,7 +458,6 @@ def test_ccm_debug_environment_shows_the_traceback(cli, clinic, exploding_valida
 
 def test_examples_are_left_untouched(tmp_path):
     """The CLI tests above work on copies; the examples in the repository stay pristine."""
-    shutil.copytree(EXAMPLES / "broken", tmp_path / "b")
-    assert sorted(p.name for p in (EXAMPLES / "broken").iterdir()) == sorted(
-        p.name for p in (tmp_path / "b").iterdir()
-    )
+    example_copy("broken", tmp_path / "b")
+    assert sorted(p.name for p in (tmp_path / "b").iterdir()) == [
+        "FAULTS.md", "ccm.yaml", "logs", "patients"]  # fmt: skip

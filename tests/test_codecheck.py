@@ -5,8 +5,9 @@ from pathlib import Path
 
 import pytest
 
-from ccmcli.codes import condition_codes, icd10
+from ccmcli.models.record_schema import validate
 from ccmcli.models.records import Patient
+from ccmcli.store import condition_codes, icd10
 
 UNKNOWN = "is not in the ICD-10-CM code set"
 CATEGORY = "is a category, not a billable code (use a more specific code)"
@@ -21,7 +22,7 @@ def checker(icd_cache: Path) -> condition_codes.CodeChecker:
 
 def patient(*codes: str, principal: str | None = None, **extra) -> Patient:
     conditions = [{"code": c, **extra} for c in codes]
-    return Patient.model_validate(
+    return validate(Patient,
         {"id": "T1", "name": "Test Person", "birth_date": "1950-01-01",
          "program": "pcm" if principal else "ccm", "principal_condition": principal,
          "conditions": conditions}
@@ -60,7 +61,7 @@ def test_principal_condition_is_checked_too(checker) -> None:
 
 
 def test_with_descriptions_fills_only_missing_ones(checker) -> None:
-    p = Patient.model_validate(
+    p = validate(Patient,
         {"id": "T1", "name": "Test Person", "birth_date": "1950-01-01",
          "conditions": [{"code": "E11.9"}, {"code": "I10", "description": "High blood pressure"},
                         {"code": "J06.9", "chronic": False}]}

@@ -3,13 +3,12 @@ exit codes and file modes as a cron job or a shell would see them."""
 
 import json
 import os
-import shutil
 import stat
 import subprocess
 import sys
 from pathlib import Path
 
-from helpers import CCM
+from helpers import CCM, example_copy
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
@@ -30,7 +29,7 @@ def test_version_and_module_entry_point():
 
 def test_validate_the_examples(tmp_path):
     for name in ("clinic", "broken"):  # copies: a command may write its caches inside
-        shutil.copytree(EXAMPLES / name, tmp_path / name)
+        example_copy(name, tmp_path / name)
     clean = run("-d", tmp_path / "clinic", "validate")
     assert (clean.returncode, clean.stdout, clean.stderr) == (0, "", "")
     broken = run("validate", "-d", tmp_path / "broken")
@@ -65,7 +64,7 @@ def test_no_data_directory_from_cron(tmp_path):
 
 
 def test_piped_output_has_no_colour_codes(tmp_path):
-    shutil.copytree(EXAMPLES / "clinic", tmp_path / "c")
+    example_copy("clinic", tmp_path / "c")
     env = {k: v for k, v in os.environ.items() if k != "NO_COLOR"}
     result = subprocess.run([CCM, "-d", tmp_path / "c", "patient", "list"], capture_output=True,
                             text=True, env=env, timeout=60, check=False)  # fmt: skip

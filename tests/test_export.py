@@ -106,16 +106,16 @@ def test_exporting_twice_emits_nothing_the_second_time(run, datadir):
     assert (datadir / "exports" / f"{PREV}.csv").read_bytes() == before
 
 
-def test_minutes_added_later_emit_only_the_new_units(run, datadir):
+def test_minutes_added_later_need_a_corrected_claim_never_a_further_line(run, datadir):
     add_patient(datadir, "P1")
     log(datadir, "P1", 25, day(3))
     assert claims(run()) == [("P1", "99490", "1")]
     log(datadir, "P1", 20, day(20))
     later = run()
-    assert later.exit_code == 0
-    assert claims(later) == [("P1", "99439", "1")]
-    assert rows(later.stdout)[0]["date_of_service"] == day(20)
-    assert [(x["code"], x["units"]) for x in ledger(datadir)] == [("99490", "1"), ("99439", "1")]
+    assert later.exit_code == 1
+    assert claims(later) == []  # A18: one claim per patient-month, no additive 99439
+    assert f"P1 {PREV}: exported 99490x1 on {day(3)}; the data now supports 99490x1 99439x1 on {day(20)}" in later.stderr  # fmt: skip
+    assert [(x["code"], x["units"]) for x in ledger(datadir)] == [("99490", "1")]
 
 
 def test_void_after_export_needs_a_corrected_claim(run, datadir):
@@ -128,21 +128,20 @@ def test_void_after_export_needs_a_corrected_claim(run, datadir):
     log(datadir, "P2", 21)
     r = run()
     assert r.exit_code == 1
-    assert "P1 99439: 1 unit exported, 0 supported now: needs a corrected claim" in r.stderr
-    assert "99490" not in r.stderr  # the base unit is still supported
+    assert (f"P1 {PREV}: exported 99490x1 99439x1 on {day(9)}; the data now supports 99490x1 "
+            f"on {day(3)}: needs a corrected claim") in r.stderr  # fmt: skip
     assert claims(r) == [("P2", "99490", "1")]  # other patients' new lines still go out
     assert [x["patient_id"] for x in ledger(datadir)] == ["P1", "P1", "P2"]
 
 
-def test_blocked_after_export_reports_every_unit(run, datadir):
+def test_blocked_after_export_needs_the_claim_voided(run, datadir):
     add_patient(datadir, "P1")
     log(datadir, "P1", 45)
     assert run().exit_code == 0
     add_patient(datadir, "P1", conditions=("E11.9",))  # one condition: not_enough_conditions
     r = run()
     assert r.exit_code == 1
-    assert "P1 99490: 1 unit exported, 0 supported now" in r.stderr
-    assert "P1 99439: 1 unit exported, 0 supported now" in r.stderr
+    assert f"P1 {PREV}: exported 99490x1 99439x1 on {day(5)}; the data now supports nothing" in r.stderr  # fmt: skip
     assert claims(r) == []
 
 
@@ -158,8 +157,8 @@ def test_a_patient_month_stays_on_the_track_first_exported(run, cli, datadir):
     assert claims(locked) == []
     log(datadir, "P1", 30, day(20), role="practitioner")
     more = run()
-    assert claims(more) == [("P1", "99437", "1")]
-    assert rows(more.stdout)[0]["date_of_service"] == day(20)
+    assert claims(more) == []
+    assert f"the data now supports 99491x1 99437x1 on {day(20)}" in more.stderr
 
 
 def test_concurrent_exports_record_each_unit_once(datadir):
@@ -211,7 +210,7 @@ def test_damaged_ledger_refuses(run, datadir):
     path.write_text(path.read_text() + "P1,x,1948-03-02\n")
     r = run()
     assert r.exit_code == 1
-    assert f"exports/{PREV}.csv:3: row has 3 columns, expected 15" in r.stderr
+    assert f"exports/{PREV}.csv:3: row has 3 columns, expected 17" in r.stderr
     assert r.stdout == ""
 
 

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from ccmcli.codes import icd10
-from ccmcli.codes.icd10 import CodeInfo, CodeSetUnavailable, load_code_set
+from ccmcli.store import icd10
+from ccmcli.store.icd10 import CodeInfo, CodeSetUnavailable, load_code_set
 
 SRC = Path(__file__).resolve().parents[1] / "src"
 VERSION = metadata.version("simple-icd-10-cm")
@@ -152,7 +152,7 @@ def run_python(code: str, env_extra: dict[str, str], *flags: str) -> subprocess.
 def test_warm_load_does_not_import_the_package(warm_dir: Path) -> None:
     code = (
         "import json, sys\n"
-        "from ccmcli.codes.icd10 import load_code_set\n"
+        "from ccmcli.store.icd10 import load_code_set\n"
         "info = load_code_set().lookup('E11.9')\n"
         "print(json.dumps([info.kind, 'simple_icd_10_cm' in sys.modules,"
         " 'importlib.metadata' in sys.modules]))\n"
@@ -168,7 +168,7 @@ def test_warm_load_does_not_import_the_package(warm_dir: Path) -> None:
 def test_missing_package_raises_code_set_unavailable(tmp_path: Path) -> None:
     code = (
         "from pathlib import Path\n"
-        "from ccmcli.codes.icd10 import CodeSetUnavailable, load_code_set\n"
+        "from ccmcli.store.icd10 import CodeSetUnavailable, load_code_set\n"
         "try:\n"
         f"    load_code_set(Path({str(tmp_path)!r}))\n"
         "except CodeSetUnavailable as exc:\n"

@@ -19,21 +19,17 @@ from hypothesis import strategies as st
 from ccmcli.reports import judged_lines
 from ccmcli.store import cache
 
-SHARED_BENCH = Path(__file__).resolve().parents[2] / "shared" / "bench"
+MAKE_CLINIC = Path(__file__).resolve().parent / "vendor" / "make_clinic.py"
 NOW = "2026-10-28T12:00:00-05:00"  # October is still running: its judgements are provisional
 CHECK = ("check", "--format", "json", "--month", "2026-10")
-
-needs_shared = pytest.mark.skipif(
-    not (SHARED_BENCH / "make_clinic.py").is_file(), reason="needs ../shared"
-)
 
 
 @pytest.fixture(scope="module")
 def generated(tmp_path_factory) -> Path:
-    """A small practice from the shared generator: 30 patients, September and October."""
+    """A small practice from the generator (tests/vendor/make_clinic.py): 30 patients, September and October."""
     root = tmp_path_factory.mktemp("judged") / "practice"
     subprocess.run(
-        [sys.executable, str(SHARED_BENCH / "make_clinic.py"), str(root), "--patients", "30",
+        [sys.executable, str(MAKE_CLINIC), str(root), "--patients", "30",
          "--months", "2", "--entries-per-month", "300", "--last-month", "2026-10"],
         check=True, capture_output=True,
     )  # fmt: skip
@@ -79,7 +75,6 @@ def assert_same(cli, root: Path, monkeypatch) -> dict:
     return json.loads(cached.stdout)
 
 
-@needs_shared
 def test_a_second_check_judges_no_patient_again(cli, practice, judged):
     first = cli(*CHECK, "-d", practice)
     assert len(judged) == 30
@@ -89,7 +84,6 @@ def test_a_second_check_judges_no_patient_again(cli, practice, judged):
     assert len(judged) <= 1  # a patient with a row in the log's last record is judged each time
 
 
-@needs_shared
 def test_after_a_logged_entry_only_that_patient_is_judged_again(cli, practice, judged, monkeypatch):
     cli(*CHECK, "-d", practice)
     cli(*CHECK, "-d", practice)
@@ -105,7 +99,6 @@ def test_after_a_logged_entry_only_that_patient_is_judged_again(cli, practice, j
     assert total >= 25
 
 
-@needs_shared
 def test_a_row_rewritten_in_the_middle_of_the_log_is_seen(cli, practice, monkeypatch):
     cli(*CHECK, "-d", practice)
     log = practice / "logs" / "2026-10.csv"
@@ -118,7 +111,6 @@ def test_a_row_rewritten_in_the_middle_of_the_log_is_seen(cli, practice, monkeyp
     assert_same(cli, practice, monkeypatch)
 
 
-@needs_shared
 def test_kept_lines_are_private_and_cleared_with_the_other_caches(cli, practice):
     cli(*CHECK, "-d", practice)
     kept = cache.cache_file(practice.resolve(), "judged", "-2026-10")
@@ -127,7 +119,6 @@ def test_kept_lines_are_private_and_cleared_with_the_other_caches(cli, practice)
     assert not kept.exists()
 
 
-@needs_shared
 def test_no_lines_are_kept_when_caching_is_off(cli, practice, monkeypatch):
     monkeypatch.setenv(cache.ENV_OFF, "1")
     cli(*CHECK, "-d", practice)
@@ -142,7 +133,6 @@ CHANGES = st.sampled_from(
 )  # fmt: skip
 
 
-@needs_shared
 @settings(max_examples=12, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture])  # fmt: skip
 @given(changes=st.lists(st.tuples(CHANGES, st.integers(0, 29)), min_size=1, max_size=5))
@@ -245,7 +235,6 @@ CHANGE = {
 }
 
 
-@needs_shared
 def test_patients_judged_in_forked_workers_give_the_same_answer(
     cli, practice, monkeypatch, request
 ):

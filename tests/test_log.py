@@ -13,8 +13,8 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from ccmcli.actions import recording
+from ccmcli.actions.entry_input import ACTIVITIES
 from ccmcli.codes.identifiers import is_entry_id
-from ccmcli.models.entry_input import ACTIVITIES
 from ccmcli.models.errors import CcmError
 from ccmcli.models.months import Month, current_month, today_in
 from ccmcli.models.typed import parse_date

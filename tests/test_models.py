@@ -11,6 +11,7 @@ from pydantic import ValidationError
 
 from ccmcli.codes import identifiers
 from ccmcli.models.months import Month
+from ccmcli.models.record_schema import validate
 from ccmcli.models.records import Patient, Settings
 from ccmcli.store import record_files
 from ccmcli.store.datadir import DataDir
@@ -20,13 +21,13 @@ SETTINGS = {"practice": "Test Practice", "timezone": "America/Chicago", "billing
 
 
 def patient(**fields) -> Patient:
-    return Patient.model_validate({**BASE, **fields})
+    return validate(Patient, {**BASE, **fields})
 
 
 def refused(model, data: dict) -> list[dict]:
     """The errors pydantic reports, as record_files.py sees them (no input, no URL)."""
     with pytest.raises(ValidationError) as info:
-        model.model_validate(data)
+        validate(model, data)
     return info.value.errors(include_input=False, include_url=False)
 
 
@@ -218,13 +219,13 @@ def _with(model, path: tuple, value: str) -> dict:
 @pytest.mark.parametrize(("model", "path", "good", "bad"), ENUMS, ids=lambda v: str(v))
 def test_enums_accept_their_values_only(model, path, good, bad):
     for value in good:
-        model.model_validate(_with(model, path, value))
+        validate(model, _with(model, path, value))
     for value in bad:
         assert refused(model, _with(model, path, value))[0]["loc"] == path
 
 
 def test_defaults():
-    s = Settings.model_validate(SETTINGS)
+    s = validate(Settings, SETTINGS)
     assert (s.place_of_service, s.date_of_service, s.selection) == (
         "11",
         "threshold_met",
@@ -350,17 +351,13 @@ def test_empty_optional_fields_of_sub_records_are_not_recorded_either():
     )
     found, problems = record_files.parse_model(Patient, text, "f.yaml")
     assert problems == []
-    assert found.model_fields_set == {
-        "id",
-        "name",
-        "birth_date",
-        "consent",
-        "care_plan",
-        "conditions",
-    }
-    assert found.consent.model_fields_set == {"date", "method"}
-    assert found.care_plan.model_fields_set == {"established"} and found.care_plan.revised == []
-    assert [c.model_fields_set for c in found.conditions] == [{"code"}, {"code"}]
+    assert found.mbi is None and found.consent.obtained_by is found.consent.revoked is None
+    assert found.care_plan.revised == []
+    assert [c.description for c in found.conditions] == [None, None]
+    assert found == validate(Patient, {
+        **BASE, "consent": {"date": "2026-01-05", "method": "verbal"},
+        "care_plan": {"established": "2026-01-05"}, "conditions": ["E11.9", "I10"],
+    })  # fmt: skip
     assert messages(Patient, yaml_of(BASE) + "consent:\n  date:\n  method: verbal\n") == [
         "f.yaml:5: error: consent.date is not a real date of the form YYYY-MM-DD"
     ]
@@ -370,13 +367,16 @@ def test_list_fields_left_out_are_new_empty_lists():
     """Defaults come from a factory: no two records share one list."""
     a, b = patient(), patient()
     assert a.conditions == b.conditions == [] and a.conditions is not b.conditions
-    assert a.model_fields_set == b.model_fields_set == set(BASE)
+    c = Patient(id="P1", name="N", birth_date=date(1950, 1, 2))  # built in code, not validated
+    assert c.conditions == [] and c.conditions is not a.conditions and c.program == "ccm"
 
 
 def test_models_are_frozen():
     p = patient()
-    with pytest.raises(ValidationError):
+    with pytest.raises(AttributeError):
         p.name = "Other"
+    with pytest.raises(AttributeError):
+        del p.name
 
 
 def test_complex_month_lookup():
@@ -390,7 +390,7 @@ def test_complex_month_lookup():
 
 @pytest.mark.parametrize("tz", ["America/Chicago", "UTC", "Pacific/Honolulu", "America/Denver"])
 def test_iana_timezones_accepted(tz):
-    assert Settings.model_validate({**SETTINGS, "timezone": tz}).timezone == tz
+    assert validate(Settings, {**SETTINGS, "timezone": tz}).timezone == tz
 
 
 @pytest.mark.parametrize("tz", ["CST6", "Central", "America/Springfield", "../../etc/passwd", "",
@@ -404,20 +404,34 @@ def test_other_timezones_refused(tz):
 def test_place_of_service_is_two_digits(pos, ok):
     data = {**SETTINGS, "place_of_service": pos}
     if ok:
-        assert Settings.model_validate(data).place_of_service == pos
+        assert validate(Settings, data).place_of_service == pos
     else:
         assert refused(Settings, data)[0]["loc"] == ("place_of_service",)
 
 
 def test_fees_keys_are_five_digit_codes_and_amounts_positive_with_cents():
     fees = {"99490": "75.00", "99439": "0.01", "99491": "100000", "99437": "57.5"}
-    s = Settings.model_validate({**SETTINGS, "fees": fees})
+    s = validate(Settings, {**SETTINGS, "fees": fees})
     assert s.fees == {"99490": 75.0, "99439": 0.01, "99491": 100000.0, "99437": 57.5}
     for fees, loc in [({"9949": "1"}, ("fees", "9949", "[key]")),
-                      ({"G0511": "1"}, ("fees", "G0511", "[key]")),
                       ({"99490": "-0.01"}, ("fees", "99490")),
                       ({"99490": "lots"}, ("fees", "99490"))]:  # fmt: skip
         assert [e["loc"] for e in refused(Settings, {**SETTINGS, "fees": fees})] == [loc]
+
+
+def test_a_fee_for_a_code_ccm_does_not_bill_refuses_ccm_yaml(cli, clinic):
+    """The rules table says which codes ccm bills; the loader holds the fees against it, and
+    ccm.yaml is refused as for a field of the wrong form, on the line of the code."""
+    settings = clinic / "ccm.yaml"
+    lines = len(settings.read_text().splitlines())
+    settings.write_text(settings.read_text() + 'fees:\n  "99490": 70.00\n  G0511: 60.00\n')
+    message = f"ccm.yaml:{lines + 3}: error: fees.G0511 is not a code ccm bills (see `ccm rules`)"
+    checked = cli("-d", clinic, "check", "--month", "2026-10")
+    assert checked.exit_code == 1 and message in checked.stderr and checked.stdout == ""
+    validated = cli("-d", clinic, "validate", "--no-code-check")
+    assert validated.exit_code == 1 and message in validated.stdout
+    settings.write_text(settings.read_text().replace("G0511", "g0557"))  # any case
+    assert cli("-d", clinic, "check", "--month", "2026-10").exit_code == 0
 
 
 @pytest.mark.parametrize("amount", ["0", "0.00", "1e400", "1e3", "nan", "inf", "-1", "75.005",
@@ -444,7 +458,7 @@ SECRET_VALUES = [
 @pytest.mark.parametrize(("field", "value"), SECRET_VALUES)
 def test_errors_never_echo_the_value(field, value):
     with pytest.raises(ValidationError) as info:
-        Patient.model_validate({**BASE, field: value})
+        validate(Patient, {**BASE, field: value})
     secrets = value if isinstance(value, list) else [value]
     if isinstance(value, dict):
         secrets = [v for v in value.values() if isinstance(v, str) and v not in ("verbal",)]
@@ -479,7 +493,7 @@ names = st.text(
     born=st.dates(min_value=date(1900, 1, 1), max_value=date(2026, 1, 1)),
 )  # fmt: skip
 def test_patient_yaml_reads_back_as_the_same_patient(pid, name, mbi, born):
-    original = Patient.model_validate(
+    original = validate(Patient,
         {"id": pid, "name": name, "birth_date": born.isoformat(), "mbi": mbi,
          "conditions": ["E11.9", {"code": "I10", "chronic": False, "description": name}],
          "consent": {"date": "2026-01-05", "method": "written"}}

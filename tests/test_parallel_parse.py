@@ -16,12 +16,7 @@ from ccmcli.store import cache, parallel_parse, record_files
 from ccmcli.store.datadir import DataDir
 
 ROOT = Path(__file__).resolve().parent.parent
-MAKE_CLINIC = next(
-    (p / "shared" / "bench" / "make_clinic.py" for p in (ROOT.parent, ROOT.parent.parent)
-     if (p / "shared" / "bench" / "make_clinic.py").is_file()),
-    None,
-)  # fmt: skip
-needs_make_clinic = pytest.mark.skipif(MAKE_CLINIC is None, reason="needs shared/bench")
+MAKE_CLINIC = ROOT / "tests" / "vendor" / "make_clinic.py"
 
 BROKEN = {  # file name -> bytes: each a different way for a patient file to fail
     "P9001.yaml": b"id: P9001\nname: [unclosed\n",  # YAML syntax
@@ -38,8 +33,6 @@ BROKEN = {  # file name -> bytes: each a different way for a patient file to fai
 def generated(tmp_path_factory) -> Path:
     """A make_clinic practice with broken files spread among the good ones (in name order too:
     some fall in a worker's share, some in this process's)."""
-    if MAKE_CLINIC is None:
-        pytest.skip("needs shared/bench")
     root = tmp_path_factory.mktemp("parallel") / "clinic"
     subprocess.run(
         [sys.executable, str(MAKE_CLINIC), str(root), "--patients", "120", "--months", "2",
@@ -69,7 +62,6 @@ def force_workers(monkeypatch, n: int) -> None:
     monkeypatch.setattr(parallel_parse, "worker_count", lambda todo, least=None: n)
 
 
-@needs_make_clinic
 @pytest.mark.parametrize("workers", [1, 2, 3])
 @pytest.mark.parametrize("caches", ["off", "cold"])
 def test_workers_give_the_serial_answers(generated, monkeypatch, tmp_path, workers, caches):
@@ -93,7 +85,6 @@ def test_workers_give_the_serial_answers(generated, monkeypatch, tmp_path, worke
         assert again.patients == serial.patients and again.problems == serial.problems
 
 
-@needs_make_clinic
 def test_a_worker_that_fails_has_its_share_parsed_here(generated, monkeypatch):
     monkeypatch.setenv(cache.ENV_OFF, "1")
     serial = patient_set(generated)
@@ -111,7 +102,6 @@ def test_a_worker_that_fails_has_its_share_parsed_here(generated, monkeypatch):
     assert parallel.patients == serial.patients and parallel.problems == serial.problems
 
 
-@needs_make_clinic
 def test_check_with_workers_prints_what_check_without_them_prints(generated, cli, monkeypatch):
     monkeypatch.setenv(cache.ENV_OFF, "1")
     args = ("check", "-d", generated, "--format", "json", "--month", "2026-10")
@@ -153,7 +143,6 @@ def test_few_files_are_parsed_here(monkeypatch):
     assert parallel_parse.worker_count(parallel_parse.MIN_FILES - 1) == 0
 
 
-@needs_make_clinic
 @pytest.mark.parametrize("worker", ["reads", "dies", "lists other files"])
 def test_the_month_read_beside_the_patients_is_the_month_read_after(
     generated, cli, monkeypatch, worker

@@ -12,10 +12,12 @@ from hypothesis import strategies as st
 
 from ccmcli.loader import load
 from ccmcli.models.months import Month
+from ccmcli.models.record_schema import validate
 from ccmcli.models.records import Patient, Settings
 from ccmcli.reports.code_page import code_page
 from ccmcli.reports.compare import programs_of
 from ccmcli.rules.engine import as_enrolled_in
+from ccmcli.rules.enrolment import part_of_month
 from ccmcli.rules.judge import judge
 from ccmcli.rules.outcomes import COUNTING_COLUMNS, counted_minutes, program_outcomes
 from ccmcli.rules.table import YEARS, known_codes, rules_for
@@ -37,11 +39,11 @@ def compare_json(cli, root: Path, *args) -> dict:
 
 def test_compare_json_is_the_contract_shape(cli, clinic):
     out = compare_json(cli, clinic, "--month", "2026-11", "--months", "3")
-    assert list(out) == ["months", "patients", "totals"]
+    assert list(out) == ["schema", "months", "patients", "totals", "enrolled_total", "problems"]
     assert out["months"] == CLINIC_MONTHS
     assert set(out["totals"]) == {"ccm", "pcm", "apcm"}
     for p in out["patients"]:
-        assert list(p) == ["patient_id", "enrolled", "programs"]
+        assert list(p) == ["patient_id", "name", "enrolled", "best", "programs"]
         for program in p["programs"].values():
             assert list(program) == ["amount", "months_billable", "blockers"]
             assert program["blockers"] == sorted(set(program["blockers"]))
@@ -67,6 +69,9 @@ def test_compare_adds_up_what_check_gives_under_each_program(cli, clinic):
         for program, got in p["programs"].items():
             amount, billable, blockers = 0.0, 0, set()
             for m, log in logs.items():
+                pid, logged = p["patient_id"], {e.patient_id for e in log.entries}
+                if not part_of_month(patients[pid], Month.parse(m), pid in logged):
+                    continue  # A17: a month the patient is no part of adds nothing
                 rules, _ = rules_for(2026)
                 who = as_enrolled_in(patients[p["patient_id"]], program)
                 j = judge(who, Month.parse(m), log.entries, settings, rules)
@@ -264,7 +269,7 @@ def patients(draw):
         when = draw(maybe_day)
         if when:
             record[key] = {"date" if key != "care_plan" else "established": when, **fields}
-    return Patient.model_validate({k: v for k, v in record.items() if v is not None})
+    return validate(Patient, {k: v for k, v in record.items() if v is not None})
 
 
 entries_st = st.lists(st.tuples(st.integers(1, 31), st.integers(1, 60), st.sampled_from(ROLES),
@@ -276,7 +281,7 @@ entries_st = st.lists(st.tuples(st.integers(1, 31), st.integers(1, 60), st.sampl
 @given(patient=patients(), specs=entries_st, pool=st.booleans(),
        selection=st.sampled_from(["max_payment", "performer"]))  # fmt: skip
 def test_compare_outcomes_equal_judge_for_every_program(patient, specs, pool, selection):
-    practice = Settings.model_validate({
+    practice = validate(Settings, {
         "practice": "T", "timezone": "America/Chicago", "billing_npi": "1234567893",
         "selection": selection, "count_practitioner_minutes_as_staff": pool})  # fmt: skip
     entries = [Entry(f"E{n}", "P1", date(2026, 3, d), m, role, "s", "", "", "", "", "", "", n, "x",

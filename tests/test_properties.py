@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 
 from ccmcli.loader import load
 from ccmcli.models.months import Month
+from ccmcli.models.record_schema import validate
 from ccmcli.models.records import Patient, Settings
 from ccmcli.reports.practice_month import judge_month, judgement_dict
 from ccmcli.rules.entry_checks import entry_warnings
@@ -37,7 +38,7 @@ def _patient(**over) -> Patient:
         "care_plan": {"established": "2024-10-01"},
         "initiating_visit": {"date": "2024-10-01", "type": "em"},
     }  # fmt: skip
-    return Patient.model_validate({**base, **over})
+    return validate(Patient, {**base, **over})
 
 
 COMPLEX = [{"month": str(m), "mdm": "high"} for m in MONTHS]
@@ -56,8 +57,9 @@ ELIGIBLE = {k: v for k, v in PATIENTS.items() if k not in ("no consent", "consen
 
 
 def _settings(**over) -> Settings:
-    return Settings.model_validate(
-        {"practice": "P", "timezone": "America/Chicago", "billing_npi": "1234567893", **over}
+    return validate(
+        Settings,
+        {"practice": "P", "timezone": "America/Chicago", "billing_npi": "1234567893", **over},
     )
 
 

@@ -163,7 +163,7 @@ def test_an_export_waiting_while_the_ledger_is_replaced_sees_the_new_ledger(tmp_
     header = ledger.csv_text([], ledger.LEDGER_COLUMNS)
     path.write_text(header)
     line = ["P1", "N", "1948-03-02", "", "1234567893", "11", "2026-10-05", "99490", "1", "66.13",
-            "E11.9", "I10", "", "", "2026-11-02T10:00:00-06:00"]  # fmt: skip
+            "E11.9", "I10", "", "", "2026-11-02T10:00:00-06:00", "1", ""]  # fmt: skip
     got: list = []
     read = lambda: got.extend(ledger.read_ledger(data, month))  # noqa: E731
     while_replaced(path, monkeypatch, replace_with(header + ledger.csv_text([line])), read)

@@ -51,7 +51,8 @@ BASELINE = {
 ROLES = {"staff": "clinical_staff", "clinical_staff": "clinical_staff",
          "prac": "practitioner", "practitioner": "practitioner"}  # fmt: skip
 PATIENT_KEYS = {"patient_id", "name", "program", "status", "minutes", "codes", "date_of_service",
-                "amount", "alternatives", "blockers", "warnings", "next"}  # fmt: skip
+                "amount", "alternatives", "blockers", "warnings", "next",
+                "services", "total_amount", "patient_share", "not_assessed"}  # fmt: skip
 
 
 # --- reading the scenario files ------------------------------------------------------------

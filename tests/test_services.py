@@ -14,6 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ccmcli.models.months import Month
+from ccmcli.models.record_schema import validate
 from ccmcli.models.records import Patient, Settings
 from ccmcli.rules.judge import judge
 from ccmcli.rules.table import rules_for
@@ -95,7 +96,7 @@ def test_explain_and_entries_say_each_entry_s_service(cli, data):
     assert [e["service"] for e in ex["entries"]] == [None, "rpm"]
     assert [e["counted"] for e in ex["entries"]] == [True, False]
     assert ex["minutes"] == {"clinical_staff": 25, "practitioner": 0, "not_counted": 0,
-                             "other_services": {"rpm": 20}}  # fmt: skip
+                             "other_services": {"rpm": 20}, "counted": 25}  # fmt: skip
     listed = cli("entries", "-d", data, "--month", "2026-11", "-f", "csv").stdout
     rows = list(csv.DictReader(io.StringIO(listed)))
     assert [r["service"] for r in rows] == ["", "rpm"]
@@ -103,13 +104,13 @@ def test_explain_and_entries_say_each_entry_s_service(cli, data):
 
 # --- the property: tagging an entry with another service = not logging it ---------------------
 
-PATIENT = Patient.model_validate({
+PATIENT = validate(Patient, {
     "id": "P1", "name": "T", "birth_date": "1950-01-01", "conditions": ["E11.9", "I50.22"],
     "principal_condition": "I50.22", "consent": {"date": "2026-03-08", "method": "verbal"},
     "initiating_visit": {"date": "2026-03-05", "type": "em"},
     "care_plan": {"established": "2026-03-12"},
 })  # fmt: skip
-SETTINGS = Settings.model_validate({"practice": "T", "timezone": "America/Chicago",
+SETTINGS = validate(Settings, {"practice": "T", "timezone": "America/Chicago",
                                     "billing_npi": "1234567893"})  # fmt: skip
 MARCH = Month(2026, 3)
 

@@ -32,9 +32,11 @@ def _totals_by_hand(patients: list[dict]) -> dict:
             units[c["code"]] += c["units"]
     return {
         "patients": len(patients),
-        **{s: status[s] for s in ("billable", "below_threshold", "blocked", "no_time")},
+        **{s: status[s] for s in ("billable", "below_threshold", "blocked", "no_time", "error")},
         "amount": round(sum(p["amount"] for p in patients), 2),
         "codes": dict(units),
+        "total_amount": round(sum(p["total_amount"] for p in patients), 2),
+        "patient_share": round(sum(p["patient_share"] for p in patients), 2),
     }
 
 
@@ -55,14 +57,15 @@ def test_summary_of_the_example_month(cli, clinic):
     assert summary["amount"] == 1282.94
     assert summary["codes"]["99490"] == 5 and summary["codes"]["99437"] == 2  # P0014 too
     assert list(summary) == ["patients", "billable", "below_threshold", "blocked", "no_time",
-                             "amount", "codes"]  # fmt: skip
+                             "error", "amount", "codes", "total_amount", "patient_share"]  # fmt: skip
 
 
 def test_summary_of_no_patients_is_zero(cli, clinic):
     out = _check_json(cli, clinic, "2026-10", "P0001", "--status", "blocked")
     assert out["patients"] == []
     assert out["summary"] == {"patients": 0, "billable": 0, "below_threshold": 0, "blocked": 0,
-                              "no_time": 0, "amount": 0.0, "codes": {}}  # fmt: skip
+                              "no_time": 0, "error": 0, "amount": 0.0, "codes": {},
+                              "total_amount": 0.0, "patient_share": 0.0}  # fmt: skip
 
 
 def test_summary_amount_is_summed_in_cents():

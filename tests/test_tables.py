@@ -103,13 +103,14 @@ def _whole_values(name: str, doc: dict) -> list[str]:
         return [v for e in doc["entries"] for v in (e["id"], e["patient_id"], e["date"],
                                                     e["voids"], e["voided_by"]) if v]  # fmt: skip
     if name == "patient-list":
-        return [v for p in doc["patients"] for v in (p["patient_id"], *p["conditions"].split(),
-                                                     p["consent"], p["care_plan"]) if v]  # fmt: skip
+        return [v for p in doc["patients"] for v in (
+            p["patient_id"], *(c["code"] for c in p["conditions"] if c["chronic"]),
+            (p["consent"] or {}).get("date"), (p["care_plan"] or {}).get("established")) if v]  # fmt: skip
     if name == "patient-show":
-        p, s = doc["patient"], doc["status"]
-        return [p["id"], p["birth_date"], *(c["code"] for c in p["conditions"]),
-                p["consent"]["date"], p["care_plan"]["established"], *_codes(s["codes"]),
-                *_money(s["amount"])]  # fmt: skip
+        p = doc["record"]
+        return [doc["patient_id"], p["birth_date"], *(c["code"] for c in p["conditions"]),
+                p["consent"]["date"], p["care_plan"]["established"], *_codes(doc["codes"]),
+                *_money(doc["amount"])]  # fmt: skip
     if name == "explain":
         return [
             doc["patient_id"],
@@ -165,10 +166,11 @@ def test_check_totals_are_the_summary(cli, clinic, monkeypatch, at_clinic_today)
 
     summary = summarize(run_check(DataDir(clinic), "2026-10"))
     assert summary == {"patients": 18, "billable": 12, "below_threshold": 1, "blocked": 4,
-                       "no_time": 1, "amount": 1282.94,
+                       "no_time": 1, "error": 0, "amount": 1282.94,
                        "codes": {"99490": 5, "99439": 3, "99487": 1, "99489": 1, "99426": 1,
                                  "99427": 1, "99491": 1, "99437": 2, "G0556": 1, "G0557": 2,
-                                 "G0558": 1}}  # fmt: skip
+                                 "G0558": 1}, "total_amount": 1282.94,
+                       "patient_share": 233.15}  # fmt: skip
     text = render(cli, clinic, monkeypatch, "check", None)
     assert text.splitlines()[-1] == (
         "total: 18 patients (12 billable, 1 below_threshold, 4 blocked, 1 no_time); amount "
@@ -184,8 +186,9 @@ def test_summary_counts_only_the_patients_listed(cli, clinic):
 
     report = run_check(DataDir(clinic), "2026-10", ["P0001", "P0004"])
     assert summarize(report) == {"patients": 2, "billable": 1, "below_threshold": 0,
-                                 "blocked": 1, "no_time": 0, "amount": 116.57,
-                                 "codes": {"99490": 1, "99439": 1}}  # fmt: skip
+                                 "blocked": 1, "no_time": 0, "error": 0, "amount": 116.57,
+                                 "codes": {"99490": 1, "99439": 1}, "total_amount": 116.57,
+                                 "patient_share": 23.31}  # fmt: skip
     empty = run_check(DataDir(clinic), "2026-10", None, "no_such_status")
     assert summarize(empty)["patients"] == 0 and summarize(empty)["amount"] == 0
 
@@ -196,8 +199,11 @@ def test_worklist_totals_and_progress(cli, clinic, monkeypatch, at_clinic_today)
     needed = sum(p["minutes_needed"] for p in rows)
     assert f"total: {len(rows)} patients, {needed} minutes still needed," in text
     p = rows[0]
-    target = p["minutes"] + p["minutes_needed"]
-    assert f" {p['minutes']}/{target}" in text  # the progress toward the next threshold
+    done = p["minutes"].get(
+        "counted", p["minutes"]["clinical_staff"] + p["minutes"]["practitioner"]
+    )
+    target = done + p["minutes_needed"]
+    assert f" {done}/{target}" in text  # the progress toward the next threshold
 
 
 def test_colour_is_only_a_second_channel(cli, clinic, monkeypatch, at_clinic_today):

@@ -152,7 +152,7 @@ def test_at_of_a_forgotten_timer_from_yesterday(ccm, data):
 def test_at_still_to_come_is_refused(ccm, data):
     ok(ccm(f"{DAY}T09:00:00", "start", "P0001"))
     result = ccm(f"{DAY}T09:20:00", "stop", "--at", "08:50")
-    assert result.exit_code == 1 and "--at 08:50 is after now" in result.stderr
+    assert result.exit_code == 1 and "--at 08:50 is before the timer started" in result.stderr
     assert len(timer_files(data)) == 1
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from ccmcli.models.record_schema import validate
 from ccmcli.models.records import Patient, Settings
 from ccmcli.store import record_files, yamlio
 from ccmcli.store.datadir import DataDir
@@ -164,7 +165,7 @@ def test_line_of_finds_nested_fields_and_falls_back_to_the_parent():
 
 def test_what_ccm_writes_survives_a_yaml_1_1_reader_too():
     """Other tools read these files with YAML 1.1: ccm's writer quotes what they would misread."""
-    p = Patient.model_validate({"id": "0123", "name": "NO", "birth_date": "1948-03-02",
+    p = validate(Patient, {"id": "0123", "name": "NO", "birth_date": "1948-03-02",
                                 "conditions": [{"code": "E11.9", "description": "20:30"}]})  # fmt: skip
     loaded = yaml.safe_load(record_files.patient_yaml(p))
     assert (loaded["id"], loaded["name"]) == ("0123", "NO")

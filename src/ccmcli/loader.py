@@ -108,6 +108,10 @@ def load(
     its month by the practice's time zone): a worker parsing patient files reads them meanwhile.
     """
     settings, problems = record_files.load_settings(data)
+    if settings is not None and settings.fees:
+        unbilled = _unbilled_fees(data, settings)
+        if unbilled:  # ccm.yaml is refused as a field of the wrong form would refuse it
+            settings, problems = None, problems + unbilled
     if settings is None and not every_file:
         raise record_files.refusal(problems)  # `validate` goes on to list every other problem
     practice = Practice(data, settings, problems=problems)  # type: ignore[arg-type]
@@ -127,6 +131,29 @@ def load(
         practice.problems += closed_month_problems(practice)
     practice.problems.sort(key=sort_key)
     return practice
+
+
+def _unbilled_fees(data: DataDir, settings: Settings) -> list[Problem]:
+    """ccm.yaml's `fees` may name only codes some year's rules table bills: a charge for another
+    code could never reach a claim, so it is a slip. The field's type checks the form alone,
+    because the table (rules/table.py) is a layer above the records."""
+    from ccmcli.rules.table import known_codes
+
+    unknown = [code for code in settings.fees if code not in known_codes()]
+    if not unknown:
+        return []
+    from ccmcli.store import yamlio
+
+    rel = data.relative(data.settings_path)
+    try:
+        text = record_files.read_text(data.settings_path, data.root)
+    except (OSError, UnicodeDecodeError):
+        text = ""
+    return [
+        Problem(rel, yamlio.line_of(text, ("fees", code)) if text else None, "error",
+                f"fees.{code} is not a code ccm bills (see `ccm rules`)")
+        for code in unknown
+    ]  # fmt: skip
 
 
 def _read_patients(practice: Practice, patient_ids: Iterable[str] | None) -> None:
@@ -155,7 +182,7 @@ def _read_patients(practice: Practice, patient_ids: Iterable[str] | None) -> Non
 def _check_codes(practice: Practice) -> None:
     """Contract 4: a code outside ICD-10-CM is an error and its condition counts toward no gate
     (rule A2); a category is a warning. The code set loads only here, and only once."""
-    from ccmcli.codes.condition_codes import data_dir_problems, load_checker, without_unknown
+    from ccmcli.store.condition_codes import data_dir_problems, load_checker, without_unknown
 
     checker, note = load_checker()
     if checker is None:

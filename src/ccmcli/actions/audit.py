@@ -19,10 +19,17 @@ MD_SUFFIXES = (".md", ".markdown")
 
 def packet_text(data: DataDir, patient_id: str, month: str | None, kind: str) -> str:
     """One packet as `html` or `md` text."""
+    return packet_and_month(data, patient_id, month, kind)[0]
+
+
+def packet_and_month(
+    data: DataDir, patient_id: str, month: str | None, kind: str
+) -> tuple[str, str]:
+    """One packet as `html` or `md` text, and the month it is about (`month` None: the current
+    month at the practice, which the caller says)."""
     packet = audit_packet.one_packet(data, patient_id, month)
-    if kind == "html":
-        return audit_render.render_html(packet.body)
-    return audit_render.render_markdown(packet.body)
+    render = audit_render.render_html if kind == "html" else audit_render.render_markdown
+    return render(packet.body), str(packet.body["month"])
 
 
 def kind_of(path: Path) -> str:

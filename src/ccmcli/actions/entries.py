@@ -27,7 +27,7 @@ class Listing:
                  e.line] for e in self.entries]  # fmt: skip
 
     def as_dict(self) -> dict:
-        return {"month": str(self.month), "file": self.log.file,
+        return {"schema": "ccm.entries/1", "month": str(self.month), "file": self.log.file,
                 "entries": [{**e.as_dict(), "voided_by": e.voided_by} for e in self.entries],
                 "problems": [p.as_dict() for p in self.problems]}  # fmt: skip
 

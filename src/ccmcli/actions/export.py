@@ -1,11 +1,15 @@
-"""`ccm export`: the month's claim lines, recorded in a ledger so no unit is ever billed twice.
+"""`ccm export`: the month's claims, recorded in a ledger so that nothing is ever billed twice.
 
 Duplicate same-period claims are the largest overpayment finding in audits of CCM (contract 5).
 The ledger `exports/<YYYY-MM>.csv` (its format: store/ledger.py) holds every line already
-exported. An export, holding the ledger's lock for the whole judge-read-diff-write-append,
-compares what the data supports now with what the ledger holds: only units not exported before
-become new lines; a patient-month stays on the track it was first exported on; units exported
-but no longer supported are reported as needing a corrected claim.
+exported. One claim per patient-month (ccm-rules A18): an export, holding the ledger's lock for
+the whole judge-read-compare-write-record, writes the claims of patient-months never exported;
+for one exported before it writes nothing, and when the data no longer gives the claim exported
+(units, a code, a date of service, diagnoses, NPI, place of service) it says that the
+patient-month needs a corrected claim. Never an additive line: a payer denies a second line of a
+code and date as a duplicate, and an add-on without its base code on the claim. `--corrections`
+writes the replacement claims (frequency 7, or 8 to void), recorded like any export, and the
+patient-month stays on the track first exported.
 
 Failure order: the output (the `-o` file, written atomically, or stdout) is written first and the
 ledger appended after it, still under the lock. If the output cannot be written (a bad path, a
@@ -14,10 +18,13 @@ appended after the output was written, the command says not to bill that output.
 would instead leave lines recorded that no biller ever received.
 """
 
-from collections import defaultdict
-from collections.abc import Callable
-from dataclasses import dataclass, field
+import contextlib
+import fcntl
+import os
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, replace
 from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
 
 from ccmcli.models.errors import CcmError
 from ccmcli.models.findings import Problem
@@ -25,7 +32,6 @@ from ccmcli.models.months import Month, is_provisional
 from ccmcli.models.records import Patient, Settings
 from ccmcli.reports import practice_month
 from ccmcli.rules.engine import Judgement, TrackResult
-from ccmcli.rules.judge import date_of_service_for
 from ccmcli.rules.table import RuleYear, Track
 from ccmcli.store import fileio, regular_files
 from ccmcli.store.csv_safe import csv_text
@@ -33,10 +39,15 @@ from ccmcli.store.datadir import DataDir
 from ccmcli.store.ledger import (
     COLUMNS,
     LEDGER_COLUMNS,
+    REPLACEMENT,
     SHOWN_PROBLEMS,
+    VOID,
+    Claim,
     Line,
     append_lines,
+    claims,
     ledger_text,
+    next_stamp,
     parse_ledger,
     read_ledger,
 )
@@ -73,30 +84,70 @@ def claim_line(
     return Line(cells, p.id, code, units, charge)
 
 
-# ---- what to export -----------------------------------------------------------------------------
+# ---- what to export ------------------------------------------------------------------------------
+
+
+CORRECTION_COLUMNS = (*COLUMNS, "frequency", "replaces")
+
+
+def claim_key(line: Line) -> tuple[str, ...]:
+    """What makes two claim lines the same claim line (A18): code, units, date of service,
+    billing NPI, place of service, diagnoses. The charge follows the code (ccm.yaml `fees`)."""
+    c = line.cells
+    return (c[7], c[8], c[6], c[4], c[5], *c[10:14])
+
+
+def same_claim(exported: list[Line], now: list[Line]) -> bool:
+    return sorted(map(claim_key, exported)) == sorted(map(claim_key, now))
+
+
+def claim_text(lines: list[Line], other: list[Line]) -> str:
+    """A claim in words: its codes and units by date of service, and its billing NPI, place of
+    service and diagnoses where they are not those of `other` (the claim it is set against)."""
+    if not lines:
+        return "nothing"
+    days: dict[str, list[str]] = {}
+    for line in lines:
+        days.setdefault(line.cells[6], []).append(f"{line.code}x{line.units}")
+    parts = [f"{' '.join(codes)} on {day}" for day, codes in days.items()]
+    fields = (("billing NPI", slice(4, 5)), ("place of service", slice(5, 6)),
+              ("diagnoses", slice(10, 14)))  # fmt: skip
+    for name, cells in fields:
+        mine = {" ".join(c for c in line.cells[cells] if c) for line in lines}
+        theirs = {" ".join(c for c in line.cells[cells] if c) for line in other}
+        if other and mine != theirs:
+            parts.append(f"{name} {' / '.join(sorted(mine))}")
+    return ", ".join(parts)
 
 
 @dataclass(frozen=True, slots=True)
 class Correction:
-    """Units already exported that the data no longer supports (a void, a correction, a gate)."""
+    """A patient-month exported before whose claim the data no longer gives (A18): what was
+    exported, and the lines the data supports now (none: the claim is to be voided)."""
 
     patient_id: str
-    code: str
-    exported: int
-    supported: int
-    detail: str = ""  # a field of the claim that changed, when the units did not
+    month: Month
+    claim: Claim
+    now: tuple[Line, ...]
 
     def message(self) -> str:
-        if self.detail:
-            return f"{self.patient_id} {self.code}: {self.detail}: needs a corrected claim"
-        units = "unit" if self.exported == 1 else "units"
-        return (f"{self.patient_id} {self.code}: {self.exported} {units} exported, "
-                f"{self.supported} supported now: needs a corrected claim")  # fmt: skip
+        was, now = list(self.claim.lines), list(self.now)
+        return (f"{self.patient_id} {self.month}: exported {claim_text(was, now)}; the data now "
+                f"supports {claim_text(now, was)}: needs a corrected claim")  # fmt: skip
+
+    def lines(self) -> list[Line]:
+        """The corrected claim: every line as the data supports it now (frequency 7), or the
+        exported lines again (8) when nothing is billable any more; each naming the claim it
+        replaces."""
+        replaces = " ".join(self.claim.stamps)
+        if self.now:
+            return [replace(line, frequency=REPLACEMENT, replaces=replaces) for line in self.now]
+        return [replace(line, frequency=VOID, replaces=replaces) for line in self.claim.lines]
 
 
 @dataclass
 class Plan:
-    lines: list[Line] = field(default_factory=list)
+    lines: list[Line] = field(default_factory=list)  # new claims: patient-months never exported
     corrections: list[Correction] = field(default_factory=list)
     unchecked: list[str] = field(default_factory=list)  # exported, but the file has errors now
 
@@ -117,82 +168,36 @@ def supported(j: Judgement | None, locked: Track | None, exported: bool) -> Trac
     return next((r for r in (j.chosen, *j.alternatives) if r and r.track == locked), None)
 
 
+def judged_claim(j: Judgement | None, claim: Claim | None, settings: Settings) -> list[Line]:
+    """The patient-month's claim lines as the data supports them now (A18: one claim, all its
+    lines), on the track of the claim that stands, if one does."""
+    standing = claim is not None and not claim.voided and bool(claim.lines)
+    locked = track_of(claim.lines[0].code, j.rules) if standing and j is not None else None
+    result = supported(j, locked, standing)
+    if result is None:
+        return []
+    return [claim_line(j, result, code, n, settings) for code, n in result.codes]
+
+
 def plan_export(
     report: practice_month.MonthReport, settings: Settings, ledger: list[Line], invalid: set[str]
 ) -> Plan:
-    """New lines: supported units beyond those in the ledger, per patient and code. Corrections:
-    ledger units beyond those supported."""
-    done: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    by_patient: dict[str, list[Line]] = defaultdict(list)
-    for line in ledger:
-        done[line.patient_id][line.code] += line.units
-        by_patient[line.patient_id].append(line)
+    """New claims for the patient-months never exported (or whose claim was voided); a
+    correction for each one exported whose claim the data no longer gives, in any way (A18)."""
+    standing = claims(ledger)
     judged = {j.patient.id: j for j in report.judgements}
     plan = Plan()
-    for pid in sorted(judged.keys() | done.keys()):
+    for pid in sorted(judged.keys() | standing.keys()):
         if pid not in judged and pid in invalid:
             plan.unchecked.append(pid)
             continue
-        had = done.get(pid, {})
-        locked = track_of(next(iter(had)), report.rules) if had else None
-        result = supported(judged.get(pid), locked, bool(had))
-        now = dict(result.codes) if result else {}
-        for code, n in now.items():
-            if n > had.get(code, 0):
-                plan.lines.append(claim_line(judged[pid], result, code, n - had.get(code, 0), settings))  # fmt: skip
-        short = [Correction(pid, c, n, now.get(c, 0)) for c, n in had.items() if n > now.get(c, 0)]  # fmt: skip
-        plan.corrections += short
-        if had and result and not short:
-            plan.corrections += changed_fields(judged[pid], result, by_patient[pid], settings)
+        claim = standing.get(pid)
+        now = judged_claim(judged.get(pid), claim, settings)
+        if claim is None or claim.voided:
+            plan.lines += now
+        elif not same_claim(claim.lines, now):
+            plan.corrections.append(Correction(pid, report.month, claim, tuple(now)))
     return plan
-
-
-_FIELDS = (("billing NPI", slice(4, 5)), ("diagnoses", slice(10, 14)))
-
-
-def changed_fields(
-    j: Judgement, result: TrackResult, exported: list[Line], settings: Settings
-) -> list[Correction]:
-    """Exported lines whose date of service, billing NPI or diagnoses the data no longer gives.
-
-    The units still stand, but the claim sent carries another date or another provider or
-    diagnoses than the record now supports (a void and a new entry, an edited patient file): a
-    corrected claim, like a change of units. Each export's lines carry the date of service of
-    the units billed up to then, so a later unit moving the month's date is no correction.
-    """
-    now = claim_line(j, result, result.codes[0][0], 1, settings).cells
-    out: dict[tuple[str, str], Correction] = {}
-    base = addon = 0
-    total = sum(n for _, n in result.codes)
-    for batch in _batches(exported):
-        base += sum(line.units for line in batch if line.code == result.track.base_code)
-        addon += sum(line.units for line in batch if line.code == result.track.addon_code)
-        if base + addon >= total:
-            day = result.date_of_service
-        else:
-            day = date_of_service_for(j, result.track, addon, settings) if base else None
-        for line in batch:
-            if day is not None and line.cells[6] != day.isoformat():
-                what = f"exported with date of service {line.cells[6]}, the data now gives {day}"
-                out.setdefault((line.code, "dos"), Correction(j.patient.id, line.code, line.units, line.units, what))  # fmt: skip
-            for name, cells in _FIELDS:
-                if line.cells[cells] != now[cells]:
-                    what = f"exported with other {name} than the record now gives"
-                    out.setdefault((line.code, name), Correction(j.patient.id, line.code, line.units, line.units, what))  # fmt: skip
-    return list(out.values())
-
-
-def _batches(lines: list[Line]) -> list[list[Line]]:
-    """Lines grouped by the export that wrote them: consecutive lines with one exported_at and
-    one date of service (two exports within a second differ in the date, or need no split)."""
-    out: list[list[Line]] = []
-    for line in lines:
-        last = out[-1][-1] if out else None
-        if last and (last.exported_at, last.cells[6]) == (line.exported_at, line.cells[6]):
-            out[-1].append(line)
-        else:
-            out.append([line])
-    return out
 
 
 # ---- the command's work -------------------------------------------------------------------------
@@ -205,22 +210,28 @@ class Outcome:
     plan: Plan = field(default_factory=Plan)
     forced: list[Problem] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
-    reprint: bool = False
+    mode: str = "export"  # export | corrections | reprint
+    dry_run: bool = False
 
     @property
     def exit_code(self) -> int:
         """1 when claims need correcting or the month's files have errors (contract 2)."""
-        return 1 if self.plan.corrections or self.forced else 0
+        pending = self.plan.corrections and self.mode == "export"
+        return 1 if pending or self.forced else 0
 
     def summary(self) -> str:
+        dry = "dry run, nothing recorded: " if self.dry_run else ""
         if not self.lines:
-            what = "exported yet" if self.reprint else "new to export"
-            return f"nothing {what} for {self.month}"
+            return dry + {"reprint": f"nothing exported yet for {self.month}",
+                          "corrections": f"no corrected claims to write for {self.month}",
+                          }.get(self.mode, f"nothing new to export for {self.month}")  # fmt: skip
         n, pats = len(self.lines), len({line.patient_id for line in self.lines})
         total = sum((line.charge for line in self.lines), Decimal(0)).quantize(CENT)
-        verb = "reprinted" if self.reprint else "exported"
-        return (f"{verb} {n} line{'s' * (n != 1)} for {pats} patient{'s' * (pats != 1)}, "
+        verb = {"reprint": "reprinted", "export": "exported"}.get(self.mode, "wrote")
+        what = f" ({pats} corrected claim{'s' * (pats != 1)})" if self.mode == "corrections" else ""
+        text = (f"{verb} {n} line{'s' * (n != 1)} for {pats} patient{'s' * (pats != 1)}{what}, "
                 f"total charge {total} ({self.month})")  # fmt: skip
+        return f"{dry}would have {text}" if self.dry_run else text
 
 
 def _refusal(month: Month, errors: list[Problem]) -> str:
@@ -233,11 +244,34 @@ def _refusal(month: Month, errors: list[Problem]) -> str:
     return "\n".join([head, *shown])
 
 
+@contextlib.contextmanager
+def _ledger(path: Path, dry_run: bool) -> Iterator[int | None]:
+    """The ledger's exclusive lock for an export (created with its header when missing); for a
+    dry run a shared lock, and nothing created (None: no ledger yet)."""
+    if not dry_run:
+        with fileio.locked(path, csv_text([], LEDGER_COLUMNS)) as fd:
+            yield fd
+        return
+    try:
+        fd = fileio.open_locked(path, os.O_RDONLY, fcntl.LOCK_SH)
+    except FileNotFoundError:
+        yield None
+        return
+    try:
+        yield fd
+    finally:
+        os.close(fd)
+
+
 def export_month(
     data: DataDir, month_text: str | None, write: Write, *, allow_open: bool = False,
-    force: bool = False,
+    force: bool = False, corrections: bool = False, dry_run: bool = False,
+    write_empty: bool = True,
 ) -> Outcome:  # fmt: skip
-    """Under the ledger lock: judge the month, diff, write the output, record the lines."""
+    """Under the ledger lock: judge the month, set it against the claims exported, write the
+    output, record its lines. `corrections`: the corrected claims instead of the new ones.
+    `write_empty`: whether output with no line (a header) is written at all: never over an
+    `-o` file, which may hold an earlier export's claims."""
     from ccmcli.loader import load
 
     practice = load(data)
@@ -248,32 +282,49 @@ def export_month(
         raise CcmError(f"{month} has not ended at the practice ({settings.timezone}) and minutes "
                        "may still be added; export it once it ends, or use --allow-open-month")  # fmt: skip
     path = data.export_path(month)
+    rel = data.relative(path)
     regular_files.check_writable(data.root, path)
-    with fileio.locked(path, csv_text([], LEDGER_COLUMNS)) as fd:
+    with _ledger(path, dry_run) as fd:
         # Judged under the lock: a month judged before another export recorded lines (and
-        # minutes were logged in between) would read as units no longer supported.
+        # minutes were logged in between) would read as a claim the data no longer gives.
         report = practice_month.judge_month(practice, month)  # reads the month's log now
         errors = [p for p in report.problems if p.severity == "error"]
         if errors and not force:
             raise CcmError(_refusal(month, errors))
-        plan = plan_export(report, settings, parse_ledger(ledger_text(fd), data.relative(path)),
-                           practice.invalid)  # fmt: skip
-        write(csv_text((line.cells for line in plan.lines), COLUMNS))
-        if plan.lines:
-            append_lines(fd, plan.lines, settings, data.relative(path))
+        text = ledger_text(fd) if fd is not None else ""
+        ledger = parse_ledger(text, rel)
+        plan = plan_export(report, settings, ledger, practice.invalid)
+        if corrections:
+            lines = [line for c in plan.corrections for line in c.lines()]
+            cells = ((*line.cells, line.frequency, line.replaces) for line in lines)
+            out = csv_text(cells, CORRECTION_COLUMNS)
+        else:
+            lines = plan.lines
+            out = csv_text((line.cells for line in lines), COLUMNS)
+        if lines or write_empty:
+            write(out)
+        if lines and fd is not None and not dry_run:
+            append_lines(fd, path, text, lines, next_stamp(ledger, settings.timezone), rel)
+        elif lines and not dry_run:  # pragma: no cover - the export's own lock created it
+            raise CcmError(f"{rel} is missing")
     notes = [f"note: {report.rules_note}"] if report.rules_note else []
     if open_month:
-        notes.append(f"note: {month} has not ended; minutes added later export as further lines")
+        notes.append(f"note: {month} has not ended; minutes added later will need a corrected "
+                     "claim (ccm-rules A18)")  # fmt: skip
     notes += [f"note: {pid}: its file has errors, so its exported lines were not re-checked"
               for pid in plan.unchecked]  # fmt: skip
-    return Outcome(month, plan.lines, plan, errors, notes)
+    if plan.corrections and not corrections:
+        notes.append("note: `ccm export --corrections` writes the corrected claims")
+    mode = "corrections" if corrections else "export"
+    return Outcome(month, lines, plan, errors, notes, mode, dry_run)
 
 
 def reprint_month(data: DataDir, month_text: str | None, write: Write) -> Outcome:
-    """Everything already exported for the month, as export columns; records nothing."""
+    """Every claim exported for the month as it stands (corrections applied, voided claims
+    left out), as export columns; records nothing."""
     from ccmcli.loader import load
 
     month = load(data, patient_ids=()).month(month_text, default="last_finished")
-    lines = read_ledger(data, month)
+    lines = [line for claim in claims(read_ledger(data, month)).values() for line in claim.lines]
     write(csv_text((line.cells for line in lines), COLUMNS))
-    return Outcome(month, lines, reprint=True)
+    return Outcome(month, lines, mode="reprint")

@@ -7,6 +7,7 @@ from pydantic import ValidationError
 
 from ccmcli.models.error_words import field_errors
 from ccmcli.models.errors import CcmError
+from ccmcli.models.record_schema import validate
 from ccmcli.models.records import Settings
 from ccmcli.store import fileio, yamlio
 from ccmcli.store.datadir import SETTINGS_FILE
@@ -16,9 +17,11 @@ def create_data_dir(root: Path, practice: str, timezone: str, npi: str, pos: str
     """Write ccm.yaml, the three folders (0700) and a `.gitignore` for the caches; refuse a
     folder that already has ccm.yaml."""
     try:
-        settings = Settings(
-            practice=practice, timezone=timezone, billing_npi=npi, place_of_service=pos
-        )
+        settings = validate(
+            Settings,
+            {"practice": practice, "timezone": timezone, "billing_npi": npi,
+             "place_of_service": pos},
+        )  # fmt: skip
     except ValidationError as exc:
         first = field_errors(exc)[0]
         name = {"billing_npi": "--npi", "timezone": "--timezone", "practice": "--practice",

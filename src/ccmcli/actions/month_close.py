@@ -13,8 +13,8 @@ import os
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 
+from ccmcli.actions.entry_input import resolve_staff, single_line
 from ccmcli.loader import load
-from ccmcli.models.entry_input import resolve_staff, single_line
 from ccmcli.models.errors import CcmError
 from ccmcli.models.findings import Problem
 from ccmcli.models.months import Month, is_provisional, now_in
@@ -135,7 +135,8 @@ class Verification:
 
     def as_dict(self) -> dict:
         last = self.history.last_close() or {}
-        return {"month": str(self.month), "record": self.record_file, "closed_by": last.get("by"),
+        return {"schema": "ccm.close_verify/1", "month": str(self.month),
+                "record": self.record_file, "closed_by": last.get("by"),
                 "closed_at": last.get("at"), "matches": self.ok,
                 "differences": [d.as_dict() for d in self.differences],
                 "record_problems": [p.as_dict() for p in self.history.problems]}  # fmt: skip
@@ -157,7 +158,8 @@ def verify_month(data: DataDir, month_text: str) -> Verification:
     if record is None:
         return out
     out.record_file = history.files[history.records.index(record)]
-    now, _ = month_record.current(practice, month)
+    now, report = month_record.current(practice, month)
     if now is not None:
-        out.differences = month_record.differences(record, now)
+        outside = month_record.outside(practice, report)
+        out.differences = month_record.differences(record, now, outside)
     return out

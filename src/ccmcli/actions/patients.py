@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from ccmcli.actions.status import month_status
+from ccmcli.actions.status import enrolled, month_status
 from ccmcli.models.errors import CcmError
 from ccmcli.models.months import is_provisional, today_in
 from ccmcli.models.typed import parse_date
@@ -47,6 +47,11 @@ def _paired(a: str | None, b: str | None, names: str) -> bool:
     return a is not None
 
 
+def _choice(text: str | None) -> str | None:
+    """A value of a fixed list (program, consent method, visit type): taken in any case."""
+    return text.strip().lower() if text is not None else None
+
+
 def _birth_date(text: str, today):
     try:
         return parse_date(text, today, allow_future=False, private=True)
@@ -59,17 +64,19 @@ def build_patient(f: AddFields, today) -> Patient:
     from pydantic import ValidationError
 
     from ccmcli.models.error_words import field_errors
+    from ccmcli.models.record_schema import validate
     from ccmcli.models.records import Patient
 
-    raw: dict = {"id": f.patient_id, "name": f.name, "program": f.program,
+    raw: dict = {"id": f.patient_id, "name": f.name, "program": _choice(f.program),
                  "birth_date": _birth_date(f.birth_date, today),
                  "conditions": [{"code": c} for c in f.conditions]}  # fmt: skip
     if _paired(f.consent_date, f.consent_method, "--consent-date and --consent-method"):
-        raw["consent"] = {"date": parse_date(f.consent_date, today), "method": f.consent_method}
+        raw["consent"] = {"date": parse_date(f.consent_date, today),
+                          "method": _choice(f.consent_method)}  # fmt: skip
     if _paired(f.initiating_visit, f.visit_type, "--initiating-visit and --visit-type"):
         raw["initiating_visit"] = {
             "date": parse_date(f.initiating_visit, today),
-            "type": f.visit_type,
+            "type": _choice(f.visit_type),
         }
     if f.care_plan:
         raw["care_plan"] = {"established": parse_date(f.care_plan, today)}
@@ -77,7 +84,7 @@ def build_patient(f: AddFields, today) -> Patient:
         if getattr(f, key):
             raw[key] = getattr(f, key)
     try:
-        return Patient.model_validate(raw)
+        return validate(Patient, raw)
     except ValidationError as exc:
         first = field_errors(exc)[0]
         loc = first.loc[0] if first.loc else ""
@@ -93,6 +100,9 @@ def add_patient(data: DataDir, f: AddFields) -> tuple[object, list[str]]:
     warnings = [] if patient.program != "ccm" or len(patient.chronic_categories()) >= 2 else [
         f"warning: {patient.id} has fewer than 2 chronic conditions; CCM months will be blocked"
     ]  # fmt: skip
+    if patient.program == "pcm" and not patient.principal_condition:
+        warnings.append(f"warning: {patient.id} has no principal condition "
+                        "(--principal-condition); PCM months will be blocked")  # fmt: skip
     warnings += check_codes(patient)
     return record_files.write_patient(data, patient), warnings
 
@@ -102,7 +112,7 @@ def check_codes(patient: Patient) -> list[str]:
 
     Named by option, as typed: `--condition E11.99 is not in the ICD-10-CM code set`.
     """
-    from ccmcli.codes.condition_codes import load_checker
+    from ccmcli.store.condition_codes import load_checker
 
     checker, note = load_checker()
     if checker is None:
@@ -119,7 +129,7 @@ def _described(patient: Patient) -> Patient:
     """Conditions without a description get the code set's, for display (file untouched)."""
     if all(c.description for c in patient.conditions):
         return patient  # nothing to fill: the index is not even loaded
-    from ccmcli.codes.condition_codes import load_checker
+    from ccmcli.store.condition_codes import load_checker
 
     checker, _ = load_checker()
     return checker.with_descriptions(patient) if checker else patient
@@ -132,17 +142,60 @@ class PatientView:
     judgement: Judgement
     provisional: bool
     problems: list = field(default_factory=list)  # of the files read for it
+    enrolled: bool = True  # part of the month (A17)
 
     def as_dict(self) -> dict:
+        """The month as `check` words it, the record beside it (contract 2: one vocabulary)."""
         from ccmcli.reports.practice_month import judgement_dict
 
+        record = self.patient.model_dump(mode="json")
         return {
-            "patient": self.patient.model_dump(mode="json"),
+            "schema": "ccm.patient_show/1",
             "month": str(self.judgement.month),
             "provisional": self.provisional,
             "rules": str(self.judgement.rules.year),
-            "status": judgement_dict(self.judgement),
+            **judgement_dict(self.judgement),
+            "record": {k: v for k, v in record.items() if k != "id"},
+            "problems": [p.as_dict() for p in self.problems],
         }
+
+
+LIST_COLUMNS = ["patient_id", "name", "program", "conditions", "consent", "care_plan"]
+
+
+@dataclass
+class PatientList:
+    """`ccm patient list`: every valid patient, with the files' problems."""
+
+    practice: str
+    patients: list[Patient]
+    problems: list = field(default_factory=list)
+
+    def rows(self) -> list[list]:
+        """LIST_COLUMNS: the chronic condition codes, the consent and care plan dates."""
+        return [
+            [p.id, p.name, p.program, " ".join(p.chronic_codes()),
+             p.consent.date.isoformat() if p.consent else None,
+             p.care_plan.established.isoformat() if p.care_plan else None]
+            for p in self.patients
+        ]  # fmt: skip
+
+    def as_dict(self) -> dict:
+        """Conditions, consent and care plan as `patient show` gives them in `record`."""
+        fields = {"name", "program", "conditions", "consent", "care_plan"}
+        return {
+            "schema": "ccm.patient_list/1",
+            "patients": [{"patient_id": p.id, **p.model_dump(mode="json", include=fields)}
+                         for p in self.patients],
+            "problems": [p.as_dict() for p in self.problems],
+        }  # fmt: skip
+
+
+def patient_list(data: DataDir) -> PatientList:
+    from ccmcli.loader import load
+
+    found = load(data)
+    return PatientList(found.settings.practice, list(found.patients.values()), found.problems)
 
 
 def show_patient(data: DataDir, patient_id: str, month_text: str | None) -> PatientView:
@@ -155,4 +208,5 @@ def show_patient(data: DataDir, patient_id: str, month_text: str | None) -> Pati
     settings = practice.settings
     provisional = is_provisional(month, settings.timezone)
     shown = practice.as_filed.get(patient.id, patient)  # as written, not as the gates read it
-    return PatientView(_described(shown), settings, j, provisional, practice.month_problems(month))
+    return PatientView(_described(shown), settings, j, provisional, practice.month_problems(month),
+                       enrolled(practice, patient, month))  # fmt: skip

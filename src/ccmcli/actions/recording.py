@@ -14,11 +14,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 
-from ccmcli.actions.status import month_status
-from ccmcli.codes.identifiers import is_entry_id
-from ccmcli.loader import load
-from ccmcli.models.entry_input import (
+from ccmcli.actions.entry_input import (
     ROLE_ENV,
+    activity_option,
     parse_time,
     resolve_minutes,
     resolve_role,
@@ -26,6 +24,9 @@ from ccmcli.models.entry_input import (
     resolve_staff,
     single_line,
 )
+from ccmcli.actions.status import month_status
+from ccmcli.codes.identifiers import is_entry_id
+from ccmcli.loader import load
 from ccmcli.models.errors import CcmError
 from ccmcli.models.months import Month, today_in
 from ccmcli.models.typed import parse_date
@@ -86,7 +87,7 @@ def _template(patient_id: str, day: date, minutes: int | None, role: str, staff:
 def log_time(data: DataDir, req: LogRequest, environ: Mapping[str, str] = os.environ) -> Recorded:
     """Check every input, then append one entry; nothing is written when anything is wrong."""
     role, staff = resolve_role(req.role, environ), resolve_staff(req.staff, environ)
-    activity = single_line("--activity", req.activity)
+    activity = activity_option(req.activity)
     note = single_line("--note", req.note)
     start = parse_time("--start", req.start) if req.start else ""
     end = parse_time("--end", req.end) if req.end else ""

@@ -12,13 +12,13 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from ccmcli.actions.roster_rows import build_patient, codes_of, decode, merge_row, read_rows
-from ccmcli.codes.condition_codes import load_checker
 from ccmcli.codes.identifiers import is_patient_id
 from ccmcli.models.errors import CcmError
 from ccmcli.models.findings import Problem, has_errors
 from ccmcli.models.months import today_in
 from ccmcli.models.records import Patient
 from ccmcli.store import record_files, staging
+from ccmcli.store.condition_codes import load_checker
 from ccmcli.store.datadir import DataDir
 
 

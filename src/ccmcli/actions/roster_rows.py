@@ -17,10 +17,11 @@ from datetime import date
 
 from pydantic import ValidationError
 
-from ccmcli.codes.icd10 import normalize
 from ccmcli.codes.identifiers import icd10_format_ok
 from ccmcli.models.findings import Problem
+from ccmcli.models.record_schema import validate
 from ccmcli.models.records import Patient
+from ccmcli.store.icd10 import normalize
 
 COLUMNS = (
     "id", "name", "birth_date", "mbi", "program", "principal_condition", "conditions",
@@ -200,7 +201,7 @@ def model_messages(exc: ValidationError) -> list[Error]:
 def build_patient(raw: dict, errors: list[Error], today: date) -> tuple[Patient | None, list[str]]:
     """The merged row as a validated Patient, or every reason it is not one."""
     try:
-        patient = Patient.model_validate(raw)
+        patient = validate(Patient, raw)
     except ValidationError as exc:
         reported = {column for column, _ in errors}
         errors = errors + [e for e in model_messages(exc) if e[0] not in reported]

@@ -29,3 +29,12 @@ def month_status(practice: Practice, patient: Patient, month: Month, log=None) -
     provisional = is_provisional(month, settings.timezone)
     mine = entry_warnings(log.entries).get(patient.id)
     return judge(patient, month, entries, settings, rules, mine, provisional)
+
+
+def enrolled(practice: Practice, patient: Patient, month: Month) -> bool:
+    """Whether the patient is part of the month (ccm-rules A17): `explain` and `patient show`
+    say so when not, in place of a judgement of a month the patient had no part in."""
+    from ccmcli.rules.enrolment import part_of_month
+
+    logged = any(e.patient_id == patient.id for e in practice.read_month(month).entries)
+    return part_of_month(patient, month, logged)

@@ -82,6 +82,11 @@ def end_of_timer(started: datetime, now: datetime, at: str | None) -> datetime:
     if end < floor_minute(started):
         end = datetime.combine(started.date() + timedelta(days=1), time(hour, minute),
                                tzinfo=started.tzinfo)  # fmt: skip
+    if end > now and end.date() > started.date():
+        raise CcmError(f"--at {at} is before the timer started ({_shown(started)}), and {at} "
+                       f"the next day has not come yet (now {_shown(now)}): give a time between "
+                       f"{started:%H:%M} and now; a timer that crossed midnight ends on the "
+                       "day after it started")  # fmt: skip
     if end > now:
         raise CcmError(f"--at {at} is after now ({_shown(now)}); the timer started "
                        f"{_shown(started)}")  # fmt: skip

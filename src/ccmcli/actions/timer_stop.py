@@ -15,11 +15,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from ccmcli.actions.entry_input import parse_time, resolve_staff, single_line
 from ccmcli.actions.recording import LogRequest, Recorded, log_time
 from ccmcli.actions.timer_parts import day_parts, end_of_timer
 from ccmcli.actions.timers import require_timer
 from ccmcli.loader import load
-from ccmcli.models.entry_input import parse_time, resolve_staff, single_line
 from ccmcli.models.errors import CcmError
 from ccmcli.models.months import Month, now_in, zone
 from ccmcli.store import timerstate

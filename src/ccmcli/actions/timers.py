@@ -12,9 +12,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
+from ccmcli.actions.entry_input import activity_option, resolve_role, resolve_staff
 from ccmcli.actions.timer_parts import elapsed_minutes
 from ccmcli.loader import load
-from ccmcli.models.entry_input import resolve_role, resolve_staff, single_line
 from ccmcli.models.errors import CcmError
 from ccmcli.models.months import Month, now_in, zone
 from ccmcli.store import timerstate
@@ -65,7 +65,7 @@ def _settled(data: DataDir, timer: Timer) -> bool:
 
 
 def _service(text: str) -> str:
-    value = text.strip()
+    value = text.strip().lower()
     if value and value not in SERVICES:
         raise CcmError(f"--service must be one of {', '.join(SERVICES)} (or left out)", 2)
     return value
@@ -74,7 +74,7 @@ def _service(text: str) -> str:
 def start_timer(data: DataDir, req: StartRequest, environ: Mapping[str, str] = os.environ) -> Timer:
     """Record a running timer for the staff member; refused while one of theirs runs."""
     role, staff = resolve_role(req.role, environ), resolve_staff(req.staff, environ)
-    activity, service = single_line("--activity", req.activity), _service(req.service)
+    activity, service = activity_option(req.activity), _service(req.service)
     tz, patient_id, digest = _patient_on_file(data, req.patient_id)
     with timerstate.locked(data):
         running = timerstate.load(data, staff)

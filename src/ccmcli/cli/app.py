@@ -24,6 +24,24 @@ ENV_HELP = (
 
 
 class Format(StrEnum):
+    """Every output format; a command's --format offers only those it has (contract 2)."""
+
+    table = "table"
+    json = "json"
+    csv = "csv"
+    xlsx = "xlsx"
+
+
+class ViewFormat(StrEnum):
+    """Commands that show one thing (explain, patient show, close, ...): a view or its JSON."""
+
+    table = "table"
+    json = "json"
+
+
+class RowFormat(StrEnum):
+    """Commands that write one log row (log, void, stop): the row as CSV too."""
+
     table = "table"
     json = "json"
     csv = "csv"
@@ -33,6 +51,11 @@ class CcmGroup(TyperGroup):
     """Turns CcmError into `ccm: message` and its exit code; any other error into one line."""
 
     def invoke(self, ctx):
+        if ctx.parent is None:  # the words after the root's options, before Click consumes them
+            words = getattr(ctx, "_protected_args", None)
+            if words is None:
+                words = ctx.protected_args
+            ctx.meta["ccm.quiet"] = _quiet_asked([*words, *ctx.args])
         try:
             with _collector_paused():
                 return super().invoke(ctx)
@@ -101,9 +124,34 @@ DataDirOpt = Annotated[
 ]  # fmt: skip
 FormatOpt = Annotated[
     Format | None,
-    typer.Option("--format", "-f", help="Output format [default: table].", show_default=False),
+    typer.Option("--format", "-f", help="Output format; xlsx needs -o FILE.xlsx [default: table].", show_default=False, case_sensitive=False),
+]  # fmt: skip
+ViewFormatOpt = Annotated[
+    ViewFormat | None,
+    typer.Option(
+        "--format",
+        "-f",
+        help="Output format [default: table].",
+        show_default=False,
+        case_sensitive=False,
+    ),
 ]
-QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.")]
+RowFormatOpt = Annotated[
+    RowFormat | None,
+    typer.Option("--format", "-f", help="Output format [default: table].", show_default=False, case_sensitive=False),
+]  # fmt: skip
+OutputOpt = Annotated[
+    Path | None,
+    typer.Option("--output", "-o", metavar="FILE", help="Write the csv, json or xlsx to FILE (mode 0600; never inside the data directory) instead of stdout.", show_default=False),
+]  # fmt: skip
+BomOpt = Annotated[
+    bool,
+    typer.Option("--bom", help="CSV: begin with a UTF-8 byte-order mark, so Excel reads names such as Muñoz right.")
+]  # fmt: skip
+QuietOpt = Annotated[
+    bool,
+    typer.Option("--quiet", "-q", help="Print only the data asked for (a table: nothing) and errors; no warnings or progress."),
+]  # fmt: skip
 WideOpt = Annotated[
     bool,
     typer.Option("--wide", "-w", help="Table: every column at full width, whatever the terminal."),
@@ -131,17 +179,30 @@ def _root(
     version: Annotated[bool, typer.Option("--version", help="Print the version and exit.", is_eager=True, callback=_version)] = False,
 ) -> None:  # fmt: skip
     ctx.obj = {"data_dir": data_dir, "debug": debug}
-    _clock_notice()
+    _clock_notice(ctx.meta.get("ccm.quiet", False))
 
 
-def _clock_notice() -> None:
+def _quiet_asked(words: list[str]) -> bool:
+    """Whether the command line asks for -q (contract 2: then no warnings at all), read before
+    the command itself has parsed it: any -q/--quiet word before a `--`, or -q among short flags."""
+    for word in words:
+        if word == "--":
+            return False
+        if word == "--quiet" or (word.startswith("-") and not word.startswith("--")
+                                  and word[1:].isalpha() and "q" in word[1:]):  # fmt: skip
+            return True
+    return False
+
+
+def _clock_notice(quiet: bool = False) -> None:
     """A command run on a stand-in clock says so, once, so nobody mistakes a replay for today;
     a CCM_NOW that is not an instant stops the command before it reads the clock."""
     if os.environ.get("CCM_NOW", "").strip():
         from ccmcli.models.months import clock_override
 
         clock_override()
-        err("warning: CCM_NOW is set")
+        if not quiet:
+            err("warning: CCM_NOW is set")
 
 
 def data_dir(ctx: typer.Context, option: Path | None):
@@ -158,5 +219,6 @@ def err(message: str) -> None:
     print(message, file=sys.stderr)
 
 
-def fmt(value: Format | None) -> Format:
-    return value or Format.table
+def fmt(value: "Format | ViewFormat | RowFormat | None") -> Format:
+    """The format asked for, as a Format whatever option type offered it."""
+    return Format(value.value) if value else Format.table

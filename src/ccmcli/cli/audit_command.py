@@ -42,11 +42,14 @@ def audit(
         return
     if patient_id is None:
         raise typer.BadParameter("give a patient ID, or --all with -o DIR", param_hint="ID")
+    kind = "md" if output is None else core.kind_of(output)
+    text, which = core.packet_and_month(d, patient_id, month, kind)
+    if month is None and not quiet:  # never a month the auditor did not ask for, unsaid
+        err(f"audit of {which}, the current month at the practice (--month YYYY-MM for another)")
     if output is None:
-        sys.stdout.write(core.packet_text(d, patient_id, month, "md"))
+        sys.stdout.write(text)
         return
-    kind = core.kind_of(output)
-    core.write_file(output, core.packet_text(d, patient_id, month, kind))
+    core.write_file(output, text)
     if not quiet:
         err(f"wrote {output}")
 

@@ -5,14 +5,15 @@ from typing import Annotated
 import typer
 
 from ccmcli.cli.app import (
+    BomOpt,
     DataDirOpt,
     Format,
     FormatOpt,
+    OutputOpt,
     QuietOpt,
     WideOpt,
     app,
     data_dir,
-    err,
     fmt,
 )
 
@@ -30,30 +31,30 @@ def compare(
     months: Annotated[int, typer.Option("--months", "-n", help="How many months, ending with --month.")] = 1,
     data: DataDirOpt = None,
     format: FormatOpt = None,
+    output: OutputOpt = None,
+    bom: BomOpt = False,
     quiet: QuietOpt = False,
     wide: WideOpt = False,
 ) -> None:  # fmt: skip
     """What ccm, pcm and apcm would each pay on the same records and entries, per patient and in
     total; the best program per patient is marked with *."""
-    from ccmcli.cli.output import print_csv, print_json
+    from ccmcli.cli.output import destination, emit, practice_heading, report_problems
     from ccmcli.reports import compare as core
 
-    result = core.run_compare(data_dir(ctx, data), month, months, ids)
     f = fmt(format)
-    if f is Format.json:
-        print_json(result.as_dict())
-    elif f is Format.csv:
-        from ccmcli.store.csv_safe import defuse
-
-        rows = [[defuse("" if v is None else str(v)) for v in row] for row in core.csv_rows(result)]
-        print_csv(core.CSV_COLUMNS, rows)
-    elif not quiet:
-        _table(result, wide)
-    if not quiet:
-        errors = [p for p in result.problems if p.severity == "error"]
-        if errors:
-            err(f"ccm: warning: {len(errors)} line(s) with errors count toward nothing; "
-                "see `ccm validate`")  # fmt: skip
+    d = data_dir(ctx, data)
+    dest = destination(ctx, f, output, d, bom=bom, quiet=quiet, sheet="compare")
+    result = core.run_compare(d, month, months, ids)
+    if f is Format.table:
+        if not quiet:
+            _table(result, wide)
+    else:
+        if f is Format.xlsx:
+            first, last = result.months[0], result.months[-1]
+            dest.heading = practice_heading(d, first if first == last else f"{first} to {last}")
+        emit(f, json_obj=result.as_dict(), header=core.CSV_COLUMNS, rows=core.csv_rows(result),
+             dest=dest)  # fmt: skip
+    report_problems(result.problems, quiet)
 
 
 def _table(result, wide: bool = False) -> None:

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from ccmcli.cli.app import DataDirOpt, QuietOpt, app, data_dir, err
+from ccmcli.cli.app import BomOpt, DataDirOpt, Format, QuietOpt, app, data_dir, err
 
 ExportMonthOpt = Annotated[
     str | None,
@@ -18,57 +18,86 @@ ExportMonthOpt = Annotated[
 def export(
     ctx: typer.Context,
     month: ExportMonthOpt = None,
-    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write the CSV to FILE (atomically, mode 0600) instead of stdout.", metavar="FILE")] = None,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write the claims to FILE (atomically, mode 0600) instead of stdout; xlsx needs it.", metavar="FILE")] = None,
     allow_open_month: Annotated[bool, typer.Option("--allow-open-month", help="Export a month that has not ended yet.")] = False,
     force: Annotated[bool, typer.Option("--force", help="Export even when the month's files have errors (rows with errors count toward nothing); exits 1.")] = False,
-    reprint: Annotated[bool, typer.Option("--reprint", help="Write every line already exported for the month; record nothing.")] = False,
+    reprint: Annotated[bool, typer.Option("--reprint", help="Write every claim already exported for the month, corrections applied; record nothing.")] = False,
+    corrections: Annotated[bool, typer.Option("--corrections", help="Write the corrected claims of the patient-months exported before whose claim the data no longer gives (columns frequency and replaces), and record them.")] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print what would be written (to stdout, whatever -o says); record nothing.")] = False,
+    format: Annotated[Format | None, typer.Option("--format", "-f", help="csv (the claims file), json, xlsx (needs -o FILE.xlsx) or a table; the ledger in exports/ stays CSV [default: csv].", show_default=False, case_sensitive=False)] = None,
+    bom: BomOpt = False,
     data: DataDirOpt = None,
     quiet: QuietOpt = False,
 ) -> None:  # fmt: skip
-    """Write the month's billable claim lines as CSV, only units never exported before.
+    """Write the month's claims as CSV: those of patient-months never exported before.
 
-    Each exported line is recorded in exports/YYYY-MM.csv. A patient-month stays on the track it
-    was first exported on; units exported before but no longer supported are reported as needing
-    a corrected claim (exit 1). With nothing new, a header-only CSV is written.
+    Each exported line is recorded in exports/YYYY-MM.csv. One claim per patient-month: one
+    exported before is never written again, and when the data no longer gives its claim (units,
+    codes, date of service, diagnoses, NPI, place of service) it is reported as needing a
+    corrected claim (exit 1), which --corrections writes. With nothing new, -o FILE is left as
+    it was.
     """
     from ccmcli.actions import export as core
+    from ccmcli.models.errors import CcmError
     from ccmcli.store.datadir import refuse_output_inside
 
     d = data_dir(ctx, data)
     if output is not None:
         refuse_output_inside(d, output)
-    write = _writer(output)
+    if reprint and (corrections or dry_run):
+        raise CcmError("--reprint records nothing already; it takes neither --corrections nor "
+                       "--dry-run", 2)  # fmt: skip
+    f = format or Format.csv
+    if dry_run and f is Format.xlsx:
+        raise typer.BadParameter("--dry-run prints to stdout: csv, json or a table",
+                                 param_hint="--format")  # fmt: skip
+    if f is Format.csv:
+        write = _writer(None if dry_run else output, bom)
+    else:
+        from ccmcli.cli.output import destination
+
+        dest = destination(ctx, f, None if dry_run else output, None, bom=bom, quiet=quiet,
+                           sheet="claims")  # fmt: skip
+        write = _listing_writer(f, dest, _heading(d, month))
     if reprint:
         outcome = core.reprint_month(d, month, write)
     else:
-        outcome = core.export_month(d, month, write, allow_open=allow_open_month, force=force)
+        outcome = core.export_month(d, month, write, allow_open=allow_open_month, force=force,
+                                    corrections=corrections, dry_run=dry_run,
+                                    write_empty=output is None or dry_run)  # fmt: skip
     for p in outcome.forced:
         err(p.render())
     if outcome.forced:
         err(
             f"warning: exported despite {len(outcome.forced)} errors in the month's files (--force)"
         )
-    for c in outcome.plan.corrections:
-        err(c.message())
+    if not corrections:
+        for c in outcome.plan.corrections:
+            err(c.message())
     if not quiet:
         for note in outcome.notes:
             err(note)
         err(outcome.summary())
+        if output is not None and not outcome.lines and not dry_run:
+            err(f"{output} left as it was; `ccm export --reprint -o FILE` writes every claim "
+                "already exported")  # fmt: skip
     if outcome.exit_code:
         raise typer.Exit(outcome.exit_code)
 
 
-def _writer(output: Path | None):
-    """Stdout, flushed before the ledger records anything; or the -o file, written atomically."""
+def _writer(output: Path | None, bom: bool = False):
+    """Stdout, flushed before the ledger records anything; or the -o file, written atomically.
+    `bom`: a UTF-8 byte-order mark first, for Excel."""
     if output is None:
 
         def to_stdout(text: str) -> None:
-            sys.stdout.write(text)
+            sys.stdout.write(("\ufeff" if bom else "") + text)
             sys.stdout.flush()
 
         return to_stdout
 
     def to_file(text: str) -> None:
+        text = ("\ufeff" if bom else "") + text
         from ccmcli.models.errors import CcmError
         from ccmcli.store.fileio import atomic_write
 
@@ -79,3 +108,53 @@ def _writer(output: Path | None):
             raise CcmError(f"cannot write {output}: {reason}; nothing was recorded") from None
 
     return to_file
+
+
+def _heading(d, month: str | None) -> list[str]:
+    """The xlsx title row: the practice and the month exported (the export's own default)."""
+    from ccmcli.loader import load
+
+    practice = load(d, patient_ids=())
+    return [practice.settings.practice, str(practice.month(month, default="last_finished"))]
+
+
+def _listing_writer(f: Format, dest, heading: list[str]):
+    """The claim lines export writes as CSV, shown as json, xlsx or a table instead: the same
+    rows, read back from that CSV (its formula guard undone: json and xlsx cells are typed)."""
+
+    def write(text: str) -> None:
+        import csv
+        import io
+
+        from ccmcli.cli.output import Format as F
+        from ccmcli.cli.output import delivered, emit, print_json, sys_flush
+        from ccmcli.store.csv_safe import undefuse
+
+        header, *rows = list(csv.reader(io.StringIO(text))) or [[]]
+        rows = [[undefuse(c) for c in r] for r in rows]
+        dest.heading = heading
+        if f is F.json:
+            with delivered(dest):
+                print_json({"schema": "ccm.export/1", "month": heading[1],
+                            "lines": [claim_dict(header, r) for r in rows]})  # fmt: skip
+        else:
+            emit(f, json_obj=None, header=header, rows=rows, dest=dest,
+                 title=f"claims {heading[1]}", keep=("patient_id", "code"))  # fmt: skip
+        sys_flush()
+
+    return write
+
+
+def claim_dict(header: list[str], row: list[str]) -> dict:
+    """One claim line in ccm's JSON words: the patient's name is `name`, units a whole number,
+    the charge a number, an empty cell null."""
+    out: dict = {}
+    for key, cell in zip(header, row, strict=True):
+        key = "name" if key == "patient_name" else key
+        if key == "units":
+            out[key] = int(cell)
+        elif key == "charge":
+            out[key] = float(cell)
+        else:
+            out[key] = cell or None
+    return out

@@ -5,11 +5,14 @@ from typing import Annotated
 import typer
 
 from ccmcli.cli.app import (
+    BomOpt,
     DataDirOpt,
     Format,
     FormatOpt,
     MonthOpt,
+    OutputOpt,
     QuietOpt,
+    RowFormatOpt,
     WideOpt,
     app,
     data_dir,
@@ -17,7 +20,14 @@ from ccmcli.cli.app import (
     fmt,
 )
 from ccmcli.cli.completion import patient_ids
-from ccmcli.cli.output import emit, print_csv, print_json, report_problems
+from ccmcli.cli.output import (
+    destination,
+    emit,
+    practice_heading,
+    print_csv,
+    print_json,
+    report_problems,
+)
 
 ACTIVITY_HELP = (
     "What kind of work (free text), e.g. care_coordination, medication_management, care_plan, "
@@ -34,12 +44,14 @@ RoleOpt = Annotated[
 
 
 def report_recorded(recorded, format, quiet: bool, first_line: str) -> None:
-    """Warnings to stderr; the new row's id, then the month-to-date status, to stdout."""
+    """Warnings to stderr; the new row's id, then the month-to-date status, to stdout. With -q
+    the table is the id alone and no warning is printed (contract 2)."""
     from ccmcli.reports.wording import status_line
     from ccmcli.store.timelog import SERVICE_COLUMNS
 
-    for w in recorded.warnings:
-        err(f"warning: {w}")
+    if not quiet:
+        for w in recorded.warnings:
+            err(f"warning: {w}")
     f = fmt(format)
     if f is Format.json:
         print_json(recorded.as_dict())
@@ -69,7 +81,7 @@ def log(
     note: Annotated[str, typer.Option("--note", "-n", help="Free text, one line.")] = "",
     service: Annotated[str | None, typer.Option("--service", help="Time of another service, which counts toward nothing here: bhi, rpm, rtm, tcm, cocm, other [default: the patient's program].", show_default=False)] = None,
     data: DataDirOpt = None,
-    format: FormatOpt = None,
+    format: RowFormatOpt = None,
     quiet: QuietOpt = False,
 ) -> None:  # fmt: skip
     """Append one time entry; print its id and the patient's month-to-date minutes and status."""
@@ -90,7 +102,7 @@ def void(
     staff: StaffOpt = None,
     role: Annotated[str | None, typer.Option("--role", help="Role of who voids [default: $CCM_ROLE, else the entry's role].", show_default=False)] = None,
     data: DataDirOpt = None,
-    format: FormatOpt = None,
+    format: RowFormatOpt = None,
     quiet: QuietOpt = False,
 ) -> None:  # fmt: skip
     """Append a void row that cancels an entry (logs are never edited)."""
@@ -107,18 +119,25 @@ def entries(
     patient: Annotated[str | None, typer.Option("--patient", "-p", help="Only this patient's entries.", show_default=False)] = None,
     data: DataDirOpt = None,
     format: FormatOpt = None,
+    output: OutputOpt = None,
+    bom: BomOpt = False,
     quiet: QuietOpt = False,
     wide: WideOpt = False,
 ) -> None:  # fmt: skip
     """List a month's entries and void rows; voided entries name the row that voided them."""
     from ccmcli.actions.entries import LIST_COLUMNS, list_entries
 
-    listing = list_entries(data_dir(ctx, data), month, patient)
     f = fmt(format)
+    d = data_dir(ctx, data)
+    dest = destination(ctx, f, output, d, bom=bom, quiet=quiet, sheet="entries")
+    listing = list_entries(d, month, patient)
     if f is Format.table and not quiet:
         from ccmcli.cli.table_views import entries_table
 
         entries_table(listing, wide, patient)
     elif f is not Format.table:
-        emit(f, json_obj=listing.as_dict(), header=list(LIST_COLUMNS), rows=listing.rows())
+        if f is Format.xlsx:
+            dest.heading = practice_heading(d, listing.month)
+        emit(f, json_obj=listing.as_dict(), header=list(LIST_COLUMNS), rows=listing.rows(),
+             dest=dest)  # fmt: skip
     report_problems(listing.problems, quiet)

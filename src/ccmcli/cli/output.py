@@ -6,8 +6,49 @@ Rich is imported only when a table is drawn. Colour only on a terminal and never
 import os
 import sys
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
 
 from ccmcli.cli.app import Format
+
+
+@dataclass
+class Destination:
+    """Where a listing goes (`-o FILE`, else stdout) and how: `--bom` for CSV, the xlsx title
+    row's words (`heading`: practice and month; the time written is added), and `-q`."""
+
+    path: Path | None = None
+    bom: bool = False
+    quiet: bool = False
+    heading: list[str] = field(default_factory=list)
+    sheet: str = "ccm"
+
+
+def destination(ctx, f: Format, output: Path | None, data=None, *, bom: bool = False,
+                quiet: bool = False, sheet: str = "ccm") -> Destination:  # fmt: skip
+    """Check -o against the format before anything is read: xlsx needs a file, a table goes to
+    the terminal, and no output is written inside the data directory (contract 2)."""
+    import typer
+
+    if f is Format.xlsx and output is None:
+        raise typer.BadParameter("--format xlsx needs -o FILE.xlsx", param_hint="--format")
+    if output is not None and f is Format.table:
+        raise typer.BadParameter("-o writes csv, json or xlsx; add --format", param_hint="-o")
+    if bom and f is not Format.csv:
+        raise typer.BadParameter("--bom is for --format csv", param_hint="--bom")
+    if output is not None and data is not None:
+        from ccmcli.store.datadir import refuse_output_inside
+
+        refuse_output_inside(data, output)
+    return Destination(output, bom, quiet, sheet=sheet)
+
+
+def practice_heading(data, month: object = None) -> list[str]:
+    """The xlsx title row's practice and month (the practice name read through the loader)."""
+    from ccmcli.loader import load
+
+    name = load(data, patient_ids=()).settings.practice
+    return [name, *([str(month)] if month is not None else [])]
 
 
 def progress_step(total: int, label: str, least: int = 1):
@@ -141,15 +182,73 @@ def print_table(
 def emit(
     fmt: Format, *, json_obj: object, header: Sequence[str], rows: list[Sequence[object]],
     title: str | None = None, keep: Sequence[str] = (), table_rows: list | None = None,
-    spec=None, wide: bool = False, footer: Sequence[str] = (),
+    spec=None, wide: bool = False, footer: Sequence[str] = (), dest: Destination | None = None,
 ) -> None:  # fmt: skip
-    """One dispatch for every listing command: json, csv, or a table of the same rows
+    """One dispatch for every listing command: json, csv, xlsx, or a table of the same rows
     (`table_rows`, dicts keyed by the `spec`'s fields, when the table shows more or other
-    words than the CSV)."""
-    if fmt is Format.json:
-        print_json(json_obj)
-    elif fmt is Format.csv:
-        print_csv(header, rows)
+    words than the CSV). With -q a table prints nothing; the data formats are the data."""
+    dest = dest or Destination()
+    if fmt is Format.table:
+        if not dest.quiet:
+            print_table(header, table_rows if table_rows is not None else rows, title=title,
+                        keep=keep, spec=spec, wide=wide, footer=footer)  # fmt: skip
+    elif fmt is Format.xlsx:
+        write_sheet(dest, header, rows)
     else:
-        print_table(header, table_rows if table_rows is not None else rows, title=title,
-                    keep=keep, spec=spec, wide=wide, footer=footer)  # fmt: skip
+        with delivered(dest, fmt):
+            if fmt is Format.json:
+                print_json(json_obj)
+            else:
+                print_csv(header, rows)
+
+
+def write_sheet(dest: Destination, header: Sequence[str], rows: Iterable[Sequence[object]]) -> None:
+    """The listing as an .xlsx workbook at -o (reports/spreadsheet.py types every cell)."""
+    from ccmcli.reports.spreadsheet import workbook_bytes
+
+    assert dest.path is not None  # destination() refuses xlsx without -o
+    _write_file(dest.path, workbook_bytes(dest.sheet, dest.heading, header, rows))
+    if not dest.quiet:
+        print(f"wrote {dest.path}", file=sys.stderr)
+
+
+class delivered:
+    """JSON or CSV written while this is open goes to stdout, or to -o FILE (atomically, mode
+    0600) when it closes; `--bom` puts a UTF-8 byte-order mark first."""
+
+    def __init__(self, dest: Destination | None, fmt: Format = Format.json) -> None:
+        self.dest = dest or Destination()
+        self.bom = self.dest.bom and fmt is Format.csv
+        self.saved = None
+
+    def __enter__(self) -> None:
+        import io
+
+        if self.dest.path is not None:
+            self.saved, sys.stdout = sys.stdout, io.StringIO()
+        if self.bom:
+            sys.stdout.write("\ufeff")
+
+    def __exit__(self, kind, *_) -> None:
+        if self.saved is None:
+            return
+        text, sys.stdout = sys.stdout.getvalue(), self.saved
+        if kind is None:
+            _write_file(self.dest.path, text.encode())
+            if not self.dest.quiet:
+                print(f"wrote {self.dest.path}", file=sys.stderr)
+
+
+def sys_flush() -> None:
+    """Stdout written out before the caller records anything (export's ledger)."""
+    sys.stdout.flush()
+
+
+def _write_file(path: Path, raw: bytes) -> None:
+    from ccmcli.models.errors import CcmError
+    from ccmcli.store.fileio import atomic_write
+
+    try:
+        atomic_write(path, raw)
+    except OSError as exc:
+        raise CcmError(f"cannot write {path}: {exc.strerror or type(exc).__name__}") from None

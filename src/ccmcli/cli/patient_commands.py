@@ -5,10 +5,14 @@ from typing import Annotated
 import typer
 
 from ccmcli.cli.app import (
+    BomOpt,
     DataDirOpt,
+    Format,
     FormatOpt,
     MonthOpt,
+    OutputOpt,
     QuietOpt,
+    ViewFormatOpt,
     WideOpt,
     data_dir,
     err,
@@ -16,7 +20,7 @@ from ccmcli.cli.app import (
     patient_app,
 )
 from ccmcli.cli.completion import patient_ids
-from ccmcli.cli.output import emit, report_problems
+from ccmcli.cli.output import destination, emit, report_problems
 
 
 @patient_app.command("add")
@@ -47,36 +51,39 @@ def add(
         initiating_visit, visit_type, care_plan, program, principal_condition, mbi, billing_npi,
     )  # fmt: skip
     path, warnings = patients.add_patient(d, fields)
-    for w in warnings:
-        err(w)
     if not quiet:
+        for w in warnings:
+            err(w)
         err(f"added {patient_id} ({d.relative(path)})")
 
 
 @patient_app.command("list")
 def list_(
-    ctx: typer.Context, data: DataDirOpt = None, format: FormatOpt = None, wide: WideOpt = False
-) -> None:
+    ctx: typer.Context,
+    data: DataDirOpt = None,
+    format: FormatOpt = None,
+    output: OutputOpt = None,
+    bom: BomOpt = False,
+    quiet: QuietOpt = False,
+    wide: WideOpt = False,
+) -> None:  # fmt: skip
     """List patients with their program, conditions, consent and care plan."""
-    from ccmcli.loader import load
+    from ccmcli.actions.patients import LIST_COLUMNS, patient_list
 
-    found = load(data_dir(ctx, data))
-    rows = [
-        [p.id, p.name, p.program, " ".join(p.chronic_codes()),
-         p.consent.date.isoformat() if p.consent else None,
-         p.care_plan.established.isoformat() if p.care_plan else None]
-        for p in found.patients.values()
-    ]  # fmt: skip
-    header = ["patient_id", "name", "program", "conditions", "consent", "care_plan"]
-    if fmt(format).value == "table":
-        from ccmcli.cli.table_views import patients_table
+    f = fmt(format)
+    d = data_dir(ctx, data)
+    dest = destination(ctx, f, output, d, bom=bom, quiet=quiet, sheet="patients")
+    listing = patient_list(d)
+    if f is Format.table:
+        if not quiet:
+            from ccmcli.cli.table_views import patients_table
 
-        patients_table(rows, wide)
+            patients_table(listing.rows(), wide)
     else:
-        emit(fmt(format), json_obj={"patients": [dict(zip(header, r, strict=True)) for r in rows],
-                                    "problems": [p.as_dict() for p in found.problems]},
-             header=header, rows=rows)  # fmt: skip
-    report_problems(found.problems)
+        if f is Format.xlsx:
+            dest.heading = [listing.practice]
+        emit(f, json_obj=listing.as_dict(), header=LIST_COLUMNS, rows=listing.rows(), dest=dest)
+    report_problems(listing.problems, quiet)
 
 
 @patient_app.command("show")
@@ -85,7 +92,7 @@ def show(
     patient_id: Annotated[str, typer.Argument(metavar="ID", autocompletion=patient_ids)],
     month: MonthOpt = None,
     data: DataDirOpt = None,
-    format: FormatOpt = None,
+    format: ViewFormatOpt = None,
     quiet: QuietOpt = False,
     wide: WideOpt = False,
 ) -> None:
@@ -99,6 +106,6 @@ def show(
         from ccmcli.cli.output import print_json
 
         print_json(view.as_dict())
-    else:
+    elif not quiet:
         text_views.patient_view(view, wide)
     report_problems(view.problems, quiet=True)

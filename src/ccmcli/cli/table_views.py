@@ -15,7 +15,13 @@ from ccmcli.cli.tables import (
 )
 
 STATUS_STYLE = {"billable": "green", "blocked": "red", "below_threshold": "yellow",
-                "no_time": "dim"}  # fmt: skip
+                "no_time": "dim", "error": "bold red"}  # fmt: skip
+
+
+def file_error_text(j) -> str:
+    """Contract 3: the line of a patient whose file has an error says what is wrong and
+    points to `ccm validate` (the narrow form keeps the pointer alone)."""
+    return "; ".join(b.message for b in j.blockers) + "; see ccm validate"
 
 
 def status_style(row: dict) -> str | None:
@@ -46,13 +52,16 @@ def check_rows(report) -> list[dict]:
     rows = []
     for j in report.judgements:
         refs = " ".join(rule_ref(b.rule, j.rules) for b in j.blockers)
+        if j.status == "error":
+            refs = "ccm validate"
         rows.append({
             "patient": j.patient.id, "name": j.patient.name, "program": j.patient.program,
             "status": j.status, "status_word": j.status,
             "status_short": SHORT_STATUS.get(j.status, j.status),
             "staff": j.minutes["clinical_staff"], "prac": j.minutes["practitioner"],
             "codes": codes_text(j.codes), "date": j.date_of_service,
-            "amount": money(j.amount) if j.codes else "", "next": next_text(j),
+            "amount": money(j.amount) if j.codes else "",
+            "next": file_error_text(j) if j.status == "error" else next_text(j),
             "blockers": " ".join(b.rule for b in j.blockers), "todo": next_short(j) or refs,
         })  # fmt: skip
     return rows
@@ -60,8 +69,10 @@ def check_rows(report) -> list[dict]:
 
 def check_totals(summary: dict) -> str:
     """The totals line under the check table: contract section 3 `summary`, in words."""
-    counts = ", ".join(f"{summary[s]} {s}" for s in
-                       ("billable", "below_threshold", "blocked", "no_time"))  # fmt: skip
+    shown = ("billable", "below_threshold", "blocked", "no_time")
+    counts = ", ".join(f"{summary[s]} {s}" for s in shown)
+    if summary.get("error"):  # patients whose file has an error: never left out in silence
+        counts += f", {summary['error']} error (see ccm validate)"
     units = " ".join(f"{c}x{n}" for c, n in summary["codes"].items())
     n = summary["patients"]
     return (f"total: {n} patient{'s' if n != 1 else ''} ({counts}); amount "
@@ -92,25 +103,32 @@ WORKLIST = TableSpec(
 
 
 def worklist_table(wl, wide: bool = False) -> None:
-    from ccmcli.reports.wording import SHORT_ROLE, codes_text
+    from ccmcli.reports.wording import SHORT_ROLE, codes_text, progress_of
 
     rows = []
     for i, j, step in zip(wl.items(), wl.judgements, wl.steps, strict=True):
-        done = i["minutes"]
-        target = done + i["minutes_needed"]
+        done, target = progress_of(j, step)
         rows.append({
-            "patient": i["patient_id"], "name": i["name"], "minutes": done,
+            "patient": i["patient_id"], "name": i["name"], "minutes": j.counted,
             "needed": i["minutes_needed"], "role": i["role"],
             "role_short": SHORT_ROLE.get(i["role"], i["role"]),
             "next_codes": codes_text([(c["code"], c["units"]) for c in i["next"]["codes"]]),
-            "adds": money(step.amount - j.amount), "progress": bar(done, target),
+            "adds": money(i["adds"]), "progress": bar(done, target),
             "progress_short": bar(done, target, 5), "days_left": i["days_left"],
         })  # fmt: skip
     t = wl.totals()
-    line = (f"total: {t['patients']} patient{'s' if t['patients'] != 1 else ''}, "
-            f"{t['minutes_needed']} minutes still needed, {money(t['amount_at_stake'])} at stake")  # fmt: skip
-    print_table([], rows, title=f"worklist {wl.month}: {wl.days_left} days left", spec=WORKLIST,
-                wide=wide, footer=wrap(line, table_width(wide), "  "))  # fmt: skip
+    who = f"total: {t['patients']} patient{'s' if t['patients'] != 1 else ''}, "
+    if wl.days_left:
+        title = f"worklist {wl.month}: {wl.days_left} day{'s' if wl.days_left != 1 else ''} left"
+        line = (f"{who}{t['minutes_needed']} minutes still needed, "
+                f"{money(t['amount_at_stake'])} at stake")  # fmt: skip
+    else:  # an ended month: nothing is still to gain but by entries dated in it, logged late
+        title = (f"worklist {wl.month}: the month has ended (only late entries dated in it can "
+                 "still count)")  # fmt: skip
+        line = (f"{who}{t['minutes_needed']} minutes were missing, "
+                f"{money(t['amount_at_stake'])} not reached")  # fmt: skip
+    print_table([], rows, title=title, spec=WORKLIST, wide=wide,
+                footer=wrap(line, table_width(wide), "  "))  # fmt: skip
 
 
 # entries: the file's line, then start and end, then the role's short word, then the two void
@@ -182,7 +200,8 @@ def rules_tables(view: dict, wide: bool = False) -> None:
     rows = []
     for r in rules_rows(view):
         row = dict(zip(ROWS_HEADER, r, strict=True))
-        rows.append({**row, "factor": row["conversion_factor"], "file": row["rvu_file"]})
+        rows.append({**row, "minutes": row["when"], "factor": row["conversion_factor"],
+                     "file": row["rvu_file"], "rule": row["references"]})  # fmt: skip
     title = f"rules {view['rules']}" + (f" ({view['note']})" if view.get("note") else "")
     note = wrap(amounts_note(view), table_width(wide), "  ")
     print_table([], rows, title=title, spec=RULES, wide=wide, footer=[*note, ""])

@@ -41,12 +41,11 @@ def _coloured(line: str) -> str:
 def progress_line(j) -> str | None:
     """`progress: ███████░░░ 45/60 toward 99439 (clinical staff)`: minutes toward the next
     threshold, for a month that is not blocked and can still gain."""
-    from ccmcli.reports.wording import next_short
+    from ccmcli.reports.wording import next_short, progress_of
 
     if j.next is None or j.blockers:
         return None
-    done = j.minutes["clinical_staff"] + j.minutes["practitioner"]
-    return f"progress: {bar(done, done + j.next.minutes_needed)} ({next_short(j)})"
+    return f"progress: {bar(*progress_of(j, j.next))} ({next_short(j)})"
 
 
 def patient_view(view, wide: bool = False) -> None:
@@ -73,6 +72,9 @@ def patient_view(view, wide: bool = False) -> None:
     if p.care_plan:
         lines.append(f"  care plan established {p.care_plan.established}")
     j = view.judgement
+    if not view.enrolled:  # A17: no judgement of a month the patient had no part in
+        _print([*lines, f"{p.id}: not enrolled in {j.month}"], width, "    ")
+        return
     lines.append(status_line(j))
     if j.codes:
         lines.append(f"  codes {codes_text(j.codes)}, amount {j.amount:.2f}, date of service "
@@ -103,6 +105,9 @@ def explain_view(ex, wide: bool = False) -> None:
     from ccmcli.reports.wording import SHORT_ROLE
 
     width = table_width(wide)
+    if not ex.enrolled:  # A17: no judgement of a month the patient had no part in
+        sys.stdout.write(f"{ex.judgement.patient.id}: not enrolled in {ex.judgement.month}\n")
+        return
     head, entries, tail = explain_parts(ex)
     for line in head:  # a gate's fact folds under the rule id
         _print([line], width, "        " if line.startswith("  ") else "  ")

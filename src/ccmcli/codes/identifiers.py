@@ -58,6 +58,6 @@ def mbi_is_valid(value: str) -> bool:
 def icd10_format_ok(code: str) -> bool:
     """Shape of an ICD-10-CM code (letter, digit, alphanumeric, optional dot and up to 4 more).
 
-    Whether the code exists in the code set is checked separately (icd10.py).
+    Whether the code exists in the code set is checked separately (store/icd10.py).
     """
     return ICD10_FORMAT.fullmatch(code) is not None

@@ -75,14 +75,13 @@ def _text(value: str) -> str:
 
 
 def _fee_code(value: str) -> str:
-    """A CPT code (5 digits) or a HCPCS Level II code (a letter and 4 digits, like G0557)."""
-    from ccmcli.rules.table import known_codes
+    """A CPT code (5 digits) or a HCPCS Level II code (a letter and 4 digits, like G0557).
 
+    Whether ccm bills it is asked of the rules table, which the records sit below: the loader
+    checks it (loader._unbilled_fees)."""
     value = value.upper()
     if not (len(value) == 5 and value.isascii() and value[1:].isdigit() and value[0].isalnum()):
         raise ValueError("must be a 5-character code (like 99490 or G0557)")
-    if value not in known_codes():
-        raise ValueError("is not a code ccm bills (see `ccm rules`)")
     return value
 
 
@@ -102,6 +101,24 @@ def _fee(value: object) -> float:
     return float(text)
 
 
+def _whole(low: int, high: int, what: str):
+    """A whole number from low to high: minutes and units are never fractions (T-01)."""
+
+    def check(value: object) -> int:
+        text = value.strip() if isinstance(value, str) else str(value)
+        if not (text.isascii() and text.isdigit() and low <= int(text) <= high):
+            raise ValueError(f"must be a whole number of {what} from {low} to {high}")
+        return int(text)
+
+    return check
+
+
+def _activity(value: str) -> str:
+    if not value:
+        raise ValueError("must not be empty")
+    return value.lower()
+
+
 def _pos(value: str) -> str:
     if not (len(value) == 2 and value.isascii() and value.isdigit()):
         raise ValueError("must be a two-digit place of service code (like 11)")
@@ -119,3 +136,6 @@ TimeZone = Annotated[str, AfterValidator(_timezone)]
 PlaceOfService = Annotated[str, AfterValidator(_pos)]
 FeeCode = Annotated[str, AfterValidator(_fee_code)]
 Fee = Annotated[float, BeforeValidator(_fee)]
+MinuteCount = Annotated[int, BeforeValidator(_whole(1, 720, "minutes"))]
+UnitCap = Annotated[int, BeforeValidator(_whole(0, 10, "units"))]
+Activity = Annotated[str, AfterValidator(_activity)]

@@ -10,6 +10,7 @@ from datetime import date, timedelta
 from ccmcli.models.errors import CcmError
 
 _SHORT = re.compile(r"(\d{1,2})/(\d{1,2})")
+_US = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})")
 YEARLESS_DAYS = 31  # contract 2: a date typed without a year may be at most this far back
 
 
@@ -45,7 +46,7 @@ def _parse_date(raw: str, today: date, allow_future: bool, private: bool) -> dat
             else _yearless(raw, month, dom, today, private)
         )
     if not allow_future and day > today:
-        raise CcmError(f'date "{raw}" is after today ({today})', exit_code=1)
+        raise CcmError(f'"{raw}" is after today ({today})', exit_code=1)
     return day
 
 
@@ -80,6 +81,13 @@ def _parse(raw: str) -> tuple[int | None, int, int]:
     m = _SHORT.fullmatch(raw)
     if m:
         return None, int(m[1]), int(m[2])
+    m = _US.fullmatch(raw)
+    if m:  # M/D/YYYY: a day the month lacks is named as such, as for YYYY-MM-DD
+        try:
+            day = date(int(m[3]), int(m[1]), int(m[2]))
+        except ValueError:
+            raise CcmError(f'"{raw}" is not a real date', 2) from None
+        return day.year, day.month, day.day
     if not re.search(r"[A-Za-z]", raw) and not re.fullmatch(r"\d{1,2}/\d{1,2}/\d{4}", raw):
         raise bad  # numbers alone in other shapes are ambiguous
     from datetime import datetime

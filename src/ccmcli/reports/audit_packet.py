@@ -42,7 +42,7 @@ def month_facts(data: DataDir, settings: Settings, month: Month) -> MonthFacts:
     facts.generated_at = now_in(settings.timezone).isoformat(timespec="seconds")
     facts.ledger, facts.ledger_note = ledger_rows(data, month)
     facts.close, facts.recorded = _close_facts(data, month)
-    from ccmcli.codes.condition_codes import load_checker
+    from ccmcli.store.condition_codes import load_checker
 
     facts.describe, _ = load_checker()
     return facts
@@ -50,7 +50,7 @@ def month_facts(data: DataDir, settings: Settings, month: Month) -> MonthFacts:
 
 def ledger_rows(data: DataDir, month: Month) -> tuple[list[dict], str | None]:
     """Every line of the month's export ledger as a dict of its columns (shared lock)."""
-    from ccmcli.store.ledger import LEDGER_COLUMNS
+    from ccmcli.store.ledger import LEDGER_COLUMNS, LEGACY_COLUMNS
 
     path = data.export_path(month)
     try:  # the lock read_ledger takes, on a regular file the path still names
@@ -62,10 +62,11 @@ def ledger_rows(data: DataDir, month: Month) -> tuple[list[dict], str | None]:
     finally:
         os.close(fd)
     rows = list(csv.reader(io.StringIO(text, newline="")))
-    if not rows or tuple(h.strip() for h in rows[0]) != LEDGER_COLUMNS:
+    header = tuple(h.strip() for h in rows[0]) if rows else ()
+    if header not in (LEDGER_COLUMNS, LEGACY_COLUMNS):  # a ledger from before A18: no frequency
         return [], f"{data.relative(path)} has an unexpected header; its lines are not shown"
-    good = [dict(zip(LEDGER_COLUMNS, r, strict=True)) for r in rows[1:] if len(r) == len(LEDGER_COLUMNS)]  # fmt: skip
-    bad = sum(1 for r in rows[1:] if r and r != [""] and len(r) != len(LEDGER_COLUMNS))
+    good = [dict(zip(header, r, strict=True)) for r in rows[1:] if len(r) == len(header)]
+    bad = sum(1 for r in rows[1:] if r and r != [""] and len(r) != len(header))
     for row in good:
         row["patient_id"] = row["patient_id"].removeprefix("'")
     note = f"{bad} damaged line(s) in {data.relative(path)} are not shown" if bad else None
@@ -113,7 +114,7 @@ def build(ex: Explanation, facts: MonthFacts) -> Packet:
         "gates": [{**g, "ref": _gate_ref(j.rules, g["rule"])} for g in d["gates"]],
         "entries": [{**e, "where": f"{e['file']}:{e['line']}"} for e in d["entries"]],
         "problems": [pr.render() for pr in ex.problems],
-        "minutes": dict(j.minutes),
+        "minutes": {**j.minutes, "apart": j.apart},  # counted, and apart what does not count
         "billing": _billing(j, d["track"], s),
         "exported": [r for r in facts.ledger if r["patient_id"] == p.id],
         "ledger_note": facts.ledger_note,
@@ -140,7 +141,11 @@ def _record(p: Patient, month: Month) -> dict:
 
 def _billing(j, track: dict | None, s: Settings) -> dict:
     """The codes, units, amounts and date of service, with the rules that decided them."""
+    from ccmcli.reports.wording import codes_text
+
     rules = j.rules
+    if track is not None:  # the packet's words: codes as `99490x1`, the references as the rule
+        track = {**track, "codes": codes_text(j.codes), "rule": track["references"]}
     return {
         "status": j.status, "amount": j.amount,
         "date_of_service": j.date_of_service.isoformat() if j.date_of_service else None,

@@ -22,17 +22,16 @@ def run_check(
     month = practice.month(month_text)
     for pid in ids or []:
         data.patient_path(pid)
-        if pid not in practice.patients:
-            why = "its file has errors" if pid in practice.invalid else "no such patient"
-            raise CcmError(f'cannot check "{pid}": {why}')
+        if pid not in practice.patients and pid not in practice.invalid:
+            raise CcmError(f'cannot check "{pid}": no such patient')
     only = list(dict.fromkeys(ids)) if ids else None
-    step = progress(len(only or practice.patients)) if progress else None
+    step = progress(len(only or practice.known_ids())) if progress else None
     if as_json and only is None:
         from ccmcli.reports.judged_lines import judge_month_lines
 
         report = judge_month_lines(practice, month, on_patient=step)
     else:
-        report = judge_month(practice, month, only=only, on_patient=step)
+        report = judge_month(practice, month, only=only, on_patient=step, with_errors=True)
     if status:
         report.judgements = [j for j in report.judgements if j.status == status]
         if report.lines is not None:
@@ -61,34 +60,47 @@ class Worklist:
     steps: list[NextStep] = field(default_factory=list)  # one per judgement
 
     def items(self) -> list[dict]:
+        """Each patient as `check` words it (contract 2), with `next` and what it would add."""
         return [
             {"patient_id": j.patient.id, "name": j.patient.name, "program": j.patient.program,
-             "minutes": j.minutes["clinical_staff"] + j.minutes["practitioner"],
+             "status": j.status, "minutes": dict(j.minutes),
              "minutes_needed": step.minutes_needed, "role": step.role,
-             "next": step.as_dict(), "status": j.status, "days_left": self.days_left}
+             "next": step.as_dict(), "adds": _adds(j, step), "days_left": self.days_left}
             for j, step in zip(self.judgements, self.steps, strict=True)
         ]  # fmt: skip
 
     def as_dict(self) -> dict:
-        return {"month": str(self.month), "days_left": self.days_left, "patients": self.items(),
-                "problems": [p.as_dict() for p in self.problems]}  # fmt: skip
+        return {"schema": "ccm.worklist/1", "month": str(self.month),
+                "days_left": self.days_left, "patients": self.items(),
+                "problems": [p.as_dict() for p in self.problems],
+                "summary": self.totals()}  # fmt: skip
 
     def totals(self) -> dict:
         """Patients listed, minutes they still need, and what those minutes would add."""
-        from decimal import Decimal
-
         pairs = list(zip(self.judgements, self.steps, strict=True))
-        stake = sum((Decimal(str(s.amount)) - Decimal(str(j.amount)) for j, s in pairs),
-                    Decimal(0))  # fmt: skip
+        cents = sum(round(_adds(j, s) * 100) for j, s in pairs)
         return {"patients": len(pairs), "minutes_needed": sum(s.minutes_needed for _, s in pairs),
-                "amount_at_stake": float(stake)}  # fmt: skip
+                "amount_at_stake": cents / 100}  # fmt: skip
 
     def rows(self) -> list[list]:
         return [
-            [i["patient_id"], i["name"], i["minutes"], i["minutes_needed"], i["role"],
-             codes_text([(c["code"], c["units"]) for c in i["next"]["codes"]]), i["days_left"]]
+            [i["patient_id"], i["name"], i["program"], i["status"], i["minutes"]["counted"],
+             i["minutes_needed"], i["role"],
+             codes_text([(c["code"], c["units"]) for c in i["next"]["codes"]]),
+             f"{i['adds']:.2f}", i["days_left"]]
             for i in self.items()
         ]  # fmt: skip
+
+
+WORKLIST_CSV = ["patient_id", "name", "program", "status", "minutes", "minutes_needed", "role",
+                "next_codes", "adds", "days_left"]  # fmt: skip
+
+
+def _adds(j: Judgement, step: NextStep) -> float:
+    """What reaching `step` adds to the month's amount, in cents exactly."""
+    from decimal import Decimal
+
+    return float(Decimal(str(step.amount)) - Decimal(str(j.amount)))
 
 
 def apcm_step(j: Judgement) -> NextStep | None:
@@ -133,14 +145,17 @@ class Explanation:
     voided: list  # entries of the patient cancelled by void rows, and the void rows
     problems: list[Problem]
     settings: object
+    enrolled: bool = True  # part of the month (A17); else the text says so, and only that
 
     def entries(self) -> list[dict]:
         rows = []
         for v in self.judgement.verdicts:
             why = REASONS.get(v.reason) or self._unused(v.entry.role)
             rows.append({**v.entry.as_dict(), "counted": why is None, "why_not": why})
+        billed = {s.service for s in self.judgement.services}
         for e in self.judgement.other:
-            why = f"time of another service ({e.service}): counts toward nothing here (A7)"
+            why = (f"time of another service ({e.service}): judged under its own rules below (A7, A16)" if e.service in
+                   billed else f"time of another service ({e.service}): counts toward nothing here (A7)")  # fmt: skip
             rows.append({**e.as_dict(), "counted": False, "why_not": why})
         for e in self.voided:
             why = f"voided by {e.voided_by}" if e.voided_by else f"void row for {e.voids}"
@@ -168,6 +183,7 @@ class Explanation:
                       for g, fact in j.gate_results],
             "track": self._track(),
             "entries": self.entries(),
+            "service_details": [service_explained(s, j) for s in j.services],
             "problems": [p.as_dict() for p in self.problems],
         }  # fmt: skip
 
@@ -182,6 +198,26 @@ class Explanation:
         return explain_lines(self)
 
 
+SERVICE_REASONS = {**REASONS, "no_consent": "no consent to the service recorded",
+                   "before_consent": "before the service's consent"}  # fmt: skip
+
+
+def service_explained(s, j: Judgement) -> dict:
+    """A16 in explain: a service's verdict with its gates and every entry, counted or why not."""
+    from ccmcli.rules.services import describe
+
+    return {
+        **s.as_dict(),
+        "code": s.candidate,
+        "gates": [{"rule": g, "passed": fact is None,
+                   "fact": fact or describe(g, j.patient, s.service)} for g, fact in s.gate_results],
+        "entries": [{**v.entry.as_dict(), "counted": v.counted,
+                     "why_not": None if v.counted else SERVICE_REASONS.get(v.reason, v.reason)}
+                    for v in s.verdicts],
+        "not_billed": [{"code": c, "why": why} for c, why in s.not_billed],
+    }  # fmt: skip
+
+
 def _fact(gate: str, j: Judgement) -> str:
     from ccmcli.rules.gates import describe
 
@@ -190,6 +226,7 @@ def _fact(gate: str, j: Judgement) -> str:
 
 def run_explain(data: DataDir, patient_id: str, month_text: str | None) -> Explanation:
     from ccmcli.actions.patients import month_status
+    from ccmcli.actions.status import enrolled
 
     practice = load(data, patient_ids=[patient_id])
     patient = practice.patient(patient_id)
@@ -199,4 +236,5 @@ def run_explain(data: DataDir, patient_id: str, month_text: str | None) -> Expla
     voided = [e for e in log.entries if e.patient_id == patient.id and not e.counts]
     # the patient's own problems and those of whole files; other patients' rows are theirs
     problems = [p for p in practice.month_problems(month) if p.patient_id in (None, patient.id)]
-    return Explanation(j, voided, problems, practice.settings)
+    return Explanation(j, voided, problems, practice.settings,
+                       enrolled(practice, patient, month))  # fmt: skip

@@ -41,6 +41,14 @@ def code_page(code: str, year: int) -> dict:
     """The page as data: what `ccm rules CODE --format json` prints and the text is made of."""
     code = code.strip().upper()
     rules, note = rules_for(year)
+    if not any(code in (t.base_code, t.addon_code) for t in rules.tracks) and all(
+        code != lv.code for lv in rules.levels
+    ):
+        from ccmcli.reports.service_page import find_service_code, service_page
+
+        found = find_service_code(code, year)  # A11-A15: the other monthly services' codes
+        if found is not None:
+            return service_page(code, *found)
     track, kind, level = _find(code, rules)
     page = {
         "code": code, "rules": str(rules.year), "program": track.program, "track": track.name,
@@ -120,6 +128,10 @@ def _amounts(code: str) -> list[dict]:
 
 def page_lines(page: dict) -> list[str]:
     """The page in plain words, for a person at a terminal."""
+    if "billed" in page:
+        from ccmcli.reports.service_page import service_page_lines
+
+        return service_page_lines(page)
     t = page["threshold_minutes"]
     out = [f"{page['code']}  ({page['program']}, {page['track']} track; rules {page['rules']})", "",
            f"What it pays for: {page['pays_for']}.", f"Whose time counts: {page['whose_time']}."]  # fmt: skip

@@ -13,6 +13,7 @@ from ccmcli.models.findings import Problem
 from ccmcli.models.months import Month
 from ccmcli.models.records import Patient
 from ccmcli.rules.engine import as_enrolled_in
+from ccmcli.rules.enrolment import part_of_month
 from ccmcli.rules.outcomes import COUNTING_COLUMNS, counted_minutes, program_outcomes
 from ccmcli.rules.table import rules_for
 from ccmcli.store import logcache
@@ -60,7 +61,8 @@ class PatientComparison:
         return next(p for p, t in self.programs.items() if round(t.amount, 2) == top)
 
     def as_dict(self) -> dict:
-        return {"patient_id": self.patient_id, "enrolled": self.enrolled,
+        return {"patient_id": self.patient_id, "name": self.name, "enrolled": self.enrolled,
+                "best": self.best,
                 "programs": {p: t.as_dict() for p, t in self.programs.items()}}  # fmt: skip
 
 
@@ -79,9 +81,12 @@ class Comparison:
                          if c.enrolled in c.programs), 2)  # fmt: skip
 
     def as_dict(self) -> dict:
-        """Contract section 12."""
-        return {"months": [str(m) for m in self.months],
-                "patients": [c.as_dict() for c in self.patients], "totals": self.totals()}  # fmt: skip
+        """Contract section 12, with the table's words: each patient's name and best program,
+        the enrolled programs' total, and the files' problems."""
+        return {"schema": "ccm.compare/1", "months": [str(m) for m in self.months],
+                "patients": [c.as_dict() for c in self.patients], "totals": self.totals(),
+                "enrolled_total": self.enrolled_total(),
+                "problems": [p.as_dict() for p in self.problems]}  # fmt: skip
 
 
 def run_compare(
@@ -117,7 +122,8 @@ def month_range(last: Month, count: int) -> list[Month]:
 
 def compare(practice: "Practice", months: list[Month], ids: list[str]) -> Comparison:
     """Judge every patient-month under each of its programs and add them up per patient, in
-    month order; the months are judged on every CPU when there are many patient-months."""
+    month order (a month a patient is no part of adds nothing, A17); the months are judged on
+    every CPU when there are many patient-months."""
     from ccmcli.store.parallel_parse import parse_many, worker_count
 
     found = {pid: _row(practice.patients[pid], months[-1]) for pid in ids}
@@ -129,8 +135,10 @@ def compare(practice: "Practice", months: list[Month], ids: list[str]) -> Compar
         columns, month_problems = _month_columns(practice.data, month, practice.known_ids())
         counted = counted_minutes(practice.patients, columns)
         settings = practice.settings
+        logged = set(columns[0])
         return month, month_problems, [
             program_outcomes(month, *counted.get(pid, (0, 0)), settings, rules, variants[pid])
+            if part_of_month(practice.patients[pid], month, pid in logged) else None
             for pid in ids
         ]  # fmt: skip
 
@@ -141,17 +149,21 @@ def compare(practice: "Practice", months: list[Month], ids: list[str]) -> Compar
     judged.update({month: rest for month, *rest in parse_many(todo, outcomes_of, workers, 1)})
     if kept:
         kept.save(judged)
+    part: set[str] = set()  # A17: a patient part of none of the months is not listed
     for month in months:
         month_problems, outcomes = judged[month]
         problems += month_problems
         for pid, patient_outcomes in zip(ids, outcomes, strict=True):
+            if patient_outcomes is None:
+                continue
+            part.add(pid)
             row = found[pid]
             for program, amount, billable, blockers in patient_outcomes:
                 total = row.programs[program]
                 total.amount += amount
                 total.months_billable += billable
                 total.blockers.update(blockers)
-    return Comparison(months, [found[pid] for pid in ids], problems)
+    return Comparison(months, [found[pid] for pid in ids if pid in part], problems)
 
 
 class KeptOutcomes:

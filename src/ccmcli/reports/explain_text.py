@@ -21,8 +21,8 @@ def track_reason(j: Judgement, settings) -> dict | None:
         why = "selection: max_payment; it pays most among the tracks whose base threshold is met"
     else:
         why = "the only track whose base threshold is met"
-    return {"track": t.name, "codes": codes_text(j.codes), "minutes": j.chosen.minutes,
-            "rule": t.rule, "why": why}  # fmt: skip
+    return {"track": t.name, "codes": [{"code": c, "units": n} for c, n in j.codes],
+            "minutes": j.chosen.minutes, "references": t.rule, "why": why}  # fmt: skip
 
 
 def explain_parts(ex) -> tuple[list[str], list[dict], list[str]]:
@@ -46,18 +46,61 @@ def explain_parts(ex) -> tuple[list[str], list[dict], list[str]]:
          "verdict": "counted" if e["counted"] else f"not counted: {e['why_not']}"}
         for e in d["entries"]
     ]  # fmt: skip
-    tail = [f"minutes: clinical staff {j.minutes['clinical_staff']}, practitioner "
+    tail = [f"minutes: counted {j.counted}; clinical staff {j.minutes['clinical_staff']}, practitioner "
             f"{j.minutes['practitioner']}, not counted {j.minutes['not_counted']}" + _other(j)]  # fmt: skip
     track = d["track"]
     if track:
-        tail.append(f"track: {track['track']} -> {track['codes']} (${j.amount:.2f}, date of "
-                    f"service {j.date_of_service}); {track['why']} [{track['rule']}]")  # fmt: skip
+        tail.append(f"track: {track['track']} -> {codes_text(j.codes)} (${j.amount:.2f}, date of "
+                    f"service {j.date_of_service}); {track['why']} [{track['references']}]")  # fmt: skip
     for a in j.alternatives:
         tail.append(f"  alternative: {a.track.name} -> {codes_text(a.codes)} (${a.amount:.2f})")
     for f in j.blockers + j.warnings:
         tail.append(f"{'blocker' if f in j.blockers else 'warning'} {f.rule}: {f.message}")
-    tail.extend(p.render() for p in ex.problems)
+    tail.extend(_services(j, d["service_details"]))
+    # errors of the files go to stderr once (cli/output.report_problems), not here as well
+    tail.extend(p.render() for p in ex.problems if p.severity != "error")
     return head, entries, tail
+
+
+def _services(j: Judgement, services: list[dict]) -> list[str]:
+    """A16: each other service of the month, as the program is shown: its gates, its counted
+    entries and its verdict; then what the month bills in all."""
+    from ccmcli.rules.services import SERVICE_NAMES
+
+    out = []
+    for s in services:
+        codes = codes_text([(c["code"], c["units"]) for c in s["codes"]])
+        verdict = (f"{codes} (${s['amount']:.2f}, date of service {s['date_of_service']})"
+                   if s["codes"] else f"{s['code']} not billed")  # fmt: skip
+        out += ["", f"{SERVICE_NAMES[s['service']]}: {s['status']} -> {verdict}"]
+        for g in s["gates"]:
+            out.append(f"  {'ok     ' if g['passed'] else 'BLOCKED'} {g['rule']}: {g['fact']}")
+        for e in s["entries"]:
+            why = "counted" if e["counted"] else f"not counted: {e['why_not']}"
+            out.append(f"  {e['file']}:{e['line']}  {e['id']}  {e['date']}  {e['minutes']} min  "
+                       f"{e['role']}  {e['activity']}  {why}")  # fmt: skip
+        m = s["minutes"]
+        out.append(f"  minutes: counted {m['counted']}, not counted {m['not_counted']}")
+        if s["next"]:
+            n = s["next"]
+            out.append(f"  next: {n['minutes_needed']} more minutes for "
+                       f"{codes_text([(c['code'], c['units']) for c in n['codes']])}")  # fmt: skip
+        for nb in s["not_billed"]:
+            out.append(f"  {nb['code']} not billed: {nb['why']}")
+        if s.get("note"):
+            out.append(f"  note: {s['note']}")
+        for kind in ("blockers", "warnings"):
+            for f in s[kind]:
+                out.append(f"  {kind[:-1]} {f['rule']}: {f['message']}")
+    for n in j.not_assessed:
+        codes = f" ({', '.join(n['codes'])})" if n["codes"] else ""
+        out.append(f"not assessed: {n['service']} {n['minutes']} min{codes}: {n['reason']} "
+                   f"[{n['rule']}]")  # fmt: skip
+    if j.services:
+        extra = j.total_amount - j.amount
+        out += ["", f"total: program ${j.amount:.2f} + services ${extra:.2f} = "
+                f"${j.total_amount:.2f}; patient share ${j.patient_share:.2f} (20%, A16)"]  # fmt: skip
+    return out
 
 
 def explain_lines(ex) -> list[str]:

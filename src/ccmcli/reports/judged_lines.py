@@ -25,7 +25,13 @@ from typing import TYPE_CHECKING, NamedTuple
 
 from ccmcli.models.months import Month
 from ccmcli.reports.json_text import encode
-from ccmcli.reports.practice_month import MonthReport, judgement_dict, month_inputs
+from ccmcli.reports.practice_month import (
+    MonthReport,
+    file_error,
+    judgement_dict,
+    members,
+    month_inputs,
+)
 from ccmcli.rules.judge import judge
 from ccmcli.store import cache, regular_files
 
@@ -33,7 +39,7 @@ if TYPE_CHECKING:
     from ccmcli.loader import Practice
     from ccmcli.rules.engine import Judgement
 
-FORMAT = "1"
+FORMAT = "2"
 _LINE, _VOIDED_BY = attrgetter("line"), attrgetter("voided_by")
 _NOTHING = (0, hashlib.sha256(b"").hexdigest(), 0)  # no bytes known: only rowless patients kept
 
@@ -47,10 +53,13 @@ class JudgedLine(NamedTuple):
     amount: float
     codes: list[tuple[str, int]]
     json: str  # as json_text.encode writes it
+    total_amount: float  # A16: with the other services' amounts
+    patient_share: float
 
 
 def line_of(j: "Judgement") -> JudgedLine:
-    return JudgedLine(j.patient.id, j.status, j.amount, list(j.codes), encode(judgement_dict(j)))
+    return JudgedLine(j.patient.id, j.status, j.amount, list(j.codes), encode(judgement_dict(j)),
+                      j.total_amount, j.patient_share)  # fmt: skip
 
 
 def judge_month_lines(practice: "Practice", month: Month, on_patient=None) -> MonthReport:
@@ -62,7 +71,7 @@ def judge_month_lines(practice: "Practice", month: Month, on_patient=None) -> Mo
     report, by_patient, warnings = month_inputs(practice, month)
     kept = Kept.open(practice, report)
     settings, rules, provisional = practice.settings, report.rules, report.provisional
-    order = sorted(practice.patients)
+    order = members(practice, month, by_patient)
     lines: dict[str, JudgedLine] = {}
     keys: dict[str, tuple] = {}
     for pid in order:
@@ -85,7 +94,9 @@ def judge_month_lines(practice: "Practice", month: Month, on_patient=None) -> Mo
             kept.put(line.patient_id, keys[line.patient_id], line)
         if on_patient:
             on_patient()
-    report.lines = [lines[pid] for pid in order]
+    for pid in practice.invalid:  # listed, never kept: file_error reads only the problems
+        lines[pid] = line_of(file_error(practice, pid, month, rules))
+    report.lines = [lines[pid] for pid in sorted(lines)]
     if kept:
         kept.save()
     return report
@@ -144,14 +155,15 @@ class Kept:
         if hit is None or hit[0] != key:
             return None
         self.new[pid] = hit
-        _, text, status, amount, codes = hit
-        return JudgedLine(pid, status, amount, list(map(tuple, codes)), text)
+        _, text, status, amount, codes, total, share = hit
+        return JudgedLine(pid, status, amount, list(map(tuple, codes)), text, total, share)
 
     def put(self, pid: str, key: tuple, line: JudgedLine) -> None:
         """Keep the line if every row of the patient lies in the log's settled bytes."""
         lines = key[1]
         if not lines or max(lines) < self.prefix[2]:
-            self.new[pid] = (key, line.json, line.status, line.amount, line.codes)
+            self.new[pid] = (key, line.json, line.status, line.amount, line.codes,
+                             line.total_amount, line.patient_share)  # fmt: skip
             self.changed = True
 
     def save(self) -> None:

@@ -113,8 +113,18 @@ def _shown(value: object) -> str:
 _FIELDS = ("status", "program", "codes", "amount", "date_of_service", "blockers")
 
 
-def differences(recorded: dict, now: dict) -> list[Difference]:
-    """Every way the month differs from its close record: files first, then each patient."""
+def outside(practice: "Practice", report: MonthReport | None) -> set[str]:
+    """The valid patients that are no part of the month now (A17)."""
+    judged = {j.patient.id for j in report.judgements} if report is not None else set()
+    return set(practice.patients) - judged
+
+
+def differences(recorded: dict, now: dict, outside: set[str] = frozenset()) -> list[Difference]:
+    """Every way the month differs from its close record: files first, then each patient.
+
+    A patient no part of the month now (A17) whose recorded line billed nothing and counted no
+    entry is no difference: a record made before A17 listed every patient, the not yet enrolled
+    among them."""
     out = []
     for part, name in (("log", "log"), ("ledger", "export ledger")):
         was, is_ = recorded[part]["sha256"], now[part]["sha256"]
@@ -124,6 +134,8 @@ def differences(recorded: dict, now: dict) -> list[Difference]:
     old = {p["patient_id"]: p for p in recorded["patients"]}
     new = {p["patient_id"]: p for p in now["patients"]}
     for pid in sorted(old.keys() | new.keys()):
+        if pid in outside and pid not in new and not old[pid]["codes"] and not old[pid]["entries"]:
+            continue
         out += patient_differences(pid, old.get(pid), new.get(pid))
     return out
 
@@ -166,10 +178,10 @@ def closed_month_problems(practice: "Practice") -> list[Problem]:
         record = history.last_close()
         if not history.closed or record is None:
             continue
-        now, _ = current(practice, month)
+        now, report = current(practice, month)
         if now is not None:
             rel = history.files[history.records.index(record)]
-            out += as_problems(rel, month, differences(record, now))
+            out += as_problems(rel, month, differences(record, now, outside(practice, report)))
     if tz is not None:
         out += _exported_not_closed(data, tz, numbers)
     return out

@@ -241,8 +241,10 @@ def staff_minutes(judgements: list[Judgement]) -> list[StaffMinutes]:
 
 
 def counted_minutes(j: Judgement) -> int:
-    """The minutes of the month that count (both roles), as the histogram draws them."""
-    return j.minutes["clinical_staff"] + j.minutes["practitioner"]
+    """The minutes of the month that count (contract 3 `minutes.counted`), as the histogram
+    draws them: the minutes of a role the track leaves out would put a patient past a
+    threshold it has not reached."""
+    return j.counted
 
 
 def thresholds(report: PracticeReport, up_to: int) -> list[tuple[int, list[str]]]:

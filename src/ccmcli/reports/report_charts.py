@@ -25,9 +25,38 @@ class Chart:
     svg: str
 
 
+def _matplotlib_home() -> None:
+    """matplotlib keeps its font list in a config folder, by default under HOME: one it cannot
+    write (a service user's missing home) earns warnings on every report, and as root it would
+    create HOME. Its folder is ccm's own cache folder instead, else a private temporary one."""
+    import os
+
+    if os.environ.get("MPLCONFIGDIR"):
+        return
+    from ccmcli.store.fileio import make_dirs, would_create_home
+    from ccmcli.store.icd10 import default_cache_dir
+
+    folder = default_cache_dir() / "matplotlib"
+    try:
+        if would_create_home(folder):
+            raise OSError("no home")
+        make_dirs(folder)
+        if not os.access(folder, os.W_OK | os.X_OK):
+            raise OSError("not writable")
+    except OSError:
+        import atexit
+        import shutil
+        import tempfile
+
+        folder = tempfile.mkdtemp(prefix="ccm-matplotlib-")
+        atexit.register(shutil.rmtree, folder, True)
+    os.environ["MPLCONFIGDIR"] = str(folder)
+
+
 def _figure(width: float, height: float, margins: dict[str, float]):
     """A figure with fixed margins (inches): matplotlib's automatic layout would draw each
     chart twice more, and on a large practice the charts are a good part of the command."""
+    _matplotlib_home()
     from matplotlib.figure import Figure
 
     fig = Figure(figsize=(width, height))
@@ -88,7 +117,7 @@ def _minutes_chart(minutes: list[int], top: int, lines: list, month: str) -> Cha
     codes_axis.set_xticks([at for at, _ in lines], labels=[_label(codes) for _, codes in lines])
     codes_axis.tick_params(labelsize=6.5, colors=WARN, length=0, rotation=90)
     ax.set_xlim(0, top + BIN_MINUTES)
-    ax.set_xlabel("minutes that count this month (clinical staff + practitioner)", color=INK)
+    ax.set_xlabel("minutes that count toward the month's track", color=INK)
     ax.set_ylabel("patients", color=INK)
     ax.yaxis.get_major_locator().set_params(integer=True)
     where = ", ".join(f"{at} min ({' '.join(codes)})" for at, codes in lines)

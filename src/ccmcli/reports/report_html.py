@@ -34,6 +34,7 @@ def patient_row(j: Judgement) -> dict:
         "staff": j.minutes["clinical_staff"],
         "prac": j.minutes["practitioner"],
         "counted": counted_minutes(j),
+        "apart": j.apart,
         "codes": codes_text(j.codes),
         "date": j.date_of_service.isoformat() if j.date_of_service else "",
         "amount": f"{j.amount:.2f}" if j.codes else "",

@@ -6,9 +6,10 @@ year's conversion factor and the CMS file that publishes both, so a biller can c
 
 from ccmcli.models.months import now
 from ccmcli.reports.wording import rule_ref
-from ccmcli.rules.table import Amount, rules_for
+from ccmcli.rules.table import SERVICE_GATES, Amount, RuleYear, rules_for
 
-ROWS_HEADER = ["program", "track", "code", "kind", "minutes", "cap", "amount", "rule", "rvu",
+# `when`: the threshold in the table's words (`>= 20`, `each +20`, `>= 2 cond, qmb`, `5-19`)
+ROWS_HEADER = ["program", "track", "code", "kind", "when", "cap", "amount", "references", "rvu",
                "conversion_factor", "rvu_file"]  # fmt: skip
 
 
@@ -22,24 +23,53 @@ def rules_dict(year: int | None) -> dict:
     tracks = []
     for t in rules.tracks:
         tracks.append({
-            "program": t.program, "track": t.name, "rule": t.rule, "summary": t.summary,
+            "program": t.program, "track": t.name, "references": t.rule, "summary": t.summary,
             "counts": t.counts, "complex_month_only": t.needs_complex_month,
             "base": {"code": t.base_code, "minutes": t.base_minutes,
                      **amount_dict(rules.amounts[t.base_code])},
             "addon": {"code": t.addon_code, "minutes_each": t.addon_minutes, "cap": t.addon_cap,
                       **amount_dict(rules.amounts[t.addon_code])},
         })  # fmt: skip
-    levels = [{"program": "apcm", "level": lv.level, "code": lv.code, "rule": lv.rule,
+    levels = [{"program": "apcm", "level": lv.level, "code": lv.code, "references": lv.rule,
                "summary": lv.summary, "min_conditions": lv.min_conditions, "qmb": lv.needs_qmb,
                **amount_dict(rules.amounts[lv.code])} for lv in rules.levels]  # fmt: skip
     gates = [{"rule": g.id, "ref": rule_ref(g.id, rules), "programs": list(g.programs),
               "source": g.rule, "summary": g.summary} for g in rules.gates]  # fmt: skip
+    gates += [{"rule": g.id, "ref": g.id, "programs": list(g.programs), "source": g.rule,
+               "summary": g.summary} for g in SERVICE_GATES]  # fmt: skip
     schedule = rules.fee_schedule
-    out = {"rules": str(rules.year), "conversion_factor": float(schedule.conversion_factor),
+    out = {"schema": "ccm.rules/1", "year": rules.year, "rules": str(rules.year),
+           "conversion_factor": float(schedule.conversion_factor),
            "rvu_file": {"name": schedule.name, "released": schedule.released},
-           "source": rules.source, "tracks": tracks, "levels": levels, "gates": gates}  # fmt: skip
+           "source": rules.source, "tracks": tracks, "levels": levels,
+           "services": _services(rules), "gates": gates}  # fmt: skip
     if note:
         out["note"] = note
+    return out
+
+
+def _services(rules: RuleYear) -> list[dict]:
+    """A11-A14: each service's codes by tier, with the same figures as the program codes."""
+    out = []
+    for r in rules.services:
+        tiers = []
+        if r.short_code:
+            tiers.append({"code": r.short_code, "kind": "short",
+                          "minutes": f"{r.short_minutes}-{r.base_minutes - 1}", "cap": 1})  # fmt: skip
+        tiers.append({"code": r.base_code, "kind": "base", "minutes": f">= {r.base_minutes}",
+                      "cap": 1})  # fmt: skip
+        if r.addon_code:
+            tiers.append({"code": r.addon_code, "kind": "add-on",
+                          "minutes": f"each +{r.addon_minutes}", "cap": r.default_cap,
+                          "cap_setting": r.cap_setting})  # fmt: skip
+        out += [{"service": r.service, "references": r.rule, "summary": r.summary, **t,
+                 **amount_dict(rules.amounts[t["code"]])} for t in tiers]  # fmt: skip
+    for a in rules.addons:
+        out.append({"service": a.service, "references": a.rule, "summary": a.summary, "code": a.code,
+                    "kind": "add-on",
+                    "program": a.program, "minutes": "ccm policy",
+                    "minutes_setting": a.minutes_setting,
+                    "cap": 1, **amount_dict(rules.amounts[a.code])})  # fmt: skip
     return out
 
 
@@ -49,13 +79,16 @@ def rules_rows(view: dict) -> list[list]:
     for t in view["tracks"]:
         b, a = t["base"], t["addon"]
         rows.append([t["program"], t["track"], b["code"], "base", f">= {b['minutes']}", 1,
-                     f"{b['amount']:.2f}", t["rule"], *_source(b)])  # fmt: skip
+                     f"{b['amount']:.2f}", t["references"], *_source(b)])  # fmt: skip
         rows.append([t["program"], t["track"], a["code"], "add-on", f"each +{a['minutes_each']}",
-                     a["cap"], f"{a['amount']:.2f}", t["rule"], *_source(a)])  # fmt: skip
+                     a["cap"], f"{a['amount']:.2f}", t["references"], *_source(a)])  # fmt: skip
     for lv in view.get("levels", []):
         when = f">= {lv['min_conditions']} cond" + (", qmb" if lv["qmb"] else "")
         rows.append(["apcm", f"level{lv['level']}", lv["code"], "level", when, 1,
-                     f"{lv['amount']:.2f}", lv["rule"], *_source(lv)])  # fmt: skip
+                     f"{lv['amount']:.2f}", lv["references"], *_source(lv)])  # fmt: skip
+    for s in view.get("services", []):
+        rows.append([s["service"], "service", s["code"], s["kind"], s["minutes"], s["cap"],
+                     f"{s['amount']:.2f}", s["references"], *_source(s)])  # fmt: skip
     return rows
 
 

@@ -2,7 +2,7 @@
 
 import re
 
-from ccmcli.rules.engine import Codes, Judgement
+from ccmcli.rules.engine import Codes, Judgement, NextStep
 from ccmcli.rules.table import RuleYear
 
 # Short, stable words for narrow tables; JSON and CSV keep the contract's words.
@@ -55,10 +55,28 @@ def rule_ref(gate_id: str, rules: RuleYear) -> str:
     return gate_id
 
 
+def minutes_text(j: Judgement) -> str:
+    """`74 min (8 not counted)`: contract 3's `minutes.counted`, the minutes that do not count
+    toward it apart, so that no figure mixes the two."""
+    apart = f" ({j.apart} not counted)" if j.apart else ""
+    return f"{j.counted} min{apart}"
+
+
+def progress_of(j: Judgement, step: NextStep) -> tuple[int, int]:
+    """(minutes so far, threshold) toward `step`: the threshold its codes are earned at (A1),
+    and the minutes of that track so far, so that a bar's scale is always a real threshold."""
+    base, units = step.codes[0][0], dict(step.codes)
+    track = next((t for t in j.rules.tracks_for(j.patient.program) if t.base_code == base), None)
+    if track is None:  # APCM (A8): one documented activity, no minute threshold
+        return 0, step.minutes_needed
+    target = track.base_minutes + units.get(track.addon_code, 0) * track.addon_minutes
+    return target - step.minutes_needed, target
+
+
 def status_line(j: Judgement) -> str:
-    """`P0007: 32 min in March 2026: 99490 met; 8 more for 99439`."""
-    total = j.minutes["clinical_staff"] + j.minutes["practitioner"]
-    head = f"{j.patient.id}: {total} min in {j.month.label()}"
+    """`P0007: 32 min in March 2026: 99490 met; 8 more for 99439`, with the minutes that do
+    not count apart: `P0011: 74 min (8 not counted) in ...`."""
+    head = f"{j.patient.id}: {minutes_text(j)} in {j.month.label()}"
     if j.status == "blocked":
         return f"{head}: blocked ({', '.join(b.rule for b in j.blockers)})"
     parts = [f"{_met(j.codes)} met"] if j.codes else []

@@ -81,6 +81,25 @@ class Judgement:
     verdicts: list[EntryVerdict] = field(default_factory=list)
     gate_results: list[tuple[str, str | None]] = field(default_factory=list)
     other: list[Entry] = field(default_factory=list)  # entries of other services (A7)
+    services: list = field(default_factory=list)  # services.ServiceResult of each (A16)
+    not_assessed: list[dict] = field(default_factory=list)  # minutes reported, not billed (A15)
+
+    @property
+    def total_amount(self) -> float:
+        """A16: the program's amount plus the billed services', summed in cents."""
+        if not self.services:
+            return self.amount
+        cents = round(self.amount * 100) + sum(round(s.amount * 100) for s in self.services)
+        return cents / 100
+
+    @property
+    def patient_share(self) -> float:
+        """A16, F-60..F-65: 20% of the allowed amount (the deductible is not known to ccm);
+        nothing for a QMB, whom Medicare cost sharing may not be billed to (F-63)."""
+        if self.patient.qmb:
+            return 0.0
+        cents = round(self.total_amount * 100)
+        return (cents * 20 + 50) // 100 / 100  # 20%, to the cent, half up
 
     @property
     def codes(self) -> Codes:
@@ -93,6 +112,20 @@ class Judgement:
     @property
     def date_of_service(self) -> date | None:
         return self.chosen.date_of_service if self.chosen else None
+
+    @property
+    def counted(self) -> int:
+        """Contract 3 `minutes.counted`: the month's minutes as one figure."""
+        return self.minutes["counted"]
+
+    @property
+    def apart(self) -> int:
+        """The month's minutes of the program that are not in `counted`, shown beside it:
+        `not_counted`, and with no track chosen the countable minutes of a role the track
+        `next` names does not count. `counted + apart` is every minute logged for the program."""
+        m = self.minutes
+        rest = 0 if self.chosen else m["clinical_staff"] + m["practitioner"] - m["counted"]
+        return m["not_counted"] + rest
 
 
 def _iso(day: date | None) -> str | None:

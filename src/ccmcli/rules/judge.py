@@ -19,9 +19,11 @@ from ccmcli.rules.engine import (
     countable,
     counts_role,
     in_force,
+    track_minutes,
 )
 from ccmcli.rules.gates import same_condition
 from ccmcli.rules.selection import Option, choose, next_step, options
+from ccmcli.rules.services import judge_services
 from ccmcli.rules.table import RuleYear, Track
 from ccmcli.store.timelog import Entry
 
@@ -61,7 +63,7 @@ def judge(
     if patient.program == "apcm":
         j = _apcm(patient, month, rules, verdicts, gate_results, warnings, provisional)
         j.other, j.minutes["other_services"] = other, _by_service(other)
-        return j
+        return _with_services(j, settings, provisional)
     blockers = [Finding.blocker(gid, fact) for gid, fact in gate_results if fact]
     tracks = allowed_tracks(patient, month, rules)
     pool, sel = settings.count_practitioner_minutes_as_staff, settings.selection
@@ -75,19 +77,31 @@ def judge(
     if chosen and chosen.over_cap:
         warnings.append(_over_cap(chosen))
     step = NextStep(*found_next) if found_next else None
+    counted = _counted(chosen, step, tracks, staff, prac, pool)
     if provisional and not blockers:
         warnings.append(
             Finding.warning("provisional_month", f"{month} has not ended; totals may grow")
         )
-    return Judgement(
+    return _with_services(Judgement(
         patient=patient, month=month, rules=rules,
         status=_status(blockers, chosen, staff + prac),
         minutes={"clinical_staff": staff, "practitioner": prac,
                  "not_counted": excluded + unused + (chosen.over_cap if chosen else 0),
-                 "other_services": _by_service(other)},
+                 "other_services": _by_service(other), "counted": counted},
         chosen=chosen, alternatives=alternatives, blockers=blockers, warnings=warnings,
         next=step, verdicts=verdicts, gate_results=gate_results, other=other,
-    )  # fmt: skip
+    ), settings, provisional)  # fmt: skip
+
+
+def _with_services(j: Judgement, settings: Settings, provisional: bool) -> Judgement:
+    """A16: the patient-month's other services, each judged on its own minutes, after the
+    program (G0570 needs to know whether the month's APCM code bills, A12)."""
+    p = j.patient
+    if j.other or p.bhi is not None or p.rpm is not None or p.rtm is not None:
+        j.services, j.not_assessed = judge_services(
+            p, j.month, j.other, settings, j.rules, j.chosen is not None, provisional
+        )
+    return j
 
 
 def _apcm(patient: Patient, month: Month, rules: RuleYear, verdicts: list[EntryVerdict],
@@ -112,7 +126,8 @@ def _apcm(patient: Patient, month: Month, rules: RuleYear, verdicts: list[EntryV
         )
     return Judgement(
         patient=patient, month=month, rules=rules, status="blocked" if blockers else "billable",
-        minutes={"clinical_staff": staff, "practitioner": prac, "not_counted": excluded},
+        minutes={"clinical_staff": staff, "practitioner": prac, "not_counted": excluded,
+                 "counted": staff + prac},
         chosen=chosen, alternatives=[], blockers=blockers, warnings=warnings, next=None,
         verdicts=verdicts, gate_results=gate_results,
     )  # fmt: skip
@@ -152,6 +167,18 @@ def _priced(tracks: tuple[Track, ...], staff: int, prac: int, pool: bool, sel: s
         return found, choose(found, sel, patient.program), step
 
     return rules.remember(("priced", id(tracks), staff, prac, pool, sel, patient.program), work)
+
+
+def _counted(chosen: TrackResult | None, step: NextStep | None, tracks: tuple[Track, ...],
+             staff: int, prac: int, pool: bool) -> int:  # fmt: skip
+    """Contract 3 `minutes.counted`: the one figure every view shows for the month's minutes.
+    Those the chosen track counts, less any above its cap (they are in `not_counted`); with no
+    codes, those the track `next` names counts (A1, T-03); blocked, every countable minute
+    (explain marks them counted: no track was chosen to leave any out)."""
+    if chosen is not None:
+        return chosen.minutes - chosen.over_cap
+    track = step and next((t for t in tracks if t.base_code == step.codes[0][0]), None)
+    return track_minutes(track, staff, prac, pool) if track else staff + prac
 
 
 def _minute_totals(verdicts: list[EntryVerdict]) -> tuple[int, int, int]:

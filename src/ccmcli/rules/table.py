@@ -94,6 +94,68 @@ class Level:
     summary: str
 
 
+@dataclass(frozen=True, slots=True)
+class ServiceRule:
+    """How a service other than the program bills its own minutes (A11, A13, A14): an optional
+    short code for `short_minutes` up to the base threshold (99470, 98979: 2026 on), a base code
+    at `base_minutes`, and add-on units each further `addon_minutes`, at most the cap that the
+    setting `cap_setting` holds (none: no add-on). Whose minutes count: staff and practitioner
+    pool (F-13, F-24, F-38)."""
+
+    service: str  # bhi | rpm | rtm
+    base_code: str
+    base_minutes: int
+    short_code: str = ""  # billed at short_minutes .. base_minutes - 1, never with base_code
+    short_minutes: int = 0
+    addon_code: str = ""
+    addon_minutes: int = 0
+    cap_setting: str = ""  # the ccm.yaml setting holding the add-on cap
+    default_cap: int = 0  # its default (A13: 3, F-27; A14: 1, F-39)
+    rule: str = ""
+    summary: str = ""
+
+    def codes(self, minutes: int, cap: int) -> list[tuple[str, int]]:
+        """T-01: each threshold met in full; nothing below the first (A11, A13, A14)."""
+        if minutes >= self.base_minutes:
+            addon = min(cap, (minutes - self.base_minutes) // self.addon_minutes) if (
+                self.addon_code) else 0  # fmt: skip
+            return [(self.base_code, 1)] + ([(self.addon_code, addon)] if addon else [])
+        if self.short_code and minutes >= self.short_minutes:
+            return [(self.short_code, 1)]
+        return []
+
+    def thresholds(self, cap: int) -> list[int]:
+        """Minutes at which each further code or unit is earned, lowest first."""
+        first = [self.short_minutes] if self.short_code else []
+        addons = cap if self.addon_code else 0
+        return first + [self.base_minutes + i * self.addon_minutes for i in range(addons + 1)]
+
+
+@dataclass(frozen=True, slots=True)
+class AddonRule:
+    """A code billed only as an add-on to a program's base code (A12: G0570 beside APCM): the
+    service whose minutes evidence it, the program it needs, and the setting that holds its
+    minutes (ccm's policy: CMS's descriptor sets none, F-01)."""
+
+    code: str
+    service: str
+    program: str
+    minutes_setting: str
+    rule: str
+    summary: str
+
+
+@dataclass(frozen=True, slots=True)
+class NotBilled:
+    """Minutes or codes ccm reports and never bills (A10, A15), and why."""
+
+    service: str
+    codes: tuple[str, ...]
+    reason: str
+    rule: str
+    summary: str
+
+
 _UNKNOWN = object()  # not yet in RuleYear._answers (None may be an answer)
 
 
@@ -106,6 +168,8 @@ class RuleYear:
     source: str
     amounts: dict[str, Amount] = field(init=False, repr=False, compare=False)
     levels: tuple["Level", ...] = ()
+    services: tuple[ServiceRule, ...] = ()
+    addons: tuple[AddonRule, ...] = ()
     _answers: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -149,6 +213,15 @@ class RuleYear:
             "apcm", f"level{level.level}", level.code, 0, "", 0, 0, "any", "clinical_staff",
             False, level.rule, level.summary))  # fmt: skip
 
+    def service(self, name: str) -> ServiceRule | None:
+        """The rule that bills a service's own minutes this year (A11, A13, A14), if any."""
+        return next((r for r in self.services if r.service == name), None)
+
+    def addon_for(self, service: str, program: str) -> AddonRule | None:
+        """A12: the add-on a service bills in a program's month instead of its own code."""
+        return next((a for a in self.addons if a.service == service and a.program == program),
+                    None)  # fmt: skip
+
     def amount(self, codes: list[tuple[str, int]]) -> float:
         """National non-facility amount of codes with units (A6): each code's amount in cents
         times its units, summed exactly."""
@@ -189,6 +262,76 @@ LEVELS = (
     Level(2, "G0557", 2, False, "A8", "APCM level 2: 2 or more chronic conditions"),
     Level(3, "G0558", 2, True, "A8", "APCM level 3: 2 or more chronic conditions, QMB"),
 )
+# Services billed from their own minutes (A7, A11, A13, A14). 99470 and 98979 exist from 2026
+# (F-25, F-34); in 2025 nothing bills below 20 minutes.
+# fmt: off
+BHI = ServiceRule("bhi", "99484", 20, rule="A11, F-12, F-13, T-01",
+                  summary="general behavioral health integration, 20 min a month; no add-on")
+RPM_2025 = ServiceRule("rpm", "99457", 20, addon_code="99458", addon_minutes=20,
+                       cap_setting="rpm_addon_cap", default_cap=3, rule="A13, F-24, F-27, F-28",
+                       summary="RPM treatment management, 20 min with a live interactive "
+                               "contact; +20 min add-ons")
+RPM_2026 = ServiceRule("rpm", "99457", 20, "99470", 10, "99458", 20, "rpm_addon_cap", 3,
+                       rule="A13, F-24..F-28",
+                       summary="RPM treatment management: 10-19 min 99470, from 20 min 99457; "
+                               "+20 min add-ons 99458")
+RTM_2025 = ServiceRule("rtm", "98980", 20, addon_code="98981", addon_minutes=20,
+                       cap_setting="rtm_addon_cap", default_cap=1, rule="A14, F-35, F-37, F-39",
+                       summary="RTM treatment management, 20 min with an interactive contact; "
+                               "+20 min add-ons")
+RTM_2026 = ServiceRule("rtm", "98980", 20, "98979", 10, "98981", 20, "rtm_addon_cap", 1,
+                       rule="A14, F-34..F-37, F-39",
+                       summary="RTM treatment management: 10-19 min 98979, from 20 min 98980; "
+                               "+20 min add-ons 98981")
+# fmt: on
+G0570 = AddonRule(
+    "G0570",
+    "bhi",
+    "apcm",
+    "g0570_min_minutes",
+    "A12, F-01, F-06, F-08",
+    "APCM behavioral-health add-on, valued from 99484; billed with the APCM code "
+    "of the same month; its minutes are ccm policy (g0570_min_minutes), not a CMS "
+    "rule",
+)
+# A15 (and A10): reported under `not_assessed`, never billed, never pooled.
+NOT_BILLED = (
+    NotBilled("cocm", ("99492", "99493", "99494", "G2214"),
+              "needs_cocm_team_registry_and_episode_month", "A15, F-41..F-46",
+              "psychiatric collaborative care needs a care team, a registry and an episode month "
+              "that minutes cannot show"),
+    NotBilled("cocm", ("G0568", "G0569"), "needs_cocm_team_registry_and_episode_month",
+              "A15, F-02, F-03", "APCM collaborative-care add-ons: as CoCM, not billed by ccm"),
+    NotBilled("rpm", ("99453", "99454", "99445"), "needs_device_days", "A15, F-29",
+              "RPM device supply and set-up codes count device days, not minutes"),
+    NotBilled("rtm", ("98975", "98976", "98977", "98978", "98984", "98985", "98986"),
+              "needs_device_days", "A15, F-29", "RTM device codes count device days, not minutes"),
+    NotBilled("tcm", ("99495", "99496"), "not_time_based", "A15, A10",
+              "transitional care management is billed from a visit and contacts, not minutes"),
+    NotBilled("other", (), "not_time_based", "A15", "minutes of a service ccm has no rules for"),
+)  # fmt: skip
+
+SERVICE_GATES = (
+    Gate("no_bhi_enrollment", ("bhi",), "A11", "no `bhi:` block in the patient file"),
+    Gate("no_bh_condition", ("bhi",), "A11, F-14", "`bhi.conditions` is empty"),
+    Gate("no_consent", ("bhi", "rpm"), "A11, A13, F-16, F-32, C-01..C-04",
+         "no consent to the service, or one dated after the month"),
+    Gate("consent_revoked", ("bhi", "rpm"), "A11, A13, C-05", "the service's consent revoked in an earlier month"),
+    Gate("no_initiating_visit", ("bhi",), "A11, F-17, IV-01, IV-02",
+         "no initiating visit, one after the month, or more than 365 days before the BHI consent"),
+    Gate("no_care_plan", ("bhi",), "A11", "`bhi.care_plan.established` missing or after the month"),
+    Gate("cocm_same_month", ("bhi",), "A11, A12, F-08, F-18", "the month is in `cocm_months`"),
+    Gate("bh_addon_without_apcm", ("bhi",), "A12, F-06",
+         "G0570: the month's APCM code is not billable"),
+    Gate("no_rpm_enrollment", ("rpm",), "A13", "no `rpm:` block in the patient file"),
+    Gate("not_established_patient", ("rpm",), "A13, F-32",
+         "no visit recorded on or before the first counted RPM entry"),
+    Gate("no_interactive_contact", ("rpm", "rtm"), "A13, A14, F-24, F-37",
+         "minutes logged but no counted entry whose activity is a live interactive contact"),
+    Gate("rtm_same_month", ("rpm",), "A13, F-31", "RTM minutes in the month (rpm_rtm_conflict)"),
+    Gate("rpm_same_month", ("rtm",), "A14, F-31", "RPM minutes in the month (rpm_rtm_conflict)"),
+)  # fmt: skip
+
 # Days an initiating visit may precede consent: IV-01 (365); IV-03 for apcm (1,095, A8).
 VISIT_WINDOWS = {"ccm": 365, "pcm": 365, "apcm": 1095}
 
@@ -203,6 +346,9 @@ RVU25A = RvuFile("RVU25A", None, Decimal("32.3465"), {
     "99424": Decimal("2.50"), "99425": Decimal("1.82"),
     "99426": Decimal("1.91"), "99427": Decimal("1.56"),
     "G0556": Decimal("0.47"), "G0557": Decimal("1.51"), "G0558": Decimal("3.31"),
+    "99484": Decimal("1.64"),  # A11, F-23
+    "99457": Decimal("1.48"), "99458": Decimal("1.19"),  # A13, F-33
+    "98980": Decimal("1.55"), "98981": Decimal("1.21"),  # A14
 })  # fmt: skip
 RVU26A = RvuFile("RVU26A", "2025-12-29", Decimal("33.4009"), {
     "99490": Decimal("1.98"), "99439": Decimal("1.51"),
@@ -211,15 +357,18 @@ RVU26A = RvuFile("RVU26A", "2025-12-29", Decimal("33.4009"), {
     "99424": Decimal("2.62"), "99425": Decimal("1.84"),
     "99426": Decimal("2.03"), "99427": Decimal("1.62"),
     "G0556": Decimal("0.49"), "G0557": Decimal("1.61"), "G0558": Decimal("3.51"),
+    "99484": Decimal("1.72"), "G0570": Decimal("1.73"),  # A11, A12, F-09, F-23
+    "99470": Decimal("0.78"), "99457": Decimal("1.55"), "99458": Decimal("1.24"),  # A13, F-33
+    "98979": Decimal("0.79"), "98980": Decimal("1.62"), "98981": Decimal("1.24"),  # A14, F-40
 })  # fmt: skip
 
 YEARS: dict[int, RuleYear] = {
     2025: RuleYear(2025, RVU25A, TRACKS, GATES,
                    "CY2025 PFS final rule (89 FR 97710); amounts: CMS RVU25A; ccm-rules.md A6",
-                   LEVELS),
+                   LEVELS, (BHI, RPM_2025, RTM_2025)),
     2026: RuleYear(2026, RVU26A, TRACKS, GATES,
                    "CY2026 PFS final rule (90 FR 49266); amounts: CMS RVU26A; ccm-rules.md A6",
-                   LEVELS),
+                   LEVELS, (BHI, RPM_2026, RTM_2026), (G0570,)),
 }  # fmt: skip
 
 

@@ -257,7 +257,7 @@ def _prepare(folder: Path) -> None:
 def legacy_files(root: Path) -> list[Path]:
     """Caches of this data directory that earlier versions kept in the user's cache folder
     (`$CCM_CACHE_DIR` or XDG), named by a hash of its path: `ccm cache clear` removes them."""
-    from ccmcli.codes.icd10 import default_cache_dir
+    from ccmcli.store.icd10 import default_cache_dir
 
     digest = hashlib.sha256(os.fsencode(root)).hexdigest()[:32]
     base = default_cache_dir()

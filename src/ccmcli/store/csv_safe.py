@@ -16,13 +16,39 @@ from collections.abc import Iterable
 
 FORMULA_STARTS = (
     "=", "+", "-", "@", "\t", "\r", "|",
-    "\uff1d", "\uff0b", "\uff0d", "\uff20",  # full-width = + - @
+    "\uff1d", "\uff0b", "\uff0d", "\uff20", "\uff5c",  # full-width = + - @ |
 )  # fmt: skip
 
 
 def defuse(cell: str) -> str:
     """The cell with a leading `'` when a spreadsheet could run it as a formula. Idempotent."""
     return "'" + cell if cell.startswith(FORMULA_STARTS) else cell
+
+
+def undefuse(cell: str) -> str:
+    """The cell as it was before `defuse` (for a reader that types its cells, such as xlsx)."""
+    return cell[1:] if cell.startswith("'") and cell[1:].startswith(FORMULA_STARTS) else cell
+
+
+def log_text(cell: str) -> str:
+    """A free-text cell of a month log (staff, activity, note, a void's reason) as ccm writes
+    it (contract 1): one more `'` in front when a spreadsheet could run it as a formula, and
+    when it begins with `'` itself, so that `typed_text` reads back exactly what was typed.
+
+    LibreOffice Calc, asked to trim spaces on import, trims a cell and then evaluates it, so
+    ` =1+1` is a formula there: the test is on the cell without its leading white space
+    (`str.lstrip`, which also takes tabs, no-break and ideographic spaces). The `'` goes in
+    front of the spaces, where Calc and Excel read it as "this cell is text"."""
+    return "'" + cell if cell.lstrip().startswith(_LOG_GUARDED) else cell
+
+
+def typed_text(cell: str) -> str:
+    """A free-text cell of a month log as it was typed: without the one `'` that `log_text`
+    puts in front. Every cell beginning with `'` loses exactly one, so the two are inverse."""
+    return cell[1:] if cell[:1] == "'" else cell
+
+
+_LOG_GUARDED = (*FORMULA_STARTS, "'")
 
 
 def guarded(row: Iterable[object]) -> list[str]:

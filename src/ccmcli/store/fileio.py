@@ -89,6 +89,22 @@ def make_dirs(path: Path) -> None:
         share(d)
 
 
+def would_create_home(path: Path) -> bool:
+    """True when making `path` would create the home folder or a folder above it: ccm never
+    creates HOME (contract 2), e.g. `HOME=/nonexistent` for a system user run as root."""
+    home = Path(os.path.expanduser("~"))
+    if not home.is_absolute():
+        return True
+    p = Path(os.path.abspath(path))
+    while not p.exists():
+        if p == home or p in home.parents:
+            return True
+        if p.parent == p:
+            break
+        p = p.parent
+    return False
+
+
 def fsync_dir(folder: Path) -> None:
     fd = os.open(folder, os.O_RDONLY)
     try:

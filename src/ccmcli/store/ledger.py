@@ -12,13 +12,13 @@ import fcntl
 import io
 import os
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from ccmcli.codes.identifiers import is_patient_id
 from ccmcli.models.errors import CcmError
 from ccmcli.models.findings import Problem
 from ccmcli.models.months import Month, now_in
-from ccmcli.models.records import Settings
 from ccmcli.store import fileio
 from ccmcli.store.csv_safe import csv_text
 from ccmcli.store.datadir import DataDir
@@ -27,7 +27,12 @@ COLUMNS = (
     "patient_id", "patient_name", "birth_date", "mbi", "billing_npi", "place_of_service",
     "date_of_service", "code", "units", "charge", "dx1", "dx2", "dx3", "dx4",
 )  # fmt: skip
-LEDGER_COLUMNS = (*COLUMNS, "exported_at")
+# `frequency`: 1 an original claim, 7 a replacement, 8 a void (A18); `replaces`: the exported_at
+# of the claim a 7 or 8 replaces. Ledgers written before A18 have neither column: their lines
+# read as originals, and the first export that appends to one adds the two columns.
+LEDGER_COLUMNS = (*COLUMNS, "exported_at", "frequency", "replaces")
+LEGACY_COLUMNS = (*COLUMNS, "exported_at")
+ORIGINAL, REPLACEMENT, VOID = "1", "7", "8"
 SHOWN_PROBLEMS = 5
 
 
@@ -46,6 +51,8 @@ class Line:
     units: int
     charge: Decimal
     exported_at: str = ""  # ledger lines only: lines of one export share it
+    frequency: str = ""  # ledger lines only: ORIGINAL (or "", before A18), REPLACEMENT, VOID
+    replaces: str = ""  # REPLACEMENT and VOID lines: the exported_at of the claim replaced
 
 
 def parse_ledger(text: str, rel: str) -> list[Line]:
@@ -67,7 +74,8 @@ def scan_ledger(text: str, rel: str) -> tuple[list[Line], list[Problem]]:
         bad.append(Problem(rel, text.count("\n") + 1, "error", "the last line is incomplete"))
         text = text[: text.rfind("\n") + 1]
     reader = csv.reader(io.StringIO(text, newline=""))
-    if tuple(h.strip() for h in next(reader, [])) != LEDGER_COLUMNS:
+    header = tuple(h.strip() for h in next(reader, []))
+    if header not in (LEDGER_COLUMNS, LEGACY_COLUMNS):
         return [], [Problem(rel, 1, "error", f"header must be: {','.join(LEDGER_COLUMNS)}")]
     lines, line_no = [], 1
     try:
@@ -75,7 +83,7 @@ def scan_ledger(text: str, rel: str) -> tuple[list[Line], list[Problem]]:
             start, line_no = line_no + 1, reader.line_num
             if not row or row == [""]:
                 continue
-            parsed = _ledger_row(row)
+            parsed = _ledger_row(row, len(header))
             if isinstance(parsed, str):
                 bad.append(Problem(rel, start, "error", parsed))
             else:
@@ -85,9 +93,9 @@ def scan_ledger(text: str, rel: str) -> tuple[list[Line], list[Problem]]:
     return lines, sorted(bad, key=lambda p: p.line or 0)
 
 
-def _ledger_row(row: list[str]) -> Line | str:
-    if len(row) != len(LEDGER_COLUMNS):
-        return f"row has {len(row)} columns, expected {len(LEDGER_COLUMNS)}"
+def _ledger_row(row: list[str], width: int) -> Line | str:
+    if len(row) != width:
+        return f"row has {len(row)} columns, expected {width}"
     pid, code, units, charge = _undefuse_id(row[0]), row[7], row[8], row[9]
     if not is_patient_id(pid):
         return "patient_id is not a valid patient id"
@@ -101,7 +109,17 @@ def _ledger_row(row: list[str]) -> Line | str:
         amount = Decimal("NaN")
     if not amount.is_finite():
         return f'charge "{charge[:12]}" is not an amount'
-    return Line(tuple(row[: len(COLUMNS)]), pid, code, int(units), amount, row[-1])
+    frequency, replaces = row[15:] if width == len(LEDGER_COLUMNS) else ("", "")
+    if frequency not in ("", ORIGINAL, REPLACEMENT, VOID):
+        return f'frequency "{frequency[:12]}" is not 1, 7 or 8'
+    n = len(COLUMNS)
+    return Line(tuple(row[:n]), pid, code, int(units), amount, row[n], frequency, replaces)
+
+
+def is_legacy(text: str) -> bool:
+    """A ledger written before A18: its header lacks `frequency` and `replaces`."""
+    first = text.split("\n", 1)[0].strip().lstrip("\ufeff")
+    return tuple(h.strip() for h in first.split(",")) == LEGACY_COLUMNS
 
 
 def ledger_text(fd: int) -> str:
@@ -124,11 +142,76 @@ def read_ledger(data: DataDir, month: Month) -> list[Line]:
         os.close(fd)
 
 
-def append_lines(fd: int, lines: list[Line], settings: Settings, rel: str) -> None:
-    stamp = now_in(settings.timezone).isoformat(timespec="seconds")
+def next_stamp(lines: list[Line], tz_name: str) -> str:
+    """The `exported_at` of a new export: now, to the second, or one second after the latest
+    stamp in the ledger when the clock has not moved past it (two exports in one second, a fixed
+    CCM_NOW), so that each export's stamp names it alone, as `replaces` names a claim (A18)."""
+    now = now_in(tz_name).replace(microsecond=0)
+    latest = None
+    for line in lines:
+        try:
+            at = datetime.fromisoformat(line.exported_at)
+        except ValueError:
+            continue
+        if at.tzinfo is not None and (latest is None or at > latest):
+            latest = at
+    if latest is not None and now <= latest:
+        now = (latest + timedelta(seconds=1)).astimezone(now.tzinfo)
+    return now.isoformat(timespec="seconds")
+
+
+def append_lines(fd: int, path, text: str, lines: list[Line], stamp: str, rel: str) -> None:
+    """Record `lines` (with their frequency and replaces) under `stamp`, in the ledger locked
+    as `fd` whose content is `text`. A ledger written before A18 is first given the two new
+    columns: rewritten whole (temporary file and rename, still under the lock; a writer waiting
+    for the lock finds the new file), its rows kept as they were, their new cells empty."""
+    rows = ((*line.cells, stamp, line.frequency or ORIGINAL, line.replaces) for line in lines)
     try:
-        fileio.append_locked_fd(fd, csv_text((*line.cells, stamp) for line in lines))
+        if is_legacy(text):
+            old = list(csv.reader(io.StringIO(text.lstrip("\ufeff"), newline="")))[1:]
+            kept = ([*row, "", ""] for row in old if row and row != [""])
+            fileio.atomic_write(path, csv_text([*kept, *rows], LEDGER_COLUMNS))
+        else:
+            fileio.append_locked_fd(fd, csv_text(rows))
     except OSError as exc:
         raise CcmError(f"the claim lines were written but could not be recorded in {rel} "
                        f"({exc.strerror or type(exc).__name__}): do not bill that output; "
                        "fix the problem and export again") from None  # fmt: skip
+
+
+# ---- the claims the ledger holds (A18) -------------------------------------------------------------
+
+
+@dataclass
+class Claim:
+    """A patient-month's claim as the ledger says it stands: the lines of its original export
+    (with any additive lines of ledgers before A18), or of the last replacement; none once voided.
+    `stamps`: the exported_at of the export(s) whose lines these are, what a replacement names."""
+
+    patient_id: str
+    lines: list[Line]
+    stamps: list[str]
+    voided: bool = False
+
+
+def claims(lines: list[Line]) -> dict[str, Claim]:
+    """Each patient's claim as it stands after every line of the ledger, in file order. The
+    lines of one export share its stamp; an original after a void starts a new claim."""
+    out: dict[str, Claim] = {}
+    last: dict[str, tuple[str, str]] = {}  # patient: (stamp, frequency) of its last line
+    for line in lines:
+        pid, frequency = line.patient_id, line.frequency or ORIGINAL
+        claim = out.get(pid)
+        same_export = last.get(pid) == (line.exported_at, frequency)
+        last[pid] = (line.exported_at, frequency)
+        if claim is not None and same_export:
+            if frequency != VOID:
+                claim.lines.append(line)
+        elif frequency == ORIGINAL and claim is not None and not claim.voided:
+            claim.lines.append(line)  # an additive line of a ledger before A18
+            if line.exported_at not in claim.stamps:
+                claim.stamps.append(line.exported_at)
+        else:
+            kept = [] if frequency == VOID else [line]
+            out[pid] = Claim(pid, kept, [line.exported_at], frequency == VOID)
+    return out

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from ccmcli.models.findings import Problem
 from ccmcli.models.months import Month
+from ccmcli.store.csv_safe import typed_text
 from ccmcli.store.log_rows import RowChecker, has_controls
 from ccmcli.store.timelog import COLUMNS, SERVICE_COLUMNS, Entry, MonthLog
 
@@ -151,8 +152,9 @@ class _Rows:
             day, minutes = result
             if minutes is None:
                 self.voids = True
-            add(Entry(eid, row[1], day, minutes, row[4], row[5], row[6], row[7], row[8], row[9],
-                      row[10], row[11], start, rel, None, row[12] if width > 12 else ""))  # fmt: skip
+            add(Entry(eid, row[1], day, minutes, row[4], typed_text(row[5]), typed_text(row[6]),
+                      row[7], row[8], typed_text(row[9]), row[10], row[11], start, rel, None,
+                      row[12] if width > 12 else ""))  # fmt: skip
 
     def resume_point(self, text: str, end: int, offset: int) -> Resume | None:
         """Where the last record starts, for ASCII text whose lines all end in \\n (or \\r\\n):

@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from ccmcli.models.errors import CcmError
 from ccmcli.models.months import Month, now, now_in
 from ccmcli.store import closed_records, fileio, logcache, regular_files, timelog
+from ccmcli.store.csv_safe import log_text
 from ccmcli.store.datadir import DataDir
 from ccmcli.store.timelog import Entry, MonthLog
 
@@ -36,7 +37,8 @@ def cells(e: Entry, columns: int = len(timelog.SERVICE_COLUMNS)) -> list[str]:
     """The entry as a log row of `columns` columns: 13, or 12 in a file written before the
     `service` column existed, whose header is never rewritten (contract section 1)."""
     row = [e.id, e.patient_id, e.date.isoformat(), "" if e.minutes is None else str(e.minutes),
-           e.role, e.staff, e.activity, e.start, e.end, e.note, e.logged_at, e.voids, e.service]  # fmt: skip
+           e.role, log_text(e.staff), log_text(e.activity), e.start, e.end, log_text(e.note),
+           e.logged_at, e.voids, e.service]  # fmt: skip
     return row[:columns]
 
 
@@ -107,7 +109,7 @@ def _append_locked(data: DataDir, path, rel: str, month: Month, tz: str, build: 
         row = cells(entry, log.columns)
         before = text if text.endswith("\n") else text + "\n"  # as fileio will write it
         entry.line, entry.file = _own_line(before, row, rel), rel
-        fileio.append_locked_fd(fd, _csv_line(row))
+        fileio.append_locked_fd(fd, _csv_line(row, _line_end(text)))
     return entry, log, warnings
 
 
@@ -119,10 +121,17 @@ def decode(raw: bytes, rel: str) -> str:
         raise CcmError(f"{rel}:{line}: error: is not UTF-8 text; fix the file first") from None
 
 
-def _csv_line(row: list[str]) -> str:
+def _csv_line(row: list[str], end: str = "\n") -> str:
     buf = io.StringIO()
-    csv.writer(buf, lineterminator="\n").writerow(row)
+    csv.writer(buf, lineterminator=end).writerow(row)
     return buf.getvalue()
+
+
+def _line_end(text: str) -> str:
+    """The file's line ending, as its header line has it: a log saved by a spreadsheet on
+    Windows stays CRLF (contract 1), one ccm created stays LF."""
+    first = text.find("\n")
+    return "\r\n" if first > 0 and text[first - 1] == "\r" else "\n"
 
 
 def _own_line(before: str, row: list[str], rel: str) -> int:

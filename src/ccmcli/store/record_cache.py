@@ -14,6 +14,7 @@ import zlib
 from collections.abc import Callable
 from pathlib import Path
 
+from ccmcli.models.records import Record
 from ccmcli.store.cache import (
     Signature,
     cache_file,
@@ -39,8 +40,8 @@ class RecordCache:
     After the header: the index (marshal: the root, then per file its name, signature and where
     its own pickle lies), one pickle of every entry with equal sub-records stored once (for
     commands that need them all: it loads several times faster), then each entry's own pickle
-    (for commands that need one record, which read nothing else), its record as a plain copy
-    (models/plain.py), which loads without importing pydantic.
+    (for commands that need one record, which read nothing else). Records are the classes of
+    models/records.py, which load without importing pydantic.
     """
 
     def __init__(self, root: Path) -> None:
@@ -102,14 +103,12 @@ class RecordCache:
             return {}
         return {rel: (tuple(sig), p) for rel, sig, p in zip(names, sigs, parsed, strict=True)}
 
-    def save(self, entries: Entries) -> Entries:
-        """Store every entry whose signature is trusted; return them all with plain copies of
-        their records (models/plain.py), as a later read of the cache gives them."""
+    def save(self, entries: Entries) -> None:
+        """Store every entry whose signature is trusted."""
         shared = _shared([p for _, p in entries.values()])
-        memo: dict = {}  # the shared sub-records are copied once (`shared` keeps them alive)
-        plain = {rel: (sig, plain_parsed(p, memo))
-                 for (rel, (sig, _)), p in zip(entries.items(), shared, strict=True)}  # fmt: skip
-        kept = {rel: entry for rel, entry in plain.items() if entry[0] is not None}
+        kept = {rel: (sig, p)
+                for (rel, (sig, _)), p in zip(entries.items(), shared, strict=True)
+                if sig is not None}  # fmt: skip
         singles = [pickle.dumps(p, 5) for _, p in kept.values()]
         spans, offset = [], 0
         for blob in singles:
@@ -120,39 +119,32 @@ class RecordCache:
         body = pickle.dumps([p for _, p in kept.values()], 5)
         numbers = [len(index), zlib.crc32(index), len(body), zlib.crc32(body), offset]
         write_private(self.path, numbers, index, body, *singles)
-        return plain
 
 
 def _shared(parsed: list[Parsed]) -> list[Parsed]:
     """Equal copies in which equal sub-records (the same condition, consent or visit in many
-    patients) and equal sets of field names are one object each, which pickle writes once and
-    reads back once: a large practice loads faster and in less memory. The caller's records are
-    left as they were; the shared ones are frozen and never modified."""
+    patients) are one object each, which pickle writes once and reads back once: a large
+    practice loads faster and in less memory. The caller's records are left as they were; the
+    shared ones are frozen and never modified."""
     pool: dict = {}
     return [(_compact(record, pool, top=True), problems) for record, problems in parsed]
 
 
 def _compact(value, pool: dict, top: bool = False):
-    from pydantic import BaseModel
-
     if isinstance(value, list):
         return [_compact(v, pool) for v in value]
-    if not isinstance(value, BaseModel):
+    if not isinstance(value, Record):
         return value
-    copy = value.model_copy()  # shallow; its fields are replaced by shared equals below
-    for name, field_value in value.__dict__.items():
-        copy.__dict__[name] = _compact(field_value, pool)
-    names = frozenset(value.model_fields_set)
-    object.__setattr__(copy, "__pydantic_fields_set__", pool.setdefault(names, set(names)))
-    return copy if top else pool.setdefault((type(copy), repr(copy), names), copy)
+    copy = object.__new__(type(value))
+    copy.__dict__.update({k: _compact(v, pool) for k, v in value.__dict__.items()})
+    return copy if top else pool.setdefault((type(copy), repr(copy)), copy)
 
 
 def refresh(root: Path, files: list[tuple[str, Signature | None]],
             parse: Callable[[str], Parsed]) -> dict[str, Parsed]:  # fmt: skip
     """Every file's parsed record, by its path relative to `root`: from the cache when its
     signature still matches, else parsed now. The cache is rewritten when anything differs.
-    With the caches on, records are plain copies (models/plain.py) whether read or parsed, so a
-    warm command imports no pydantic; with them off, the models as validated."""
+    A warm command imports no pydantic: records are the same classes whether read or parsed."""
     from ccmcli.store.parallel_parse import parse_many  # many misses: parsed on every CPU
 
     if not enabled():
@@ -175,13 +167,12 @@ def refresh(root: Path, files: list[tuple[str, Signature | None]],
         new[rel] = (new[rel][0], parsed)
         changed = True
     if changed:
-        new = store.save(new)  # records as plain copies, as the next read will give them
+        store.save(new)
     return {rel: parsed for rel, (_, parsed) in new.items()}
 
 
 def one(root: Path, rel: str, parse: Callable[[str], Parsed]) -> Parsed:
-    """One file's parsed record, its record a plain copy (models/plain.py): from the cache when
-    fresh, else parsed now (and copied, so the answer is the same either way). The cache is left
+    """One file's parsed record: from the cache when fresh, else parsed now. The cache is left
     as it is: the next command that reads every record brings it up to date."""
     if enabled():
         try:
@@ -191,12 +182,4 @@ def one(root: Path, rel: str, parse: Callable[[str], Parsed]) -> Parsed:
         hit = RecordCache(root).entry(rel, sig) if sig is not None else None
         if hit is not None:
             return hit
-    return plain_parsed(parse(rel))
-
-
-def plain_parsed(parsed: Parsed, memo: dict | None = None) -> Parsed:
-    """(the record's plain copy or None, problems)."""
-    from ccmcli.models.plain import to_plain
-
-    record, problems = parsed
-    return (None if record is None else to_plain(record, memo)), problems
+    return parse(rel)

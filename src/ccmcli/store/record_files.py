@@ -2,8 +2,8 @@
 
 A bad file never stops the others from being read: each reader returns what it could build and a
 list of problems naming file, line and field. Parsed files are kept in the record cache
-(record_cache.py) while unchanged, so YAML (yamlio) and pydantic are imported only when some file
-must be parsed.
+(record_cache.py) while unchanged, so YAML (yamlio) and pydantic (record_schema) are imported only
+when some file must be parsed.
 """
 
 from __future__ import annotations
@@ -23,11 +23,11 @@ from ccmcli.store import cache, fileio, record_cache, regular_files
 from ccmcli.store.datadir import DataDir
 
 if TYPE_CHECKING:
-    from pydantic import BaseModel, ValidationError
+    from pydantic import ValidationError
 
-    from ccmcli.models.records import Patient, Settings
+    from ccmcli.models.records import Patient, Record, Settings
 
-M = TypeVar("M", bound="BaseModel")
+R = TypeVar("R", bound="Record")
 
 
 @dataclass
@@ -83,7 +83,7 @@ def _field_path(loc: tuple) -> str:
     return ".".join(parts)
 
 
-def _model_problems(model, exc: ValidationError, text: str, rel: str) -> list[Problem]:
+def _model_problems(record, exc: ValidationError, text: str, rel: str) -> list[Problem]:
     from ccmcli.models.error_words import field_errors
     from ccmcli.store import yamlio
 
@@ -91,17 +91,19 @@ def _model_problems(model, exc: ValidationError, text: str, rel: str) -> list[Pr
     for fe in field_errors(exc):
         where = fe.loc
         first_word = fe.text.split(" ")[0]
-        if not fe.loc and first_word in model.model_fields:
+        if not fe.loc and first_word in record._fields:
             where = (first_word,)  # a rule across fields: the line of the field it names
         msg = fe.message(_field_path(fe.loc))
         problems.append(Problem(rel, yamlio.line_of(text, where), "error", msg))
     return problems
 
 
-def parse_model(model: type[M], text: str, rel: str) -> tuple[M | None, list[Problem]]:
-    """Validate one YAML document as `model`; on failure, problems with file and line."""
+def parse_model(record: type[R], text: str, rel: str) -> tuple[R | None, list[Problem]]:
+    """One YAML document validated as `record` (its schema, record_schema.py); on failure,
+    problems with file and line."""
     from pydantic import ValidationError
 
+    from ccmcli.models.record_schema import validate
     from ccmcli.store import yamlio
 
     try:
@@ -111,9 +113,9 @@ def parse_model(model: type[M], text: str, rel: str) -> tuple[M | None, list[Pro
     if not isinstance(data, dict):
         return None, [Problem(rel, 1, "error", "expected a mapping of fields (key: value)")]
     try:
-        return model.model_validate(data), []
+        return validate(record, data), []
     except ValidationError as exc:
-        return None, _model_problems(model, exc, text, rel)
+        return None, _model_problems(record, exc, text, rel)
 
 
 def load_settings(data: DataDir) -> tuple[Settings | None, list[Problem]]:

@@ -91,7 +91,17 @@ def state_path(data: DataDir, staff: str) -> Path:
 def locked(data: DataDir) -> Iterator[None]:
     """Hold the timers folder's lock (a separate file: state files are replaced, not edited)."""
     with fileio.locked(folder(data) / _LOCK):
+        _ignore_lock(folder(data))
         yield
+
+
+def _ignore_lock(timers: Path) -> None:
+    """`timers/.gitignore` names the lock file, so a data directory kept in git does not show it
+    (contract 1). Written once; one a person edited is left alone."""
+    path = timers / ".gitignore"
+    if not path.exists():
+        with contextlib.suppress(OSError):
+            fileio.atomic_write(path, f"{_LOCK}\n")
 
 
 def load(data: DataDir, staff: str) -> Timer | None:

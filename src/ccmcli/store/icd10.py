@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Literal
 
 from ccmcli.models.errors import CcmError
-from ccmcli.store.fileio import atomic_write, make_dirs
+from ccmcli.store.fileio import atomic_write, make_dirs, would_create_home
 
 Kind = Literal["billable", "category", "unknown"]
 
@@ -203,8 +203,9 @@ def load_code_set(cache_dir: Path | None = None) -> CodeSet:
         return code_set
     data = _encode(version, _read_package())
     with contextlib.suppress(OSError):  # a read-only home still gets answers, just slowly
-        make_dirs(path.parent)
-        atomic_write(path, data)
+        if not would_create_home(path.parent):
+            make_dirs(path.parent)
+            atomic_write(path, data)
     code_set = _parse(data, version)
     assert code_set is not None
     return code_set

@@ -26,6 +26,12 @@ def single_line(name: str, value: str) -> str:
     return value.strip()
 
 
+def activity_option(text: str) -> str:
+    """--activity: free text, one line; one of ACTIVITIES typed in another case is that one."""
+    value = single_line("--activity", text)
+    return value.lower() if value.lower() in ACTIVITIES else value
+
+
 def _shown(value: str) -> str:
     return f' "{value[:30]}"' if value.isprintable() else ""
 
@@ -38,6 +44,7 @@ def resolve_role(option: str | None, environ: Mapping[str, str] = os.environ) ->
         source, value = ROLE_ENV, environ[ROLE_ENV].strip()
     else:
         return "clinical_staff"
+    value = value.lower()  # choices are taken in any case, as everywhere
     if value not in timelog.ROLES:
         raise CcmError(f"{source}{_shown(value)} must be clinical_staff or practitioner", 2)
     return value
@@ -68,9 +75,10 @@ def _login_name() -> str:
 
 def parse_minutes(text: str) -> int:
     raw = text.strip()
-    if not (raw.isascii() and raw.isdigit()):
-        raise CcmError(f"MINUTES{_shown(raw[:12])} is not a whole number", 2)
-    return _in_range(int(raw), f"MINUTES {int(raw)} is")
+    if re.fullmatch(r"[+-]?[0-9]{1,9}", raw):  # `-- -5`: a number, out of range
+        return _in_range(int(raw), f"MINUTES {int(raw)} is")
+    raise CcmError(f"MINUTES{_shown(raw[:12])} is not a whole number of minutes "
+                   f"(1-{timelog.MAX_MINUTES})", 2)  # fmt: skip
 
 
 def _in_range(minutes: int, what: str) -> int:

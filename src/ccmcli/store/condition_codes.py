@@ -16,9 +16,9 @@ from typing import TYPE_CHECKING, Literal
 from ccmcli.models.findings import Problem
 
 if TYPE_CHECKING:
-    from ccmcli.codes.icd10 import CodeSet
     from ccmcli.models.records import Patient
     from ccmcli.store.datadir import DataDir
+    from ccmcli.store.icd10 import CodeSet
 
 Finding = Literal["unknown", "category"]
 
@@ -119,7 +119,7 @@ def load_checker(cache_dir=None) -> tuple[CodeChecker | None, str | None]:
     Never raises for a missing package: the callers report the reason once and go on without
     code checks, because the other checks are still worth having.
     """
-    from ccmcli.codes.icd10 import CodeSetUnavailable, load_code_set
+    from ccmcli.store.icd10 import CodeSetUnavailable, load_code_set
 
     try:
         return CodeChecker(load_code_set(cache_dir)), None
