@@ -54,7 +54,7 @@ def forked_worker(monkeypatch) -> list[int]:
     with a 1 for each fork, so a test can tell that work was shared out."""
     import os
 
-    from ccmcli.store import parallel_parse
+    from ccmcli import workers
 
     forks: list[int] = []
     real_fork = os.fork
@@ -63,7 +63,7 @@ def forked_worker(monkeypatch) -> list[int]:
         forks.append(1)
         return real_fork()
 
-    monkeypatch.setattr(parallel_parse, "worker_count", lambda todo, least=None: 1)
+    monkeypatch.setattr(workers, "worker_count", lambda todo, least=None: 1)
     monkeypatch.setattr(os, "fork", fork)
     return forks
 

@@ -47,6 +47,38 @@ def example_copy(name: str, dest: Path, source: Path | None = None) -> Path:
     return dest
 
 
+def run_on_a_terminal(args: list[str], columns: int, rows: int = 50,
+                      env: dict[str, str] | None = None) -> tuple[str, str]:  # fmt: skip
+    """(screen, stderr) of `args` run on a pseudo-terminal whose size the terminal itself holds
+    (TIOCSWINSZ), as a person's terminal window sets it; `COLUMNS` and `LINES` are not set."""
+    import fcntl
+    import os
+    import pty
+    import struct
+    import subprocess
+    import termios
+
+    leader, follower = pty.openpty()
+    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", rows, columns, 0, 0))
+    env = {k: v for k, v in (env or os.environ).items() if k not in ("COLUMNS", "LINES")}
+    proc = subprocess.Popen([str(a) for a in args], stdin=follower, stdout=follower,
+                            stderr=subprocess.PIPE, env=env, close_fds=True)  # fmt: skip
+    os.close(follower)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:  # the child closed the terminal
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    err = proc.stderr.read().decode("utf-8") if proc.stderr else ""
+    proc.wait(timeout=120)
+    os.close(leader)
+    return b"".join(chunks).decode("utf-8").replace("\r\n", "\n"), err
+
+
 def data_files(root: Path) -> list[Path]:
     """Every file under a data directory but ccm's caches of parsed files (`.ccm-cache/`), which
     any reading command may write and which hold nothing a person or ccm wrote."""

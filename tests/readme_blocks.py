@@ -84,7 +84,9 @@ def generate(text: str, cache_dir: Path | None = None) -> str:
             if todo is None:
                 return match.group(0)
             out = "".join(f"$ {c}\n{run(c, workdir, env)}" for c in todo)
-            return f"```console\n{out}```"
+            fresh = f"```console\n{out}```"
+            same = comparable(fresh) == comparable(match.group(0))
+            return match.group(0) if same else fresh  # an entry id's random end is kept
 
         return BLOCK.sub(printed, text)
 

@@ -7,6 +7,7 @@ the scenario runner (test_scenarios.build_data_dir).
 
 import csv
 import io
+import itertools
 import json
 import re
 import subprocess
@@ -22,7 +23,8 @@ from test_scenarios import build_data_dir
 ROOT = Path(__file__).resolve().parent.parent
 CLINIC_TODAY = date(2026, 11, 27)  # examples/clinic/SCENARIOS.md: "today is 2026-11-27"
 CHECK_CSV_HEADER = ("patient_id,name,program,status,clinical_staff_minutes,practitioner_minutes,"
-                    "codes,date_of_service,amount,minutes_needed,blockers")  # fmt: skip
+                    "codes,date_of_service,amount,minutes_needed,blockers,services,total_amount,"
+                    "patient_share")  # fmt: skip
 
 # SCENARIOS.md, October 2026: status, codes, CS, PR, DOS, amount, blockers, warnings, next.
 # (not_counted: minutes before consent/visit, plus minutes over a cap as contract section 3 says.)
@@ -155,9 +157,13 @@ def test_check_table_shows_every_patient_with_ids_and_codes_whole(cli, clinic, m
     lines = result.stdout.splitlines()
     assert lines[0].startswith("2026-10 (rules 2026)")
     for pid, (status, codes, *_rest) in OCTOBER.items():
-        row = next(line for line in lines if line.split()[:1] == [pid])
+        at = next(n for n, line in enumerate(lines) if line.split()[:1] == [pid])
+        row = lines[at]
         assert {"below_threshold": "below"}.get(status, status) in row.split()  # short word
-        assert codes in row  # never truncated or wrapped
+        own = [row]  # the row's own lines: codes fold at spaces, each code whole
+        own += list(itertools.takewhile(lambda line: line.startswith(" "), lines[at + 1 :]))
+        assert all(c in " ".join(own).split() for c in codes.split())
+        assert max(len(line) for line in lines) <= 60
     assert "left out: program, staff, prac" in result.stdout
 
 

@@ -12,7 +12,7 @@ import pytest
 from ccmcli.actions import recording
 from ccmcli.models.errors import CcmError
 from ccmcli.models.months import current_month
-from ccmcli.store import timelog
+from ccmcli.store import log_parser, timelog
 from ccmcli.store.datadir import DataDir
 from helpers import CCM, ELIGIBLE_PATIENT
 
@@ -33,7 +33,7 @@ def month_log(root: Path) -> tuple[str, timelog.MonthLog]:
     month = current_month(TZ)
     path = root / "logs" / f"{month}.csv"
     text = path.read_text()
-    return text, timelog.parse_month(text, month, path.name, set(PATIENTS).__contains__)
+    return text, log_parser.parse_month(text, month, path.name, set(PATIENTS).__contains__)
 
 
 def _run_all(target, args_of, workers: int) -> list:

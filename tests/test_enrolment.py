@@ -175,3 +175,11 @@ def test_explain_and_patient_show_say_the_patient_is_not_enrolled(cli, clinic_no
         assert "no_consent" not in r.stdout, args
     enrolled = cli("-d", clinic_now, "explain", "A2", "--month", "2026-12")
     assert "not enrolled" not in enrolled.stdout and "A2" in enrolled.stdout
+
+
+def test_check_of_a_patient_not_enrolled_in_the_month_says_so(cli, clinic_now):
+    add_late(cli, clinic_now)
+    r = cli("-d", clinic_now, "check", "A2", "--month", "2026-11", "-f", "json")
+    assert r.exit_code == 0
+    assert json.loads(r.stdout)["patients"] == []
+    assert "note: A2: not enrolled in 2026-11" in r.stderr

@@ -163,6 +163,7 @@ def test_corrections_replace_the_claim_once(run, datadir, tmp_path):
     assert got == [("P1", "99490", "1", day(20), "7", stamp["P1"]),
                    ("P1", "99439", "1", day(20), "7", stamp["P1"])]  # fmt: skip
     assert "1 corrected claim" in fixed.stderr
+    assert "note: 1 patient-month never exported" not in fixed.stderr
     recorded = [(x["code"], x["frequency"], x["replaces"]) for x in ledger(datadir)]
     assert recorded[-2:] == [("99490", "7", stamp["P1"]), ("99439", "7", stamp["P1"])]
     assert ledger(datadir)[-1]["exported_at"] > stamp["P1"]  # one export, one stamp of its own
@@ -274,3 +275,37 @@ def test_dry_run_prints_and_records_nothing(run, datadir, tmp_path):
     dry_fix = run("--corrections", "--dry-run")
     assert [x["frequency"] for x in rows(dry_fix.stdout)] == ["7", "7"]
     assert (datadir / "exports" / f"{PREV}.csv").read_bytes() == before
+
+
+def test_the_audit_packet_tells_a_corrected_claim_from_the_original(run, cli, datadir):
+    add_patient(datadir, "P1")
+    log(datadir, "P1", 20, day(10))
+    assert run().exit_code == 0
+    stamp = ledger(datadir)[0]["exported_at"]
+    log(datadir, "P1", 20, day(20))
+    assert run("--corrections").exit_code == 0
+    packet = cli("-d", datadir, "audit", "P1", "--month", str(PREV))
+    assert packet.exit_code == 0, packet.stderr
+    assert f"corrected claim (frequency 7) replacing {stamp}" in packet.stdout
+
+
+def test_a_reprint_of_nothing_leaves_the_file_as_it_was(run, datadir, tmp_path):
+    out = tmp_path / "claims.csv"
+    out.write_text("an earlier claims file\n")
+    r = run("--reprint", "-o", out)
+    assert r.exit_code == 0
+    assert out.read_text() == "an earlier claims file\n"
+    assert f"nothing exported yet for {PREV}" in r.stderr and "left as it was" in r.stderr
+
+
+def test_corrections_leave_new_claims_to_a_plain_export_and_say_so(run, datadir):
+    add_patient(datadir, "P1")
+    log(datadir, "P1", 20, day(10))
+    assert run().exit_code == 0
+    log(datadir, "P1", 20, day(20))
+    add_patient(datadir, "P2")
+    log(datadir, "P2", 20, day(12))
+    fixed = run("--corrections")
+    assert {x["patient_id"] for x in rows(fixed.stdout)} == {"P1"}
+    assert "note: 1 patient-month never exported; a plain `ccm export` writes" in fixed.stderr
+    assert lines_of(run().stdout) == [("P2", "99490", "1", day(12))]

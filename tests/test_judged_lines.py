@@ -238,12 +238,12 @@ CHANGE = {
 def test_patients_judged_in_forked_workers_give_the_same_answer(
     cli, practice, monkeypatch, request
 ):
-    from ccmcli.store import parallel_parse
+    from ccmcli import workers
 
     monkeypatch.setenv(cache.ENV_OFF, "1")  # every patient judged, none kept
     serial = cli(*CHECK, "-d", practice)
     forks = request.getfixturevalue("forked_worker")  # a worker from here on
-    monkeypatch.setattr(parallel_parse, "MIN_CHUNK", 4)  # 30 patients: eight chunks to share
+    monkeypatch.setattr(workers, "MIN_CHUNK", 4)  # 30 patients: eight chunks to share
     parallel = cli(*CHECK, "-d", practice)
     assert forks  # patient files and patients were shared with a worker
     assert parallel.stdout == serial.stdout and parallel.exit_code == serial.exit_code

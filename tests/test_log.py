@@ -18,7 +18,7 @@ from ccmcli.codes.identifiers import is_entry_id
 from ccmcli.models.errors import CcmError
 from ccmcli.models.months import Month, current_month, today_in
 from ccmcli.models.typed import parse_date
-from ccmcli.store import logappend, timelog
+from ccmcli.store import log_parser, logappend, timelog
 from ccmcli.store import record_files as record_files_mod
 from ccmcli.store.datadir import DataDir
 from helpers import data_files
@@ -65,7 +65,7 @@ def rows(path: Path) -> list[dict]:
 def month_problems(root: Path) -> list:
     """What check and validate would report about this month's log (patients known)."""
     known = {p.stem for p in (root / "patients").glob("*.yaml")}
-    return timelog.read_month(DataDir(root), current_month(TZ), known.__contains__).problems
+    return log_parser.read_month(DataDir(root), current_month(TZ), known.__contains__).problems
 
 
 def snapshot(root: Path) -> dict[str, bytes]:

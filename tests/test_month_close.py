@@ -241,7 +241,7 @@ def test_every_writer_of_log_rows_is_refused_in_the_shared_append_path(closed):
 
     called = []
     with pytest.raises(CcmError, match=r"ccm reopen 2026-10 --reason TEXT"):
-        append_entry(DataDir(closed), Month(2026, 10), TZ, lambda log: called.append(log))
+        append_entry(DataDir(closed), Month(2026, 10), TZ, lambda log: called.append(log), list)
     assert called == []
 
 

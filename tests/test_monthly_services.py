@@ -464,3 +464,205 @@ def test_99470_has_no_2025_amount_and_its_page_says_so(cli):
     )
     rows = json.loads(cli("rules", "--year", "2025", "-f", "json").stdout)["services"]
     assert "99470" not in [r["code"] for r in rows] and "G0570" not in [r["code"] for r in rows]
+
+
+# --- every view: the check table, `ccm log --service` -------------------------------------------
+
+
+def test_log_with_a_service_answers_with_that_service_s_month_to_date(cli, datadir, monkeypatch):
+    monkeypatch.setenv("CCM_NOW", "2026-03-20T10:00:00-05:00")
+    text = APCM.format(pid="P1", program="ccm", plan="2025-01-06") + RPM_BLOCK
+    (datadir / "patients" / "P1.yaml").write_text(text)
+    first = cli("log", "P1", "12", "-d", datadir, "--date", "2026-03-05", "--service", "rpm",
+                "--activity", "call")  # fmt: skip
+    assert first.exit_code == 0, first.stderr
+    assert (
+        first.stdout.splitlines()[-1] == "P1: RPM 12 min in March 2026: 99470 met; 8 more for 99457"
+    )
+    done = cli("log", "P1", "8", "-d", datadir, "--date", "2026-03-06", "--service", "rpm", "-f",
+               "json")  # fmt: skip
+    out = json.loads(done.stdout)
+    assert out["service"]["codes"] == [{"code": "99457", "units": 1}]
+    assert out["status"]["codes"] == []  # the program's month is its own (A7)
+    other = cli("log", "P1", "9", "-d", datadir, "--date", "2026-03-06", "--service", "cocm")
+    assert other.stdout.splitlines()[-1] == (
+        "P1: cocm 9 min in March 2026: reported, never billed "
+        "(needs_cocm_team_registry_and_episode_month)"
+    )
+
+
+def test_the_check_table_shows_each_service_on_a_line_of_its_own(month):
+    m = month("2026-03").patient(extra=BHI_BLOCK + RPM_BLOCK).log(2, 25).log(3, 22, "bhi")
+    m.log(4, 12, "rpm", activity="message").check()
+    table = m.cli("check", "-d", m.root, "--month", "2026-03", "--wide").stdout.splitlines()
+    at = next(i for i, line in enumerate(table) if line.startswith("P1 "))
+    assert table[at + 1].split()[:6] == ["+", "BHI", "bhi", "billable", "22", "0"]
+    assert "99484x1" in table[at + 1] and "57.45" in table[at + 1]
+    assert table[at + 2].split()[:4] == ["+", "RPM", "rpm", "blocked"]
+    assert table[at + 2].split()[-1] == "no_interactive_contact"
+    assert "with other services 123.58 (patient share 24.72)" in " ".join(table[-3:])
+    rows = m.cli("check", "-d", m.root, "--month", "2026-03", "-f", "csv").stdout.splitlines()
+    assert rows[1].endswith(",bhi:99484x1 rpm:blocked(no_interactive_contact),123.58,24.72")
+
+
+# --- patient add and patient import take the service blocks -------------------------------------
+
+
+def test_patient_add_writes_the_service_blocks(cli, datadir, monkeypatch):
+    monkeypatch.setenv("CCM_NOW", "2026-03-20T10:00:00-05:00")
+    added = cli("patient", "add", "P9", "-d", datadir, "--name", "A B", "--birth-date",
+                "1950-01-01", "--bhi-condition", "f33.1", "--bhi-consent-date", "2026-01-05",
+                "--bhi-consent-method", "Verbal", "--bhi-care-plan", "2026-01-05",
+                "--cocm-month", "2026-04", "--rpm-consent-date", "2026-02-01",
+                "--rpm-consent-method", "written", "--rtm-consent-date", "2026-02-02",
+                "--rtm-consent-method", "verbal")  # fmt: skip
+    assert added.exit_code == 0, added.stderr
+    from ccmcli.store.yamlio import load as load_yaml
+
+    record = load_yaml((datadir / "patients" / "P9.yaml").read_text())
+    assert record["bhi"] == {"conditions": ["F33.1"],
+                             "consent": {"date": "2026-01-05", "method": "verbal"},
+                             "care_plan": {"established": "2026-01-05"}}  # fmt: skip
+    assert record["cocm_months"] == ["2026-04"]
+    assert record["rpm"] == {"consent": {"date": "2026-02-01", "method": "written"}}
+    assert record["rtm"] == {"consent": {"date": "2026-02-02", "method": "verbal"}}
+    half = cli("patient", "add", "P8", "-d", datadir, "--name", "A B", "--birth-date",
+               "1950-01-01", "--rpm-consent-date", "2026-02-01")  # fmt: skip
+    assert half.exit_code == 2 and "--rpm-consent-method go together" in half.stderr
+    bad = cli("patient", "add", "P8", "-d", datadir, "--name", "A B", "--birth-date",
+              "1950-01-01", "--cocm-month", "2026-13")  # fmt: skip
+    assert bad.exit_code == 2 and "--cocm-month: must be a month" in bad.stderr
+    assert not (datadir / "patients" / "P8.yaml").exists()
+
+
+ROSTER = ("id,name,birth_date,mbi,program,principal_condition,conditions,consent_date,"
+          "consent_method,initiating_visit_date,initiating_visit_type,care_plan_established")  # fmt: skip
+
+
+def test_patient_import_takes_the_optional_service_columns(cli, datadir, tmp_path, monkeypatch):
+    monkeypatch.setenv("CCM_NOW", "2026-03-20T10:00:00-05:00")
+    base = "Ann Lee,1950-02-03,,ccm,,E11.9;I10,2026-01-05,verbal,2025-12-01,awv,2026-01-05"
+    roster = tmp_path / "roster.csv"
+    roster.write_text(f"{ROSTER},rpm_consent_date,rpm_consent_method,bhi_conditions,"
+                      "bhi_consent_date,bhi_consent_method,bhi_care_plan_established,cocm_months\n"
+                      f"R1,{base},2026-02-01,Written,f33.1;F41.1,2026-01-05,verbal,1/5/2026,"
+                      "2026-04;2026-05\n"
+                      f"R2,{base},,,,,,,\n")  # fmt: skip
+    done = cli("patient", "import", roster, "-d", datadir)
+    assert done.exit_code == 0, done.stderr
+    from ccmcli.store.yamlio import load as load_yaml
+
+    r1 = load_yaml((datadir / "patients" / "R1.yaml").read_text())
+    assert r1["bhi"]["conditions"] == ["F33.1", "F41.1"]
+    assert r1["bhi"]["care_plan"] == {"established": "2026-01-05"}
+    assert r1["rpm"] == {"consent": {"date": "2026-02-01", "method": "written"}}
+    assert r1["cocm_months"] == ["2026-04", "2026-05"]
+    r2 = load_yaml((datadir / "patients" / "R2.yaml").read_text())
+    assert "bhi" not in r2 and "rpm" not in r2
+    update = tmp_path / "update.csv"
+    update.write_text(f"{ROSTER},rtm_consent_date,rtm_consent_method\n"
+                      f"R1,{base},2026-03-01,verbal\n")  # fmt: skip
+    assert cli("patient", "import", update, "-d", datadir, "--update").exit_code == 0
+    r1 = load_yaml((datadir / "patients" / "R1.yaml").read_text())
+    assert r1["rtm"]["consent"]["date"] == "2026-03-01" and r1["bhi"]["conditions"]  # kept
+    half = tmp_path / "half.csv"
+    half.write_text(f"{ROSTER},bhi_consent_date,notes\nR3,{base},2026-01-05,x\n")
+    refused = cli("patient", "import", half, "-d", datadir)
+    assert refused.exit_code == 1 and "unknown column(s): notes" in refused.stderr
+    half.write_text(f"{ROSTER},bhi_consent_date\nR3,{base},2026-01-05\n")
+    refused = cli("patient", "import", half, "-d", datadir)
+    assert refused.exit_code == 1
+    assert (
+        "half.csv:2: error: bhi_consent_date and bhi_consent_method go together" in refused.stderr
+    )
+
+
+# --- export: one claim per patient-month, every service's lines on it (A16, A18) ----------------
+
+
+def export(m: Month, tmp_path: Path, *args: str):
+    (m.root / "logs" / f"{m.month}.csv").write_text(timelog.HEADER + "".join(m.rows))
+    out = tmp_path / f"claims{len(list(tmp_path.glob('claims*')))}.csv"
+    result = m.cli("export", "-d", m.root, "--month", m.month, "-o", out, *args)
+    lines = out.read_text().splitlines() if out.exists() else []
+    return result, [line.split(",") for line in lines[1:]]
+
+
+def test_export_puts_each_service_s_lines_on_the_patient_month_s_claim(month, tmp_path):
+    m = month("2026-03").patient(extra=BHI_BLOCK + RPM_BLOCK).log(2, 25).log(3, 22, "bhi")
+    m.log(4, 12, "rpm").log(9, 3, "cocm")
+    done, rows = export(m, tmp_path)
+    assert done.exit_code == 0, done.stderr
+    assert [(r[6], r[7], r[8], r[9]) for r in rows] == [
+        ("2026-03-02", "99490", "1", "66.13"), ("2026-03-03", "99484", "1", "57.45"),
+        ("2026-03-04", "99470", "1", "26.05")]  # fmt: skip
+    assert rows[1][10:12] == ["F33.1", "E11.9"]  # the BHI line names its condition first
+    again, rows = export(m, tmp_path)
+    assert again.exit_code == 0 and rows == [] and "nothing new" in again.stderr
+    m.log(20, 10, "rpm")  # 22 RPM minutes now: 99457, not the 99470 exported (A18)
+    changed, rows = export(m, tmp_path)
+    assert changed.exit_code == 1 and rows == []
+    assert "99470x1 on 2026-03-04" in changed.stderr and "99457x1 on 2026-03-20" in changed.stderr
+    assert "needs a corrected claim" in changed.stderr
+    fixed, rows = export(m, tmp_path, "--corrections")
+    assert fixed.exit_code == 0, fixed.stderr
+    assert [r[7] for r in rows] == ["99490", "99484", "99457"]
+
+
+def test_g0570_is_exported_beside_the_apcm_code_on_its_date(month, tmp_path):
+    done, rows = export(n1(month), tmp_path)
+    assert done.exit_code == 0, done.stderr
+    assert [(r[6], r[7], r[9]) for r in rows] == [("2026-02-28", "G0557", "53.78"),
+                                                  ("2026-02-28", "G0570", "57.78")]  # fmt: skip
+
+
+def test_close_records_each_service_and_verify_names_a_change(month):
+    m = month("2026-03").patient(extra=RPM_BLOCK).log(2, 25).log(4, 12, "rpm")
+    m.check()
+    closed = m.cli("close", "2026-03", "-d", m.root)
+    assert closed.exit_code == 0, closed.stderr
+    record = json.loads((m.root / "closed" / "2026-03.json").read_text())
+    rpm_line = record["patients"][0]["services"][0]
+    assert rpm_line["codes"] == [{"code": "99470", "units": 1}] and rpm_line["entries"] == ["E2"]
+    assert record["summary"]["total_amount"] == round(66.13 + 26.05, 2)
+    assert m.cli("close", "--verify", "2026-03", "-d", m.root).exit_code == 0
+    with (m.root / "patients" / "P1.yaml").open("a") as f:
+        f.write("qmb: true\n")  # the program's verdict stays; the services' too
+    assert m.cli("close", "--verify", "2026-03", "-d", m.root).exit_code == 0
+    (m.root / "patients" / "P1.yaml").write_text(APCM.format(pid="P1", program="ccm",
+                                                              plan="2025-01-06"))  # fmt: skip
+    verify = m.cli("close", "--verify", "2026-03", "-d", m.root)
+    assert verify.exit_code == 1
+    assert "P1: rpm status billable at close, blocked now" in verify.stdout + verify.stderr
+
+
+def test_worklist_lists_a_patient_for_a_service_s_next_code(month):
+    m = month("2026-03", now="2026-03-20T10:00:00-05:00").patient(extra=RPM_BLOCK)
+    m.log(4, 15, "rpm").patient(pid="P2", extra=RPM_BLOCK).log(5, 25, "rpm", "message", pid="P2")
+    m.check()
+    out = json.loads(m.cli("worklist", "-d", m.root, "--month", "2026-03", "-f", "json").stdout)
+    by = {(p["patient_id"], p.get("service")): p for p in out["patients"]}
+    p1 = by[("P1", "rpm")]
+    assert p1["minutes_needed"] == 5 and p1["next"]["codes"] == [{"code": "99457", "units": 1}]
+    assert p1["adds"] == round(51.77 - 26.05, 2) and p1["needs"] is None
+    p2 = by[("P2", "rpm")]  # blocked for want of a live call: the call is what it needs
+    assert p2["minutes_needed"] == 1 and p2["adds"] == 51.77 and "live call" in p2["needs"]
+    table = m.cli("worklist", "-d", m.root, "--month", "2026-03", "--wide").stdout
+    assert "RPM: 99457x1, needs a live call" in table and "RPM: 99457x1 " in table
+
+
+def test_the_audit_packet_has_a_section_per_service(month, tmp_path):
+    m = month("2026-03").patient(extra=BHI_BLOCK + RPM_BLOCK).log(2, 25).log(3, 22, "bhi")
+    m.log(4, 12, "rpm", activity="message").check()
+    text = m.cli("audit", "P1", "--month", "2026-03", "-d", m.root).stdout
+    bhi = text.split("## BHI (99484)")[1].split("## RPM")[0]
+    assert "- Codes: 99484x1" in bhi and "- Date of service: 2026-03-03" in bhi
+    assert "conditions F33.1; consent 2025-01-06 (verbal)" in bhi
+    assert "| logs/2026-03.csv:3 | E2 | 2026-03-03 | 22 |" in bhi
+    rpm_part = text.split("## RPM (99470)")[1].split("## Lines exported")[0]
+    assert "| no_interactive_contact | BLOCKED |" in rpm_part
+    assert "Total for the patient-month: 123.58 (program 66.13); patient share 24.72" in text
+    page = tmp_path / "p.html"
+    assert m.cli("audit", "P1", "--month", "2026-03", "-d", m.root, "-o", page).exit_code == 0
+    html = page.read_text()
+    assert "<h2>BHI (99484)</h2>" in html and "<h2>RPM (99470)</h2>" in html

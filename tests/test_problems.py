@@ -18,7 +18,7 @@ from ccmcli.models.findings import Problem
 from ccmcli.models.months import Month
 from ccmcli.models.records import Settings
 from ccmcli.reports import validate
-from ccmcli.store import record_files, timelog
+from ccmcli.store import log_parser, record_files
 from ccmcli.store.datadir import DataDir
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "problems"
@@ -53,7 +53,7 @@ def patient_problems(path: Path) -> list[Problem]:
 
 
 def log_problems(path: Path) -> list[Problem]:
-    return timelog.read_month(_OneLog(path), OCTOBER, KNOWN).problems
+    return log_parser.read_month(_OneLog(path), OCTOBER, KNOWN).problems
 
 
 def validate_problems() -> list[Problem]:
@@ -122,12 +122,16 @@ def test_validate_fixture_reports_duplicate_ids_across_months_and_stray_files():
 
 def test_bad_rows_count_toward_nothing_and_good_rows_still_count():
     """Contract section 4: a row with an error counts toward nothing; every other row counts."""
-    log = timelog.read_month(_OneLog(FIXTURES / "logs" / "minutes_not_number.csv"), OCTOBER, KNOWN)
+    log = log_parser.read_month(
+        _OneLog(FIXTURES / "logs" / "minutes_not_number.csv"), OCTOBER, KNOWN
+    )
     assert [(e.id, e.minutes) for e in log.entries] == [("E1", 20)]
 
 
 def test_the_ok_fixture_reads_bom_crlf_and_quoted_line_breaks():
-    log = timelog.read_month(_OneLog(FIXTURES / "logs" / "ok_bom_crlf_quoted.csv"), OCTOBER, KNOWN)
+    log = log_parser.read_month(
+        _OneLog(FIXTURES / "logs" / "ok_bom_crlf_quoted.csv"), OCTOBER, KNOWN
+    )
     assert log.problems == []
     by_id = log.by_id()
     assert by_id["E2"].note == "note, with comma\r\nand a line break"
@@ -138,19 +142,19 @@ def test_the_ok_fixture_reads_bom_crlf_and_quoted_line_breaks():
 def test_void_row_problems_leave_the_target_counting():
     """A void that fails its checks cancels nothing: the entry it named still counts."""
     for name in ("void_missing_target", "void_other_patient", "void_bad_role"):
-        log = timelog.read_month(_OneLog(FIXTURES / "logs" / f"{name}.csv"), OCTOBER, KNOWN)
+        log = log_parser.read_month(_OneLog(FIXTURES / "logs" / f"{name}.csv"), OCTOBER, KNOWN)
         assert [e.id for e in log.time_entries()] == ["E1"], name
 
 
 def test_a_second_void_of_the_same_entry_is_refused_but_the_first_stands():
-    log = timelog.read_month(_OneLog(FIXTURES / "logs" / "void_twice.csv"), OCTOBER, KNOWN)
+    log = log_parser.read_month(_OneLog(FIXTURES / "logs" / "void_twice.csv"), OCTOBER, KNOWN)
     assert log.by_id()["E1"].voided_by == "V1"
     assert "V2" not in log.by_id()
 
 
 def test_unknown_patients_are_not_checked_without_a_patient_list():
     text = (FIXTURES / "logs" / "unknown_patient.csv").read_text()
-    log = timelog.parse_month(text, OCTOBER, "logs/2026-10.csv")
+    log = log_parser.parse_month(text, OCTOBER, "logs/2026-10.csv")
     assert log.problems == []
     assert [e.patient_id for e in log.entries] == ["P0001", "P0099"]
 
@@ -158,7 +162,7 @@ def test_unknown_patients_are_not_checked_without_a_patient_list():
 def test_a_log_that_cannot_be_read_is_one_problem(tmp_path):
     folder = tmp_path / "2026-10.csv"
     folder.mkdir()
-    log = timelog.read_month(_OneLogIn(tmp_path, folder), OCTOBER, KNOWN)
+    log = log_parser.read_month(_OneLogIn(tmp_path, folder), OCTOBER, KNOWN)
     assert [(p.file, p.line, p.severity) for p in log.problems] == [("2026-10.csv", None, "error")]
     assert log.problems[0].message.startswith("cannot read")
 
@@ -175,7 +179,7 @@ def test_a_patient_file_that_cannot_be_read_is_one_problem(tmp_path):
 
 
 def test_a_missing_log_is_an_empty_month_not_a_problem(tmp_path):
-    log = timelog.read_month(_OneLogIn(tmp_path, tmp_path / "2026-10.csv"), OCTOBER, KNOWN)
+    log = log_parser.read_month(_OneLogIn(tmp_path, tmp_path / "2026-10.csv"), OCTOBER, KNOWN)
     assert (log.exists, log.entries, log.problems) == (False, [], [])
 
 

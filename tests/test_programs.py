@@ -21,7 +21,7 @@ from ccmcli.rules.enrolment import part_of_month
 from ccmcli.rules.judge import judge
 from ccmcli.rules.outcomes import COUNTING_COLUMNS, counted_minutes, program_outcomes
 from ccmcli.rules.table import YEARS, known_codes, rules_for
-from ccmcli.store import record_files, timelog
+from ccmcli.store import log_parser, record_files
 from ccmcli.store.datadir import DataDir
 from ccmcli.store.timelog import OTHER_SERVICES, ROLES, Entry
 
@@ -64,7 +64,7 @@ def test_compare_adds_up_what_check_gives_under_each_program(cli, clinic):
     data = DataDir(clinic.resolve())
     settings = load(data, patient_ids=()).settings
     patients = record_files.load_patients(data).patients
-    logs = {m: timelog.read_month(data, Month.parse(m)) for m in CLINIC_MONTHS}
+    logs = {m: log_parser.read_month(data, Month.parse(m)) for m in CLINIC_MONTHS}
     for p in out["patients"]:
         for program, got in p["programs"].items():
             amount, billable, blockers = 0.0, 0, set()
@@ -92,7 +92,7 @@ def test_compare_reads_the_same_from_the_log_cache(cli, clinic, monkeypatch):
     def parsed(*args, **kwargs):
         raise AssertionError("parsed a log")
 
-    monkeypatch.setattr(timelog, "read_month", parsed)
+    monkeypatch.setattr(log_parser, "read_month", parsed)
     assert compare_json(cli, clinic, "--month", "2026-11", "--months", "3") == cold
 
 

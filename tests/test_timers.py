@@ -6,6 +6,7 @@ import json
 import os
 import stat
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,7 @@ from ccmcli.store.datadir import DataDir
 from helpers import CCM, ELIGIBLE_PATIENT
 
 DAY = "2026-11-03"
+CRASH_AT = str(Path(__file__).with_name("crash_at.py"))
 
 
 @pytest.fixture
@@ -301,10 +303,8 @@ def test_service_is_kept_in_the_timer_until_the_log_can_hold_it(ccm, data):
 def _run(data: Path, when: str, *args: str, crash: str = "") -> subprocess.CompletedProcess:
     env = {**os.environ, "CCM_DATA_DIR": str(data), "CCM_STAFF": "rn.a", "NO_COLOR": "1",
            "CCM_NOW": f"{when}-06:00"}  # fmt: skip
-    env.pop("CCM_TEST_CRASH_AT", None)
-    if crash:
-        env["CCM_TEST_CRASH_AT"] = crash
-    return subprocess.run([CCM, *args], env=env, capture_output=True, text=True, timeout=60)
+    command = [sys.executable, CRASH_AT, crash] if crash else [CCM]  # crash_at.py: a real ccm
+    return subprocess.run([*command, *args], env=env, capture_output=True, text=True, timeout=60)
 
 
 def test_kill_between_writing_the_entry_and_clearing_the_timer_logs_it_once(data):
@@ -369,7 +369,6 @@ def test_two_stops_at_once_log_the_timer_once(data):
     _run(data, f"{DAY}T09:00:00", "start", "P0001")
     env = {**os.environ, "CCM_DATA_DIR": str(data), "CCM_STAFF": "rn.a", "NO_COLOR": "1",
            "CCM_NOW": f"{DAY}T09:30:00-06:00"}  # fmt: skip
-    env.pop("CCM_TEST_CRASH_AT", None)
     procs = [subprocess.Popen([CCM, "stop"], env=env, stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, text=True) for _ in range(2)]  # fmt: skip
     codes = sorted(p.wait(timeout=60) for p in procs)

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from ccmcli.models.months import current_month, today_in
-from ccmcli.store import timelog
+from ccmcli.store import log_parser, timelog
 from ccmcli.store.datadir import DataDir
 from helpers import ELIGIBLE_PATIENT, data_files
 
@@ -63,7 +63,7 @@ def test_void_appends_a_void_row_and_reports_the_new_status(cli, data, logged):
     assert (void["staff"], void["role"]) == ("ma.b", "practitioner")  # role repeats the entry's
     assert void["logged_at"]
     known = {"P0001", "P0002"}.__contains__
-    assert timelog.read_month(DataDir(data), current_month(TZ), known).problems == []
+    assert log_parser.read_month(DataDir(data), current_month(TZ), known).problems == []
 
 
 def test_void_role_from_option_or_environment(cli, data, logged, monkeypatch):
@@ -145,15 +145,15 @@ def test_void_refuses_a_row_with_errors(cli, data):
 
 
 def test_void_of_an_entry_for_a_patient_without_a_file(cli, data):
-    """A hand-written row for a missing patient is fixed by voiding it: no status to print."""
+    """A row for a patient without a file is in error as `check` reads it (it counts toward
+    nothing already, and a void row repeating its patient would be in error too): refused, as
+    any row with errors, nothing written."""
     day = today_in(TZ).isoformat()
     this_month(data).write_text(timelog.HEADER_12 + f"EX1,P0404,{day},20,clinical_staff,a,,,,,,\n")
+    before = snapshot(data)
     result = cli("void", "EX1", "--reason", "no such patient", "-d", data, "--staff", "x")
-    assert result.exit_code == 0, result.stderr
-    assert (
-        result.stdout.startswith("voided EX1: void row E") and len(result.stdout.splitlines()) == 1
-    )
-    assert rows(this_month(data))[-1]["patient_id"] == "P0404"
+    assert result.exit_code == 1 and "has errors and counts for nothing" in result.stderr
+    assert snapshot(data) == before
 
 
 def test_void_warns_when_the_month_is_exported(cli, data, logged):

@@ -76,8 +76,13 @@ class Practice:
             return last_finished_month(self.settings.timezone)
         return current_month(self.settings.timezone)
 
-    def read_month(self, month: Month) -> timelog.MonthLog:
-        """The month's log with every check run (once: a month read before is kept)."""
+    def read_month(self, month: Month, again: bool = False) -> timelog.MonthLog:
+        """The month's log with every check run (once: a month read before is kept, unless
+        `again`: `ccm log` reads the month under its lock, and its problems replace those of
+        the earlier reading). The one way any command gets a month's entries."""
+        if again and month in self.logs:
+            before = {id(p) for p in self.logs.pop(month).problems}
+            self.problems = [p for p in self.problems if id(p) not in before]
         if month not in self.logs:
             _read_month(self, month)
             self.problems.sort(key=sort_key)
@@ -125,10 +130,7 @@ def load(
     for month in sorted(wanted):
         _read_month(practice, month)
     if every_file:
-        from ccmcli.reports.month_record import closed_month_problems
-
         practice.problems += _ledger_problems(data)
-        practice.problems += closed_month_problems(practice)
     practice.problems.sort(key=sort_key)
     return practice
 
@@ -200,16 +202,21 @@ def _check_codes(practice: Practice) -> None:
 
 
 def _read_month(practice: Practice, month: Month) -> None:
+    """Contract 1 and 4 for one month, the same for every command: its rows as the parser
+    reads them (log_parser: a pipe, device or link leading outside is refused, never waited
+    on), a row for a patient without a file in error, the rows whose ids an earlier month uses
+    in error too (entry_ids: a void row in error voids nothing), and earlier month files that
+    cannot be read. A command about a few patients checks the rows against the same list of
+    patient files as one that read them all, so both read the month alike."""
     data = practice.data
     log = _log_read_ahead(practice, month)
+    known = practice.known_ids() if practice.whole else set(record_files.patient_stems(data))
     if log is None:
-        if practice.whole:
-            log = logcache.read_month(data, month, practice.known_ids())
-        else:
-            log = timelog.read_month(data, month, record_files.patient_file_exists(data))
-    log = entry_ids.without_reused_ids(data, month, log, practice.ids_before)
+        log = logcache.read_month(data, month, known)
+    log = entry_ids.without_reused_ids(data, month, log, known.__contains__, practice.ids_before)
     practice.logs[month] = log
-    practice.problems += log.problems
+    seen = set(practice.problems)  # an unreadable earlier month is each later month's problem
+    practice.problems += [p for p in log.problems if p not in seen]
 
 
 @contextlib.contextmanager
@@ -217,7 +224,7 @@ def _read_ahead(
     practice: Practice, months: Iterable[Month] | None, ahead: tuple[str | None, ...]
 ) -> Iterator[None]:
     """Offer the months to be judged to the first worker that parses patient files (when there
-    are many to parse, parallel_parse): it reads their logs while this process parses its share.
+    are many to parse, workers.py): it reads their logs while this process parses its share.
     What it read waits in `practice.ahead` for _read_month; if no worker ran, nothing does."""
     wanted = set(months) if months is not None else set()
     if months is not None:
@@ -229,15 +236,15 @@ def _read_ahead(
     if not wanted:
         yield
         return
-    from ccmcli.store import parallel_parse
+    from ccmcli import workers
 
     def ids_before() -> dict:
         """The ids of the months before, which the month's rows must not use again (reused_ids):
         read here while the worker reads the month, its part is that much shorter."""
-        return {m: set(entry_ids.row_ids(data, m)) for m in layout.log_months(data)
-                if m < max(wanted)}  # fmt: skip
+        months = [m for m in layout.log_months(data) if m < max(wanted)]
+        return {m: set(ids) for m in months if (ids := entry_ids.row_ids(data, m)) is not None}
 
-    with parallel_parse.alongside(lambda: _read_logs(data, sorted(wanted)), ids_before) as job:
+    with workers.alongside(lambda: _read_logs(data, sorted(wanted)), ids_before) as job:
         yield
         job.wait()
     practice.ids_before = job.here_result or {}  # type: ignore[assignment]

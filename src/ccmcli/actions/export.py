@@ -74,14 +74,29 @@ def diagnoses(patient: Patient) -> list[str]:
 
 
 def claim_line(
-    j: Judgement, result: TrackResult, code: str, units: int, settings: Settings
-) -> Line:
+    j: Judgement, result: TrackResult, code: str, units: int, settings: Settings,
+    dx: list[str] | None = None,
+) -> Line:  # fmt: skip
     p = j.patient
     charge = (fee(code, settings, j.rules) * units).quantize(CENT, ROUND_HALF_UP)
     pos = settings.place_of_service  # a patient has no place of service of its own
     cells = (p.id, p.name, p.birth_date.isoformat(), p.mbi or "", p.billing_npi or settings.billing_npi,
-             pos, result.date_of_service.isoformat(), code, str(units), f"{charge}", *diagnoses(p))  # fmt: skip
+             pos, result.date_of_service.isoformat(), code, str(units), f"{charge}",
+             *(dx or diagnoses(p)))  # fmt: skip
     return Line(cells, p.id, code, units, charge)
+
+
+def service_lines(j: Judgement, settings: Settings) -> list[Line]:
+    """A16, A18: the billed services' lines on the patient-month's claim, each with its own
+    date of service; BHI lines name the behavioral-health conditions first (F-14)."""
+    out = []
+    for s in j.services:
+        dx = None
+        if s.service == "bhi" and j.patient.bhi is not None:
+            codes = list(dict.fromkeys([*j.patient.bhi.conditions, *j.patient.chronic_codes()]))
+            dx = (codes + [""] * 4)[:4]
+        out += [claim_line(j, s, code, n, settings, dx) for code, n in s.codes]
+    return out
 
 
 # ---- what to export ------------------------------------------------------------------------------
@@ -172,11 +187,13 @@ def judged_claim(j: Judgement | None, claim: Claim | None, settings: Settings) -
     """The patient-month's claim lines as the data supports them now (A18: one claim, all its
     lines), on the track of the claim that stands, if one does."""
     standing = claim is not None and not claim.voided and bool(claim.lines)
-    locked = track_of(claim.lines[0].code, j.rules) if standing and j is not None else None
-    result = supported(j, locked, standing)
-    if result is None:
-        return []
-    return [claim_line(j, result, code, n, settings) for code, n in result.codes]
+    tracks = (track_of(line.code, j.rules) for line in claim.lines) if standing and j else ()
+    locked = next((t for t in tracks if t is not None), None)  # a service line is no track
+    result = supported(j, locked, locked is not None)
+    lines = (
+        [] if result is None else [claim_line(j, result, c, n, settings) for c, n in result.codes]
+    )
+    return lines + (service_lines(j, settings) if j is not None else [])
 
 
 def plan_export(
@@ -315,16 +332,23 @@ def export_month(
               for pid in plan.unchecked]  # fmt: skip
     if plan.corrections and not corrections:
         notes.append("note: `ccm export --corrections` writes the corrected claims")
+    new = len({line.patient_id for line in plan.lines})
+    if corrections and new:
+        notes.append(f"note: {new} patient-month{'s' * (new != 1)} never exported; a plain "
+                     "`ccm export` writes their claims")  # fmt: skip
     mode = "corrections" if corrections else "export"
     return Outcome(month, lines, plan, errors, notes, mode, dry_run)
 
 
-def reprint_month(data: DataDir, month_text: str | None, write: Write) -> Outcome:
+def reprint_month(
+    data: DataDir, month_text: str | None, write: Write, *, write_empty: bool = True
+) -> Outcome:
     """Every claim exported for the month as it stands (corrections applied, voided claims
     left out), as export columns; records nothing."""
     from ccmcli.loader import load
 
     month = load(data, patient_ids=()).month(month_text, default="last_finished")
     lines = [line for claim in claims(read_ledger(data, month)).values() for line in claim.lines]
-    write(csv_text((line.cells for line in lines), COLUMNS))
+    if lines or write_empty:
+        write(csv_text((line.cells for line in lines), COLUMNS))
     return Outcome(month, lines, mode="reprint")

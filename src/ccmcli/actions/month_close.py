@@ -42,7 +42,7 @@ def _month_locked(data: DataDir, month: Month) -> Iterator[None]:
     with fileio.locked(data.log_path(month), timelog.HEADER):
         try:  # the same lock `read_ledger` takes: on the file the path names, a regular one
             fd = fileio.open_locked(data.export_path(month), os.O_RDONLY, fcntl.LOCK_SH)
-        except FileNotFoundError:
+        except (FileNotFoundError, NotADirectoryError):  # not a folder: a problem of the month
             yield
             return
         try:

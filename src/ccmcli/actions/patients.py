@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from ccmcli.actions.status import enrolled, month_status
 from ccmcli.models.errors import CcmError
 from ccmcli.models.months import is_provisional, today_in
 from ccmcli.models.typed import parse_date
+from ccmcli.reports.patient_month import enrolled, month_status
 from ccmcli.rules.engine import Judgement
 from ccmcli.store import record_files
 from ccmcli.store.datadir import DataDir
@@ -20,7 +20,9 @@ OPTION_OF_FIELD = {
     "id": "ID", "name": "--name", "birth_date": "--birth-date", "conditions": "--condition",
     "consent": "--consent-date/--consent-method", "initiating_visit": "--initiating-visit/--visit-type",
     "care_plan": "--care-plan", "program": "--program", "principal_condition": "--principal-condition",
-    "mbi": "--mbi", "billing_npi": "--billing-npi",
+    "mbi": "--mbi", "billing_npi": "--billing-npi", "bhi.conditions": "--bhi-condition", "bhi.consent": "--bhi-consent-date/--bhi-consent-method",
+    "bhi.care_plan": "--bhi-care-plan", "cocm_months": "--cocm-month",
+    "rpm": "--rpm-consent-date/--rpm-consent-method", "rtm": "--rtm-consent-date/--rtm-consent-method",
 }  # fmt: skip
 
 
@@ -39,6 +41,47 @@ class AddFields:
     principal_condition: str | None
     mbi: str | None
     billing_npi: str | None
+    services: ServiceFields | None = None
+
+
+@dataclass
+class ServiceFields:
+    """The other monthly services (ccm-rules A11-A14), as `patient add` takes them."""
+
+    bhi_conditions: list[str] = field(default_factory=list)
+    bhi_consent_date: str | None = None
+    bhi_consent_method: str | None = None
+    bhi_care_plan: str | None = None
+    cocm_months: list[str] = field(default_factory=list)
+    rpm_consent_date: str | None = None
+    rpm_consent_method: str | None = None
+    rtm_consent_date: str | None = None
+    rtm_consent_method: str | None = None
+
+    def blocks(self, today) -> dict:
+        """`bhi`, `rpm`, `rtm` and `cocm_months` as the patient file holds them."""
+        out: dict = {}
+        bhi: dict = {}
+        if self.bhi_conditions:
+            bhi["conditions"] = [c.strip().upper() for c in self.bhi_conditions]
+        if _paired(self.bhi_consent_date, self.bhi_consent_method,
+                   "--bhi-consent-date and --bhi-consent-method"):  # fmt: skip
+            bhi["consent"] = {"date": parse_date(self.bhi_consent_date, today),
+                              "method": _choice(self.bhi_consent_method)}  # fmt: skip
+        if self.bhi_care_plan:
+            bhi["care_plan"] = {"established": parse_date(self.bhi_care_plan, today)}
+        if bhi:
+            out["bhi"] = bhi
+        if self.cocm_months:
+            out["cocm_months"] = list(self.cocm_months)
+        for name in ("rpm", "rtm"):
+            day, how = (
+                getattr(self, f"{name}_consent_date"),
+                getattr(self, f"{name}_consent_method"),
+            )
+            if _paired(day, how, f"--{name}-consent-date and --{name}-consent-method"):
+                out[name] = {"consent": {"date": parse_date(day, today), "method": _choice(how)}}
+        return out
 
 
 def _paired(a: str | None, b: str | None, names: str) -> bool:
@@ -83,11 +126,15 @@ def build_patient(f: AddFields, today) -> Patient:
     for key in ("principal_condition", "mbi", "billing_npi"):
         if getattr(f, key):
             raw[key] = getattr(f, key)
+    if f.services is not None:
+        raw.update(f.services.blocks(today))
     try:
         return validate(Patient, raw)
     except ValidationError as exc:
         first = field_errors(exc)[0]
         loc = first.loc[0] if first.loc else ""
+        if loc == "bhi" and len(first.loc) > 1:
+            loc = f"bhi.{first.loc[1]}"
         raise CcmError(f"{OPTION_OF_FIELD.get(str(loc), loc)}: {first.text}", 2) from None
 
 

@@ -1,10 +1,12 @@
 """Recording time: what `ccm log` and `ccm void` do (contract section 1).
 
 Coordinators log at the same moment on a shared drive while a cron job reads, so every row goes
-through logappend (one locked, fsynced write); what the month already holds is judged under that
-lock (overlaps, double entries, an entry already voided). Everything typed is checked first, so a
-refusal writes nothing. Only ccm.yaml, the one patient file, that month's log and its export
-ledger are read: never every patient.
+through logappend (one locked, fsynced write); what the month already holds is read by the loader
+under that lock, as `check` reads it, and judged (overlaps, double entries, an entry already
+voided); the month-to-date reply judges that reading with the new row, as `explain` would. Everything
+typed is checked first, so a refusal writes nothing. Only ccm.yaml, the one patient file, that
+month's log (and the ids of the months before it) and its export ledger are read: never every
+patient.
 """
 
 import csv
@@ -24,17 +26,17 @@ from ccmcli.actions.entry_input import (
     resolve_staff,
     single_line,
 )
-from ccmcli.actions.status import month_status
 from ccmcli.codes.identifiers import is_entry_id
 from ccmcli.loader import load
 from ccmcli.models.errors import CcmError
 from ccmcli.models.months import Month, today_in
 from ccmcli.models.typed import parse_date
+from ccmcli.reports.patient_month import month_status
 from ccmcli.rules.engine import Judgement
 from ccmcli.rules.entry_checks import duplicate_key
-from ccmcli.store import log_rows, regular_files, timelog
+from ccmcli.store import regular_files, timelog
 from ccmcli.store.datadir import DataDir
-from ccmcli.store.logappend import append_entry, decode
+from ccmcli.store.logappend import append_entry
 from ccmcli.store.timelog import Entry, MonthLog
 
 
@@ -73,7 +75,17 @@ class Recorded:
                "warnings": list(self.warnings)}  # fmt: skip
         if self.voided is not None:
             out["voided"] = self.voided.as_dict()
+        served = self.service_result()
+        if served is not None:
+            out["service"] = served.as_dict()  # A16: the tagged service's month-to-date
         return out
+
+    def service_result(self):
+        """The month of the service the entry was logged for (`--service rpm`), if it bills."""
+        entry, j = self.voided or self.entry, self.judgement
+        if j is None or not entry.service:
+            return None
+        return next((s for s in j.services if s.service == entry.service), None)
 
 
 def _template(patient_id: str, day: date, minutes: int | None, role: str, staff: str,
@@ -99,19 +111,32 @@ def log_time(data: DataDir, req: LogRequest, environ: Mapping[str, str] = os.env
     draft = _template(patient.id, day, minutes, role, staff, activity, start, end, note)
     draft.id, draft.service = req.entry_id, service
 
+    month = Month.of(day)
+
     def inspect(log: MonthLog) -> tuple[Entry, list[str]]:
         return draft, _log_warnings(log, draft)
 
-    entry, log, warnings = append_entry(data, Month.of(day), settings.timezone, inspect)
-    judgement = month_status(practice, patient, log.month, log)
-    warnings += [p.render() for p in practice.problems if p.severity == "error"]
-    warnings += _export_warnings(data, log.month, patient.id) + _judged(judgement, entry)
+    def read() -> MonthLog:
+        return practice.read_month(month, again=True)
+
+    entry, log, warnings = append_entry(data, month, settings.timezone, inspect, read)
+    judgement = month_status(practice, patient, month)  # the loader's reading, with the new row
+    warnings += _problems_for(practice, log, patient.id)
+    warnings += _export_warnings(data, month, patient.id) + _judged(judgement, entry)
     return Recorded(entry, judgement, warnings, columns=log.columns)
+
+
+def _problems_for(practice, log: MonthLog, patient_id: str) -> list[str]:
+    """The errors that bear on the patient's month: every file's but the month log's, and the
+    log's rows of this patient (the rest _file_warnings counts)."""
+    return [p.render() for p in practice.problems if p.severity == "error"
+            and (p.file != log.file or p.patient_id == patient_id)]  # fmt: skip
 
 
 def _judged(j: Judgement, entry: Entry) -> list[str]:
     """What the rules say about the new entry itself: logged late, or counting toward nothing."""
-    out = [f.message for f in j.warnings if f.rule == "late_entry" and f.entry_id == entry.id]
+    out = [f.message for f in j.warnings
+           if f.rule in ("late_entry", "long_entry", "long_day") and f.entry_id == entry.id]  # fmt: skip
     for v in j.verdicts:
         if v.entry.id == entry.id and not v.counted:
             why = f" ({v.reason.replace('_', ' ')})" if v.reason else ""
@@ -134,7 +159,7 @@ def _log_warnings(log: MonthLog, new: Entry) -> list[str]:
 
 
 def _file_warnings(log: MonthLog) -> list[str]:
-    errors = [p for p in log.problems if p.severity == "error"]
+    errors = [p for p in log.problems if p.severity == "error" and p.file == log.file]
     if not errors:
         return []
     return [f"{log.file} has {len(errors)} line(s) with errors that count for nothing "
@@ -179,7 +204,7 @@ def void_entry(
     own_role = resolve_role(role, environ) if role or environ.get(ROLE_ENV, "").strip() else None
     practice = load(data, patient_ids=())
     settings = practice.settings
-    month = _locate(data, entry_id)
+    month = _locate(practice, entry_id)
     found: list[Entry] = []
 
     def build(log: MonthLog) -> tuple[Entry, list[str]]:
@@ -189,36 +214,36 @@ def void_entry(
                           note=note, voids=target.id)  # fmt: skip
         return draft, []
 
-    entry, log, warnings = append_entry(data, month, settings.timezone, build)
+    def read() -> MonthLog:
+        return practice.read_month(month, again=True)
+
+    entry, log, warnings = append_entry(data, month, settings.timezone, build, read)
     target = found[0]
     target.voided_by = entry.id
+    warnings += _problems_for(practice, log, target.patient_id)
     warnings += _export_warnings(data, month, target.patient_id)
-    practice = load(data, patient_ids=[target.patient_id])
+    patients = load(data, patient_ids=[target.patient_id])
     try:
-        patient = practice.patient(target.patient_id)
+        patient = patients.patient(target.patient_id)
     except CcmError:  # the entry was for an unknown patient: voiding it is the fix
         return Recorded(entry, None, warnings, target)
-    return Recorded(entry, month_status(practice, patient, month, log), warnings, target)
+    patients.logs[month] = log  # the same reading (the same patient files), with the void row
+    return Recorded(entry, month_status(patients, patient, month), warnings, target)
 
 
-def _locate(data: DataDir, entry_id: str) -> Month:
-    """The month whose log holds a valid row with this id, searching the newest month first."""
+def _locate(practice, entry_id: str) -> Month:
+    """The month whose log holds a valid row with this id, searching the newest month first:
+    the months whose rows hold the id (entry_ids.row_ids), as the loader reads them."""
+    from ccmcli.store.entry_ids import row_ids
     from ccmcli.store.layout import log_months
 
-    needle, broken = f"\n{entry_id},".encode(), None
+    data, broken = practice.data, None
     for month in reversed(log_months(data)):
-        path = data.log_path(month)
-        try:
-            raw = regular_files.read_bytes(data.root, path)
-        except OSError:
+        if entry_id not in (row_ids(data, month) or ()):
             continue
-        if needle not in raw:
-            continue
-        rel = data.relative(path)
-        log = timelog.parse_month(decode(raw, rel), month, rel, controls=log_rows.has_controls(raw))
-        if entry_id in log.by_id():
+        if entry_id in practice.read_month(month).by_id():
             return month
-        broken = broken or data.relative(path)
+        broken = broken or data.relative(data.log_path(month))
     if broken:
         raise CcmError(f"entry {entry_id} in {broken} has errors and counts for nothing; "
                        "see `ccm validate`")  # fmt: skip

@@ -28,8 +28,17 @@ COLUMNS = (
     "consent_date", "consent_method", "initiating_visit_date", "initiating_visit_type",
     "care_plan_established",
 )  # fmt: skip
+# Optional columns after those 12, in any order (README "patient import"): the other monthly
+# services of ccm-rules A11-A14. A roster without them reads as before.
+SERVICE_COLUMNS = (
+    "bhi_conditions", "bhi_consent_date", "bhi_consent_method", "bhi_care_plan_established",
+    "cocm_months", "rpm_consent_date", "rpm_consent_method", "rtm_consent_date",
+    "rtm_consent_method",
+)  # fmt: skip
 Error = tuple[str, str]  # (column, message)
-_DATE_COLUMNS = ("birth_date", "consent_date", "initiating_visit_date", "care_plan_established")
+_DATE_COLUMNS = ("birth_date", "consent_date", "initiating_visit_date", "care_plan_established",
+                 "bhi_consent_date", "bhi_care_plan_established", "rpm_consent_date",
+                 "rtm_consent_date")  # fmt: skip
 _PAIRS = (
     ("consent", ("date", "method"), ("consent_date", "consent_method")),
     ("initiating_visit", ("date", "type"), ("initiating_visit_date", "initiating_visit_type")),
@@ -41,6 +50,11 @@ _COLUMN_OF = {
     ("initiating_visit", "date"): "initiating_visit_date",
     ("initiating_visit", "type"): "initiating_visit_type",
     ("care_plan", "established"): "care_plan_established",
+    ("bhi", "conditions"): "bhi_conditions", ("cocm_months",): "cocm_months",
+    ("bhi", "consent", "date"): "bhi_consent_date", ("bhi", "consent", "method"): "bhi_consent_method",
+    ("bhi", "care_plan", "established"): "bhi_care_plan_established",
+    ("rpm", "consent", "date"): "rpm_consent_date", ("rpm", "consent", "method"): "rpm_consent_method",
+    ("rtm", "consent", "date"): "rtm_consent_date", ("rtm", "consent", "method"): "rtm_consent_method",
 }  # fmt: skip
 
 
@@ -63,16 +77,18 @@ def read_rows(text: str, name: str) -> tuple[list[tuple[int, dict[str, str]]], l
     if problem:
         return [], [Problem(name, 1, "error", problem)]
     rows, problems, end = [], [], reader.line_num
+    absent = dict.fromkeys((c for c in SERVICE_COLUMNS if c not in header), "")
     try:
         for cells in reader:
             start, end = end + 1, reader.line_num
             if not any(c.strip() for c in cells):
                 continue  # blank lines and rows of empty cells, as spreadsheets leave them
-            if len(cells) != len(COLUMNS):
-                msg = f"row has {len(cells)} columns, expected {len(COLUMNS)}"
+            if len(cells) != len(header):
+                msg = f"row has {len(cells)} columns, expected {len(header)}"
                 problems.append(Problem(name, start, "error", msg))
                 continue
-            rows.append((start, dict(zip(COLUMNS, (c.strip() for c in cells), strict=True))))
+            row = dict(zip(header, (c.strip() for c in cells), strict=True))
+            rows.append((start, {**row, **absent}))
     except csv.Error as exc:  # e.g. an unclosed quote running into a huge cell
         problems.append(Problem(name, end + 1, "error", f"cannot read this row as CSV ({exc})"))
     return rows, problems
@@ -81,12 +97,17 @@ def read_rows(text: str, name: str) -> tuple[list[tuple[int, dict[str, str]]], l
 def _header_problem(header: list[str]) -> str | None:
     """What is wrong with the header. A first row holding no column name at all is data (an
     export without its header): its cells are patient data and are never repeated."""
-    if tuple(header) == COLUMNS:
-        return None
+    extras = header[len(COLUMNS) :]
+    if tuple(header[: len(COLUMNS)]) == COLUMNS and set(extras) <= set(SERVICE_COLUMNS):
+        if len(set(extras)) == len(extras):
+            return None
+        return "a column is given twice: " + ", ".join(
+            sorted({c for c in extras if extras.count(c) > 1})
+        )
     if not any(h in COLUMNS for h in header):
         return "the first row is not a header; a roster starts with the row " + ",".join(COLUMNS)
     missing = [c for c in COLUMNS if c not in header]
-    extra = [h[:40] for h in header if h not in COLUMNS]
+    extra = [h[:40] for h in header if h not in COLUMNS and h not in SERVICE_COLUMNS]
     parts = [f"{what}: {', '.join(names)}"
              for what, names in (("missing column(s)", missing), ("unknown column(s)", extra)) if names]  # fmt: skip
     return "; ".join(parts) or "header must be exactly: " + ",".join(COLUMNS)
@@ -110,7 +131,7 @@ def roster_date(column: str, text: str, errors: list[Error]) -> str | None:
     return day.isoformat()
 
 
-def roster_codes(text: str, errors: list[Error]) -> list[str]:
+def roster_codes(text: str, errors: list[Error], column: str = "conditions") -> list[str]:
     """Codes separated by `;`, normalized (`e119` -> `E11.9`), each listed once.
 
     A code listed twice would count twice toward the two chronic conditions CCM needs (E-01).
@@ -121,10 +142,10 @@ def roster_codes(text: str, errors: list[Error]) -> list[str]:
         if not code:
             continue
         if not icd10_format_ok(code):
-            msg = f'conditions: "{code[:12]}" is not an ICD-10-CM code (like E11.9)'
-            errors.append(("conditions", msg))
+            msg = f'{column}: "{code[:12]}" is not an ICD-10-CM code (like E11.9)'
+            errors.append((column, msg))
         elif code in codes:
-            errors.append(("conditions", f"conditions: {code} is listed twice"))
+            errors.append((column, f"{column}: {code} is listed twice"))
         else:
             codes.append(code)
     return codes
@@ -134,7 +155,8 @@ def _clean(cells: dict[str, str]) -> dict[str, str]:
     """Cells as the models spell them: `CCM` -> `ccm`, `1EG4-TE5-MK73` -> `1EG4TE5MK73`."""
     out = dict(cells)
     out["mbi"] = out["mbi"].replace("-", "").replace(" ", "")
-    for key in ("program", "consent_method", "initiating_visit_type"):
+    for key in ("program", "consent_method", "initiating_visit_type", "bhi_consent_method",
+                "rpm_consent_method", "rtm_consent_method"):  # fmt: skip
         out[key] = out[key].lower()
     out["principal_condition"] = normalize(out["principal_condition"])
     return out
@@ -164,7 +186,35 @@ def merge_row(cells: dict[str, str], existing: Patient | None) -> tuple[dict, li
             **raw.get("care_plan", {}),
             "established": dates["care_plan_established"],
         }
+    _merge_services(raw, cells, dates, errors)
     return raw, errors
+
+
+def _merge_services(raw: dict, cells: dict, dates: dict, errors: list[Error]) -> None:
+    """The optional service columns (A11-A14): bhi conditions, consent and care plan, CoCM
+    months, the RPM and RTM consents. An empty cell keeps what the record has (--update)."""
+    bhi = dict(raw.get("bhi", {}))
+    if cells["bhi_conditions"]:
+        bhi["conditions"] = roster_codes(cells["bhi_conditions"], errors, "bhi_conditions")
+    if dates["bhi_care_plan_established"]:
+        bhi["care_plan"] = {**bhi.get("care_plan", {}),
+                            "established": dates["bhi_care_plan_established"]}  # fmt: skip
+    for block, target in (("bhi", bhi), ("rpm", dict(raw.get("rpm", {}))),
+                          ("rtm", dict(raw.get("rtm", {})))):  # fmt: skip
+        col_date, col_kind = f"{block}_consent_date", f"{block}_consent_method"
+        if cells[col_date] and not dates[col_date]:
+            continue  # the bad date is already reported
+        given = {k: v for k, v in (("date", dates[col_date]), ("method", cells[col_kind])) if v}
+        if given:
+            merged = {**target.get("consent", {}), **given}
+            if merged.get("date") and merged.get("method"):
+                target["consent"] = merged
+            else:
+                errors.append((col_kind, f"{col_date} and {col_kind} go together: give both"))
+        if target:
+            raw[block] = target
+    if cells["cocm_months"]:
+        raw["cocm_months"] = [m.strip() for m in cells["cocm_months"].split(";") if m.strip()]
 
 
 def _merge_pairs(raw: dict, cells: dict, dates: dict, errors: list[Error]) -> None:
@@ -192,7 +242,8 @@ def model_messages(exc: ValidationError) -> list[Error]:
     out = []
     for fe in field_errors(exc):
         loc = fe.loc
-        name = _COLUMN_OF.get(loc[:2]) or ("conditions" if loc[:1] == ("conditions",) else "")
+        name = (_COLUMN_OF.get(loc[:3]) or _COLUMN_OF.get(loc[:2]) or _COLUMN_OF.get(loc[:1])
+                or ("conditions" if loc[:1] == ("conditions",) else ""))  # fmt: skip
         name = name or ".".join(str(s) for s in loc)
         out.append((name, fe.message(name)))
     return out

@@ -9,7 +9,6 @@ listing and cancelling timers is timers.py; how a span becomes whole-minute part
 """
 
 import dataclasses
-import hashlib
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -18,7 +17,7 @@ from datetime import UTC, datetime
 from ccmcli.actions.entry_input import parse_time, resolve_staff, single_line
 from ccmcli.actions.recording import LogRequest, Recorded, log_time
 from ccmcli.actions.timer_parts import day_parts, end_of_timer
-from ccmcli.actions.timers import require_timer
+from ccmcli.actions.timers import patient_digest, require_timer
 from ccmcli.loader import load
 from ccmcli.models.errors import CcmError
 from ccmcli.models.months import Month, now_in, zone
@@ -27,8 +26,6 @@ from ccmcli.store.datadir import DataDir
 from ccmcli.store.logappend import AlreadyLogged, new_entry_id
 from ccmcli.store.timelog import Entry
 from ccmcli.store.timerstate import Part, Timer
-
-CRASH_ENV = "CCM_TEST_CRASH_AT"  # tests only: die at a named point, as kill -9 would
 
 
 @dataclass
@@ -39,11 +36,6 @@ class Stopped:
     recorded: list[Recorded] = field(default_factory=list)
     seconds: int = 0
     resumed: bool = False
-
-
-def _crash_point(name: str, environ: Mapping[str, str] = os.environ) -> None:
-    if environ.get(CRASH_ENV) == name:
-        os._exit(137)
 
 
 @dataclass
@@ -76,8 +68,7 @@ def stop_timer(data: DataDir, req: StopRequest, environ: Mapping[str, str] = os.
             timer.stop = {"ended": ended.isoformat(), "note": note,
                           "parts": [p.state() for p in _with_ids(data, parts)]}  # fmt: skip
             timerstate.save(timer)
-        _crash_point("before-entries", environ)
-        recorded = _write_parts(data, timer, environ)
+        recorded = _write_parts(data, timer)
         timerstate.remove(timer)
     _judge_missing(data, recorded)
     ended = datetime.fromisoformat(timer.stop["ended"])
@@ -88,13 +79,15 @@ def stop_timer(data: DataDir, req: StopRequest, environ: Mapping[str, str] = os.
 def _check_patient(data: DataDir, timer: Timer, force: bool) -> None:
     """The entry is for the patient the timer was started on: a file that vanished or changed
     meanwhile (renamed, merged, replaced) is refused until a person has looked."""
-    path = data.patient_path(timer.patient_id)
-    rel = data.relative(path)
+    rel = data.relative(data.patient_path(timer.patient_id))
     try:
-        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        digest = patient_digest(data, timer.patient_id)
     except FileNotFoundError:
         raise CcmError(f"{rel} is gone since the timer started: nothing logged, the timer keeps "
                        "running; restore the file, or `ccm cancel`") from None  # fmt: skip
+    except OSError as exc:
+        raise CcmError(f"cannot read {rel} ({exc.strerror or type(exc).__name__}): nothing "
+                       "logged, the timer keeps running") from None  # fmt: skip
     if digest != timer.patient_sha256 and not force:
         raise CcmError(f"{rel} changed since the timer started: nothing logged, the timer keeps "
                        "running; check it is the same patient, then `ccm stop --force`")  # fmt: skip
@@ -113,23 +106,24 @@ def _check_service(timer: Timer) -> None:
 
 def _with_ids(data: DataDir, parts: list[Part]) -> list[Part]:
     """Each part with a fresh entry id that its month log does not hold yet."""
+    from ccmcli.store.entry_ids import row_ids
+
     out: list[Part] = []
     for p in parts:
-        path = data.log_path(Month.of(p.day))
-        text = path.read_text("utf-8", "replace") if path.exists() else ""
+        used = set(row_ids(data, Month.of(p.day)) or ())  # the lock's check refuses one anyway
         entry_id = new_entry_id()
-        while entry_id in text or any(q.entry_id == entry_id for q in out):
+        while entry_id in used or any(q.entry_id == entry_id for q in out):
             entry_id = new_entry_id()
         out.append(dataclasses.replace(p, entry_id=entry_id))
     return out
 
 
-def _write_parts(data: DataDir, timer: Timer, environ: Mapping[str, str]) -> list[Recorded]:
+def _write_parts(data: DataDir, timer: Timer) -> list[Recorded]:
     """Append each part through `ccm log`'s path with its chosen id; a part already in its log
     (an interrupted stop) is reported, not written again."""
     out: list[Recorded] = []
     note = (timer.stop or {}).get("note", "")
-    for n, part in enumerate(timer.parts(), 1):
+    for part in timer.parts():
         extra = {"service": timer.service} if timer.service and _has_service_column() else {}
         req = LogRequest(patient_id=timer.patient_id, day=part.day.isoformat(), start=part.start,
                          end=part.end, role=timer.role, staff=timer.staff,
@@ -141,13 +135,12 @@ def _write_parts(data: DataDir, timer: Timer, environ: Mapping[str, str]) -> lis
             out.append(Recorded(_entry(timer, part, note), None, [written]))
         except CcmError as exc:
             _failed(data, timer, out, exc)
-        _crash_point(f"after-entry-{n}", environ)
     return out
 
 
 def _judge_missing(data: DataDir, recorded: list[Recorded]) -> None:
     """Parts found already logged carry no judgement: judge each month that has none."""
-    from ccmcli.actions.status import month_status
+    from ccmcli.reports.patient_month import month_status
 
     by_month: dict[Month, list[Recorded]] = {}
     for r in recorded:

@@ -38,21 +38,23 @@ def _patient_on_file(data: DataDir, patient_id: str) -> tuple[str, str, str]:
     a timer reads (the patient is loaded, so an invalid record is refused at the start)."""
     practice = load(data, patient_ids=[patient_id])
     patient = practice.patient(patient_id)
-    raw = data.patient_path(patient.id).read_bytes()
-    return practice.settings.timezone, patient.id, hashlib.sha256(raw).hexdigest()
+    return practice.settings.timezone, patient.id, patient_digest(data, patient.id)
+
+
+def patient_digest(data: DataDir, patient_id: str) -> str:
+    """The SHA-256 of the patient's file, read as every data file is (regular_files: never a
+    pipe, nor a link leading outside)."""
+    from ccmcli.store import regular_files
+
+    raw = regular_files.read_bytes(data.root, data.patient_path(patient_id))
+    return hashlib.sha256(raw).hexdigest()
 
 
 def _logged_ids(data: DataDir, parts: list[Part]) -> list[str]:
-    """The parts' entry ids that their month logs already hold."""
-    found = []
-    for p in parts:
-        try:
-            raw = data.log_path(Month.of(p.day)).read_bytes()
-        except FileNotFoundError:
-            continue
-        if f"\n{p.entry_id},".encode() in raw:
-            found.append(p.entry_id)
-    return found
+    """The parts' entry ids that their month logs already hold (entry_ids.row_ids)."""
+    from ccmcli.store.entry_ids import row_ids
+
+    return [p.entry_id for p in parts if p.entry_id in (row_ids(data, Month.of(p.day)) or ())]
 
 
 def _settled(data: DataDir, timer: Timer) -> bool:

@@ -32,7 +32,7 @@ from ccmcli.cli.output import (
 STATUSES = ("billable", "blocked", "below_threshold", "no_time", "error")
 CHECK_CSV = ["patient_id", "name", "program", "status", "clinical_staff_minutes",
              "practitioner_minutes", "codes", "date_of_service", "amount", "minutes_needed",
-             "blockers"]  # fmt: skip
+             "blockers", "services", "total_amount", "patient_share"]  # fmt: skip
 
 
 @app.command()
@@ -75,6 +75,8 @@ def check(
              dest=dest)  # fmt: skip
     if report.rules_note and not quiet:
         err(f"note: {report.rules_note}")
+    for pid in report.not_enrolled if not quiet else ():
+        err(f"note: {pid}: not enrolled in {report.month} (ccm-rules A17)")
     report_problems(report.problems, quiet=quiet or f is Format.json)
 
 

@@ -60,7 +60,7 @@ def export(
                            sheet="claims")  # fmt: skip
         write = _listing_writer(f, dest, _heading(d, month))
     if reprint:
-        outcome = core.reprint_month(d, month, write)
+        outcome = core.reprint_month(d, month, write, write_empty=output is None)
     else:
         outcome = core.export_month(d, month, write, allow_open=allow_open_month, force=force,
                                     corrections=corrections, dry_run=dry_run,
@@ -79,8 +79,9 @@ def export(
             err(note)
         err(outcome.summary())
         if output is not None and not outcome.lines and not dry_run:
-            err(f"{output} left as it was; `ccm export --reprint -o FILE` writes every claim "
-                "already exported")  # fmt: skip
+            hint = "" if reprint else ("; `ccm export --reprint -o FILE` writes every claim "
+                                       "already exported")  # fmt: skip
+            err(f"{output} left as it was{hint}")
     if outcome.exit_code:
         raise typer.Exit(outcome.exit_code)
 

@@ -64,7 +64,11 @@ def report_recorded(recorded, format, quiet: bool, first_line: str) -> None:
     else:
         typer.echo(first_line)
         if recorded.judgement is not None:
-            typer.echo(status_line(recorded.judgement))
+            from ccmcli.reports.wording import service_status_line
+
+            tagged = (recorded.voided or recorded.entry).service
+            typer.echo(service_status_line(recorded.judgement, tagged) if tagged
+                       else status_line(recorded.judgement))  # fmt: skip
 
 
 @app.command()

@@ -39,6 +39,15 @@ def add(
     principal_condition: Annotated[str | None, typer.Option("--principal-condition", help="pcm: the principal condition code.")] = None,
     mbi: Annotated[str | None, typer.Option("--mbi", help="Medicare Beneficiary Identifier.")] = None,
     billing_npi: Annotated[str | None, typer.Option("--billing-npi", help="Billing NPI, if not the practice's.")] = None,
+    bhi_condition: Annotated[list[str] | None, typer.Option("--bhi-condition", help="BHI: ICD-10-CM code of a behavioral-health condition treated (repeatable).")] = None,
+    bhi_consent_date: Annotated[str | None, typer.Option("--bhi-consent-date", help="BHI: date its own consent was documented.")] = None,
+    bhi_consent_method: Annotated[str | None, typer.Option("--bhi-consent-method", help="BHI: verbal | written.")] = None,
+    bhi_care_plan: Annotated[str | None, typer.Option("--bhi-care-plan", help="BHI: date its care plan was established.")] = None,
+    cocm_month: Annotated[list[str] | None, typer.Option("--cocm-month", help="YYYY-MM in which CoCM is billed elsewhere (repeatable).")] = None,
+    rpm_consent_date: Annotated[str | None, typer.Option("--rpm-consent-date", help="RPM: date its consent was documented.")] = None,
+    rpm_consent_method: Annotated[str | None, typer.Option("--rpm-consent-method", help="RPM: verbal | written.")] = None,
+    rtm_consent_date: Annotated[str | None, typer.Option("--rtm-consent-date", help="RTM: date its consent was documented.")] = None,
+    rtm_consent_method: Annotated[str | None, typer.Option("--rtm-consent-method", help="RTM: verbal | written.")] = None,
     data: DataDirOpt = None,
     quiet: QuietOpt = False,
 ) -> None:  # fmt: skip
@@ -49,6 +58,9 @@ def add(
     fields = patients.AddFields(
         patient_id, name, birth_date, condition or [], consent_date, consent_method,
         initiating_visit, visit_type, care_plan, program, principal_condition, mbi, billing_npi,
+        patients.ServiceFields(bhi_condition or [], bhi_consent_date, bhi_consent_method,
+                               bhi_care_plan, cocm_month or [], rpm_consent_date,
+                               rpm_consent_method, rtm_consent_date, rtm_consent_method),
     )  # fmt: skip
     path, warnings = patients.add_patient(d, fields)
     if not quiet:

@@ -64,7 +64,37 @@ def check_rows(report) -> list[dict]:
             "next": file_error_text(j) if j.status == "error" else next_text(j),
             "blockers": " ".join(b.rule for b in j.blockers), "todo": next_short(j) or refs,
         })  # fmt: skip
+        rows += [service_row(s) for s in getattr(j, "services", ())]
     return rows
+
+
+def service_row(s) -> dict:
+    """A16: a billed service on its own line under the patient's row (`+ RPM`), with the
+    columns the program's row has: its minutes by role, codes, date, amount, next, blockers."""
+    from ccmcli.reports.wording import (
+        SHORT_STATUS,
+        codes_text,
+        next_short,
+        next_text,
+        service_ref,
+    )
+    from ccmcli.rules.services import SERVICE_NAMES
+
+    by_role = {"clinical_staff": 0, "practitioner": 0}
+    for v in s.verdicts:
+        if v.counted:
+            by_role[v.entry.role] = by_role.get(v.entry.role, 0) + v.entry.minutes
+    blockers = " ".join(b.rule for b in s.blockers)
+    return {
+        "patient": "", "name": f"+ {SERVICE_NAMES[s.service]}", "program": s.service,
+        "status": s.status, "status_word": s.status,
+        "status_short": SHORT_STATUS.get(s.status, s.status),
+        "staff": by_role["clinical_staff"], "prac": by_role["practitioner"],
+        "codes": codes_text(s.codes), "date": s.date_of_service,
+        "amount": money(s.amount) if s.codes else "", "next": next_text(s),
+        "blockers": blockers,
+        "todo": next_short(s) or " ".join(service_ref(b.rule, s.service) for b in s.blockers),
+    }  # fmt: skip
 
 
 def check_totals(summary: dict) -> str:
@@ -75,8 +105,13 @@ def check_totals(summary: dict) -> str:
         counts += f", {summary['error']} error (see ccm validate)"
     units = " ".join(f"{c}x{n}" for c, n in summary["codes"].items())
     n = summary["patients"]
-    return (f"total: {n} patient{'s' if n != 1 else ''} ({counts}); amount "
+    line = (f"total: {n} patient{'s' if n != 1 else ''} ({counts}); amount "
             f"{money(summary['amount'])}" + (f"; units {units}" if units else ""))  # fmt: skip
+    total = summary.get("total_amount", summary["amount"])
+    if total != summary["amount"]:  # A16: the other services billed beside the programs
+        line += (f"; with other services {money(total)} (patient share "
+                 f"{money(summary['patient_share'])})")  # fmt: skip
+    return line
 
 
 def check_table(report, wide: bool = False) -> None:
@@ -108,11 +143,17 @@ def worklist_table(wl, wide: bool = False) -> None:
     rows = []
     for i, j, step in zip(wl.items(), wl.judgements, wl.steps, strict=True):
         done, target = progress_of(j, step)
+        codes = codes_text([(c["code"], c["units"]) for c in i["next"]["codes"]])
+        if "service" in i:  # A16: "RPM: 99457x1, needs a live call"
+            from ccmcli.rules.services import SERVICE_NAMES
+
+            codes = f"{SERVICE_NAMES[i['service']]}: {codes}" + (
+                ", needs a live call" if i.get("needs") else "")  # fmt: skip
         rows.append({
             "patient": i["patient_id"], "name": i["name"], "minutes": j.counted,
             "needed": i["minutes_needed"], "role": i["role"],
             "role_short": SHORT_ROLE.get(i["role"], i["role"]),
-            "next_codes": codes_text([(c["code"], c["units"]) for c in i["next"]["codes"]]),
+            "next_codes": codes,
             "adds": money(i["adds"]), "progress": bar(done, target),
             "progress_short": bar(done, target, 5), "days_left": i["days_left"],
         })  # fmt: skip

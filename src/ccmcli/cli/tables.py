@@ -8,7 +8,6 @@ amounts) are never split or cut; a line under the table names the columns left o
 `--wide` (or `--format csv/json`) shows them. `--wide` draws every column at full width.
 """
 
-import io
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -21,7 +20,8 @@ class Column:
     """One column. `key`: the row's field shown; `short`: the field with its short form.
 
     kind "key" cells are never split or cut (ids, codes, dates, minutes, amounts, rule ids);
-    kind "text" cells (names, notes, activities) are shortened with "…", down to `min_width`.
+    kind "text" cells (names, notes, activities) are shortened with "…", down to `min_width`;
+    kind "wrap" cells (prose that may hold an id) fold at spaces, every word whole.
     `style(row)`: a Rich style for the cell, a second channel only (the words stay).
     """
 
@@ -112,10 +112,13 @@ def shorten(text: str, width: int) -> str:
 
 @dataclass
 class Layout:
-    """The columns drawn, each with its header, field and width; what was left out."""
+    """The columns drawn, each with its header, field and width; what was left out; and the
+    columns moved to a line of their own under each row (`below`), when even the narrowest
+    cells do not fit side by side."""
 
     columns: list[tuple[Column, str, str, int]]  # column, header, field, width
     left_out: list[str]
+    below: list[tuple[Column, str, str]] = field(default_factory=list)  # column, header, field
 
     @property
     def width(self) -> int:
@@ -127,6 +130,10 @@ def _widest(rows: list[dict], key: str, seen: dict[str, int]) -> int:
     if key not in seen:
         seen[key] = max((cell_width(str(r.get(key) or "")) for r in rows), default=0)
     return seen[key]
+
+
+def _widest_word(rows: list[dict], key: str) -> int:
+    return max((cell_width(w) for r in rows for w in str(r.get(key) or "").split()), default=0)
 
 
 def _layout(
@@ -163,8 +170,37 @@ def _shrink_text(layout: Layout, excess: int) -> None:
     layout.columns = [(c, h, k, w) for (c, h, k, _), w in zip(layout.columns, widths, strict=True)]
 
 
+def _squeeze(layout: Layout, rows: list[dict], width: int) -> None:
+    """The last resort, when every step was taken and the table is still too wide: cells of
+    several words (codes, rule ids, `+15 → 99439`, headers) wrap at spaces, text is cut to its
+    minimum, and when even that is too wide the rightmost columns move to a line of their own
+    under each row. No word (an id, a code, a date, an amount) is ever split."""
+    cols = list(layout.columns)
+
+    def floor(c: Column, header: str, key: str, w: int) -> int:
+        head = max((cell_width(x) for x in header.split()), default=0)
+        if c.kind == "text":
+            return min(w, max(c.min_width, head))
+        return max(head, _widest_word(rows, key))
+
+    floors = [floor(*col) for col in cols]
+    while len(cols) > 1 and sum(floors) + GAP * (len(cols) - 1) > width:
+        c, header, key, _ = cols.pop()
+        floors.pop()
+        layout.below.insert(0, (c, header, key))
+    widths = list(floors)
+    spare = width - sum(widths) - GAP * (len(cols) - 1)
+    # give the room back: whole codes and rule ids first, then names and notes
+    for i in sorted(range(len(cols)), key=lambda i: cols[i][0].kind == "text"):
+        grow = max(min(spare, cols[i][3] - widths[i]), 0)
+        widths[i] += grow
+        spare -= grow
+    layout.columns = [(c, h, k, w) for (c, h, k, _), w in zip(cols, widths, strict=True)]
+
+
 def fit(spec: TableSpec, rows: list[dict], width: int | None) -> Layout:
-    """The first state of `spec.steps` whose table fits `width` (None: every column, full)."""
+    """The first state of `spec.steps` whose table fits `width` (None: every column, full);
+    when none does, the last one squeezed (`_squeeze`)."""
     state, seen = _State(), {}
     layout = _layout(spec, rows, state, width, seen)
     if width is None:
@@ -174,7 +210,50 @@ def fit(spec: TableSpec, rows: list[dict], width: int | None) -> Layout:
             break
         state = state.then(step)
         layout = _layout(spec, rows, state, width, seen)
+    if layout.width > width:
+        _squeeze(layout, rows, width)
     return layout
+
+
+def _folded(text: str, width: int) -> list[str]:
+    """A cell's lines: whole words, folded at spaces to `width`."""
+    import textwrap
+
+    if cell_width(text) <= width:
+        return [text]
+    return textwrap.wrap(text, width, break_long_words=False, break_on_hyphens=False) or [""]
+
+
+def _cell_lines(c: Column, text: str, width: int) -> list[str]:
+    return [shorten(text, width)] if c.kind == "text" else _folded(text, width)
+
+
+def _pad(text: str, width: int, justify: str) -> tuple[str, str]:
+    """(left, right) spaces that bring `text` to `width`."""
+    room = " " * max(width - cell_width(text), 0)
+    return (room, "") if justify == "right" else ("", room)
+
+
+def _physical_lines(layout: Layout, cells: list[tuple[Column, int, list[str], str]]):
+    """One table row, as lines of (left pad, text, right pad, column, style) pieces."""
+    height = max((len(lines) for _, _, lines, _ in cells), default=1)
+    out = []
+    for n in range(height):
+        pieces = []
+        for i, (c, w, lines, style) in enumerate(cells):
+            text = lines[n] if n < len(lines) else ""
+            left, right = _pad(text, w, c.justify)
+            gap = "" if i == len(cells) - 1 else " " * GAP
+            pieces.append((left, text, right + gap, c, style))
+        out.append(pieces)
+    return out
+
+
+def _below_line(layout: Layout, row: dict, width: int) -> list[str]:
+    """The columns moved under the row: `  next: +29 prac → 99491+99437 x2`."""
+    said = [f"{header}: {row.get(key)}" for _, header, key in layout.below
+            if row.get(key) not in (None, "")]  # fmt: skip
+    return wrap("  " + "; ".join(said), width, "  ") if said else []
 
 
 def render(
@@ -183,37 +262,51 @@ def render(
 ) -> str:  # fmt: skip
     """The table as text: `title`, the table, then the left-out note and `footer` lines.
     `width` None draws every column in full (`--wide`)."""
-    from rich import box
-    from rich.console import Console
-    from rich.table import Table
-    from rich.text import Text
-
     layout = fit(spec, rows, width)
-    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, collapse_padding=True)
-    for c, header, _, w in layout.columns:
-        table.add_column(header, justify=c.justify, no_wrap=True, width=w, overflow="crop")
+    head = [(c, w, _folded(h, w), "bold" if color else "") for c, h, _, w in layout.columns]
+    table: list[list] = [*_physical_lines(layout, head)]
+    table.append([("", "─" * layout.width, "", None, "")])
     for r in rows:
         cells = []
         for c, _, key, w in layout.columns:
             text = str(r.get(key) if r.get(key) is not None else "")
-            text = shorten(text, w) if c.kind == "text" else text
-            cell = Text(text, style=(c.style(r) or "") if c.style and color else "")
-            for pattern, style in c.marks if color else ():
-                cell.highlight_regex(pattern, style)
-            cells.append(cell)
-        table.add_row(*cells)
-    out = io.StringIO()
-    console = Console(file=out, width=max(layout.width, 20), force_terminal=color,
-                      no_color=not color, color_system="standard" if color else None,
-                      highlight=False, legacy_windows=False)  # fmt: skip
-    console.print(table)
-    lines = [line.rstrip() for line in out.getvalue().splitlines()]
+            style = (c.style(r) or "") if c.style and color else ""
+            cells.append((c, w, _cell_lines(c, text, w), style))
+        table.extend(_physical_lines(layout, cells))
+        table.extend([("", line, "", None, "")] for line in _below_line(layout, r, width or 0))
+    lines = _draw(table, color)
     if title:
         lines[:0] = wrap(title, width, "  ")
     if layout.left_out:
         lines.extend(wrap(left_out_note(layout.left_out), width, "  "))
     lines.extend(footer)
     return "\n".join(lines) + "\n"
+
+
+def _draw(table: list[list], color: bool) -> list[str]:
+    """Lines of pieces as text; with colour, each cell's style and marks (Rich, on demand)."""
+    if not color:
+        return ["".join(a + t + b for a, t, b, _, _ in pieces).rstrip() for pieces in table]
+    import io
+
+    from rich.console import Console
+    from rich.text import Text
+
+    out = io.StringIO()
+    console = Console(file=out, width=10_000, force_terminal=True, color_system="standard", no_color=False,
+                      highlight=False, legacy_windows=False)  # fmt: skip
+    for pieces in table:
+        line = Text()
+        for left, text, right, c, style in pieces:
+            line.append(left)
+            cell = Text(text, style=style or "")
+            for pattern, mark in c.marks if c is not None else ():
+                cell.highlight_regex(pattern, mark)
+            line.append_text(cell)
+            line.append(right)
+        line.rstrip()
+        console.print(line, soft_wrap=True)
+    return out.getvalue().splitlines()
 
 
 def left_out_note(names: Sequence[str]) -> str:

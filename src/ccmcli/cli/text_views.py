@@ -89,14 +89,16 @@ def patient_view(view, wide: bool = False) -> None:
 
 # explain's entries: the role's short word, then the file's name (in the heading) leaves each
 # row its line number, then the verdict and the minutes their short forms (`no: before
-# consent`, `15`), then who did the work goes, then free text is shortened.
+# consent`, `15`), then who did the work goes, then free text is shortened, then the service
+# (the verdict names another service's time) and the role go. The verdict folds at spaces: it
+# may hold an entry id (`voided by E...`), which is never cut.
 EXPLAIN_ENTRIES = TableSpec(
     (Column("where", short="line", short_name="line", justify="left"), Column("id"),
      Column("date"), Column("minutes", justify="right", short="min", short_name="min"),
      Column("role", short="role_short"), Column("staff", kind="text"), Column("service"),
-     Column("verdict", short="why", kind="text", min_width=14)),
+     Column("verdict", short="why", kind="wrap", min_width=14)),
     (Short("role"), Short("where"), Short("verdict"), Short("minutes"), Drop("staff"),
-     SHORTEN_TEXT),
+     SHORTEN_TEXT, Drop("service"), Drop("role")),
 )  # fmt: skip
 
 

@@ -25,6 +25,7 @@ from pydantic import (
 from ccmcli.models import records
 from ccmcli.models.field_types import (
     Activity,
+    DayMinutes,
     Fee,
     FeeCode,
     Icd10Code,
@@ -94,6 +95,7 @@ class Settings(_Record):
     bill_rtm: bool = False
     rtm_addon_cap: UnitCap = 1
     rtm_interactive_activities: list[Activity] = Field(default_factory=lambda: ["call", "video"])
+    warn_minutes_per_day: DayMinutes = 120
 
 
 def _condition_shorthand(value: object) -> object:

@@ -142,6 +142,8 @@ class Settings(Record):
     bill_rtm: bool = False  # A14: RTM minutes are reported only until a practice turns this on
     rtm_addon_cap: int = 1  # A14: 98981 units a month (MUE not found, F-39)
     rtm_interactive_activities: list[str] = ["call", "video"]  # noqa: RUF012  (F-37)
+    # a patient's minutes in one day above which ccm warns (long_day): ccm's policy, no CMS rule
+    warn_minutes_per_day: int = 120
     # contract 1: `group` makes what ccm creates in the data directory its group's (store/fileio)
     shared: Literal["group"] | None = None
 

@@ -55,7 +55,7 @@ def ledger_rows(data: DataDir, month: Month) -> tuple[list[dict], str | None]:
     path = data.export_path(month)
     try:  # the lock read_ledger takes, on a regular file the path still names
         fd = fileio.open_locked(path, os.O_RDONLY, fcntl.LOCK_SH)
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):  # `exports` not a folder: the loader says so
         return [], None
     try:
         text = fileio.read_fd(fd).decode("utf-8-sig", errors="replace")
@@ -69,8 +69,19 @@ def ledger_rows(data: DataDir, month: Month) -> tuple[list[dict], str | None]:
     bad = sum(1 for r in rows[1:] if r and r != [""] and len(r) != len(header))
     for row in good:
         row["patient_id"] = row["patient_id"].removeprefix("'")
+        row["exported_at"] += _claim_words(row.get("frequency", ""), row.get("replaces", ""))
     note = f"{bad} damaged line(s) in {data.relative(path)} are not shown" if bad else None
     return good, note
+
+
+def _claim_words(frequency: str, replaces: str) -> str:
+    """What a line of a corrected claim is (A18), beside its exported_at: a packet lists every
+    line exported, and a replacement must not read as the month billed twice."""
+    if frequency == "7":
+        return f" · corrected claim (frequency 7) replacing {replaces}"
+    if frequency == "8":
+        return f" · void (frequency 8) of the claim exported {replaces}"
+    return ""
 
 
 def _close_facts(data: DataDir, month: Month) -> tuple[dict, dict]:
@@ -116,6 +127,10 @@ def build(ex: Explanation, facts: MonthFacts) -> Packet:
         "problems": [pr.render() for pr in ex.problems],
         "minutes": {**j.minutes, "apart": j.apart},  # counted, and apart what does not count
         "billing": _billing(j, d["track"], s),
+        "services": [_service(sd, p) for sd in d["service_details"]],
+        "total": {"amount": j.amount, "total_amount": j.total_amount,
+                  "patient_share": j.patient_share},
+        "not_assessed": j.not_assessed,
         "exported": [r for r in facts.ledger if r["patient_id"] == p.id],
         "ledger_note": facts.ledger_note,
         "close": {**facts.close, **_recorded(facts, j, s)},
@@ -159,6 +174,31 @@ def _billing(j, track: dict | None, s: Settings) -> dict:
     }  # fmt: skip
 
 
+def _service(sd: dict, p: Patient) -> dict:
+    """A16: one service's section: the record it reads, its gates, entries and codes."""
+    from ccmcli.rules.services import SERVICE_NAMES
+
+    return {**sd, "title": f"{SERVICE_NAMES[sd['service']]} ({sd['code']})",
+            "record": _service_record(p, sd["service"]),
+            "entries": [{**e, "where": f"{e['file']}:{e['line']}"} for e in sd["entries"]]}  # fmt: skip
+
+
+def _service_record(p: Patient, service: str) -> str:
+    """The service's block of the patient file in words (A11, A13, A14)."""
+    block = getattr(p, service, None)
+    if block is None:
+        return f"no {service}: block in the patient file"
+    c = block.consent
+    parts = [f"consent {c.date} ({c.method})" + (f", revoked {c.revoked}" if c.revoked else "")
+             if c else "no consent recorded"]  # fmt: skip
+    if service == "bhi":
+        plan = block.care_plan.established if block.care_plan else "none"
+        parts = [f"conditions {', '.join(block.conditions) or 'none'}", *parts,
+                 f"care plan established {plan}",
+                 f"CoCM months {', '.join(p.cocm_months) or 'none'}"]  # fmt: skip
+    return "; ".join(parts)
+
+
 def _gate_ref(rules, gate_id: str) -> str:
     return next((g.rule for g in rules.gates if g.id == gate_id), "")
 
@@ -182,7 +222,8 @@ def one_packet(data: DataDir, patient_id: str, month_text: str | None) -> Packet
 def billed(report, ledger: list[dict]) -> list[str]:
     """Patients with exported lines for the month, or billable now: one packet each."""
     exported = {r["patient_id"] for r in ledger}
-    return sorted(exported | {j.patient.id for j in report.judgements if j.status == "billable"})
+    return sorted(exported | {j.patient.id for j in report.judgements
+                              if j.status == "billable" or j.total_amount > 0})  # fmt: skip
 
 
 def month_packets(data: DataDir, month_text: str | None):

@@ -32,6 +32,28 @@ def _money(value: float | None) -> str:
     return "-" if value is None else f"{value:.2f}"
 
 
+def _instant(value: object):
+    """`2026-10-02T14:10:00-05:00` as its date and its time, each whole: the pair may fold
+    between them in a narrow column."""
+    from markupsafe import Markup, escape
+
+    if not value:
+        return "-"
+    day, _, clock = str(value).partition("T")
+    if not clock:
+        return Markup(f"<time>{escape(day)}</time>")
+    return Markup(f"<time>{escape(day)}</time> <time>{escape(clock)}</time>")
+
+
+def _soft(value: object):
+    """`care_coordination` may fold after its underscores, as words fold at spaces."""
+    from markupsafe import Markup, escape
+
+    if value is None or value == "":
+        return "-"
+    return Markup(str(escape(value)).replace("_", "_<wbr>"))
+
+
 def _codes(codes: list[dict]) -> str:
     return codes_text([(c["code"], c["units"]) for c in codes]) or "none"
 
@@ -48,12 +70,28 @@ def _environment(kind: str):
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
-    env.filters.update(md=md, dash=_or_dash, money=_money, codes=_codes)
+    env.filters.update(md=md, dash=_or_dash, money=_money, codes=_codes, instant=_instant,
+                       soft=_soft)  # fmt: skip
     return env
 
 
+# A word that holds a digit and a hyphen or slash: an entry id, a date, a rule id (`T-01`), a
+# file and line. A browser may break a line after a hyphen; these are kept on one line.
+_WHOLE = re.compile(r"(?<![\w.:/+-])(?=[\w.:/+-]*\d)(?=[\w.:/+-]*[-/])[\w.:/+-]+")
+_TEXT = re.compile(r">([^<]+)<")
+
+
+def keep_whole(html: str) -> str:
+    """The page's text with every id, date and rule id in `<span class="nb">` (never broken):
+    only text between tags of the body is touched, after escaping, so no markup is added
+    where a person's text was."""
+    head, sep, body = html.partition("<body>")
+    nb = lambda m: f'<span class="nb">{m[0]}</span>'  # noqa: E731
+    return head + sep + _TEXT.sub(lambda m: ">" + _WHOLE.sub(nb, m[1]) + "<", body)
+
+
 def render_html(body: dict) -> str:
-    return _environment("html").get_template("audit.html.j2").render(p=body)
+    return keep_whole(_environment("html").get_template("audit.html.j2").render(p=body))
 
 
 def render_markdown(body: dict) -> str:
@@ -61,7 +99,7 @@ def render_markdown(body: dict) -> str:
 
 
 def render_index(month: str, practice: str, rows: list[dict], skipped: list[str], generated_at: str) -> str:  # fmt: skip
-    return (
+    return keep_whole(
         _environment("html")
         .get_template("audit_index.html.j2")
         .render(

@@ -46,9 +46,21 @@ def check_csv_rows(report: MonthReport) -> list[list]:
          j.minutes["practitioner"], codes_text(j.codes),
          j.date_of_service.isoformat() if j.date_of_service else "",
          f"{j.amount:.2f}" if j.codes else "", j.next.minutes_needed if j.next else "",
-         " ".join(b.rule for b in j.blockers)]
+         " ".join(b.rule for b in j.blockers), services_text(j), f"{j.total_amount:.2f}",
+         f"{j.patient_share:.2f}"]
         for j in report.judgements
     ]  # fmt: skip
+
+
+def services_text(j: Judgement) -> str:
+    """A16 in one cell: `bhi:99484x1 rpm:blocked(no_interactive_contact)`."""
+    out = []
+    for s in j.services:
+        what = codes_text(s.codes).replace(" ", "+") if s.codes else s.status
+        if s.blockers:
+            what += f"({','.join(b.rule for b in s.blockers)})"
+        out.append(f"{s.service}:{what}")
+    return " ".join(out)
 
 
 @dataclass
@@ -60,14 +72,18 @@ class Worklist:
     steps: list[NextStep] = field(default_factory=list)  # one per judgement
 
     def items(self) -> list[dict]:
-        """Each patient as `check` words it (contract 2), with `next` and what it would add."""
-        return [
-            {"patient_id": j.patient.id, "name": j.patient.name, "program": j.patient.program,
-             "status": j.status, "minutes": dict(j.minutes),
-             "minutes_needed": step.minutes_needed, "role": step.role,
-             "next": step.as_dict(), "adds": _adds(j, step), "days_left": self.days_left}
-            for j, step in zip(self.judgements, self.steps, strict=True)
-        ]  # fmt: skip
+        """Each patient as `check` words it (contract 2), with `next` and what it would add; a
+        service's line (A16) names the service and what else it needs."""
+        out = []
+        for j, step in zip(self.judgements, self.steps, strict=True):
+            item = {"patient_id": j.patient.id, "name": j.patient.name,
+                    "program": j.patient.program, "status": j.status, "minutes": dict(j.minutes),
+                    "minutes_needed": step.minutes_needed, "role": step.role,
+                    "next": step.as_dict(), "adds": _adds(j, step), "days_left": self.days_left}  # fmt: skip
+            if isinstance(j, ServiceWork):
+                item["service"], item["needs"] = j.result.service, j.needs
+            out.append(item)
+        return out
 
     def as_dict(self) -> dict:
         return {"schema": "ccm.worklist/1", "month": str(self.month),
@@ -114,6 +130,83 @@ def apcm_step(j: Judgement) -> NextStep | None:
     return NextStep(codes, 1, "any", j.rules.amount(codes))
 
 
+@dataclass
+class ServiceWork:
+    """A service's place on the worklist (A16: "RPM: 5 more minutes for 99457, needs a live
+    call"), with the face of a judgement that the worklist reads."""
+
+    judgement: Judgement
+    result: object  # services.ServiceResult
+    needs: str | None = None
+
+    @property
+    def patient(self):
+        return self.judgement.patient
+
+    @property
+    def rules(self):
+        return self.judgement.rules
+
+    @property
+    def status(self) -> str:
+        return self.result.status
+
+    @property
+    def amount(self) -> float:
+        return self.result.amount
+
+    @property
+    def counted(self) -> int:
+        return self.result.counted
+
+    @property
+    def minutes(self) -> dict:
+        return {"counted": self.result.counted}
+
+    def progress(self, step: NextStep) -> tuple[int, int]:
+        return self.result.counted, self.result.counted + step.minutes_needed
+
+
+LIVE_CONTACT = ("needs a live call: no counted entry is a real-time interactive contact "
+                "(rpm_interactive_activities)")  # fmt: skip
+
+
+def service_work(j: Judgement, settings) -> list[tuple[ServiceWork, NextStep]]:
+    """A16: each service of the patient-month that further minutes would raise; an RPM or RTM
+    month blocked only for want of a live contact is listed with what the call would bill."""
+    out = []
+    for s in j.services:
+        rules = [b.rule for b in s.blockers]
+        if s.next is not None and not rules:
+            needs = LIVE_CONTACT if s.service in ("rpm", "rtm") and not _live(s) else None
+            out.append((ServiceWork(j, s, needs), s.next))
+        elif rules == ["no_interactive_contact"]:
+            step = _live_call_step(s, j, settings)
+            if step is not None:
+                out.append((ServiceWork(j, s, LIVE_CONTACT), step))
+    return out
+
+
+def _live(s) -> bool:
+    """Whether a counted entry already is the live contact (then nothing else is needed)."""
+    return not any(g == "no_interactive_contact" and fact for g, fact in s.gate_results) and any(
+        v.counted for v in s.verdicts
+    )
+
+
+def _live_call_step(s, j: Judgement, settings) -> NextStep | None:
+    """What a live call would bill: with the minutes already counted, a one-minute call when
+    they reach a code; else the call's minutes up to the first threshold (F-24)."""
+    rule = j.rules.service(s.service)
+    if rule is None:
+        return None
+    cap = getattr(settings, rule.cap_setting) if rule.cap_setting else 0
+    further = [t for t in rule.thresholds(cap) if t > s.counted]
+    needed = 1 if rule.codes(s.counted, cap) or not further else further[0] - s.counted
+    codes = rule.codes(s.counted + needed, cap)
+    return NextStep(codes, needed, "clinical_staff", j.rules.amount(codes)) if codes else None
+
+
 def run_worklist(data: DataDir, month_text: str | None) -> Worklist:
     """Unblocked patients with a `next`, and APCM patients with no activity yet this month;
     fewest minutes needed first, then by id."""
@@ -126,6 +219,7 @@ def run_worklist(data: DataDir, month_text: str | None) -> Worklist:
         step = j.next if not j.blockers else apcm_step(j)
         if step is not None:
             todo.append((j, step))
+        todo += service_work(j, settings)
     todo.sort(key=lambda pair: (pair[1].minutes_needed, pair[0].patient.id))
     return Worklist(month, days_left(month, settings.timezone), [j for j, _ in todo],
                     report.problems, [s for _, s in todo])  # fmt: skip
@@ -225,8 +319,7 @@ def _fact(gate: str, j: Judgement) -> str:
 
 
 def run_explain(data: DataDir, patient_id: str, month_text: str | None) -> Explanation:
-    from ccmcli.actions.patients import month_status
-    from ccmcli.actions.status import enrolled
+    from ccmcli.reports.patient_month import enrolled, month_status
 
     practice = load(data, patient_ids=[patient_id])
     patient = practice.patient(patient_id)

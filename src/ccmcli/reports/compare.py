@@ -16,7 +16,6 @@ from ccmcli.rules.engine import as_enrolled_in
 from ccmcli.rules.enrolment import part_of_month
 from ccmcli.rules.outcomes import COUNTING_COLUMNS, counted_minutes, program_outcomes
 from ccmcli.rules.table import rules_for
-from ccmcli.store import logcache
 from ccmcli.store.datadir import DataDir
 
 if TYPE_CHECKING:
@@ -124,7 +123,7 @@ def compare(practice: "Practice", months: list[Month], ids: list[str]) -> Compar
     """Judge every patient-month under each of its programs and add them up per patient, in
     month order (a month a patient is no part of adds nothing, A17); the months are judged on
     every CPU when there are many patient-months."""
-    from ccmcli.store.parallel_parse import parse_many, worker_count
+    from ccmcli.workers import parse_many, worker_count
 
     found = {pid: _row(practice.patients[pid], months[-1]) for pid in ids}
     variants = {pid: _variants(practice.patients[pid]) for pid in ids}
@@ -132,7 +131,7 @@ def compare(practice: "Practice", months: list[Month], ids: list[str]) -> Compar
 
     def outcomes_of(month: Month) -> tuple:
         rules, _ = rules_for(month.year)
-        columns, month_problems = _month_columns(practice.data, month, practice.known_ids())
+        columns, month_problems = _month_columns(practice, month)
         counted = counted_minutes(practice.patients, columns)
         settings = practice.settings
         logged = set(columns[0])
@@ -149,10 +148,12 @@ def compare(practice: "Practice", months: list[Month], ids: list[str]) -> Compar
     judged.update({month: rest for month, *rest in parse_many(todo, outcomes_of, workers, 1)})
     if kept:
         kept.save(judged)
+    seen = set(problems)
     part: set[str] = set()  # A17: a patient part of none of the months is not listed
     for month in months:
         month_problems, outcomes = judged[month]
-        problems += month_problems
+        problems += [p for p in month_problems if p not in seen]  # an earlier month's, once
+        seen.update(month_problems)
         for pid, patient_outcomes in zip(ids, outcomes, strict=True):
             if patient_outcomes is None:
                 continue
@@ -199,18 +200,16 @@ def _problem_fields(p: Problem) -> list:
     return [getattr(p, f.name) for f in fields(Problem)]
 
 
-def _month_columns(data: DataDir, month: Month, known: set[str]) -> tuple[list[list], list]:
-    """The month's counting columns, less the rows whose ids an earlier month uses (the loader's
-    rule, so compare counts what check counts)."""
-    from ccmcli.store.entry_ids import reused_ids
-
-    columns, problems = logcache.read_columns(data, month, known, ("id", *COUNTING_COLUMNS))
-    ids, rest = columns[0], columns[1:]
-    used = reused_ids(data, month, set(ids))
-    if used:
-        keep = [i for i, eid in enumerate(ids) if eid not in used]
-        rest = [[col[i] for i in keep] for col in rest]
-    return rest, problems
+def _month_columns(practice: "Practice", month: Month) -> tuple[list[list], list[Problem]]:
+    """The month's counting columns (dates as day ordinals) and its problems, from the loader's
+    reading of the month: every rule of contract 1 and 4 applied as for `check`, so compare
+    counts what check counts."""
+    log = practice.read_month(month)
+    entries = log.entries
+    columns = [[getattr(e, n) for e in entries] for n in COUNTING_COLUMNS]
+    i = COUNTING_COLUMNS.index("date")
+    columns[i] = [d.toordinal() for d in columns[i]]
+    return columns, list(log.problems)
 
 
 def _variants(patient: Patient) -> list[tuple[str, Patient]]:

@@ -66,7 +66,7 @@ def judge_month_lines(practice: "Practice", month: Month, on_patient=None) -> Mo
     """judge_month of every valid patient, as JSON lines; the patients whose inputs are as when
     they were last judged are not judged again, the others on every CPU when they are many
     (parse_many shares any independent work out among forked workers)."""
-    from ccmcli.store.parallel_parse import parse_many
+    from ccmcli.workers import parse_many
 
     report, by_patient, warnings = month_inputs(practice, month)
     kept = Kept.open(practice, report)

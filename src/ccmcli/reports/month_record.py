@@ -40,8 +40,9 @@ def ignoring_track(j: Judgement, role: str, pool_practitioner: bool) -> Track | 
 
 
 def patient_line(j: Judgement, settings: Settings) -> dict:
-    """One patient's judgement as a close records it."""
-    return {
+    """One patient's judgement as a close records it; the other services' (A16) only when the
+    patient-month has any, so a record made before them reads the same."""
+    line = {
         "patient_id": j.patient.id,
         "program": j.patient.program,
         "status": j.status,
@@ -52,6 +53,18 @@ def patient_line(j: Judgement, settings: Settings) -> dict:
         "blockers": [b.rule for b in j.blockers],
         "entries": counted_ids(j, settings.count_practitioner_minutes_as_staff),
     }
+    if j.services:
+        line["services"] = [service_line(s) for s in j.services]
+    return line
+
+
+def service_line(s) -> dict:
+    """A service's month as a close records it (A16): verdict, codes, date, counted entries."""
+    return {"service": s.service, "status": s.status,
+            "codes": [{"code": c, "units": n} for c, n in s.codes], "amount": s.amount,
+            "date_of_service": s.date_of_service.isoformat() if s.date_of_service else None,
+            "blockers": [b.rule for b in s.blockers],
+            "entries": [v.entry.id for v in s.verdicts if v.counted]}  # fmt: skip
 
 
 def snapshot(data: DataDir, settings: Settings, report: MonthReport) -> dict:
@@ -65,7 +78,8 @@ def snapshot(data: DataDir, settings: Settings, report: MonthReport) -> dict:
                    "sha256": closed_records.file_digest(data.root, data.export_path(month))},
         "summary": {"patients": len(report.judgements),
                     "billable": sum(j.status == "billable" for j in report.judgements),
-                    "amount": round(sum(j.amount for j in report.judgements), 2)},
+                    "amount": round(sum(j.amount for j in report.judgements), 2),
+                    "total_amount": round(sum(j.total_amount for j in report.judgements), 2)},
         "patients": [patient_line(j, settings) for j in report.judgements],
     }  # fmt: skip
 
@@ -150,10 +164,24 @@ def patient_differences(pid: str, old: dict | None, new: dict | None) -> list[Di
         if old["minutes"].get(role) != new["minutes"].get(role):
             out.append(Difference(pid, f"{role.replace('_', ' ')} minutes",
                                   old["minutes"].get(role), new["minutes"].get(role)))  # fmt: skip
+    out += _service_differences(pid, old.get("services") or [], new.get("services") or [])
     gone = [e for e in old["entries"] if e not in set(new["entries"])]
     added = [e for e in new["entries"] if e not in set(old["entries"])]
     if gone or added:
         out.append(Difference(pid, "counted entries", gone or None, added or None))
+    return out
+
+
+def _service_differences(pid: str, old: list[dict], new: list[dict]) -> list[Difference]:
+    """A16: each service's verdict, codes, date and counted entries against the record."""
+    was = {s["service"]: s for s in old}
+    now = {s["service"]: s for s in new}
+    out = []
+    for name in sorted(was.keys() | now.keys()):
+        a, b = was.get(name, {}), now.get(name, {})
+        for f in ("status", "codes", "amount", "date_of_service", "blockers", "entries"):
+            if a.get(f) != b.get(f):
+                out.append(Difference(pid, f"{name} {f.replace('_', ' ')}", a.get(f), b.get(f)))
     return out
 
 

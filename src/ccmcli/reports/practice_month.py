@@ -30,6 +30,8 @@ class MonthReport:
     # `ccm check --format json` of the whole practice: each patient as encoded JSON, kept between
     # runs (judged_lines.py), in place of `judgements`
     lines: "list[JudgedLine] | None" = None
+    # ids asked for (`only`) that are no part of the month (A17): not listed, and said so
+    not_enrolled: list[str] = field(default_factory=list)
 
     @property
     def has_errors(self) -> bool:
@@ -130,7 +132,9 @@ def judge_month(
     `check` shows; an id of `only` whose file has an error always is)."""
     report, by_patient, warnings = month_inputs(practice, month)
     settings = practice.settings
-    for pid in _listed(practice, month, by_patient, only, with_errors):
+    listed = _listed(practice, month, by_patient, only, with_errors)
+    report.not_enrolled = [pid for pid in only or () if pid not in set(listed)]
+    for pid in listed:
         patient = practice.patients.get(pid)
         report.judgements.append(
             file_error(practice, pid, month, report.rules) if patient is None else
@@ -176,7 +180,8 @@ def month_inputs(
     by_patient: dict[str, list[timelog.Entry]] = {}
     for e in log.entries:
         by_patient.setdefault(e.patient_id, []).append(e)
-    return report, by_patient, entry_warnings(log.entries)
+    day_limit = practice.settings.warn_minutes_per_day
+    return report, by_patient, entry_warnings(log.entries, day_limit)
 
 
 def file_error(practice: "Practice", pid: str, month: Month, rules: RuleYear) -> Judgement:

@@ -5,7 +5,7 @@ year's conversion factor and the CMS file that publishes both, so a biller can c
 """
 
 from ccmcli.models.months import now
-from ccmcli.reports.wording import rule_ref
+from ccmcli.reports.wording import rule_ref, service_ref
 from ccmcli.rules.table import SERVICE_GATES, Amount, RuleYear, rules_for
 
 # `when`: the threshold in the table's words (`>= 20`, `each +20`, `>= 2 cond, qmb`, `5-19`)
@@ -35,7 +35,7 @@ def rules_dict(year: int | None) -> dict:
                **amount_dict(rules.amounts[lv.code])} for lv in rules.levels]  # fmt: skip
     gates = [{"rule": g.id, "ref": rule_ref(g.id, rules), "programs": list(g.programs),
               "source": g.rule, "summary": g.summary} for g in rules.gates]  # fmt: skip
-    gates += [{"rule": g.id, "ref": g.id, "programs": list(g.programs), "source": g.rule,
+    gates += [{"rule": g.id, "ref": service_ref(g.id, g.programs[0]), "programs": list(g.programs), "source": g.rule,
                "summary": g.summary} for g in SERVICE_GATES]  # fmt: skip
     schedule = rules.fee_schedule
     out = {"schema": "ccm.rules/1", "year": rules.year, "rules": str(rules.year),

@@ -65,12 +65,27 @@ def minutes_text(j: Judgement) -> str:
 def progress_of(j: Judgement, step: NextStep) -> tuple[int, int]:
     """(minutes so far, threshold) toward `step`: the threshold its codes are earned at (A1),
     and the minutes of that track so far, so that a bar's scale is always a real threshold."""
+    own = getattr(j, "progress", None)
+    if own is not None:  # a service's line on the worklist (A16): its own minutes
+        return own(step)
     base, units = step.codes[0][0], dict(step.codes)
     track = next((t for t in j.rules.tracks_for(j.patient.program) if t.base_code == base), None)
     if track is None:  # APCM (A8): one documented activity, no minute threshold
         return 0, step.minutes_needed
     target = track.base_minutes + units.get(track.addon_code, 0) * track.addon_minutes
     return target - step.minutes_needed, target
+
+
+def service_ref(gate_id: str, service: str) -> str:
+    """A service's blocker as a short rule id (`no_interactive_contact` -> `F-24`) for narrow
+    tables, else its part of ccm-rules (`A13`); `ccm rules` prints the legend."""
+    from ccmcli.rules.table import SERVICE_GATES
+
+    for g in SERVICE_GATES:
+        if g.id == gate_id and service in g.programs:
+            m = _RULE_REF.search(g.rule)
+            return m[1] if m else g.rule.split(",")[0]
+    return gate_id
 
 
 def status_line(j: Judgement) -> str:
@@ -89,6 +104,29 @@ def status_line(j: Judgement) -> str:
         parts.append("no further code this month")
     line = f"{head}: {'; '.join(parts) or 'nothing billable yet'}"
     return line + other_services_text(j)
+
+
+def service_status_line(j: Judgement, service: str) -> str:
+    """`P1: RPM 12 min in March 2026: 99470 met; 8 more for 99457` (A16): the month-to-date
+    of the service an entry was logged for, not the program's."""
+    from ccmcli.rules.services import SERVICE_NAMES
+
+    s = next((s for s in j.services if s.service == service), None)
+    if s is None:
+        minutes = (j.minutes.get("other_services") or {}).get(service, 0)
+        why = next((n["reason"] for n in j.not_assessed if n["service"] == service), "")
+        return (f"{j.patient.id}: {service} {minutes} min in {j.month.label()}: reported, "
+                f"never billed" + (f" ({why})" if why else ""))  # fmt: skip
+    head = f"{j.patient.id}: {SERVICE_NAMES[service]} {s.counted} min in {j.month.label()}"
+    if s.status == "blocked":
+        return f"{head}: blocked ({', '.join(b.rule for b in s.blockers)})"
+    parts = [f"{_met(s.codes)} met"] if s.codes else []
+    step = next_text(s)
+    if step:
+        parts.append(step)
+    elif s.codes:
+        parts.append("no further code this month")
+    return f"{head}: {'; '.join(parts) or 'nothing billable yet'}"
 
 
 def other_services_text(j: Judgement) -> str:

@@ -12,15 +12,40 @@ from ccmcli.models.findings import Finding
 from ccmcli.store.timelog import Entry
 
 LATE_AFTER = timedelta(days=7)
+LONG_ENTRY = 90  # minutes: one entry longer than this is most likely a typo or a forgotten timer
+DAY_LIMIT = 120  # minutes a patient a day: ccm.yaml's warn_minutes_per_day by default
 
 
-def entry_warnings(entries: list[Entry]) -> dict[str, list[Finding]]:
+def entry_warnings(entries: list[Entry], day_limit: int = DAY_LIMIT) -> dict[str, list[Finding]]:
     """Warnings per patient id for the month's counting entries."""
     out: dict[str, list[Finding]] = defaultdict(list)
     live = [e for e in entries if not e.voids and e.voided_by is None]  # Entry.counts, inlined
-    for e, finding in (*_overlaps(live), *_duplicates(live), *_late(live)):
+    found = (*_overlaps(live), *_duplicates(live), *_late(live), *_long(live, day_limit))
+    for e, finding in found:
         out[e.patient_id].append(finding)
     return out
+
+
+def _long(entries: list[Entry], day_limit: int):
+    """long_entry and long_day: minutes that are possible (a timer left running, `600` for
+    `60`) but rarely true, so they are accepted and pointed out: one entry over LONG_ENTRY
+    minutes, and a patient's minutes on one day (every service) over `day_limit`."""
+    totals: dict[tuple[str, date], int] = {}
+    get = totals.get
+    for key, minutes in zip(map(_DAY_KEY, entries), map(_MINUTES, entries), strict=True):
+        totals[key] = get(key, 0) + minutes  # at C speed: a month has many thousand entries
+    for e in entries:
+        if e.minutes > LONG_ENTRY:
+            msg = (f"entry {e.id} logs {e.minutes} minutes on {e.date}, more than {LONG_ENTRY} "
+                   "in one entry: check the minutes")  # fmt: skip
+            yield e, Finding.warning("long_entry", msg, e.id)
+    for (pid, day), total in totals.items():
+        if total > day_limit:
+            group = [e for e in entries if e.patient_id == pid and e.date == day]
+            last = max(group, key=_LINE)
+            msg = (f"{total} minutes logged for {pid} on {day}, more than {day_limit} a day "
+                   "(warn_minutes_per_day in ccm.yaml): check the entries")  # fmt: skip
+            yield last, Finding.warning("long_day", msg, last.id)
 
 
 def _overlaps(entries: list[Entry]):
@@ -73,3 +98,6 @@ def _late(entries: list[Entry]):
 
 
 _DATE = attrgetter("date")
+_LINE = attrgetter("line")
+_DAY_KEY = attrgetter("patient_id", "date")
+_MINUTES = attrgetter("minutes")

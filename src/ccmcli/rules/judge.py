@@ -259,17 +259,6 @@ def _result(
     )
 
 
-def date_of_service_for(j: Judgement, track: Track, addon_units: int, settings: Settings):
-    """A5 for a claim of `track`'s base code and `addon_units` add-on units on the month's data
-    now (the export ledger checks each exported line's date against it); None when the data no
-    longer reaches that many units."""
-    billed = track.base_minutes + addon_units * track.addon_minutes
-    try:
-        return _date_of_service(track, billed, j.verdicts, j.patient, j.month, settings)
-    except StopIteration:
-        return None
-
-
 def _date_of_service(track, billed, verdicts, patient, month, settings):
     """A5 / D-02: the day the track's counted minutes first reached the last billed unit's
     threshold, never before the care plan was established; or the month's last day."""

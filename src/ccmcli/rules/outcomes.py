@@ -27,7 +27,7 @@ def counted_minutes(patients: dict[str, Patient], columns: list[list]) -> dict[s
     """A3 over a whole month in one pass: per patient, the [clinical staff, practitioner]
     minutes that count (the totals `judge` gets from `countable`): entries of the program, not
     voided, on or after both consent and the initiating visit. `columns` are the month's rows as
-    COUNTING_COLUMNS (dates as day ordinals; logcache.read_columns): comparing programs over a
+    COUNTING_COLUMNS (dates as day ordinals; from the loader's reading): comparing programs over a
     year reads twelve months, and building an entry per row would cost more than the rules."""
     start = {pid: max(p.consent.date, p.initiating_visit.date).toordinal()
              for pid, p in patients.items() if p.consent and p.initiating_visit}  # fmt: skip

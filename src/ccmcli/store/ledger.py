@@ -134,7 +134,7 @@ def read_ledger(data: DataDir, month: Month) -> list[Line]:
     path = data.export_path(month)
     try:
         fd = fileio.open_locked(path, os.O_RDONLY, fcntl.LOCK_SH)
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):  # `exports` not a folder: the loader says so
         return []
     try:
         return parse_ledger(ledger_text(fd), data.relative(path))

@@ -1,4 +1,4 @@
-"""Checking one row of a month log (timelog.py holds the format; log_resume.py reads the rows).
+"""Checking one row of a month log (timelog.py holds the format; log_parser.py reads the rows).
 
 Reading is the hot path of `ccm check` (hundreds of thousands of rows), so a row is checked with
 plain string tests rather than a model, and each distinct date, minute count and patient id is

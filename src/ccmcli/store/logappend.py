@@ -1,9 +1,10 @@
 """Appending one row to a month log so that nothing is lost, torn or read as part of another.
 
 The row is written under the month file's exclusive lock, on a fresh line, in one write, fsynced
-before the lock is released (fileio). Holding the lock, the file is read once: the caller inspects
-it (warnings, refusals), the new id is checked against every row, and the row is checked to read
-back as a row of its own.
+before the lock is released (fileio). Holding the lock, the caller's reader (the loader's, so that
+every rule of a month's reading applies) reads the month and the caller inspects it (warnings,
+refusals); the new id is checked against every row, and the row is checked to read back as a row
+of its own.
 """
 
 import csv
@@ -14,7 +15,7 @@ from datetime import UTC, datetime
 
 from ccmcli.models.errors import CcmError
 from ccmcli.models.months import Month, now, now_in
-from ccmcli.store import closed_records, fileio, logcache, regular_files, timelog
+from ccmcli.store import closed_records, fileio, regular_files, timelog
 from ccmcli.store.csv_safe import log_text
 from ccmcli.store.datadir import DataDir
 from ccmcli.store.timelog import Entry, MonthLog
@@ -59,14 +60,17 @@ class AlreadyLogged(CcmError):
 
 
 Build = Callable[[MonthLog], tuple[Entry, list[str]]]
+Read = Callable[[], MonthLog]
 
 
 def append_entry(
-    data: DataDir, month: Month, tz: str, build: Build
+    data: DataDir, month: Month, tz: str, build: Build, read: Read
 ) -> tuple[Entry, MonthLog, list]:
-    """Under the month file's lock: read it, let `build` inspect it, append one row.
+    """Under the month file's lock: `read` the month, let `build` inspect it, append one row.
 
-    `build` returns the row and warnings, or raises CcmError to write nothing. A row without id
+    `read` is the loader's reading of the month (`Practice.read_month(month, again=True)`), so
+    what a command sees under the lock is what `check` sees. `build` returns the row and
+    warnings, or raises CcmError to write nothing. A row without id
     gets a new one; a row whose id the caller chose is refused (AlreadyLogged) when the file
     already holds that id, so a retried write never doubles it. The returned log holds the new
     entry, as a reader would see the file now. A row dated in a closed month is refused
@@ -78,7 +82,7 @@ def append_entry(
     closed_records.refuse_if_closed(data, month)
     regular_files.check_writable(data.root, path)
     try:
-        entry, log, warnings = _append_locked(data, path, rel, month, tz, build)
+        entry, log, warnings = _append_locked(data, path, rel, month, tz, build, read)
     except OSError as exc:  # fileio has undone the write: nothing of it is in the file
         reason = exc.strerror or type(exc).__name__
         raise CcmError(f"cannot write to {rel} ({reason}); nothing was written") from None
@@ -86,14 +90,14 @@ def append_entry(
     return entry, log, warnings
 
 
-def _append_locked(data: DataDir, path, rel: str, month: Month, tz: str, build: Build):
+def _append_locked(
+    data: DataDir, path, rel: str, month: Month, tz: str, build: Build, read: Read
+):  # fmt: skip
     with fileio.locked(path, timelog.HEADER) as fd:
         closed_records.refuse_if_closed(data, month)
-        raw = fileio.read_fd(fd)
-        text = decode(raw, rel)
-        log = logcache.parse_locked(data, month, raw, text)
-        del raw
-        header = [p for p in log.problems if p.line == 1]
+        text = decode(fileio.read_fd(fd), rel)
+        log = read()  # the file the path names is the one locked (fileio.locked)
+        header = [p for p in log.problems if p.file == rel and p.line == 1]
         if header:
             raise CcmError(f"{header[0].render()} (fix it first: no row after it can be read)")
         entry, warnings = build(log)

@@ -1,15 +1,15 @@
-"""A cache of parsed month logs (the machinery and its guarantees: cache.py).
+"""What is kept of a parsed month log (cache.py keys, reads and writes it, and says why).
 
 A closed month is read again and again (`check`, `worklist`, `export`) and never changes, and
 parsing a large one row by row costs more than all the rules together. Its entries are kept as
 columns in marshal form, which loads at C speed; each entry is then rebuilt with one constructor
 call. What a log parses to also depends on which patients have files (a row for anyone else is an
-error), so the cache is keyed by a digest of their ids too: adding or removing a patient file
-re-parses the month.
+error), so the key holds a digest of their ids too: adding or removing a patient file re-parses
+the month. The read is used whole while the file's signature is the one it was read at.
 
 The current month grows by appends all day. When its signature has changed, the cached read is
 still used for the rows before its last record if the file's first bytes up to there are the
-same (same length, same SHA-256): only the rest is parsed (log_resume.Resume says why that gives
+same (same length, same SHA-256): only the rest is parsed (log_parser.Resume says why that gives
 the whole file's reading; the file's width, 12 or 13 columns, is kept with it, since the header
 is not read again). Any other change parses the file again.
 """
@@ -24,7 +24,7 @@ from operator import attrgetter
 
 from ccmcli.models.findings import Problem
 from ccmcli.models.months import Month
-from ccmcli.store import cache, log_resume, log_rows, regular_files, timelog
+from ccmcli.store import cache, log_parser, log_rows, regular_files
 from ccmcli.store.timelog import Entry, MonthLog
 
 _FIELDS = tuple(f.name for f in fields(Entry))
@@ -35,7 +35,7 @@ _IS_VOID = attrgetter("voids")
 
 
 def read_month(data, month: Month, known_ids: Collection[str]) -> MonthLog:
-    """timelog.read_month with `known_ids` as the patients that have a file, from the cache
+    """log_parser.read_month with `known_ids` as the patients that have a file, from the cache
     when the log and the set of patient files are as they were, or the log only grew."""
     known = known_ids.__contains__
     path = data.log_path(month)
@@ -44,18 +44,18 @@ def read_month(data, month: Month, known_ids: Collection[str]) -> MonthLog:
     except OSError:
         sig = None
     if sig is None or not cache.enabled():
-        return timelog.read_month(data, month, known)
-    store = cache.cache_file(data.root, "logs", f"-{month}")
+        return log_parser.read_month(data, month, known)
+    store = (data.root, f"-{month}")
     rel = data.relative(path)
-    key = [str(data.root), rel, _digest(known_ids)]
+    key = cache.key("log", str(data.root), rel, _digest(known_ids))
     cached = _load(store, key, month)
     if cached is not None and cached[0] == list(sig):
         return _with_prefix(cached[1], cached[2])
     started = time.time_ns()
     try:
         raw = regular_files.read_bytes(data.root, path)
-    except OSError:  # timelog.read_month says why
-        return timelog.read_month(data, month, known)
+    except OSError:  # log_parser.read_month says why
+        return log_parser.read_month(data, month, known)
     resume = _resume(cached[2], cached[1], raw) if cached and cached[2] else None
     if resume == "same":  # the very bytes read before: the racy rule kept its signature out
         log = _with_prefix(cached[1], cached[2])  # type: ignore[index]
@@ -64,7 +64,7 @@ def read_month(data, month: Month, known_ids: Collection[str]) -> MonthLog:
         return log
     log, after = _parse(raw, month, rel, known, resume)  # type: ignore[arg-type]
     if log is None:
-        return timelog.read_month(data, month, known)
+        return log_parser.read_month(data, month, known)
     if after is not None:
         log.prefix = (after.offset, hashlib.sha256(raw[: after.offset]).hexdigest(), after.line)
     trusted = cache.trusted(sig, started)
@@ -79,50 +79,23 @@ def stored(data, month: Month) -> bool:
     return cache.exists(data.root, "logs", f"-{month}")
 
 
-def parse_locked(data, month: Month, raw: bytes, text: str) -> MonthLog:
-    """timelog.parse_month of the bytes of a log read under its lock (patient ids not checked
-    against files), going on from the resume point of the previous such read when the bytes
-    before it are unchanged: `ccm log` then parses only the rows appended since."""
-    rel = data.relative(data.log_path(month))
-    if not cache.enabled():
-        return timelog.parse_month(text, month, rel, controls=log_rows.has_controls(raw))
-    store = cache.cache_file(data.root, "logs", f"-{month}-locked")
-    key = [str(data.root), rel, None]
-    cached = _load(store, key, month)
-    resume = _resume(cached[2], cached[1], raw) if cached and cached[2] else None
-    if resume == "same":
-        return cached[1]  # type: ignore[index]
-    if resume is None:
-        log, after = log_resume.read_rows(text, month, rel, None, log_rows.has_controls(raw))
-        after = None if raw.startswith(_BOM) else after
-    else:
-        log, after = _parse(raw, month, rel, None, resume)  # type: ignore[arg-type]
-        if log is None:
-            return timelog.parse_month(text, month, rel, controls=log_rows.has_controls(raw))
-        if len(raw) - resume.offset < _REWRITE_AFTER:  # a few rows: cheaper to parse again
-            return log
-    _save(store, key, None, log, after, raw)
-    return log
-
-
 # Bytes past the resume point for which the cache is rewritten though the file's signature is
-# not one to trust yet (changed in the last seconds), and for which `ccm log` rewrites it (a few
-# hundred rows): rewriting costs about as much as parsing that many rows, and the old point
-# stays valid.
+# not one to trust yet (changed in the last seconds; `ccm log` appends all day): rewriting costs
+# about as much as parsing that many rows (a few hundred), and the old point stays valid.
 _REWRITE_AFTER = 32768
 
 
-def _parse(raw: bytes, month: Month, rel: str, known, resume: log_resume.Resume | None):
+def _parse(raw: bytes, month: Month, rel: str, known, resume: log_parser.Resume | None):
     """(log, where to resume next time), reading only what follows `resume`; (None, None) for a
-    file that is not UTF-8 (timelog.read_month reports it line by line)."""
+    file that is not UTF-8 (log_parser.read_month reports it line by line)."""
     try:
         if resume is not None:
             tail = raw[resume.offset :].decode("utf-8")
-            return log_resume.read_rows(tail, month, rel, known, None, resume)
+            return log_parser.read_rows(tail, month, rel, known, None, resume)
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
         return None, None
-    log, after = log_resume.read_rows(text, month, rel, known, log_rows.has_controls(raw))
+    log, after = log_parser.read_rows(text, month, rel, known, log_rows.has_controls(raw))
     return log, (None if raw.startswith(_BOM) else after)  # offsets count characters
 
 
@@ -174,14 +147,14 @@ def unpack(month: Month, packed: list) -> MonthLog:
     return log
 
 
-def _save(store, key: list, sig, log: MonthLog, resume, raw: bytes) -> None:
-    """The log as columns, its width, and where to resume (a log_resume.Resume, or as saved
+def _save(store: tuple, key: str, sig, log: MonthLog, resume, raw: bytes) -> None:
+    """The log as columns, its width, and where to resume (a log_parser.Resume, or as saved
     before): the digest of the bytes before it and the bytes from it on (a few: the last
     record)."""
     columns = _shared(_columns(log.entries))
     problems = [[getattr(p, name) for name in _PROBLEM] for p in log.problems]
     after = resume
-    if isinstance(resume, log_resume.Resume):
+    if isinstance(resume, log_parser.Resume):
         kept = set(map(id, filter(_IS_VOID, log.entries)))  # at C speed: most rows are not
         unlinked = [e for e in filter(_IS_VOID, resume.entries) if id(e) not in kept]
         digest = log.prefix[1] if log.prefix and log.prefix[0] == resume.offset else None
@@ -189,9 +162,9 @@ def _save(store, key: list, sig, log: MonthLog, resume, raw: bytes) -> None:
         after = [resume.offset, digest, resume.line,
                  [[getattr(p, name) for name in _PROBLEM] for p in resume.problems],
                  _columns(unlinked), raw[resume.offset :], resume.columns]  # fmt: skip
-    cache.write_value(
-        store, [key, sig, log.file, log.exists, problems, columns, log.columns, after]
-    )
+    root, suffix = store
+    value = [sig, log.file, log.exists, problems, columns, log.columns, after]
+    cache.write(root, "logs", key, value, suffix)
 
 
 def _with_prefix(log: MonthLog, after: list | None) -> MonthLog:
@@ -201,18 +174,11 @@ def _with_prefix(log: MonthLog, after: list | None) -> MonthLog:
     return log
 
 
-def _load_raw(store, key: list) -> list | None:
-    """What _save wrote for this key: [sig, file, exists, problems, columns, width, after]."""
-    stored = cache.read_value(store)
-    if not isinstance(stored, list) or len(stored) != 8 or stored[0] != key:
-        return None
-    return stored[1:] if len(stored[5]) == len(_FIELDS) else None
-
-
-def _load(store, key: list, month: Month):
+def _load(store: tuple, key: str, month: Month):
     """(signature, log, resume point as saved or None) for `key`, or None."""
-    found = _load_raw(store, key)
-    if found is None:
+    root, suffix = store
+    found = cache.read(root, "logs", key, suffix)
+    if not isinstance(found, list) or len(found) != 7 or len(found[4]) != len(_FIELDS):
         return None
     sig, file, exists, problems, columns, width, after = found
     try:
@@ -223,7 +189,7 @@ def _load(store, key: list, month: Month):
     return sig, log, after
 
 
-def _resume(after: list, log: MonthLog, raw: bytes) -> log_resume.Resume | str | None:
+def _resume(after: list, log: MonthLog, raw: bytes) -> log_parser.Resume | str | None:
     """Where to go on reading the file, if its bytes before the saved offset are the ones read
     then (same SHA-256), or "same" when the bytes after it are the same too. The entries before
     it are the cached log's own (fresh objects), void rows unlinked again, in file order."""
@@ -239,32 +205,6 @@ def _resume(after: list, log: MonthLog, raw: bytes) -> log_resume.Resume | str |
         if unlinked[0]:
             before += _entries(unlinked)
             before.sort(key=lambda e: e.line)
-        return log_resume.Resume(offset, line, before, [Problem(*p) for p in problems], width)
+        return log_parser.Resume(offset, line, before, [Problem(*p) for p in problems], width)
     except (TypeError, ValueError, OverflowError, IndexError):  # not what _save wrote: read all
         return None
-
-
-def read_columns(
-    data, month: Month, known_ids: Collection[str], names: tuple[str, ...]
-) -> tuple[list[list], list[Problem]]:
-    """The month's valid rows as columns (`names`, in that order; `date` as day ordinals) and
-    its problems, without building an entry per row: reading a year of logs at once
-    (`ccm compare`) would otherwise spend most of its time building entries it only sums."""
-    path = data.log_path(month)
-    try:
-        sig = cache.signature(os.stat(path))
-    except OSError:
-        sig = None
-    if sig is not None and cache.enabled():
-        store = cache.cache_file(data.root, "logs", f"-{month}")
-        key = [str(data.root), data.relative(path), _digest(known_ids)]
-        found = _load_raw(store, key)
-        if found is not None and found[0] == list(sig):
-            problems, columns = found[3], found[4]
-            return [columns[_FIELDS.index(n)] for n in names], [Problem(*p) for p in problems]
-    log = read_month(data, month, known_ids)
-    out = [[getattr(e, n) for e in log.entries] for n in names]
-    if "date" in names:
-        i = names.index("date")
-        out[i] = [d.toordinal() for d in out[i]]
-    return out, log.problems

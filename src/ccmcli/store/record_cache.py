@@ -145,7 +145,7 @@ def refresh(root: Path, files: list[tuple[str, Signature | None]],
     """Every file's parsed record, by its path relative to `root`: from the cache when its
     signature still matches, else parsed now. The cache is rewritten when anything differs.
     A warm command imports no pydantic: records are the same classes whether read or parsed."""
-    from ccmcli.store.parallel_parse import parse_many  # many misses: parsed on every CPU
+    from ccmcli.workers import parse_many  # many misses: parsed on every CPU
 
     if not enabled():
         rels = [rel for rel, _ in files]

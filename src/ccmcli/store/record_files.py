@@ -8,15 +8,12 @@ when some file must be parsed.
 
 from __future__ import annotations
 
-import functools
 import os
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
-from ccmcli.codes.identifiers import is_patient_id
 from ccmcli.models.errors import CcmError
 from ccmcli.models.findings import Problem
 from ccmcli.store import cache, fileio, record_cache, regular_files
@@ -256,16 +253,6 @@ def load_patient_cached(data: DataDir, path: Path) -> tuple[Patient | None, list
     rel = data.relative(path)
     patient, problems = record_cache.one(data.root, rel, lambda _: load_patient_file(data, path))
     return patient, list(problems)
-
-
-def patient_file_exists(data: DataDir) -> Callable[[str], bool]:
-    """Whether a patient file exists: one look per id, never a read of every patient."""
-
-    @functools.cache
-    def known(patient_id: str) -> bool:
-        return is_patient_id(patient_id) and data.patient_path(patient_id).is_file()
-
-    return known
 
 
 def patient_yaml(patient: Patient) -> str:

@@ -75,6 +75,20 @@ def read_bytes(root: Path | None, path: Path, limit: int | None = None) -> bytes
     """The bytes of the regular file at `path`, whose real location must be inside `root`
     (None: anywhere). FileNotFoundError when it is missing; NotReadable when it is a pipe, a
     device, a folder, a link leading outside, or longer than `limit` bytes."""
+    fd, size = _open(root, path)
+    try:
+        return read_fd(fd, size, limit)
+    finally:
+        os.close(fd)
+
+
+def check_readable(root: Path | None, path: Path) -> None:
+    """Raise what read_bytes would raise for `path` (but for its length), reading nothing."""
+    os.close(_open(root, path)[0])
+
+
+def _open(root: Path | None, path: Path) -> tuple[int, int]:
+    """An open descriptor of the regular file at `path` and its size, as read_bytes asks."""
     target, flags = os.fspath(path), _READ_FLAGS
     if root is not None:
         if _plain_under(root, target):
@@ -93,11 +107,13 @@ def read_bytes(root: Path | None, path: Path, limit: int | None = None) -> bytes
         raise
     try:
         st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode):
-            raise NotReadable(f"it is {kind(st.st_mode)}, not a regular file")
-        return read_fd(fd, st.st_size, limit)
-    finally:
+    except OSError:
         os.close(fd)
+        raise
+    if not stat.S_ISREG(st.st_mode):
+        os.close(fd)
+        raise NotReadable(f"it is {kind(st.st_mode)}, not a regular file")
+    return fd, st.st_size
 
 
 def read_fd(fd: int, size_hint: int = 0, limit: int | None = None) -> bytes:

@@ -1,14 +1,11 @@
 """The monthly time logs: one CSV per calendar month, append-only (contract section 1).
 
-This module holds the format and its values (columns, roles, services, `Entry`, `MonthLog`) and
-reads a whole month; checking one row is log_rows.py, reading the rows resumably log_resume.py.
-A row with an error counts toward nothing and is reported; every other row still counts. Nothing
-here ever rewrites a log.
+This module holds the format and its values (columns, roles, services, `Entry`, `MonthLog`);
+checking one row is log_rows.py, reading a month's text into entries and problems log_parser.py,
+and the loader (loader.py) is the one reader every command gets a month from. Nothing here ever
+rewrites a log.
 """
 
-import csv
-import io
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -92,92 +89,3 @@ class MonthLog:
 
     def by_id(self) -> dict[str, Entry]:
         return {e.id: e for e in self.entries}
-
-
-def parse_month(
-    text: str, month: Month, rel: str, known_patient: Callable[[str], bool] | None = None,
-    controls: bool | None = None,
-) -> MonthLog:  # fmt: skip
-    """Every row of one month file: valid entries, and a problem for each bad row.
-
-    `known_patient` (None: not checked) tells whether a patient id has a file. `controls`:
-    whether the file holds a control character (has_controls of its bytes; None: look here).
-    A last line with no line end is a write that was interrupted: it is reported, not counted,
-    never repaired.
-    """
-    from ccmcli.store.log_resume import read_rows
-
-    return read_rows(text, month, rel, known_patient, controls)[0]
-
-
-def read_month(data, month: Month, known_patient: Callable[[str], bool] | None = None) -> MonthLog:
-    """The month's log from the data directory; a missing file is an empty month, not a problem.
-    Only a regular file inside the data directory is read (regular_files)."""
-    from ccmcli.store import regular_files
-    from ccmcli.store.log_rows import has_controls
-
-    path = data.log_path(month)
-    rel = data.relative(path)
-    try:
-        raw = regular_files.read_bytes(data.root, path)
-    except FileNotFoundError:
-        return MonthLog(month, rel)
-    except OSError as exc:
-        why = exc.strerror or type(exc).__name__
-        return MonthLog(month, rel, problems=[Problem(rel, None, "error", f"cannot read: {why}")])
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        text, bad = _blank_undecodable_lines(raw)
-        log = parse_month(text, month, rel, known_patient)
-        msg = "line is not UTF-8 text (saved in another encoding?); the row is not counted"
-        log.problems = sorted(log.problems + [Problem(rel, n, "error", msg) for n in bad],
-                              key=lambda p: p.line or 0)  # fmt: skip
-        return log
-    controls = has_controls(raw)
-    del raw  # a large month is not held twice while it is parsed
-    return parse_month(text, month, rel, known_patient, controls)
-
-
-def _blank_undecodable_lines(raw: bytes) -> tuple[str, list[int]]:
-    """The text with each line that is not UTF-8 left empty (so the other rows still count and
-    line numbers stay true), and the numbers of those lines."""
-    lines, bad = raw.removeprefix(b"\xef\xbb\xbf").split(b"\n"), []
-    for i, line in enumerate(lines):
-        try:
-            line.decode("utf-8")
-        except UnicodeDecodeError:
-            lines[i] = b""
-            bad.append(i + 1)
-    return b"\n".join(lines).decode("utf-8"), bad
-
-
-def row_ids(path) -> list[str]:
-    """The first cell of every row after the header, as the csv module reads the file; a file
-    that cannot be read has no ids (its own problems say why)."""
-    try:
-        text = path.read_bytes().decode("utf-8-sig", errors="replace")
-    except OSError:
-        return []
-    if '"' not in text:  # no quoting: a line is a row, and much faster to split
-        return [line.split(",", 1)[0] for line in text.splitlines()[1:] if line]
-    rows = csv.reader(io.StringIO(text, newline=""))
-    next(rows, None)
-    return [row[0] for row in rows if row]
-
-
-def row_lines(path, ids: set[str]) -> dict[str, int]:
-    """The line of the first row holding each of `ids`, for a message that points at it."""
-    found: dict[str, int] = {}
-    try:
-        text = path.read_bytes().decode("utf-8-sig", errors="replace")
-    except OSError:
-        return found
-    rows = csv.reader(io.StringIO(text, newline=""))
-    line = 1
-    next(rows, None)
-    for row in rows:
-        start, line = line + 1, rows.line_num
-        if row and row[0] in ids:
-            found.setdefault(row[0], start)
-    return found

@@ -1,7 +1,10 @@
-"""Reading a month log's rows, resumably: a read can go on from where an earlier read of the same
-file left off once rows are appended to it (Resume; logcache.py keeps the resume points).
+"""The month log parser: a month file's text into valid entries and a problem for each bad row
+(timelog.py holds the format, log_rows.py checks one row).
 
-A row with an error counts toward nothing and is reported; every other row still counts.
+A row with an error counts toward nothing and is reported; every other row still counts. A read
+can go on from where an earlier read of the same file left off once rows are appended to it
+(Resume; logcache.py keeps the resume points). Commands get a month only from the loader
+(loader.py), which adds the rules across files (entry ids used in an earlier month).
 """
 
 import csv
@@ -11,9 +14,74 @@ from dataclasses import dataclass
 
 from ccmcli.models.findings import Problem
 from ccmcli.models.months import Month
+from ccmcli.store import regular_files
 from ccmcli.store.csv_safe import typed_text
 from ccmcli.store.log_rows import RowChecker, has_controls
 from ccmcli.store.timelog import COLUMNS, SERVICE_COLUMNS, Entry, MonthLog
+
+
+def parse_month(
+    text: str, month: Month, rel: str, known_patient: Callable[[str], bool] | None = None,
+    controls: bool | None = None, taken: dict[str, str] | None = None,
+) -> MonthLog:  # fmt: skip
+    """Every row of one month file: valid entries, and a problem for each bad row.
+
+    `known_patient` (None: not checked) tells whether a patient id has a file. `controls`:
+    whether the file holds a control character (has_controls of its bytes; None: look here).
+    `taken`: entry ids an earlier month's file uses, and where (entry_ids.reused_ids): such a
+    row is in error, before void rows are linked, so a void row in error voids nothing. A last
+    line with no line end is a write that was interrupted: it is reported, not counted, never
+    repaired.
+    """
+    return read_rows(text, month, rel, known_patient, controls, taken=taken)[0]
+
+
+def read_month(
+    data, month: Month, known_patient: Callable[[str], bool] | None = None,
+    taken: dict[str, str] | None = None,
+) -> MonthLog:  # fmt: skip
+    """The month's log from the data directory; a missing file is an empty month, not a problem.
+    Only a regular file inside the data directory is read (regular_files): a named pipe, a
+    device or a link leading outside is a problem of the month, never waited on."""
+    path = data.log_path(month)
+    rel = data.relative(path)
+    try:
+        raw = regular_files.read_bytes(data.root, path)
+    except FileNotFoundError:
+        return MonthLog(month, rel)
+    except OSError as exc:
+        return MonthLog(month, rel, problems=[unreadable(rel, exc)])
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        text, bad = _blank_undecodable_lines(raw)
+        log = parse_month(text, month, rel, known_patient, taken=taken)
+        msg = "line is not UTF-8 text (saved in another encoding?); the row is not counted"
+        log.problems = sorted(log.problems + [Problem(rel, n, "error", msg) for n in bad],
+                              key=lambda p: p.line or 0)  # fmt: skip
+        return log
+    controls = has_controls(raw)
+    del raw  # a large month is not held twice while it is parsed
+    return parse_month(text, month, rel, known_patient, controls, taken)
+
+
+def unreadable(rel: str, exc: OSError) -> Problem:
+    """The problem of a month file that cannot be read, in the same words wherever it is met
+    (reading the month, or the ids of a month before it)."""
+    return Problem(rel, None, "error", f"cannot read: {exc.strerror or type(exc).__name__}")
+
+
+def _blank_undecodable_lines(raw: bytes) -> tuple[str, list[int]]:
+    """The text with each line that is not UTF-8 left empty (so the other rows still count and
+    line numbers stay true), and the numbers of those lines."""
+    lines, bad = raw.removeprefix(b"\xef\xbb\xbf").split(b"\n"), []
+    for i, line in enumerate(lines):
+        try:
+            line.decode("utf-8")
+        except UnicodeDecodeError:
+            lines[i] = b""
+            bad.append(i + 1)
+    return b"\n".join(lines).decode("utf-8"), bad
 
 
 @dataclass
@@ -33,8 +101,8 @@ class Resume:
 
 def read_rows(text: str, month: Month, rel: str, known_patient: Callable[[str], bool] | None = None,
               controls: bool | None = None, resume: Resume | None = None,
-              ) -> tuple[MonthLog, Resume | None]:  # fmt: skip
-    """timelog.parse_month, and where a later read of the grown file can go on from (None: it cannot).
+              taken: dict[str, str] | None = None) -> tuple[MonthLog, Resume | None]:  # fmt: skip
+    """parse_month, and where a later read of the grown file can go on from (None: it cannot).
 
     With `resume`, from a read of the same file whose first `resume.offset` characters are
     unchanged, `text` is the rest of the file from there; the result is the whole file's. Rows
@@ -65,7 +133,7 @@ def read_rows(text: str, month: Month, rel: str, known_patient: Callable[[str], 
     else:
         log.columns = resume.columns
     controls = has_controls(text) if controls is None else controls
-    rows = _Rows(log, resume)
+    rows = _Rows(log, resume, taken or {})
     checker = RowChecker(month, known_patient, controls)
     end = rows.read(csv.reader(lines), checker, first if resume else 2)
     after = rows.resume_point(text, end, resume.offset if resume else 0) if as_written else None
@@ -94,8 +162,9 @@ def _lines(text: str) -> Iterator[str]:
 class _Rows:
     """Reads rows into a log, remembering where its last record began (Resume)."""
 
-    def __init__(self, log: MonthLog, resume: Resume | None) -> None:
+    def __init__(self, log: MonthLog, resume: Resume | None, taken: dict[str, str]) -> None:
         self.log = log
+        self.taken = taken
         if resume is not None:
             log.entries = list(resume.entries)
         self.problems: list[Problem] = list(resume.problems) if resume else []
@@ -128,6 +197,7 @@ class _Rows:
 
     def _rows(self, reader, checker: RowChecker, base: int) -> None:
         log, problems, add, seen = self.log, self.problems, self.log.entries.append, self.seen
+        taken = self.taken
         rel, width = log.file, log.columns
         for row in reader:
             start = self.end + 1
@@ -149,6 +219,10 @@ class _Rows:
                 problems.append(Problem(rel, start, "error", msg, patient_id=row[1]))
                 continue
             seen[eid] = start
+            if eid in taken:
+                msg = f"entry id {eid} is already used at {taken[eid]}"
+                problems.append(Problem(rel, start, "error", msg, patient_id=row[1]))
+                continue
             day, minutes = result
             if minutes is None:
                 self.voids = True

@@ -1,6 +1,6 @@
-"""A patient's month so far, judged: what `ccm log`, `ccm stop` and `ccm patient show` print.
-
-Kept apart from patients.py (adding and showing patients), so `ccm log` loads only this.
+"""A patient's month so far, judged: what `ccm log`, `ccm stop`, `ccm patient show` and
+`ccm explain` print. A read-only view, so it lives among the reports; the actions that write an
+entry show it afterwards. Kept small, so `ccm log` loads only this of the reports.
 """
 
 from __future__ import annotations
@@ -17,17 +17,17 @@ if TYPE_CHECKING:
     from ccmcli.models.records import Patient
 
 
-def month_status(practice: Practice, patient: Patient, month: Month, log=None) -> Judgement:
-    """The patient's month-to-date judgement from the month's log (read by the loader, or
-    `log` as an append just left it)."""
+def month_status(practice: Practice, patient: Patient, month: Month) -> Judgement:
+    """The patient's month-to-date judgement from the month's log as the loader read it (for
+    `ccm log`, under the append's lock, with the new row)."""
     from ccmcli.rules.entry_checks import entry_warnings
 
     rules, _ = rules_for(month.year)
-    log = log or practice.read_month(month)
+    log = practice.read_month(month)
     entries = [e for e in log.entries if e.patient_id == patient.id]
     settings = practice.settings
     provisional = is_provisional(month, settings.timezone)
-    mine = entry_warnings(log.entries).get(patient.id)
+    mine = entry_warnings(log.entries, settings.warn_minutes_per_day).get(patient.id)
     return judge(patient, month, entries, settings, rules, mine, provisional)
 
 

@@ -1,4 +1,4 @@
-"""Parsing patient files in forked workers (store/parallel_parse.py) gives exactly what parsing
+"""Parsing patient files in forked workers (src/ccmcli/workers.py) gives exactly what parsing
 them one by one gives: the same records, the same invalid ids, the same problems in the same order,
 whether a worker finishes well or not."""
 
@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from ccmcli import loader
-from ccmcli.store import cache, parallel_parse, record_files
+from ccmcli import loader, workers
+from ccmcli.store import cache, record_files
 from ccmcli.store.datadir import DataDir
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -59,12 +59,12 @@ def patient_set(root: Path) -> record_files.PatientSet:
 
 
 def force_workers(monkeypatch, n: int) -> None:
-    monkeypatch.setattr(parallel_parse, "worker_count", lambda todo, least=None: n)
+    monkeypatch.setattr(workers, "worker_count", lambda todo, least=None: n)
 
 
-@pytest.mark.parametrize("workers", [1, 2, 3])
+@pytest.mark.parametrize("n_workers", [1, 2, 3])
 @pytest.mark.parametrize("caches", ["off", "cold"])
-def test_workers_give_the_serial_answers(generated, monkeypatch, tmp_path, workers, caches):
+def test_workers_give_the_serial_answers(generated, monkeypatch, tmp_path, n_workers, caches):
     if caches == "off":
         monkeypatch.setenv(cache.ENV_OFF, "1")
     monkeypatch.setattr(cache, "RACY_NS", 0)  # files written a moment ago are cached too
@@ -72,7 +72,7 @@ def test_workers_give_the_serial_answers(generated, monkeypatch, tmp_path, worke
     shutil.rmtree(generated / cache.FOLDER, ignore_errors=True)  # a cold cache: every file a miss
     serial = patient_set(generated)
     shutil.rmtree(generated / cache.FOLDER, ignore_errors=True)
-    force_workers(monkeypatch, workers)
+    force_workers(monkeypatch, n_workers)
     parallel = patient_set(generated)
     assert len(serial.patients) > 100 and len(serial.invalid) >= len(BROKEN) + 5
     assert list(parallel.patients) == list(serial.patients)
@@ -115,10 +115,10 @@ def test_check_with_workers_prints_what_check_without_them_prints(generated, cli
 
 
 @pytest.mark.parametrize("n", [0, 1, 2, 7, 100])
-@pytest.mark.parametrize("workers", [0, 1, 2, 3])
-def test_parse_many_is_the_list_comprehension(n, workers):
+@pytest.mark.parametrize("n_workers", [0, 1, 2, 3])
+def test_parse_many_is_the_list_comprehension(n, n_workers):
     items = [f"item-{i}" for i in range(n)]
-    assert parallel_parse.parse_many(items, str.upper, workers) == [s.upper() for s in items]
+    assert workers.parse_many(items, str.upper, n_workers) == [s.upper() for s in items]
 
 
 def test_an_exception_in_a_worker_is_raised_here_as_without_workers():
@@ -128,19 +128,19 @@ def test_an_exception_in_a_worker_is_raised_here_as_without_workers():
         return i * 2
 
     with pytest.raises(ValueError, match="bad item"):
-        parallel_parse.parse_many(list(range(10)), parse, 1)  # item 3 is in the worker's share
+        workers.parse_many(list(range(10)), parse, 1)  # item 3 is in the worker's share
 
 
 @pytest.mark.parametrize("n", [0, 1, 5, 1000, 20001, 10**6])
 def test_chunks_cover_every_item_once_in_order(n):
-    spans = parallel_parse.chunks(n)
-    assert len(spans) <= parallel_parse.MAX_CHUNKS
+    spans = workers.chunks(n)
+    assert len(spans) <= workers.MAX_CHUNKS
     assert [i for a, b in spans for i in range(a, b)] == list(range(n))
 
 
 def test_few_files_are_parsed_here(monkeypatch):
-    assert parallel_parse.worker_count(10) == 0
-    assert parallel_parse.worker_count(parallel_parse.MIN_FILES - 1) == 0
+    assert workers.worker_count(10) == 0
+    assert workers.worker_count(workers.MIN_FILES - 1) == 0
 
 
 @pytest.mark.parametrize("worker", ["reads", "dies", "lists other files"])
@@ -186,8 +186,8 @@ unpack = loader._log_read_ahead
 
 def test_a_side_job_runs_in_a_worker_and_its_result_is_kept():
     parent = os.getpid()
-    with parallel_parse.alongside(lambda: ("ran in", os.getpid() != parent)) as job:
-        assert parallel_parse.parse_many(list(range(100)), str, 1) == [str(i) for i in range(100)]
+    with workers.alongside(lambda: ("ran in", os.getpid() != parent)) as job:
+        assert workers.parse_many(list(range(100)), str, 1) == [str(i) for i in range(100)]
         job.wait()
     assert job.done and job.result == ("ran in", True)
 
@@ -195,8 +195,8 @@ def test_a_side_job_runs_in_a_worker_and_its_result_is_kept():
 def test_a_side_job_not_waited_for_is_stopped_at_the_end_of_its_block():
     never, keep_open = os.pipe()  # nothing is ever written: the job waits forever
     try:
-        with parallel_parse.alongside(lambda: os.read(never, 1)) as job:
-            assert parallel_parse.parse_many(list(range(64)), str, 1) == [str(i) for i in range(64)]
+        with workers.alongside(lambda: os.read(never, 1)) as job:
+            assert workers.parse_many(list(range(64)), str, 1) == [str(i) for i in range(64)]
             assert job.worker is not None  # this process took every chunk, the worker waits
             pid = job.worker[0]
         assert job.worker is None and not job.done

@@ -1,4 +1,4 @@
-"""Reading a grown month log from where the last read left off (log_resume.Resume, logcache.py).
+"""Reading a grown month log from where the last read left off (log_parser.Resume, logcache.py).
 
 Whatever the rows, reading a file in two goes (its text when first read, then only what follows
 the resume point) must give exactly what one read of the whole file gives: the same entries,
@@ -17,8 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ccmcli.models.months import Month
-from ccmcli.rules.outcomes import COUNTING_COLUMNS
-from ccmcli.store import cache, log_resume, logcache, timelog
+from ccmcli.store import cache, log_parser, logcache, timelog
 from ccmcli.store.datadir import DataDir
 
 OCTOBER = Month(2026, 10)
@@ -87,7 +86,7 @@ def cell_limit(limit: int | None):
 
 
 def read_all(text: str) -> timelog.MonthLog:
-    return timelog.parse_month(text, OCTOBER, REL, KNOWN.__contains__)
+    return log_parser.parse_month(text, OCTOBER, REL, KNOWN.__contains__)
 
 
 LIMIT = st.sampled_from([None, None, 64])
@@ -101,7 +100,7 @@ def test_reading_on_from_the_resume_point_equals_reading_the_whole_file(
     before = HEADERS[width] + render(first, width) + torn
     after = before + render(more, width) + end
     with cell_limit(limit):
-        log, resume = log_resume.read_rows(before, OCTOBER, REL, KNOWN.__contains__)
+        log, resume = log_parser.read_rows(before, OCTOBER, REL, KNOWN.__contains__)
         assert shape(log) == shape(read_all(before))
         assert log.columns == width
         if resume is None:  # text whose characters are not bytes, or whose lines end in \r
@@ -109,7 +108,7 @@ def test_reading_on_from_the_resume_point_equals_reading_the_whole_file(
             return
         assert resume.offset <= len(before) and resume.columns == width
         rest = after[resume.offset :]
-        resumed, _ = log_resume.read_rows(rest, OCTOBER, REL, KNOWN.__contains__, resume=resume)
+        resumed, _ = log_parser.read_rows(rest, OCTOBER, REL, KNOWN.__contains__, resume=resume)
         assert shape(resumed) == shape(read_all(after))
 
 
@@ -120,13 +119,13 @@ def good(n: int, d: int, m: int, width: int = 13, service: str = "") -> str:
 @pytest.mark.parametrize("width", [12, 13])
 def test_a_file_of_its_header_only_resumes_after_it(width):
     header = HEADERS[width]
-    _, resume = log_resume.read_rows(header, OCTOBER, REL)
+    _, resume = log_parser.read_rows(header, OCTOBER, REL)
     assert (resume.offset, resume.line, resume.entries, resume.problems, resume.columns) == (
         len(header), 2, [], [], width,
     )  # fmt: skip
     row = good(1, 1, 5, width, "bhi")
-    resumed, _ = log_resume.read_rows(row, OCTOBER, REL, resume=resume)
-    assert shape(resumed) == shape(timelog.parse_month(header + row, OCTOBER, REL))
+    resumed, _ = log_parser.read_rows(row, OCTOBER, REL, resume=resume)
+    assert shape(resumed) == shape(log_parser.parse_month(header + row, OCTOBER, REL))
     assert [e.service for e in resumed.entries] == ["bhi" if width == 13 else ""]
 
 
@@ -147,13 +146,7 @@ def cached_read(data: DataDir) -> timelog.MonthLog:
 
 
 def whole_read(data: DataDir) -> timelog.MonthLog:
-    return timelog.read_month(data, OCTOBER, KNOWN.__contains__)
-
-
-def columns_of(log: timelog.MonthLog) -> list[list]:
-    out = [[getattr(e, n) for e in log.entries] for n in COUNTING_COLUMNS]
-    out[1] = [d.toordinal() for d in out[1]]
-    return out
+    return log_parser.read_month(data, OCTOBER, KNOWN.__contains__)
 
 
 def write(path: Path, text: str, mode: str = "w") -> None:
@@ -169,8 +162,9 @@ def write(path: Path, text: str, mode: str = "w") -> None:
 def test_a_log_read_through_the_cache_after_each_append_equals_a_whole_read(
     data, width, first, appends, torn, racy
 ):
-    """Through the cache, by the check's reader, compare's column reader and the locked one;
-    with every signature trusted, or none (each file changed within the racy window)."""
+    """Through the cache, as the loader reads a month for every command (`ccm log` under its
+    lock too); with every signature trusted, or none (each file changed within the racy
+    window)."""
     cache.RACY_NS = 10**18 if racy else 0  # the fixture puts it back
     path = data.log_path(OCTOBER)
     write(path, HEADERS[width] + render(first, width) + torn)
@@ -180,13 +174,6 @@ def test_a_log_read_through_the_cache_after_each_append_equals_a_whole_read(
         whole = whole_read(data)
         assert shape(cached_read(data)) == shape(whole)
         assert shape(cached_read(data)) == shape(whole)  # the exact hit, too
-        got = logcache.read_columns(data, OCTOBER, KNOWN, COUNTING_COLUMNS)
-        assert got == (columns_of(whole), whole.problems)
-        raw = path.read_bytes()
-        if raw.isascii():
-            text = raw.decode()
-            locked = logcache.parse_locked(data, OCTOBER, raw, text)
-            assert shape(locked) == shape(timelog.parse_month(text, OCTOBER, REL))
 
 
 def test_only_the_appended_rows_are_parsed(data, monkeypatch):
@@ -195,9 +182,9 @@ def test_only_the_appended_rows_are_parsed(data, monkeypatch):
     cached_read(data)
     write(path, good(7, 2, 9, service="bhi"), "a")
     seen: list[str] = []
-    real = log_resume.read_rows
+    real = log_parser.read_rows
     monkeypatch.setattr(
-        log_resume, "read_rows", lambda text, *a: seen.append(text) or real(text, *a)
+        log_parser, "read_rows", lambda text, *a: seen.append(text) or real(text, *a)
     )
     log = cached_read(data)
     assert seen == [good(5, 1, 5) + good(7, 2, 9, service="bhi")]
@@ -270,9 +257,10 @@ def test_appends_under_the_lock_see_the_log_as_a_whole_read_does(data, width):
         elif step == "torn":
             write(path, "E8,P1,2026-10-0", "a")
         text_before = path.read_text()
-        _, log, _ = append_entry(data, OCTOBER, "America/Chicago", build)
+        _, log, _ = append_entry(data, OCTOBER, "America/Chicago", build, lambda: cached_read(data))
         log.entries.pop()  # the new row, which the log holds as a reader will see it
-        assert shape(log) == shape(timelog.parse_month(text_before, OCTOBER, REL))
+        want = log_parser.parse_month(text_before, OCTOBER, REL, KNOWN.__contains__)
+        assert shape(log) == shape(want)
         seen.append([e.minutes for e in log.entries if e.id == "E2"])
     assert seen == [[5], [5], [6], [6], [6], [6]]
     assert len(path.read_text().splitlines()[-1].split(",")) == width

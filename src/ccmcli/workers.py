@@ -1,4 +1,6 @@
-"""Parsing many record files on every CPU this process may use: forked workers share the work.
+"""A pool of forked workers: a list of items (record files to parse, patients to judge) is shared
+out among this process and workers on every CPU it may use. It knows nothing of ccm, so every
+layer may use it.
 
 Reading, YAML and validation of a large practice's patient files is most of a cold `ccm check`
 (caches off, or a cache that misses thousands of files). The files are cut into chunks whose
