@@ -3,6 +3,7 @@ the real `ccm check --format json` and `ccm explain`: the key tests N1-N12 of
 ccm-rules-services.md and each threshold at its edge."""
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -666,3 +667,19 @@ def test_the_audit_packet_has_a_section_per_service(month, tmp_path):
     assert m.cli("audit", "P1", "--month", "2026-03", "-d", m.root, "-o", page).exit_code == 0
     html = page.read_text()
     assert "<h2>BHI (99484)</h2>" in html and "<h2>RPM (99470)</h2>" in html
+
+
+def test_the_report_gives_revenue_by_service_adding_up_to_the_total(month, tmp_path):
+    m = month("2026-03").patient(extra=BHI_BLOCK + RPM_BLOCK).log(2, 25).log(3, 22, "bhi")
+    m.log(4, 45, "rpm").check()
+    out = tmp_path / "r.html"
+    done = m.cli("report", "--month", "2026-03", "--months", "1", "-d", m.root, "-o", out)
+    assert done.exit_code == 0, done.stderr
+    assert "amount 66.13, with other services 216.77" in done.stderr
+    html = out.read_text()
+    table = html.split('id="services-table"')[1].split("</table>")[0]
+    cells = [c for c in re.findall(r"<td[^>]*>([^<]*)</td>", table)]
+    assert cells[:4] == ["ccm", "1", "99490x1 ", "66.13"]
+    assert cells[4:8] == ["bhi", "1", "99484x1 ", "57.45"]
+    assert cells[8:12] == ["rpm", "1", "99457x1 99458x1 ", "93.19"]
+    assert 'id="services-total">216.77<' in table

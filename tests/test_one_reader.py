@@ -201,3 +201,38 @@ def test_stop_answers_what_check_then_says(copy):
     )
     earlier = [p for p in problems if not p.startswith("logs/2026-10.csv")]
     said(after, earlier)  # November's reading: the earlier months that cannot be read
+
+
+def test_a_grown_month_checks_only_its_new_ids_and_still_finds_a_reused_one(
+    cli, tmp_path, monkeypatch
+):
+    """`ccm log` appends all day: a month that only grew since its reused-id answer was kept
+    looks its new ids up among every earlier id (kept one a line) instead of reading every
+    earlier month again; an appended row with an id September uses is still found."""
+    from ccmcli.store import cache, entry_ids
+
+    monkeypatch.setattr(cache, "RACY_NS", 0)  # trust files copied a moment ago
+    root = tmp_path / "data"
+    shutil.copytree(CLINIC, root)
+    args = ("-d", root, "check", "--format", "json", "--month", "2026-10")
+    assert cli(*args).exit_code == 0
+    asked: list[set] = []
+    real = entry_ids._reused_ids
+    monkeypatch.setattr(
+        entry_ids, "_reused_ids", lambda d, e, ids, r: asked.append(ids) or real(d, e, ids, r)
+    )
+    log = root / "logs" / "2026-10.csv"
+    row = (
+        "E20261030-0777,P0006,2026-10-30,5,clinical_staff,rn.test,,,,,2026-10-30T10:00:00-05:00,,\n"
+    )
+    with log.open("a") as f:
+        f.write(row)
+    assert cli(*args).exit_code == 0 and asked == []  # the new id is in no earlier month
+    with log.open("a") as f:
+        f.write(row.replace("E20261030-0777", REUSED))
+    out = json.loads(cli(*args).stdout)
+    assert asked and asked[0] == {REUSED}  # only the new id, looked up in the earlier months
+    assert [p["message"] for p in out["problems"]] == [
+        f"entry id {REUSED} is already used at logs/2026-09.csv:2"
+    ]
+    assert p0006(out)["minutes"]["clinical_staff"] == 22 + 5

@@ -154,8 +154,8 @@ def validate(
     problems = practice.problems
     if fmt(format) is Format.json:
         print_json({"schema": "ccm.validate/1", "problems": [p.as_dict() for p in problems],
-                    "errors": sum(p.severity == "error" for p in problems),
-                    "warnings": sum(p.severity == "warning" for p in problems)})  # fmt: skip
+                    "summary": {"errors": sum(p.severity == "error" for p in problems),
+                                "warnings": sum(p.severity == "warning" for p in problems)}})  # fmt: skip
     else:
         for p in problems:
             if not quiet or p.severity == "error":
@@ -208,7 +208,7 @@ def _code_page(code: str, year: int | None, f: Format, wide: bool, quiet: bool) 
 
     page = code_page(code, year or now().year)
     if f is Format.json:
-        print_json(page)
+        print_json({"schema": "ccm.rules_code/1", **page})
         return
     if quiet:
         return

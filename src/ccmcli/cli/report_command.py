@@ -50,7 +50,9 @@ def report(
     if not quiet:
         s = practice.summary
         err(f"wrote {output}: {practice.month}, {s['patients']} patients, {s['billable']} "
-            f"billable, amount {s['amount']:.2f}")  # fmt: skip
+            f"billable, amount {s['amount']:.2f}" + (
+                f", with other services {s['total_amount']:.2f}"
+                if s.get("total_amount", s["amount"]) != s["amount"] else ""))  # fmt: skip
         errors = sum(m.errors for m in practice.history[-1:])
         if errors:
             err(f"warning: {errors} errors in {practice.month}'s files count toward nothing "

@@ -160,7 +160,7 @@ def _billing(j, track: dict | None, s: Settings) -> dict:
 
     rules = j.rules
     if track is not None:  # the packet's words: codes as `99490x1`, the references as the rule
-        track = {**track, "codes": codes_text(j.codes), "rule": track["references"]}
+        track = {**track, "codes": codes_text(j.codes), "rule": ", ".join(track["references"])}
     return {
         "status": j.status, "amount": j.amount,
         "date_of_service": j.date_of_service.isoformat() if j.date_of_service else None,

@@ -1,6 +1,7 @@
 """What `check`, `explain` and `worklist` compute, as plain data for the CLI to render."""
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from ccmcli.loader import load
 from ccmcli.models.errors import CcmError
@@ -10,6 +11,14 @@ from ccmcli.reports.practice_month import MonthReport, judge_month, judgement_di
 from ccmcli.reports.wording import codes_text
 from ccmcli.rules.engine import Judgement, NextStep
 from ccmcli.store.datadir import DataDir
+
+if TYPE_CHECKING:
+    from ccmcli.reports.json_shapes import (
+        ExplainOutput,
+        WorklistOutput,
+        WorklistPatient,
+        WorklistSummary,
+    )
 
 
 def run_check(
@@ -71,7 +80,7 @@ class Worklist:
     problems: list[Problem] = field(default_factory=list)
     steps: list[NextStep] = field(default_factory=list)  # one per judgement
 
-    def items(self) -> list[dict]:
+    def items(self) -> "list[WorklistPatient]":
         """Each patient as `check` words it (contract 2), with `next` and what it would add; a
         service's line (A16) names the service and what else it needs."""
         out = []
@@ -85,13 +94,13 @@ class Worklist:
             out.append(item)
         return out
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> "WorklistOutput":
         return {"schema": "ccm.worklist/1", "month": str(self.month),
                 "days_left": self.days_left, "patients": self.items(),
                 "problems": [p.as_dict() for p in self.problems],
                 "summary": self.totals()}  # fmt: skip
 
-    def totals(self) -> dict:
+    def totals(self) -> "WorklistSummary":
         """Patients listed, minutes they still need, and what those minutes would add."""
         pairs = list(zip(self.judgements, self.steps, strict=True))
         cents = sum(round(_adds(j, s) * 100) for j, s in pairs)
@@ -267,9 +276,10 @@ class Explanation:
             return None
         return f"the {track.name} track does not count {role.replace('_', ' ')} minutes"
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> "ExplainOutput":
         j = self.judgement
         return {
+            "schema": "ccm.explain/1",
             **judgement_dict(j),
             "month": str(j.month),
             "rules": str(j.rules.year),

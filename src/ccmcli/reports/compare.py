@@ -20,6 +20,7 @@ from ccmcli.store.datadir import DataDir
 
 if TYPE_CHECKING:
     from ccmcli.loader import Practice
+    from ccmcli.reports.json_shapes import ComparedPatient, CompareOutput
 
 PROGRAMS = ("ccm", "pcm", "apcm")
 CSV_COLUMNS = ["patient_id", "name", "enrolled", "best", "ccm_amount", "ccm_months_billable",
@@ -59,7 +60,7 @@ class PatientComparison:
             return self.enrolled
         return next(p for p, t in self.programs.items() if round(t.amount, 2) == top)
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> "ComparedPatient":
         return {"patient_id": self.patient_id, "name": self.name, "enrolled": self.enrolled,
                 "best": self.best,
                 "programs": {p: t.as_dict() for p, t in self.programs.items()}}  # fmt: skip
@@ -79,7 +80,7 @@ class Comparison:
         return round(sum(c.programs[c.enrolled].amount for c in self.patients
                          if c.enrolled in c.programs), 2)  # fmt: skip
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> "CompareOutput":
         """Contract section 12, with the table's words: each patient's name and best program,
         the enrolled programs' total, and the files' problems."""
         return {"schema": "ccm.compare/1", "months": [str(m) for m in self.months],

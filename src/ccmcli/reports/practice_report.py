@@ -87,6 +87,10 @@ class PracticeReport:
     def judgements(self) -> list[Judgement]:
         return self.current.judgements
 
+    @property
+    def by_service(self) -> list[dict]:
+        return revenue_by_service(self.current.judgements)
+
 
 def report_months(month: Month, before: int) -> list[Month]:
     """The month and the `before` months before it, oldest first (contract 10)."""
@@ -207,6 +211,33 @@ def month_total(report: MonthReport) -> MonthTotal:
     errors = sum(p.severity == "error" for p in report.problems)
     return MonthTotal(report.month, s["patients"], s["billable"], s["amount"],
                       report.provisional, errors)  # fmt: skip
+
+
+def revenue_by_service(judgements: list[Judgement]) -> list[dict]:
+    """A16: the month's amount by what billed it: each program's codes, then each other
+    service (BHI with G0570, RPM, RTM), with the patients and units; the rows add up to
+    `summary.total_amount`."""
+    rows: dict[str, dict] = {}
+
+    def add(key: str, codes: list[tuple[str, int]], amount: float) -> None:
+        row = rows.setdefault(key, {"service": key, "patients": 0, "codes": {}, "cents": 0})
+        row["patients"] += 1
+        row["cents"] += round(amount * 100)
+        for code, n in codes:
+            row["codes"][code] = row["codes"].get(code, 0) + n
+
+    for j in judgements:
+        if j.codes:
+            add(j.patient.program, j.codes, j.amount)
+        for s in getattr(j, "services", ()):
+            if s.codes:
+                add(s.service, s.codes, s.amount)
+    order = ["ccm", "pcm", "apcm", "bhi", "rpm", "rtm"]
+    out = sorted(
+        rows.values(), key=lambda r: order.index(r["service"]) if r["service"] in order else 99
+    )
+    return [{"service": r["service"], "patients": r["patients"], "codes": r["codes"],
+             "amount": r["cents"] / 100} for r in out]  # fmt: skip
 
 
 def blocker_counts(judgements: list[Judgement]) -> Counter:
