@@ -20,6 +20,7 @@ import pytest
 from ccmcli.reports.practice_report import build_report
 from ccmcli.store import cache
 from ccmcli.store.datadir import DataDir
+from helpers import example_copy
 
 ROOT = Path(__file__).resolve().parent.parent
 OTHER = 2002  # a user id with no login, no home and no group of ours
@@ -45,8 +46,7 @@ def base():
 
 @pytest.fixture
 def shared_clinic(base, icd_cache) -> Path:
-    root = base / "clinic"
-    shutil.copytree(ROOT / "examples" / "clinic", root, ignore=shutil.ignore_patterns(".ccm-cache"))
+    root = example_copy("clinic", base / "clinic")
     shutil.copytree(icd_cache, base / "icd")  # the code index, readable by every user
     for folder, dirs, files in os.walk(base):
         for name in dirs:
