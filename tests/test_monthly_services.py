@@ -503,7 +503,10 @@ def test_the_check_table_shows_each_service_on_a_line_of_its_own(month):
     assert table[at + 2].split()[-1] == "no_interactive_contact"
     assert "with other services 123.58 (patient share 24.72)" in " ".join(table[-3:])
     rows = m.cli("check", "-d", m.root, "--month", "2026-03", "-f", "csv").stdout.splitlines()
-    assert rows[1].endswith(",bhi:99484x1 rpm:blocked(no_interactive_contact),123.58,24.72")
+    assert rows[1].endswith(
+        ",bhi:99484x1 rpm:blocked(no_interactive_contact),123.58,24.72,"
+        "99490x1 99439x1,clinical_staff,,"
+    )
 
 
 # --- patient add and patient import take the service blocks -------------------------------------

@@ -8,7 +8,7 @@ from ccmcli.models.errors import CcmError
 from ccmcli.models.findings import Problem
 from ccmcli.models.months import Month, days_left
 from ccmcli.reports.practice_month import MonthReport, judge_month, judgement_dict
-from ccmcli.reports.wording import codes_text
+from ccmcli.reports.wording import codes_text, rule_ref
 from ccmcli.rules.engine import Judgement, NextStep
 from ccmcli.store.datadir import DataDir
 
@@ -56,9 +56,18 @@ def check_csv_rows(report: MonthReport) -> list[list]:
          j.date_of_service.isoformat() if j.date_of_service else "",
          f"{j.amount:.2f}" if j.codes else "", j.next.minutes_needed if j.next else "",
          " ".join(b.rule for b in j.blockers), services_text(j), f"{j.total_amount:.2f}",
-         f"{j.patient_share:.2f}"]
+         f"{j.patient_share:.2f}", codes_text(j.next.codes) if j.next else "",
+         j.next.role if j.next else "", " ".join(w.rule for w in j.warnings), _doubted_text(j)]
         for j in report.judgements
     ]  # fmt: skip
+
+
+def _doubted_text(j: Judgement) -> str:
+    """The codes without the minutes warnings doubt, when the bill rests on them; `none` when
+    nothing would be billable; empty when the warnings change nothing."""
+    if j.without_doubted is None:
+        return ""
+    return codes_text(j.without_doubted) or "none"
 
 
 def services_text(j: Judgement) -> str:
@@ -283,8 +292,10 @@ class Explanation:
             **judgement_dict(j),
             "month": str(j.month),
             "rules": str(j.rules.year),
-            "gates": [{"rule": g, "passed": fact is None, "fact": fact or _fact(g, j)}
-                      for g, fact in j.gate_results],
+            "rules_source": j.rules.source,
+            "program_began": j.patient.program_began(j.month),
+            "gates": [{"rule": g, "passed": fact is None, "fact": fact or _fact(g, j),
+                       "ref": rule_ref(g, j.rules)} for g, fact in j.gate_results],
             "track": self._track(),
             "entries": self.entries(),
             "service_details": [service_explained(s, j) for s in j.services],

@@ -260,6 +260,7 @@ class Gate(TypedDict):
     rule: str
     passed: bool
     fact: str
+    ref: NotRequired[str]  # the rule's id in ccm-rules.md (`E-01`), as narrow tables show it
 
 
 class Track(TypedDict):
@@ -279,6 +280,8 @@ class ExplainOutput(PatientMonth):
     schema: Literal["ccm.explain/1"]
     month: str
     rules: str
+    rules_source: str
+    program_began: str | None  # YYYY-MM: the program's first month, when it changed (A8)
     gates: list[Gate]
     track: Track | None
     entries: list[ExplainedEntry]
