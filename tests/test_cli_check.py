@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parent.parent
 CLINIC_TODAY = date(2026, 11, 27)  # examples/clinic/SCENARIOS.md: "today is 2026-11-27"
 CHECK_CSV_HEADER = ("patient_id,name,program,status,clinical_staff_minutes,practitioner_minutes,"
                     "codes,date_of_service,amount,minutes_needed,blockers,services,total_amount,"
-                    "patient_share")  # fmt: skip
+                    "patient_share,next_codes,next_role")  # fmt: skip
 
 # SCENARIOS.md, October 2026: status, codes, CS, PR, DOS, amount, blockers, warnings, next.
 # (not_counted: minutes before consent/visit, plus minutes over a cap as contract section 3 says.)
@@ -196,7 +196,11 @@ def test_check_table_shows_every_patient_with_ids_and_codes_whole(cli, clinic, m
 def test_check_csv_is_the_contract_row_per_patient(cli, clinic):
     result = cli("check", "-d", clinic, "--month", "2026-10", "--format", "csv")
     assert result.exit_code == 0 and result.stderr == ""
-    assert result.stdout.splitlines()[0] == CHECK_CSV_HEADER
+    # the contract's columns, then ccm's own after them
+    assert (
+        result.stdout.splitlines()[0]
+        == CHECK_CSV_HEADER + ",warnings,codes_without_doubted_minutes"
+    )
     rows = {r["patient_id"]: r for r in csv.DictReader(io.StringIO(result.stdout))}
     assert list(rows) == sorted(OCTOBER)
     p1, p4, p10 = rows["P0001"], rows["P0004"], rows["P0010"]
@@ -361,11 +365,14 @@ def test_warnings_alone_do_not_change_the_exit_code(cli, tmp_path):
 def test_check_json_has_exactly_the_contract_keys(cli, tmp_path):
     root = build(tmp_path, "2025-03", ["03-04 20 staff", "03-06 30 prac"])
     report = check_json(cli, root, "--month", "2025-03")
-    assert set(report) == {"month", "provisional", "rules", "patients", "problems", "summary"}
+    assert set(report) == {"schema", "month", "provisional", "rules", "patients", "problems",
+                           "summary"}  # fmt: skip
+    assert report["schema"] == "ccm.check/1"
     p = report["patients"][0]
     assert set(p) == {"patient_id", "name", "program", "status", "minutes", "codes",
                       "date_of_service", "amount", "alternatives", "blockers", "warnings", "next",
-                      "services", "total_amount", "patient_share", "not_assessed"}  # fmt: skip
+                      "services", "total_amount", "patient_share", "not_assessed",
+                      "codes_without_doubted_minutes"}  # fmt: skip
     assert set(p["minutes"]) == {"clinical_staff", "practitioner", "not_counted", "other_services",
                                  "counted"}  # fmt: skip
     assert set(p["next"]) == {"codes", "minutes_needed", "role"}
@@ -416,7 +423,7 @@ def test_explain_json_lists_gates_entries_track_and_alternatives(cli, clinic):
         "consent_revoked", "no_initiating_visit", "no_care_plan", "discharged"]  # fmt: skip
     assert all(g["passed"] and g["fact"] for g in ex["gates"])
     assert ex["track"]["track"] == "complex" and codes_of(ex["track"]) == "99487x1 99489x1"
-    assert ex["track"]["references"].startswith("A1")
+    assert ex["track"]["references"][0] == "A1"
     assert "max_payment" in ex["track"]["why"]
     assert [codes_of(a) for a in ex["alternatives"]] == ["99490x1 99439x2"]
     entries = ex["entries"]
@@ -637,5 +644,5 @@ def test_installed_ccm_check_csv_end_to_end(tmp_path):
     done = subprocess.run([CCM, "check", "--month", "2026-10", "--format", "csv"], cwd=clinic,
                           capture_output=True, text=True, timeout=60)  # fmt: skip
     assert done.returncode == 0, done.stderr
-    assert done.stdout.splitlines()[0] == CHECK_CSV_HEADER
+    assert done.stdout.splitlines()[0].startswith(CHECK_CSV_HEADER)
     assert len(done.stdout.splitlines()) == 1 + 22  # header and the 22 example patients

@@ -235,7 +235,7 @@ def test_validate_json(cli, broken):
     result = cli("validate", "-d", broken, "--format", "json")
     assert result.exit_code == 1
     data = json.loads(result.stdout)
-    assert data["errors"] == len(planted_faults())
+    assert data["summary"]["errors"] == len(planted_faults())
     assert {"file", "line", "severity", "message"} <= set(data["problems"][0])
 
 

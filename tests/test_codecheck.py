@@ -110,7 +110,7 @@ def test_validate_category_alone_is_a_warning_and_exit_0(cli, clinic: Path) -> N
     result = cli("validate", "-d", clinic, "--format", "json")
     assert result.exit_code == 0
     out = json.loads(result.stdout)
-    assert (out["errors"], out["warnings"]) == (0, 2)
+    assert (out["summary"]["errors"], out["summary"]["warnings"]) == (0, 2)
     assert [(p["file"], p["line"], p["message"]) for p in out["problems"]] == [
         ("patients/P0011.yaml", 6, f"principal_condition I50.2 {CATEGORY}"),
         ("patients/P0011.yaml", 8, f"conditions[0].code I50.2 {CATEGORY}"),
@@ -189,7 +189,7 @@ def test_show_fills_missing_descriptions_without_rewriting(cli, clinic: Path) ->
     assert table.exit_code == 0, table.stderr
     assert "condition I10  Essential (primary) hypertension" in table.stdout
     shown = cli("patient", "show", "P0003", "-d", clinic, "--month", "2026-10", "--format", "json")
-    conditions = json.loads(shown.stdout)["patient"]["conditions"]
+    conditions = json.loads(shown.stdout)["record"]["conditions"]
     assert [c["description"] for c in conditions] == [
         "Chronic obstructive pulmonary disease, unspecified",
         "Essential (primary) hypertension",

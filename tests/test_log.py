@@ -271,12 +271,12 @@ def test_json_output(cli, data):
     result = cli("log", "P0001", "25", "-d", data, "--staff", "x", "--format", "json")
     assert result.exit_code == 0
     out = json.loads(result.stdout)
-    assert set(out) == {"entry", "status", "warnings"}
+    assert set(out) == {"schema", "entry", "patient_month", "messages"}
     assert out["entry"]["minutes"] == 25 and out["entry"]["line"] == 2
     assert out["entry"]["id"] == rows(log_file(data))[0]["id"]
-    assert out["status"]["status"] == "billable"
-    assert out["status"]["codes"] == [{"code": "99490", "units": 1}]
-    assert out["status"]["minutes"]["clinical_staff"] == 25
+    assert out["patient_month"]["status"] == "billable"
+    assert out["patient_month"]["codes"] == [{"code": "99490", "units": 1}]
+    assert out["patient_month"]["minutes"]["clinical_staff"] == 25
 
 
 def test_quiet_prints_only_the_id(cli, data):
@@ -365,7 +365,7 @@ def test_spreadsheet_saved_file_with_bom_and_crlf_is_appended_to(cli, data):
     result = cli("log", "P0001", "5", "-d", data, "--staff", "x", "--format", "json")
     assert result.exit_code == 0, result.stderr
     assert json.loads(result.stdout)["entry"]["line"] == 3
-    assert json.loads(result.stdout)["status"]["minutes"]["clinical_staff"] == 25
+    assert json.loads(result.stdout)["patient_month"]["minutes"]["clinical_staff"] == 25
     assert month_problems(data) == []
 
 

@@ -95,7 +95,7 @@ def test_void_json(cli, data, logged):
     out = json.loads(result.stdout)
     assert out["voided"]["id"] == target and out["voided"]["voided"] is True
     assert out["entry"]["voids"] == target and out["entry"]["minutes"] is None
-    assert out["status"]["minutes"]["clinical_staff"] == 10
+    assert out["patient_month"]["minutes"]["clinical_staff"] == 10
 
 
 @pytest.mark.parametrize(

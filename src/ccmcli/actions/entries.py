@@ -1,12 +1,16 @@
 """`ccm entries`: a month's entries and void rows as the log holds them (contract section 2)."""
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from ccmcli.loader import load
 from ccmcli.models.months import Month
 from ccmcli.store import timelog
 from ccmcli.store.datadir import DataDir
 from ccmcli.store.timelog import Entry, MonthLog
+
+if TYPE_CHECKING:
+    from ccmcli.reports.json_shapes import EntriesOutput
 
 # Contract 2, `ccm entries --format csv`: the log's columns, then `voided` and `line`.
 LIST_COLUMNS = (*timelog.SERVICE_COLUMNS, "voided", "line")
@@ -26,7 +30,7 @@ class Listing:
                  e.start, e.end, e.note, e.logged_at, e.voids, e.service, e.voided_by or "",
                  e.line] for e in self.entries]  # fmt: skip
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> "EntriesOutput":
         return {"schema": "ccm.entries/1", "month": str(self.month), "file": self.log.file,
                 "entries": [{**e.as_dict(), "voided_by": e.voided_by} for e in self.entries],
                 "problems": [p.as_dict() for p in self.problems]}  # fmt: skip

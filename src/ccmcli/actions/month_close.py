@@ -12,6 +12,7 @@ import fcntl
 import os
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from ccmcli.actions.entry_input import resolve_staff, single_line
 from ccmcli.loader import load
@@ -23,6 +24,9 @@ from ccmcli.reports.practice_month import judge_month
 from ccmcli.store import closed_records, fileio, timelog
 from ccmcli.store.closed_records import History
 from ccmcli.store.datadir import DataDir
+
+if TYPE_CHECKING:
+    from ccmcli.reports.json_shapes import CloseVerifyOutput
 
 SHOWN = 5
 
@@ -133,7 +137,7 @@ class Verification:
     def ok(self) -> bool:
         return not self.differences and not self.history.problems
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> "CloseVerifyOutput":
         last = self.history.last_close() or {}
         return {"schema": "ccm.close_verify/1", "month": str(self.month),
                 "record": self.record_file, "closed_by": last.get("by"),

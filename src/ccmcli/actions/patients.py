@@ -15,6 +15,7 @@ from ccmcli.store.datadir import DataDir
 
 if TYPE_CHECKING:
     from ccmcli.models.records import Patient, Settings
+    from ccmcli.reports.json_shapes import PatientListOutput, PatientShowOutput
 
 OPTION_OF_FIELD = {
     "id": "ID", "name": "--name", "birth_date": "--birth-date", "conditions": "--condition",
@@ -191,7 +192,7 @@ class PatientView:
     problems: list = field(default_factory=list)  # of the files read for it
     enrolled: bool = True  # part of the month (A17)
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> PatientShowOutput:
         """The month as `check` words it, the record beside it (contract 2: one vocabulary)."""
         from ccmcli.reports.practice_month import judgement_dict
 
@@ -227,7 +228,7 @@ class PatientList:
             for p in self.patients
         ]  # fmt: skip
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> PatientListOutput:
         """Conditions, consent and care plan as `patient show` gives them in `record`."""
         fields = {"name", "program", "conditions", "consent", "care_plan"}
         return {

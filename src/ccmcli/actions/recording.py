@@ -15,6 +15,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
+from typing import TYPE_CHECKING
 
 from ccmcli.actions.entry_input import (
     ROLE_ENV,
@@ -38,6 +39,9 @@ from ccmcli.store import regular_files, timelog
 from ccmcli.store.datadir import DataDir
 from ccmcli.store.logappend import append_entry
 from ccmcli.store.timelog import Entry, MonthLog
+
+if TYPE_CHECKING:
+    from ccmcli.reports.json_shapes import RecordedOutput
 
 
 @dataclass
@@ -67,12 +71,16 @@ class Recorded:
     voided: Entry | None = None
     columns: int = len(timelog.SERVICE_COLUMNS)  # of the log written to: 12 in an old file
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> "RecordedOutput":
         from ccmcli.reports.practice_month import judgement_dict
 
-        out = {"entry": self.entry.as_dict(),
-               "status": judgement_dict(self.judgement) if self.judgement else None,
-               "warnings": list(self.warnings)}  # fmt: skip
+        out: RecordedOutput = {
+            "schema": "ccm.void/1" if self.voided is not None else "ccm.log/1",
+            "entry": self.entry.as_dict(),
+            # the patient's month after the row, as `check` words it (`status` is its word)
+            "patient_month": judgement_dict(self.judgement) if self.judgement else None,
+            "messages": list(self.warnings),  # what stderr says: warnings are rule findings
+        }
         if self.voided is not None:
             out["voided"] = self.voided.as_dict()
         served = self.service_result()

@@ -11,6 +11,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from ccmcli.actions.entry_input import activity_option, resolve_role, resolve_staff
 from ccmcli.actions.timer_parts import elapsed_minutes
@@ -22,6 +23,9 @@ from ccmcli.store.datadir import DataDir
 from ccmcli.store.timerstate import Part, Timer
 
 SERVICES = ("bhi", "rpm", "rtm", "tcm", "cocm", "other")
+
+if TYPE_CHECKING:
+    from ccmcli.reports.json_shapes import Timer as TimerJson
 
 
 @dataclass
@@ -130,7 +134,7 @@ class Running:
     activity: str
     interrupted: bool
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> "TimerJson":
         return {"staff": self.staff, "patient_id": self.patient_id,
                 "started": self.started.isoformat(timespec="seconds"),
                 "elapsed_minutes": self.elapsed_minutes, "activity": self.activity}  # fmt: skip

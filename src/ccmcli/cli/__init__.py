@@ -31,6 +31,7 @@ COMMANDS: dict[str, tuple[str, ...]] = {
     "entries": ("log_commands",),
     "patient": ("import_command", "patient_commands"),
     "report": ("report_command",),
+    "schema": ("schema_command",),
     "start": ("timer_commands",),
     "stop": ("timer_commands",),
     "status": ("timer_commands",),

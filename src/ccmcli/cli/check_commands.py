@@ -19,7 +19,7 @@ from ccmcli.cli.app import (
     err,
     fmt,
 )
-from ccmcli.cli.completion import patient_ids
+from ccmcli.cli.completion import patient_ids, statuses
 from ccmcli.cli.output import (
     delivered,
     destination,
@@ -32,7 +32,10 @@ from ccmcli.cli.output import (
 STATUSES = ("billable", "blocked", "below_threshold", "no_time", "error")
 CHECK_CSV = ["patient_id", "name", "program", "status", "clinical_staff_minutes",
              "practitioner_minutes", "codes", "date_of_service", "amount", "minutes_needed",
-             "blockers", "services", "total_amount", "patient_share"]  # fmt: skip
+             "blockers", "services", "total_amount", "patient_share", "next_codes",
+             "next_role",
+             # after the contract's columns: the warnings, and the bill without doubted minutes
+             "warnings", "codes_without_doubted_minutes"]  # fmt: skip
 
 
 @app.command()
@@ -40,7 +43,7 @@ def check(
     ctx: typer.Context,
     ids: Annotated[list[str] | None, typer.Argument(metavar="[ID]...", help="Only these patients.", autocompletion=patient_ids)] = None,
     month: MonthOpt = None,
-    status: Annotated[str | None, typer.Option("--status", "-s", help="Only patients with this status: billable, blocked, below_threshold, no_time, error.")] = None,
+    status: Annotated[str | None, typer.Option("--status", "-s", help="Only patients with this status: billable, blocked, below_threshold, no_time, error.", autocompletion=statuses)] = None,
     data: DataDirOpt = None,
     format: FormatOpt = None,
     output: OutputOpt = None,
@@ -154,8 +157,8 @@ def validate(
     problems = practice.problems
     if fmt(format) is Format.json:
         print_json({"schema": "ccm.validate/1", "problems": [p.as_dict() for p in problems],
-                    "errors": sum(p.severity == "error" for p in problems),
-                    "warnings": sum(p.severity == "warning" for p in problems)})  # fmt: skip
+                    "summary": {"errors": sum(p.severity == "error" for p in problems),
+                                "warnings": sum(p.severity == "warning" for p in problems)}})  # fmt: skip
     else:
         for p in problems:
             if not quiet or p.severity == "error":
@@ -187,7 +190,8 @@ def rules(
                                      param_hint="--format")  # fmt: skip
         _code_page(code, year or _practice_year(ctx, data), f, wide, quiet)
         return
-    dest = destination(ctx, f, output, None, bom=bom, quiet=quiet, sheet="rules")
+    found = _found_data_dir(ctx, data)  # the rules need none; -o stays outside one there is
+    dest = destination(ctx, f, output, found, bom=bom, quiet=quiet, sheet="rules")
     view = rules_dict(year or _practice_year(ctx, data))
     if f is Format.table:
         if not quiet:
@@ -196,7 +200,8 @@ def rules(
             rules_tables(view, wide)
     else:
         if f is Format.xlsx:
-            dest.heading = [f"rules {view['year']}", view["source"]]
+            practice = practice_heading(found) if found is not None else []
+            dest.heading = [*practice, f"rules {view['year']}", view["source"]]
         emit(f, json_obj=view, header=ROWS_HEADER, rows=rules_rows(view), dest=dest)
 
 
@@ -208,7 +213,7 @@ def _code_page(code: str, year: int | None, f: Format, wide: bool, quiet: bool) 
 
     page = code_page(code, year or now().year)
     if f is Format.json:
-        print_json(page)
+        print_json({"schema": "ccm.rules_code/1", **page})
         return
     if quiet:
         return
@@ -216,6 +221,16 @@ def _code_page(code: str, year: int | None, f: Format, wide: bool, quiet: bool) 
     for line in page_lines(page):  # prose folds at spaces; codes and amounts stay whole
         for part in wrap(line, width, "    " if line.startswith("  ") else "  "):
             typer.echo(part)
+
+
+def _found_data_dir(ctx: typer.Context, data):
+    """The data directory when there is one; None where ccm runs outside any."""
+    from ccmcli.models.errors import CcmError
+
+    try:
+        return data_dir(ctx, data)
+    except CcmError:
+        return None
 
 
 def _practice_year(ctx: typer.Context, data) -> int | None:

@@ -2,15 +2,20 @@
 
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+
+from ccmcli.cli.completion import log_months
+
+if TYPE_CHECKING:
+    from ccmcli.reports.json_shapes import ClaimLine
 
 from ccmcli.cli.app import BomOpt, DataDirOpt, Format, QuietOpt, app, data_dir, err
 
 ExportMonthOpt = Annotated[
     str | None,
-    typer.Option("--month", "-m", help="YYYY-MM [default: the last finished month at the practice].", show_default=False),
+    typer.Option("--month", "-m", help="YYYY-MM [default: the last finished month at the practice].", show_default=False, autocompletion=log_months),
 ]  # fmt: skip
 
 
@@ -146,10 +151,10 @@ def _listing_writer(f: Format, dest, heading: list[str]):
     return write
 
 
-def claim_dict(header: list[str], row: list[str]) -> dict:
+def claim_dict(header: list[str], row: list[str]) -> "ClaimLine":
     """One claim line in ccm's JSON words: the patient's name is `name`, units a whole number,
     the charge a number, an empty cell null."""
-    out: dict = {}
+    out: ClaimLine = {}  # type: ignore[typeddict-item]  (filled from the columns)
     for key, cell in zip(header, row, strict=True):
         key = "name" if key == "patient_name" else key
         if key == "units":

@@ -160,7 +160,7 @@ def _billing(j, track: dict | None, s: Settings) -> dict:
 
     rules = j.rules
     if track is not None:  # the packet's words: codes as `99490x1`, the references as the rule
-        track = {**track, "codes": codes_text(j.codes), "rule": track["references"]}
+        track = {**track, "codes": codes_text(j.codes), "rule": ", ".join(track["references"])}
     return {
         "status": j.status, "amount": j.amount,
         "date_of_service": j.date_of_service.isoformat() if j.date_of_service else None,
@@ -171,6 +171,9 @@ def _billing(j, track: dict | None, s: Settings) -> dict:
         "warnings": [w.as_dict() for w in j.warnings],
         "rules_year": str(rules.year), "rules_source": rules.source,
         "date_rule": f"A5, D-02 ({s.date_of_service})",
+        # the bill rests on minutes a duplicate or overlap warning doubts: what it would be
+        "without_doubted": None if j.without_doubted is None
+        else (" ".join(f"{c}x{n}" for c, n in j.without_doubted) or "nothing"),
     }  # fmt: skip
 
 

@@ -1,15 +1,24 @@
 """What `check`, `explain` and `worklist` compute, as plain data for the CLI to render."""
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from ccmcli.loader import load
 from ccmcli.models.errors import CcmError
 from ccmcli.models.findings import Problem
 from ccmcli.models.months import Month, days_left
 from ccmcli.reports.practice_month import MonthReport, judge_month, judgement_dict
-from ccmcli.reports.wording import codes_text
+from ccmcli.reports.wording import codes_text, rule_ref
 from ccmcli.rules.engine import Judgement, NextStep
 from ccmcli.store.datadir import DataDir
+
+if TYPE_CHECKING:
+    from ccmcli.reports.json_shapes import (
+        ExplainOutput,
+        WorklistOutput,
+        WorklistPatient,
+        WorklistSummary,
+    )
 
 
 def run_check(
@@ -47,9 +56,18 @@ def check_csv_rows(report: MonthReport) -> list[list]:
          j.date_of_service.isoformat() if j.date_of_service else "",
          f"{j.amount:.2f}" if j.codes else "", j.next.minutes_needed if j.next else "",
          " ".join(b.rule for b in j.blockers), services_text(j), f"{j.total_amount:.2f}",
-         f"{j.patient_share:.2f}"]
+         f"{j.patient_share:.2f}", codes_text(j.next.codes) if j.next else "",
+         j.next.role if j.next else "", " ".join(w.rule for w in j.warnings), _doubted_text(j)]
         for j in report.judgements
     ]  # fmt: skip
+
+
+def _doubted_text(j: Judgement) -> str:
+    """The codes without the minutes warnings doubt, when the bill rests on them; `none` when
+    nothing would be billable; empty when the warnings change nothing."""
+    if j.without_doubted is None:
+        return ""
+    return codes_text(j.without_doubted) or "none"
 
 
 def services_text(j: Judgement) -> str:
@@ -71,7 +89,7 @@ class Worklist:
     problems: list[Problem] = field(default_factory=list)
     steps: list[NextStep] = field(default_factory=list)  # one per judgement
 
-    def items(self) -> list[dict]:
+    def items(self) -> "list[WorklistPatient]":
         """Each patient as `check` words it (contract 2), with `next` and what it would add; a
         service's line (A16) names the service and what else it needs."""
         out = []
@@ -85,13 +103,13 @@ class Worklist:
             out.append(item)
         return out
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> "WorklistOutput":
         return {"schema": "ccm.worklist/1", "month": str(self.month),
                 "days_left": self.days_left, "patients": self.items(),
                 "problems": [p.as_dict() for p in self.problems],
                 "summary": self.totals()}  # fmt: skip
 
-    def totals(self) -> dict:
+    def totals(self) -> "WorklistSummary":
         """Patients listed, minutes they still need, and what those minutes would add."""
         pairs = list(zip(self.judgements, self.steps, strict=True))
         cents = sum(round(_adds(j, s) * 100) for j, s in pairs)
@@ -267,14 +285,17 @@ class Explanation:
             return None
         return f"the {track.name} track does not count {role.replace('_', ' ')} minutes"
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> "ExplainOutput":
         j = self.judgement
         return {
+            "schema": "ccm.explain/1",
             **judgement_dict(j),
             "month": str(j.month),
             "rules": str(j.rules.year),
-            "gates": [{"rule": g, "passed": fact is None, "fact": fact or _fact(g, j)}
-                      for g, fact in j.gate_results],
+            "rules_source": j.rules.source,
+            "program_began": j.patient.program_began(j.month),
+            "gates": [{"rule": g, "passed": fact is None, "fact": fact or _fact(g, j),
+                       "ref": rule_ref(g, j.rules)} for g, fact in j.gate_results],
             "track": self._track(),
             "entries": self.entries(),
             "service_details": [service_explained(s, j) for s in j.services],

@@ -4,6 +4,12 @@ from ccmcli.reports.wording import codes_text, rule_ref, status_line
 from ccmcli.rules.engine import Judgement
 
 
+def references(text: str) -> list[str]:
+    from ccmcli.reports.rules_view import references as split
+
+    return split(text)
+
+
 def track_reason(j: Judgement, settings) -> dict | None:
     """Which track was chosen and why (rule A4), with the alternatives it beat."""
     if j.chosen is None:
@@ -22,7 +28,7 @@ def track_reason(j: Judgement, settings) -> dict | None:
     else:
         why = "the only track whose base threshold is met"
     return {"track": t.name, "codes": [{"code": c, "units": n} for c, n in j.codes],
-            "minutes": j.chosen.minutes, "references": t.rule, "why": why}  # fmt: skip
+            "minutes": j.chosen.minutes, "references": references(t.rule), "why": why}  # fmt: skip
 
 
 def explain_parts(ex) -> tuple[list[str], list[dict], list[str]]:
@@ -51,11 +57,14 @@ def explain_parts(ex) -> tuple[list[str], list[dict], list[str]]:
     track = d["track"]
     if track:
         tail.append(f"track: {track['track']} -> {codes_text(j.codes)} (${j.amount:.2f}, date of "
-                    f"service {j.date_of_service}); {track['why']} [{track['references']}]")  # fmt: skip
+                    f"service {j.date_of_service}); {track['why']} [{', '.join(track['references'])}]")  # fmt: skip
     for a in j.alternatives:
         tail.append(f"  alternative: {a.track.name} -> {codes_text(a.codes)} (${a.amount:.2f})")
     for f in j.blockers + j.warnings:
         tail.append(f"{'blocker' if f in j.blockers else 'warning'} {f.rule}: {f.message}")
+    if j.without_doubted is not None:
+        tail.append(f"the codes rest on doubted minutes: without the minutes those warnings "
+                    f"doubt, the month would bill {codes_text(j.without_doubted) or 'nothing'}")  # fmt: skip
     tail.extend(_services(j, d["service_details"]))
     # errors of the files go to stderr once (cli/output.report_problems), not here as well
     tail.extend(p.render() for p in ex.problems if p.severity != "error")

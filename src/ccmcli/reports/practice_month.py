@@ -15,6 +15,7 @@ from ccmcli.store import timelog
 
 if TYPE_CHECKING:
     from ccmcli.loader import Practice
+    from ccmcli.reports.json_shapes import CheckOutput, PatientMonth
     from ccmcli.reports.judged_lines import JudgedLine
 
 
@@ -37,7 +38,7 @@ class MonthReport:
     def has_errors(self) -> bool:
         return has_errors(self.problems)
 
-    def as_dict(self, *, lazy: bool = False) -> dict:
+    def as_dict(self, *, lazy: bool = False) -> "CheckOutput":
         """Contract section 3, `ccm check --format json`. With `lazy`, `patients` is an iterator
         that builds each patient's dict as it is written, so a large month is not held twice."""
         if self.lines is not None:
@@ -46,7 +47,8 @@ class MonthReport:
             patients = Encoded(line.json for line in self.lines)
         else:
             patients = map(judgement_dict, self.judgements)
-        out = {
+        out: CheckOutput = {
+            "schema": "ccm.check/1",
             "month": str(self.month),
             "provisional": self.provisional,
             "rules": str(self.rules.year),
@@ -101,7 +103,7 @@ def _summary_fields(item: "Judgement | dict") -> tuple:
     return item.status, item.amount, item.codes, item.total_amount, item.patient_share
 
 
-def judgement_dict(j: Judgement) -> dict:
+def judgement_dict(j: Judgement) -> "PatientMonth":
     return {
         "patient_id": j.patient.id,
         "name": j.patient.name,
@@ -115,6 +117,11 @@ def judgement_dict(j: Judgement) -> dict:
         "blockers": [b.as_dict() for b in j.blockers],
         "warnings": [w.as_dict() for w in j.warnings],
         "next": j.next.as_dict() if j.next else None,
+        "codes_without_doubted_minutes": (
+            None
+            if j.without_doubted is None
+            else [{"code": c, "units": n} for c, n in j.without_doubted]
+        ),
         "services": [s.as_dict() for s in j.services],
         "total_amount": j.total_amount,
         "patient_share": j.patient_share,

@@ -4,13 +4,23 @@ Each amount comes with what it is computed from (A6): the code's non-facility to
 year's conversion factor and the CMS file that publishes both, so a biller can check it.
 """
 
+from typing import TYPE_CHECKING
+
 from ccmcli.models.months import now
 from ccmcli.reports.wording import rule_ref, service_ref
 from ccmcli.rules.table import SERVICE_GATES, Amount, RuleYear, rules_for
 
 # `when`: the threshold in the table's words (`>= 20`, `each +20`, `>= 2 cond, qmb`, `5-19`)
+if TYPE_CHECKING:
+    from ccmcli.reports.json_shapes import RulesOutput
+
 ROWS_HEADER = ["program", "track", "code", "kind", "when", "cap", "amount", "references", "rvu",
                "conversion_factor", "rvu_file"]  # fmt: skip
+
+
+def references(text: str) -> list[str]:
+    """A rule's references (`A1, T-01, ccm-rules 2`) as a list, as `rules CODE` gives them."""
+    return [part.strip() for part in text.split(",") if part.strip()]
 
 
 def amount_dict(a: Amount) -> dict:
@@ -18,19 +28,20 @@ def amount_dict(a: Amount) -> dict:
             "conversion_factor": float(a.conversion_factor), "rvu_file": a.file}  # fmt: skip
 
 
-def rules_dict(year: int | None) -> dict:
+def rules_dict(year: int | None) -> "RulesOutput":
     rules, note = rules_for(year or now().astimezone().year)
     tracks = []
     for t in rules.tracks:
         tracks.append({
-            "program": t.program, "track": t.name, "references": t.rule, "summary": t.summary,
+            "program": t.program, "track": t.name, "references": references(t.rule), "summary": t.summary,
             "counts": t.counts, "complex_month_only": t.needs_complex_month,
             "base": {"code": t.base_code, "minutes": t.base_minutes,
                      **amount_dict(rules.amounts[t.base_code])},
             "addon": {"code": t.addon_code, "minutes_each": t.addon_minutes, "cap": t.addon_cap,
                       **amount_dict(rules.amounts[t.addon_code])},
         })  # fmt: skip
-    levels = [{"program": "apcm", "level": lv.level, "code": lv.code, "references": lv.rule,
+    levels = [{"program": "apcm", "level": lv.level, "code": lv.code,
+               "references": references(lv.rule),
                "summary": lv.summary, "min_conditions": lv.min_conditions, "qmb": lv.needs_qmb,
                **amount_dict(rules.amounts[lv.code])} for lv in rules.levels]  # fmt: skip
     gates = [{"rule": g.id, "ref": rule_ref(g.id, rules), "programs": list(g.programs),
@@ -62,10 +73,10 @@ def _services(rules: RuleYear) -> list[dict]:
             tiers.append({"code": r.addon_code, "kind": "add-on",
                           "minutes": f"each +{r.addon_minutes}", "cap": r.default_cap,
                           "cap_setting": r.cap_setting})  # fmt: skip
-        out += [{"service": r.service, "references": r.rule, "summary": r.summary, **t,
+        out += [{"service": r.service, "references": references(r.rule), "summary": r.summary, **t,
                  **amount_dict(rules.amounts[t["code"]])} for t in tiers]  # fmt: skip
     for a in rules.addons:
-        out.append({"service": a.service, "references": a.rule, "summary": a.summary, "code": a.code,
+        out.append({"service": a.service, "references": references(a.rule), "summary": a.summary, "code": a.code,
                     "kind": "add-on",
                     "program": a.program, "minutes": "ccm policy",
                     "minutes_setting": a.minutes_setting,
@@ -79,16 +90,16 @@ def rules_rows(view: dict) -> list[list]:
     for t in view["tracks"]:
         b, a = t["base"], t["addon"]
         rows.append([t["program"], t["track"], b["code"], "base", f">= {b['minutes']}", 1,
-                     f"{b['amount']:.2f}", t["references"], *_source(b)])  # fmt: skip
+                     f"{b['amount']:.2f}", ", ".join(t["references"]), *_source(b)])  # fmt: skip
         rows.append([t["program"], t["track"], a["code"], "add-on", f"each +{a['minutes_each']}",
-                     a["cap"], f"{a['amount']:.2f}", t["references"], *_source(a)])  # fmt: skip
+                     a["cap"], f"{a['amount']:.2f}", ", ".join(t["references"]), *_source(a)])  # fmt: skip
     for lv in view.get("levels", []):
         when = f">= {lv['min_conditions']} cond" + (", qmb" if lv["qmb"] else "")
         rows.append(["apcm", f"level{lv['level']}", lv["code"], "level", when, 1,
-                     f"{lv['amount']:.2f}", lv["references"], *_source(lv)])  # fmt: skip
+                     f"{lv['amount']:.2f}", ", ".join(lv["references"]), *_source(lv)])  # fmt: skip
     for s in view.get("services", []):
         rows.append([s["service"], "service", s["code"], s["kind"], s["minutes"], s["cap"],
-                     f"{s['amount']:.2f}", s["references"], *_source(s)])  # fmt: skip
+                     f"{s['amount']:.2f}", ", ".join(s["references"]), *_source(s)])  # fmt: skip
     return rows
 
 
