@@ -136,13 +136,14 @@ class _Kept:
     def keep_answer(self, ids: list[str], answer: tuple[dict[str, str], list[str]]) -> None:
         cache.write_value(self.answer_file, [self.key, len(ids), _ids_digest(ids), *answer])
 
-    def history(self) -> str | None:
+    def history(self) -> bytes | None:
         stored = cache.read_value(self.history_file)
         ok = isinstance(stored, list) and len(stored) == 2 and stored[0] == self.key
-        return stored[1] if ok and isinstance(stored[1], str) else None
+        return stored[1] if ok and isinstance(stored[1], bytes) else None
 
-    def keep_history(self, text: str) -> None:
-        cache.write_value(self.history_file, [self.key, text])
+    def keep_history(self, ids: list[str]) -> None:
+        text = "\n" + "\n".join(ids) + "\n"  # bytes: loaded without decoding a large text
+        cache.write_value(self.history_file, [self.key, text.encode("utf-8", "surrogateescape")])
 
 
 def reused_ids(
@@ -168,14 +169,14 @@ def reused_ids(
             return used, unreadable
         history = kept.history()
         if history is not None:
-            maybe = {i for i in new if f"\n{i}\n" in history}  # no false misses
+            maybe = {i for i in new if f"\n{i}\n".encode("utf-8", "surrogateescape") in history}
             more = _reused_ids(data, earlier, maybe, read)[0] if maybe else {}
             answer = ({**used, **more}, unreadable)
             kept.keep_answer(in_order, answer)  # type: ignore[arg-type]
             return answer
     used, unreadable, every = _reused_ids(data, earlier, ids, read)
     kept.keep_answer(in_order, (used, unreadable))  # type: ignore[arg-type]
-    kept.keep_history("\n" + "\n".join(every) + "\n")
+    kept.keep_history(every)
     return used, unreadable
 
 
