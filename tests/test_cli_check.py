@@ -170,7 +170,11 @@ def test_check_table_shows_every_patient_with_ids_and_codes_whole(cli, clinic, m
 def test_check_csv_is_the_contract_row_per_patient(cli, clinic):
     result = cli("check", "-d", clinic, "--month", "2026-10", "--format", "csv")
     assert result.exit_code == 0 and result.stderr == ""
-    assert result.stdout.splitlines()[0] == CHECK_CSV_HEADER
+    # the contract's columns, then ccm's own after them
+    assert (
+        result.stdout.splitlines()[0]
+        == CHECK_CSV_HEADER + ",warnings,codes_without_doubted_minutes"
+    )
     rows = {r["patient_id"]: r for r in csv.DictReader(io.StringIO(result.stdout))}
     assert list(rows) == sorted(OCTOBER)
     p1, p4, p10 = rows["P0001"], rows["P0004"], rows["P0010"]
@@ -341,7 +345,8 @@ def test_check_json_has_exactly_the_contract_keys(cli, tmp_path):
     p = report["patients"][0]
     assert set(p) == {"patient_id", "name", "program", "status", "minutes", "codes",
                       "date_of_service", "amount", "alternatives", "blockers", "warnings", "next",
-                      "services", "total_amount", "patient_share", "not_assessed"}  # fmt: skip
+                      "services", "total_amount", "patient_share", "not_assessed",
+                      "codes_without_doubted_minutes"}  # fmt: skip
     assert set(p["minutes"]) == {"clinical_staff", "practitioner", "not_counted", "other_services",
                                  "counted"}  # fmt: skip
     assert set(p["next"]) == {"codes", "minutes_needed", "role"}
@@ -606,5 +611,5 @@ def test_installed_ccm_check_csv_end_to_end(tmp_path):
     done = subprocess.run([CCM, "check", "--month", "2026-10", "--format", "csv"], cwd=clinic,
                           capture_output=True, text=True, timeout=60)  # fmt: skip
     assert done.returncode == 0, done.stderr
-    assert done.stdout.splitlines()[0] == CHECK_CSV_HEADER
+    assert done.stdout.splitlines()[0].startswith(CHECK_CSV_HEADER + ",")
     assert len(done.stdout.splitlines()) == 1 + 18  # header and the 18 example patients

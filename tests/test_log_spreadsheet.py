@@ -133,7 +133,11 @@ def test_libreoffice_evaluates_no_cell_of_a_written_log(cli, clinic, monkeypatch
 
     spaced = Entry("", "P0003", date(2026, 11, 20), 3, "clinical_staff", " =1+1", "", "", "",
                    " =2+2", "", "", 0, "")  # fmt: skip
-    append_entry(DataDir(clinic), Month(2026, 11), "America/Chicago", lambda log: (spaced, []))
+    from ccmcli.loader import load
+
+    practice, month = load(DataDir(clinic), patient_ids=["P0003"]), Month(2026, 11)
+    append_entry(DataDir(clinic), month, "America/Chicago", lambda log: (spaced, []),
+                 lambda: practice.read_month(month, again=True))  # fmt: skip
     copy = tmp_path / "opened.csv"
     shutil.copyfile(path, copy)
     rows = _calc_cells(copy, tmp_path)

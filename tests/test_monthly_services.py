@@ -6,6 +6,7 @@ import json
 import re
 from pathlib import Path
 
+import jsonschema
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -483,6 +484,9 @@ def test_log_with_a_service_answers_with_that_service_s_month_to_date(cli, datad
     done = cli("log", "P1", "8", "-d", datadir, "--date", "2026-03-06", "--service", "rpm", "-f",
                "json")  # fmt: skip
     out = json.loads(done.stdout)
+    schema = json.loads(cli("schema", "log").stdout)
+    jsonschema.validate(out, schema)
+    assert set(out) <= set(schema["properties"])  # `service` is a documented field
     assert out["service"]["codes"] == [{"code": "99457", "units": 1}]
     assert out["patient_month"]["codes"] == []  # the program's month is its own (A7)
     other = cli("log", "P1", "9", "-d", datadir, "--date", "2026-03-06", "--service", "cocm")
@@ -503,7 +507,10 @@ def test_the_check_table_shows_each_service_on_a_line_of_its_own(month):
     assert table[at + 2].split()[-1] == "no_interactive_contact"
     assert "with other services 123.58 (patient share 24.72)" in " ".join(table[-3:])
     rows = m.cli("check", "-d", m.root, "--month", "2026-03", "-f", "csv").stdout.splitlines()
-    assert ",bhi:99484x1 rpm:blocked(no_interactive_contact),123.58,24.72," in rows[1]
+    assert rows[1].endswith(
+        ",bhi:99484x1 rpm:blocked(no_interactive_contact),123.58,24.72,"
+        "99490x1 99439x1,clinical_staff,,"
+    )
 
 
 # --- patient add and patient import take the service blocks -------------------------------------

@@ -23,8 +23,10 @@ pytestmark = needs_browser
 
 
 @pytest.fixture
-def made(cli, clinic, tmp_path) -> tuple[Path, dict, dict]:
-    """The example clinic's report for MONTH, `ccm check --format json` and the code amounts."""
+def made(cli, clinic, tmp_path, monkeypatch) -> tuple[Path, dict, dict]:
+    """The example clinic's report for MONTH, `ccm check --format json` and the code amounts,
+    on the clinic's "today" (SCENARIOS.md), so that the picture is the same on every run."""
+    monkeypatch.setenv("CCM_NOW", "2026-11-27T10:00:00-06:00")
     out = tmp_path / "report.html"
     result = cli("-d", clinic, "report", "--month", MONTH, "-o", out)
     assert result.exit_code == 0, result.stderr
@@ -113,13 +115,14 @@ def _patients_equal_check(page, check: dict) -> None:
         text = [c[0] for c in row]
         assert text[0] == p["patient_id"] and text[1] == p["name"]
         assert (text[2], text[3]) == (p["program"], p["status"])
-        assert int(text[4]) == p["minutes"]["clinical_staff"]
-        assert int(text[5]) == p["minutes"]["practitioner"]
-        assert text[6] == " ".join(f"{c['code']}x{c['units']}" for c in p["codes"])
-        assert text[7] == (p["date_of_service"] or "")
-        assert float(row[8][1]) == p["amount"]
-        assert row[9][1] == str(p["next"]["minutes_needed"] if p["next"] else "")
-        assert text[10] == " ".join(b["rule"] for b in p["blockers"])
+        assert int(text[4]) == p["minutes"]["counted"]
+        assert int(text[6]) == p["minutes"]["clinical_staff"]
+        assert int(text[7]) == p["minutes"]["practitioner"]
+        assert text[8] == " ".join(f"{c['code']}x{c['units']}" for c in p["codes"])
+        assert text[9] == (p["date_of_service"] or "")
+        assert float(row[10][1]) == p["amount"]
+        assert row[11][1] == str(p["next"]["minutes_needed"] if p["next"] else "")
+        assert text[12] == " ".join(b["rule"] for b in p["blockers"])
 
 
 def _near_amount_equals_check(page, check: dict, prices: dict) -> None:
@@ -136,10 +139,10 @@ def _near_amount_equals_check(page, check: dict, prices: dict) -> None:
 
 def _table_sorts(page) -> None:
     """The script's sorting: a click on `amount` puts the largest first, a second click last."""
-    amounts = lambda: page.locator("#patients tbody td:nth-child(9)").evaluate_all(  # noqa: E731
+    amounts = lambda: page.locator("#patients tbody td:nth-child(11)").evaluate_all(  # noqa: E731
         "cs => cs.map(c => parseFloat(c.dataset.sort))"
     )
-    header = page.locator("#patients thead th:nth-child(9) button")
+    header = page.locator("#patients thead th:nth-child(11) button")
     header.click()
     assert amounts() == sorted(amounts())
     header.click()

@@ -52,7 +52,8 @@ ROLES = {"staff": "clinical_staff", "clinical_staff": "clinical_staff",
          "prac": "practitioner", "practitioner": "practitioner"}  # fmt: skip
 PATIENT_KEYS = {"patient_id", "name", "program", "status", "minutes", "codes", "date_of_service",
                 "amount", "alternatives", "blockers", "warnings", "next",
-                "services", "total_amount", "patient_share", "not_assessed"}  # fmt: skip
+                "services", "total_amount", "patient_share", "not_assessed",
+                "codes_without_doubted_minutes"}  # fmt: skip
 
 
 # --- reading the scenario files ------------------------------------------------------------

@@ -19,7 +19,7 @@ from ccmcli.cli.app import (
     err,
     fmt,
 )
-from ccmcli.cli.completion import patient_ids
+from ccmcli.cli.completion import patient_ids, statuses
 from ccmcli.cli.output import (
     delivered,
     destination,
@@ -33,7 +33,9 @@ STATUSES = ("billable", "blocked", "below_threshold", "no_time", "error")
 CHECK_CSV = ["patient_id", "name", "program", "status", "clinical_staff_minutes",
              "practitioner_minutes", "codes", "date_of_service", "amount", "minutes_needed",
              "blockers", "services", "total_amount", "patient_share", "next_codes",
-             "next_role"]  # fmt: skip
+             "next_role",
+             # after the contract's columns: the warnings, and the bill without doubted minutes
+             "warnings", "codes_without_doubted_minutes"]  # fmt: skip
 
 
 @app.command()
@@ -41,7 +43,7 @@ def check(
     ctx: typer.Context,
     ids: Annotated[list[str] | None, typer.Argument(metavar="[ID]...", help="Only these patients.", autocompletion=patient_ids)] = None,
     month: MonthOpt = None,
-    status: Annotated[str | None, typer.Option("--status", "-s", help="Only patients with this status: billable, blocked, below_threshold, no_time, error.")] = None,
+    status: Annotated[str | None, typer.Option("--status", "-s", help="Only patients with this status: billable, blocked, below_threshold, no_time, error.", autocompletion=statuses)] = None,
     data: DataDirOpt = None,
     format: FormatOpt = None,
     output: OutputOpt = None,

@@ -7,10 +7,11 @@ from typing import Annotated
 import typer
 
 from ccmcli.cli.app import DataDirOpt, QuietOpt, app, data_dir, err
+from ccmcli.cli.completion import log_months
 
 ReportMonthOpt = Annotated[
     str | None,
-    typer.Option("--month", "-m", help="YYYY-MM [default: the last finished month at the practice].", show_default=False),
+    typer.Option("--month", "-m", help="YYYY-MM [default: the last finished month at the practice].", show_default=False, autocompletion=log_months),
 ]  # fmt: skip
 
 
@@ -49,14 +50,16 @@ def report(
         raise CcmError(f"cannot write {output}: {exc.strerror or type(exc).__name__}") from None
     if not quiet:
         s = practice.summary
-        err(f"wrote {output}: {practice.month}, {s['patients']} patients, {s['billable']} "
-            f"billable, amount {s['amount']:.2f}" + (
+        from ccmcli.reports.wording import plural
+
+        err(f"wrote {output}: {practice.month}, {plural(s['patients'], 'patient')}, "
+            f"{s['billable']} billable, amount {s['amount']:.2f}" + (
                 f", with other services {s['total_amount']:.2f}"
                 if s.get("total_amount", s["amount"]) != s["amount"] else ""))  # fmt: skip
         errors = sum(m.errors for m in practice.history[-1:])
         if errors:
-            err(f"warning: {errors} errors in {practice.month}'s files count toward nothing "
-                "(run `ccm validate`)")  # fmt: skip
+            err(f"warning: {plural(errors, 'error')} in {practice.month}'s files count toward "
+                "nothing (run `ccm validate`)")  # fmt: skip
 
 
 class _progress:

@@ -24,6 +24,25 @@ def file_error_text(j) -> str:
     return "; ".join(b.message for b in j.blockers) + "; see ccm validate"
 
 
+DOUBT_MARK = "!"  # the codes rest on minutes that warnings doubt: a line under the table says
+
+
+def doubt_lines(report) -> list[str]:
+    """One line per patient whose codes rest on minutes a warning doubts (a duplicate entry,
+    overlapping time): the bill is where such a warning matters most, so it is said there."""
+    from ccmcli.reports.wording import codes_text
+
+    out = []
+    for j in report.judgements:
+        if j.without_doubted is None:
+            continue
+        rules = sorted({w.rule for w in j.warnings if w.doubted})
+        out.append(f"{DOUBT_MARK} {j.patient.id}: {codes_text(j.codes)} only with the minutes "
+                   f"that {' and '.join(rules)} doubt; without them "
+                   f"{codes_text(j.without_doubted) or 'nothing'} (ccm explain {j.patient.id})")  # fmt: skip
+    return out
+
+
 def status_style(row: dict) -> str | None:
     return STATUS_STYLE.get(row.get("status_word", ""))
 
@@ -54,10 +73,11 @@ def check_rows(report) -> list[dict]:
         refs = " ".join(rule_ref(b.rule, j.rules) for b in j.blockers)
         if j.status == "error":
             refs = "ccm validate"
+        mark = DOUBT_MARK if j.without_doubted is not None else ""
         rows.append({
             "patient": j.patient.id, "name": j.patient.name, "program": j.patient.program,
-            "status": j.status, "status_word": j.status,
-            "status_short": SHORT_STATUS.get(j.status, j.status),
+            "status": j.status + mark, "status_word": j.status,
+            "status_short": SHORT_STATUS.get(j.status, j.status) + mark,
             "staff": j.minutes["clinical_staff"], "prac": j.minutes["practitioner"],
             "codes": codes_text(j.codes), "date": j.date_of_service,
             "amount": money(j.amount) if j.codes else "",
@@ -120,8 +140,11 @@ def check_table(report, wide: bool = False) -> None:
     title = (
         f"{report.month} ({'provisional, ' if report.provisional else ''}rules {report.rules.year})"
     )
-    totals = wrap(check_totals(summarize(report)), table_width(wide), "  ")
-    print_table([], check_rows(report), title=title, spec=CHECK, wide=wide, footer=totals)
+    width = table_width(wide)
+    notes = [part for line in doubt_lines(report) for part in wrap(line, width, "  ")]
+    totals = wrap(check_totals(summarize(report)), width, "  ")
+    print_table([], check_rows(report), title=title, spec=CHECK, wide=wide,
+                footer=[*notes, *totals])  # fmt: skip
 
 
 # worklist: days left (the same for every row, and in the title) first, then the role's short

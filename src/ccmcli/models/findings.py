@@ -28,6 +28,9 @@ class Finding:
     patient_id: str | None = None
     rule: str | None = None
     entry_id: str | None = None
+    # a warning about minutes that may not be real (a duplicate, an overlap): how many of the
+    # entry's minutes it doubts, so that the bill can be judged without them
+    doubted: int = 0
 
     @classmethod
     def blocker(cls, rule: str, message: str) -> "Finding":
@@ -35,9 +38,11 @@ class Finding:
         return cls(None, None, "blocker", message, rule=rule)
 
     @classmethod
-    def warning(cls, rule: str, message: str, entry_id: str | None = None) -> "Finding":
+    def warning(
+        cls, rule: str, message: str, entry_id: str | None = None, doubted: int = 0
+    ) -> "Finding":
         """Something a biller should know that does not change the codes."""
-        return cls(None, None, "warning", message, rule=rule, entry_id=entry_id)
+        return cls(None, None, "warning", message, rule=rule, entry_id=entry_id, doubted=doubted)
 
     def render(self) -> str:
         """`FILE:LINE: error: MESSAGE`, the form editors and CI logs understand."""

@@ -171,6 +171,9 @@ def _billing(j, track: dict | None, s: Settings) -> dict:
         "warnings": [w.as_dict() for w in j.warnings],
         "rules_year": str(rules.year), "rules_source": rules.source,
         "date_rule": f"A5, D-02 ({s.date_of_service})",
+        # the bill rests on minutes a duplicate or overlap warning doubts: what it would be
+        "without_doubted": None if j.without_doubted is None
+        else (" ".join(f"{c}x{n}" for c, n in j.without_doubted) or "nothing"),
     }  # fmt: skip
 
 

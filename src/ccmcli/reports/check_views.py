@@ -57,9 +57,17 @@ def check_csv_rows(report: MonthReport) -> list[list]:
          f"{j.amount:.2f}" if j.codes else "", j.next.minutes_needed if j.next else "",
          " ".join(b.rule for b in j.blockers), services_text(j), f"{j.total_amount:.2f}",
          f"{j.patient_share:.2f}", codes_text(j.next.codes) if j.next else "",
-         j.next.role if j.next else ""]
+         j.next.role if j.next else "", " ".join(w.rule for w in j.warnings), _doubted_text(j)]
         for j in report.judgements
     ]  # fmt: skip
+
+
+def _doubted_text(j: Judgement) -> str:
+    """The codes without the minutes warnings doubt, when the bill rests on them; `none` when
+    nothing would be billable; empty when the warnings change nothing."""
+    if j.without_doubted is None:
+        return ""
+    return codes_text(j.without_doubted) or "none"
 
 
 def services_text(j: Judgement) -> str:

@@ -62,6 +62,9 @@ def explain_parts(ex) -> tuple[list[str], list[dict], list[str]]:
         tail.append(f"  alternative: {a.track.name} -> {codes_text(a.codes)} (${a.amount:.2f})")
     for f in j.blockers + j.warnings:
         tail.append(f"{'blocker' if f in j.blockers else 'warning'} {f.rule}: {f.message}")
+    if j.without_doubted is not None:
+        tail.append(f"the codes rest on doubted minutes: without the minutes those warnings "
+                    f"doubt, the month would bill {codes_text(j.without_doubted) or 'nothing'}")  # fmt: skip
     tail.extend(_services(j, d["service_details"]))
     # errors of the files go to stderr once (cli/output.report_problems), not here as well
     tail.extend(p.render() for p in ex.problems if p.severity != "error")

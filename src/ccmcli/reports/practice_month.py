@@ -117,6 +117,11 @@ def judgement_dict(j: Judgement) -> "PatientMonth":
         "blockers": [b.as_dict() for b in j.blockers],
         "warnings": [w.as_dict() for w in j.warnings],
         "next": j.next.as_dict() if j.next else None,
+        "codes_without_doubted_minutes": (
+            None
+            if j.without_doubted is None
+            else [{"code": c, "units": n} for c, n in j.without_doubted]
+        ),
         "services": [s.as_dict() for s in j.services],
         "total_amount": j.total_amount,
         "patient_share": j.patient_share,

@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass
 
 from ccmcli.reports.practice_report import PracticeReport, counted_minutes, thresholds
+from ccmcli.reports.wording import plural
 
 INK, MUTED, ACCENT, WARN = "#1f2933", "#6b7785", "#2f6f9f", "#b45309"
 BIN_MINUTES = 5
@@ -65,9 +66,15 @@ def _figure(width: float, height: float, margins: dict[str, float]):
     return fig, fig.add_subplot()
 
 
+# Charts are drawn WIDTH inches wide (72 SVG units an inch) with text of LABEL and SMALL
+# units: on a phone (about 370 px for the chart) no label is smaller than 9 px, and on a
+# desktop the page draws them at most 40rem wide (svg.chart in practice_report.html.j2).
+WIDTH, LABEL, SMALL = 5.6, 11, 10
+
+
 def _style(ax) -> None:
     ax.spines[["top", "right"]].set_visible(False)
-    ax.tick_params(colors=INK, labelsize=9)
+    ax.tick_params(colors=INK, labelsize=LABEL)
     ax.grid(axis="y", color="#d9dee3", linewidth=0.6)
     ax.set_axisbelow(True)
 
@@ -77,7 +84,7 @@ def _svg(fig, key: str, title: str, description: str) -> Chart:
     import matplotlib
 
     buf = io.StringIO()
-    rc = {"svg.fonttype": "none", "svg.hashsalt": f"ccm-{key}", "font.size": 9}
+    rc = {"svg.fonttype": "none", "svg.hashsalt": f"ccm-{key}", "font.size": LABEL}
     with matplotlib.rc_context(rc):
         fig.savefig(buf, format="svg", metadata={"Date": None, "Creator": None})
     text = buf.getvalue()
@@ -98,8 +105,10 @@ def _escape(text: str) -> str:
 
 def minutes_chart(report: PracticeReport) -> Chart:
     """Histogram of counted minutes per unblocked patient, 5-minute bins, with a line at each
-    threshold of the programs seen: who sits just under a line is who can still earn a code."""
-    minutes = [counted_minutes(j) for j in report.judgements if not j.blockers]
+    threshold of the programs seen: who sits just under a line is who can still earn a code.
+    APCM patients are left out: their program has no minute thresholds (A8)."""
+    minutes = [counted_minutes(j) for j in report.judgements
+               if not j.blockers and j.patient.program != "apcm"]  # fmt: skip
     top = max([*minutes, 60]) + BIN_MINUTES
     top -= top % BIN_MINUTES
     lines = thresholds(report, top)
@@ -107,22 +116,25 @@ def minutes_chart(report: PracticeReport) -> Chart:
 
 
 def _minutes_chart(minutes: list[int], top: int, lines: list, month: str) -> Chart:
-    fig, ax = _figure(7.2, 3.8, {"left": 0.55, "bottom": 0.5, "top": 1.05})
+    fig, ax = _figure(WIDTH, 3.6, {"left": 0.6, "bottom": 0.55, "top": 0.35})
     _style(ax)
     edges = list(range(0, top + BIN_MINUTES + 1, BIN_MINUTES))
     ax.hist(minutes, bins=edges, color=ACCENT, edgecolor="white", linewidth=0.5)
     for at, _codes in lines:
         ax.axvline(at, color=WARN, linewidth=1, linestyle="--")
+    # each line is named by its minutes, level and readable; the codes earned there are in the
+    # caption and the text alternative (a row of codes on every line would not fit the width)
     codes_axis = ax.secondary_xaxis("top")
-    codes_axis.set_xticks([at for at, _ in lines], labels=[_label(codes) for _, codes in lines])
-    codes_axis.tick_params(labelsize=6.5, colors=WARN, length=0, rotation=90)
+    codes_axis.set_xticks([at for at, _ in lines], labels=[str(at) for at, _ in lines])
+    codes_axis.tick_params(labelsize=SMALL, colors=WARN, length=0, pad=2)
     ax.set_xlim(0, top + BIN_MINUTES)
     ax.set_xlabel("minutes that count toward the month's track", color=INK)
     ax.set_ylabel("patients", color=INK)
     ax.yaxis.get_major_locator().set_params(integer=True)
     where = ", ".join(f"{at} min ({' '.join(codes)})" for at, codes in lines)
-    desc = (f"{len(minutes)} patients without blockers in {month}, by counted minutes in "
-            f"{BIN_MINUTES}-minute bins; thresholds at {where or 'none'}")  # fmt: skip
+    desc = (f"{plural(len(minutes), 'patient')} without blockers in {month} (APCM aside: it has "
+            f"no minute thresholds), by counted minutes in {BIN_MINUTES}-minute bins; dashed "
+            f"lines at the thresholds: {where or 'none'}")  # fmt: skip
     return _svg(fig, "minutes", "Minutes per patient against the thresholds", desc)
 
 
@@ -135,12 +147,6 @@ def _kept(report: PracticeReport, key: str, data: tuple, draw) -> Chart:
     return Chart(*kept(report.data_root, key, data, lambda *d: astuple(draw(*d))))
 
 
-def _label(codes: list[str]) -> str:
-    """The codes earned at a threshold, `x1` left out; past two, the rest in the caption."""
-    short = [c.removesuffix("x1") for c in codes]
-    return " ".join(short[:2]) + (" …" if len(short) > 2 else "")
-
-
 def amount_chart(report: PracticeReport) -> Chart:
     """The amount billable per month over the report's months; an open month is hatched."""
     months = [(m.month.year, m.month.month, m.amount, m.provisional) for m in report.history]
@@ -148,9 +154,12 @@ def amount_chart(report: PracticeReport) -> Chart:
 
 
 def _amount_chart(months: list[tuple[int, int, float, bool]]) -> Chart:
-    fig, ax = _figure(7.2, 3.0, {"left": 0.95, "bottom": 0.45, "top": 0.15})
+    fig, ax = _figure(WIDTH, 3.2, {"left": 1.0, "bottom": 0.6, "top": 0.3})
     _style(ax)
-    labels = [f"{month:02d}\n{year}" for year, month, _, _ in months]
+    # the year under the first month and each January only: a year under every month would
+    # run into its neighbours on a phone
+    labels = [f"{month:02d}\n{year}" if i == 0 or month == 1 else f"{month:02d}"
+              for i, (year, month, _, _) in enumerate(months)]  # fmt: skip
     amounts = [amount for _, _, amount, _ in months]
     bars = ax.bar(range(len(labels)), amounts, color=ACCENT, width=0.7)
     for bar, (_, _, _, provisional) in zip(bars, months, strict=True):
@@ -161,10 +170,11 @@ def _amount_chart(months: list[tuple[int, int, float, bool]]) -> Chart:
     ax.yaxis.set_major_formatter("{x:,.0f}")
     every = -(-len(labels) // 24)  # past two years, every few months is labelled
     ax.set_xticks(range(len(labels)), [t if i % every == 0 else "" for i, t in enumerate(labels)])
-    ax.tick_params(axis="x", labelsize=7)
-    if len(labels) <= 24:
-        marks = [f"{a:,.0f}" if a else "" for a in amounts]
-        ax.bar_label(bars, labels=marks, fontsize=7, color=MUTED, padding=2)
+    ax.tick_params(axis="x", labelsize=SMALL)
+    marks = [f"{a:,.0f}" if a else "" for a in amounts]
+    slot = (WIDTH - 1.15) * 72 / max(len(labels), 1)  # SVG units a month's bar has
+    if max(map(len, marks), default=0) * SMALL * 0.62 <= slot:  # else the table gives them
+        ax.bar_label(bars, labels=marks, fontsize=SMALL, color=MUTED, padding=2)
     ax.margins(y=0.15)
     name = [f"{year}-{month:02d}" for year, month, _, _ in months]
     peak = max(range(len(months)), key=lambda i: amounts[i])  # the first of the highest
@@ -185,9 +195,9 @@ def _staff_chart(rows: list[tuple[str, int, int, int]], everyone: int, month: st
     names = [name for name, *_ in rows]
     staff = [r[1] for r in rows]
     prac = [r[2] for r in rows]
-    left = 0.25 + 0.075 * max(map(len, names), default=4)
+    left = 0.35 + 0.09 * max(map(len, names), default=4)
     fig, ax = _figure(
-        7.2, 0.9 + 0.2 * max(len(names), 1), {"left": left, "bottom": 0.5, "top": 0.1}
+        WIDTH, 1.0 + 0.25 * max(len(names), 1), {"left": left, "bottom": 0.6, "top": 0.1}
     )
     _style(ax)
     ax.grid(axis="y", visible=False)
@@ -197,10 +207,10 @@ def _staff_chart(rows: list[tuple[str, int, int, int]], everyone: int, month: st
     ax.set_ylim(len(names) - 0.5, -0.5)  # most minutes on top, no empty band
     ax.xaxis.set_major_formatter("{x:,.0f}")
     ax.set_xlabel("minutes logged this month", color=INK)
-    ax.legend(frameon=False, fontsize=8, loc="lower right")
+    ax.legend(frameon=False, fontsize=SMALL, loc="lower right")
     top = ", ".join(f"{name} {minutes} min" for name, _, _, minutes in rows[:3])
     shown = f" (the {len(rows)} with most minutes drawn)" if len(rows) < everyone else ""
-    desc = (f"minutes logged in {month} by {everyone} staff members{shown}"
+    desc = (f"minutes logged in {month} by {plural(everyone, 'staff member')}{shown}"
             + (f"; most: {top}" if top else ""))  # fmt: skip
     return _svg(fig, "staff", "Minutes per staff member", desc)
 

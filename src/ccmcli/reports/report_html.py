@@ -8,7 +8,7 @@ sorting script are inline; nothing is loaded from the network when the file is o
 from pathlib import Path
 
 from ccmcli.reports.practice_report import NEAR_MINUTES, PracticeReport, counted_minutes
-from ccmcli.reports.wording import codes_text, next_text
+from ccmcli.reports.wording import codes_text, next_text, plural
 from ccmcli.rules.engine import Judgement
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -58,6 +58,7 @@ def render(report: PracticeReport, charts: dict) -> str:
     )
     env.filters["money"] = money
     env.filters["codes"] = codes_text
+    env.filters["plural"] = plural
     s = report.summary
     statuses = [(key, words, s[key]) for key, words in STATUS_WORDS.items()]
     return env.get_template("practice_report.html.j2").render(

@@ -135,3 +135,8 @@ def other_services_text(j: Judgement) -> str:
     if not other:
         return ""
     return "; other services, not counted: " + ", ".join(f"{s} {n} min" for s, n in other.items())
+
+
+def plural(n: int, word: str, words: str | None = None) -> str:
+    """`1 patient`, `2 patients`: a count with its noun."""
+    return f"{n} {word if n == 1 else (words or word + 's')}"

@@ -81,6 +81,9 @@ class Judgement:
     verdicts: list[EntryVerdict] = field(default_factory=list)
     gate_results: list[tuple[str, str | None]] = field(default_factory=list)
     other: list[Entry] = field(default_factory=list)  # entries of other services (A7)
+    # the codes without the minutes that warnings doubt (duplicates, overlaps), when they differ
+    # from `codes`: the bill rests on those minutes (None: it does not)
+    without_doubted: Codes | None = None
     services: list = field(default_factory=list)  # services.ServiceResult of each (A16)
     not_assessed: list[dict] = field(default_factory=list)  # minutes reported, not billed (A15)
 

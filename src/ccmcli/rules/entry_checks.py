@@ -9,6 +9,7 @@ from datetime import date, timedelta
 from operator import attrgetter
 
 from ccmcli.models.findings import Finding
+from ccmcli.store.log_rows import minutes_between
 from ccmcli.store.timelog import Entry
 
 LATE_AFTER = timedelta(days=7)
@@ -49,21 +50,27 @@ def _long(entries: list[Entry], day_limit: int):
 
 
 def _overlaps(entries: list[Entry]):
-    """overlapping_entries: one staff member's start-end intervals overlap on a date."""
+    """overlapping_entries: one staff member's start-end intervals overlap on a date. Each
+    overlap is one warning to each patient it concerns (one, when both entries are the same
+    patient's: on the later entry), doubting the minutes both entries claim."""
     groups: dict[tuple[str, date], list[Entry]] = defaultdict(list)
     for e in entries:
         if e.start and e.end:
             groups[(e.staff, e.date)].append(e)
     for (staff, day), group in groups.items():
-        group.sort(key=lambda e: e.start)
+        group.sort(key=lambda e: (e.start, e.line))
         for i, e in enumerate(group):
             for other in group[i + 1 :]:
                 if other.start >= e.end:
                     break
-                for a, b in ((e, other), (other, e)):
+                both = minutes_between(other.start, min(e.end, other.end)) or 0
+                pairs = (
+                    ((other, e),) if other.patient_id == e.patient_id else ((e, other), (other, e))
+                )
+                for a, b in pairs:
                     msg = (f"{staff}'s time {a.start}-{a.end} on {day} (entry {a.id}) overlaps "
-                           f"entry {b.id} ({b.start}-{b.end})")  # fmt: skip
-                    yield a, Finding.warning("overlapping_entries", msg, a.id)
+                           f"entry {b.id} ({b.start}-{b.end}) by {both} min")  # fmt: skip
+                    yield a, Finding.warning("overlapping_entries", msg, a.id, both)
 
 
 _DUPLICATE_KEY = attrgetter("patient_id", "date", "minutes", "staff", "start", "service")
@@ -80,11 +87,16 @@ def _duplicates(entries: list[Entry]):
     """duplicate_entry: two ids with the same `duplicate_key`."""
     first: dict[tuple, Entry] = {}
     keep = first.setdefault
+    repeats: dict[tuple, list[Entry]] = defaultdict(list)
     for key, e in zip(map(_DUPLICATE_KEY, entries), entries, strict=True):  # keys at C speed: a
         found = keep(key, e)  # large practice has hundreds of thousands of entries a month
         if found is not e:
-            msg = f"entry {e.id} repeats entry {found.id} (same date, minutes, staff and start)"
-            yield e, Finding.warning("duplicate_entry", msg, e.id)
+            repeats[key].append(e)
+    for key, more in repeats.items():  # the first in the file is the original, in any order
+        original, *copies = sorted([first[key], *more], key=_LINE)
+        for e in copies:
+            msg = f"entry {e.id} repeats entry {original.id} (same date, minutes, staff and start)"
+            yield e, Finding.warning("duplicate_entry", msg, e.id, e.minutes)
 
 
 def _late(entries: list[Entry]):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from itertools import accumulate
 from operator import itemgetter
 from typing import TYPE_CHECKING
@@ -82,8 +83,9 @@ def judge(
         warnings.append(
             Finding.warning("provisional_month", f"{month} has not ended; totals may grow")
         )
+    doubted = _without_doubted(patient, month, mine, settings, rules, warnings, chosen)
     return _with_services(Judgement(
-        patient=patient, month=month, rules=rules,
+        patient=patient, month=month, rules=rules, without_doubted=doubted,
         status=_status(blockers, chosen, staff + prac),
         minutes={"clinical_staff": staff, "practitioner": prac,
                  "not_counted": excluded + unused + (chosen.over_cap if chosen else 0),
@@ -167,6 +169,23 @@ def _priced(tracks: tuple[Track, ...], staff: int, prac: int, pool: bool, sel: s
         return found, choose(found, sel, patient.program), step
 
     return rules.remember(("priced", id(tracks), staff, prac, pool, sel, patient.program), work)
+
+
+def _without_doubted(patient: Patient, month: Month, entries: list[Entry], settings: Settings,
+                     rules: RuleYear, warnings: list[Finding], chosen: TrackResult | None):  # fmt: skip
+    """The codes the month would bill without the minutes that warnings doubt (an entry that
+    repeats another, time that overlaps other time of the same person): None when the codes
+    are the same, so that a bill that rests on such minutes is shown where the bill is."""
+    doubt: dict[str, int] = {}
+    for w in warnings:
+        if w.doubted and w.entry_id:
+            doubt[w.entry_id] = doubt.get(w.entry_id, 0) + w.doubted
+    if not doubt or chosen is None:
+        return None
+    kept = [e if e.id not in doubt else replace(e, minutes=e.minutes - doubt[e.id])
+            for e in entries if e.minutes > doubt.get(e.id, 0)]  # fmt: skip
+    codes = judge(patient, month, kept, settings, rules).codes
+    return None if codes == chosen.codes else codes
 
 
 def _counted(chosen: TrackResult | None, step: NextStep | None, tracks: tuple[Track, ...],
