@@ -213,7 +213,9 @@ def test_files_linked_from_outside_are_not_read(cli, data, tmp_path):
     (data / "logs" / f"{MONTH}.csv").symlink_to(outside / "logs" / f"{MONTH}.csv")
     report, r = checked(cli, data)
     assert r.exit_code == 1
-    assert [p["patient_id"] for p in report["patients"]] == ["P1"]
+    # P2's file is not read: listed as a file in error (contract 3), nothing of it believed
+    assert [p["patient_id"] for p in report["patients"]] == ["P1", "P2"]
+    assert report["patients"][1]["status"] == "error" and report["patients"][1]["name"] == ""
     assert minutes_of(report) == 0
     found = {
         (p["file"], "leads outside the data directory" in p["message"]) for p in report["problems"]
@@ -277,7 +279,10 @@ def test_a_consent_revoked_before_it_was_given_is_an_error_on_its_line(cli, data
     )
     report, r = checked(cli, data)
     assert r.exit_code == 1
-    assert [p["patient_id"] for p in report["patients"]] == ["P1"]
+    assert [(p["patient_id"], p["status"]) for p in report["patients"]][1] == ("P2", "error")
+    assert report["patients"][1]["blockers"][0]["message"].startswith(
+        f"patients/P2.yaml:{line}: consent.revoked is before consent.date"
+    )
     (data / "patients" / "P2.yaml").write_text(
         text.replace("revoked: 2025-01-05", "revoked: 2025-01-06")
     )
