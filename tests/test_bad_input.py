@@ -42,6 +42,10 @@ def checked(cli, root: Path) -> tuple[dict, object]:
     return json.loads(r.stdout), r
 
 
+def statuses(report: dict) -> dict[str, str]:
+    return {p["patient_id"]: p["status"] for p in report["patients"]}
+
+
 def minutes_of(report: dict) -> int:
     return report["patients"][0]["minutes"]["clinical_staff"]
 
@@ -213,9 +217,10 @@ def test_files_linked_from_outside_are_not_read(cli, data, tmp_path):
     (data / "logs" / f"{MONTH}.csv").symlink_to(outside / "logs" / f"{MONTH}.csv")
     report, r = checked(cli, data)
     assert r.exit_code == 1
-    # P2's file is not read: listed as a file in error (contract 3), nothing of it believed
-    assert [p["patient_id"] for p in report["patients"]] == ["P1", "P2"]
-    assert report["patients"][1]["status"] == "error" and report["patients"][1]["name"] == ""
+    assert statuses(report) == {"P1": "no_time", "P2": "error"}  # contract 3: still listed
+    (blocker,) = report["patients"][1]["blockers"]
+    assert blocker["rule"] == "file_error"
+    assert "leads outside the data directory" in blocker["message"]
     assert minutes_of(report) == 0
     found = {
         (p["file"], "leads outside the data directory" in p["message"]) for p in report["problems"]
@@ -279,10 +284,11 @@ def test_a_consent_revoked_before_it_was_given_is_an_error_on_its_line(cli, data
     )
     report, r = checked(cli, data)
     assert r.exit_code == 1
-    assert [(p["patient_id"], p["status"]) for p in report["patients"]][1] == ("P2", "error")
-    assert report["patients"][1]["blockers"][0]["message"].startswith(
-        f"patients/P2.yaml:{line}: consent.revoked is before consent.date"
-    )
+    assert statuses(report)["P2"] == "error"  # contract 3: listed, never counted
+    (blocker,) = report["patients"][1]["blockers"]
+    assert blocker["rule"] == "file_error"
+    assert "consent.revoked is before consent.date" in blocker["message"]
+    assert report["patients"][1]["codes"] == []
     (data / "patients" / "P2.yaml").write_text(
         text.replace("revoked: 2025-01-05", "revoked: 2025-01-06")
     )

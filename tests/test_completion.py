@@ -116,3 +116,71 @@ def test_the_shell_completes_commands(data):
     out = subprocess.run([CCM], capture_output=True, text=True, env=env, timeout=60)
     assert {"start", "status"} <= set(out.stdout.split())
     assert "log" not in out.stdout.split()
+
+
+def complete(words: str, data: Path, **env: str) -> list[str]:
+    """What bash offers after `words` (the last word is the one being completed)."""
+    env = {**os.environ, "_CCM_COMPLETE": "complete_bash", "COMP_WORDS": words,
+           "COMP_CWORD": str(len(words.split()) - (0 if words.endswith(" ") else 1)),
+           "CCM_DATA_DIR": str(data), **env}  # fmt: skip
+    out = subprocess.run([CCM], capture_output=True, text=True, env=env, timeout=60)
+    return out.stdout.split()
+
+
+HEADER = "id,patient_id,date,minutes,role,staff,activity,start,end,note,logged_at,voids\n"
+
+
+@pytest.fixture
+def logged(data: Path) -> Path:
+    """October and November logs; in November one entry is voided and one is not."""
+    (data / "logs" / "2026-10.csv").write_text(
+        HEADER + "E1001,P0001,2026-10-02,20,clinical_staff,rn.a,,,,,2026-10-02T09:00:00-05:00,\n"
+    )
+    (data / "logs" / "2026-11.csv").write_text(
+        HEADER
+        + "E1101,P0001,2026-11-02,20,clinical_staff,rn.a,,,,,2026-11-02T09:00:00-06:00,\n"
+        + "E1102,P0002,2026-11-03,15,clinical_staff,rn.a,,,,,2026-11-03T09:00:00-06:00,\n"
+        + "E1103,P0002,2026-11-04,,clinical_staff,rn.a,,,,wrong,2026-11-04T09:00:00-06:00,E1102\n"
+    )
+    (data / "logs" / "notes.csv").write_text("not a month")
+    return data
+
+
+@pytest.mark.parametrize(("words", "offered"), [
+    ("ccm log P0001 5 --activity ca", ["care_coordination", "care_plan"]),
+    ("ccm start P0001 --activity med", ["medication_management"]),
+    ("ccm log P0001 5 --service b", ["bhi"]),
+    ("ccm start P0001 --service r", ["rpm", "rtm"]),
+    ("ccm log P0001 5 --role p", ["practitioner"]),
+    ("ccm void E1 --role c", ["clinical_staff"]),
+    ("ccm check --status b", ["billable", "blocked", "below_threshold"]),
+])  # fmt: skip
+def test_options_complete_to_their_allowed_values(data, words, offered):
+    assert complete(words, data) == offered
+
+
+@pytest.mark.parametrize("command", ["check", "worklist", "entries", "export", "report",
+                                     "compare", "audit P0001", "explain P0001"])  # fmt: skip
+def test_month_completes_to_the_months_with_logs(logged, command):
+    assert complete(f"ccm {command} --month 2026-", logged) == ["2026-11", "2026-10"]
+    assert complete(f"ccm {command} --month 2026-1", logged) == ["2026-11", "2026-10"]
+
+
+def test_void_completes_the_current_months_entries_not_yet_voided(logged):
+    now = {"CCM_NOW": "2026-11-20T10:00:00-06:00"}
+    assert complete("ccm void E", logged, **now) == ["E1101"]
+    assert complete("ccm void E10", logged, **now) == []  # October is not the current month
+    assert complete("ccm void E", logged, CCM_NOW="2026-12-02T10:00:00-06:00") == []
+
+
+def test_value_completion_does_not_load_pydantic(logged):
+    code = ("import sys; from types import SimpleNamespace as N;"
+            "from ccmcli.cli import completion as c;"
+            f"ctx = N(params={{'data': {str(logged)!r}}}, parent=None);"
+            "print(c.log_months(ctx, ''), c.entry_ids(ctx, ''), c.activities('c'), c.roles(''));"
+            "print('pydantic' in sys.modules, 'yaml' in sys.modules)")  # fmt: skip
+    env = {**os.environ, "CCM_NOW": "2026-11-20T10:00:00-06:00"}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, env=env)  # fmt: skip
+    assert out.stdout.splitlines()[1] == "False False"
+    assert "['2026-11', '2026-10'] ['E1101']" in out.stdout.splitlines()[0]

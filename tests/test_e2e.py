@@ -10,8 +10,6 @@ from pathlib import Path
 
 from helpers import CCM, example_copy
 
-EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
-
 
 def run(*args, cwd: Path | None = None) -> subprocess.CompletedProcess:
     return subprocess.run(

@@ -15,6 +15,7 @@ from typing import Annotated
 import typer
 from typer.core import TyperGroup
 
+from ccmcli.cli.completion import log_months
 from ccmcli.models.errors import CcmError
 
 ENV_HELP = (
@@ -158,7 +159,7 @@ WideOpt = Annotated[
 ]
 MonthOpt = Annotated[
     str | None,
-    typer.Option("--month", "-m", help="YYYY-MM [default: this month at the practice].", show_default=False),
+    typer.Option("--month", "-m", help="YYYY-MM [default: this month at the practice].", show_default=False, autocompletion=log_months),
 ]  # fmt: skip
 
 

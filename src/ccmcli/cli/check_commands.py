@@ -19,7 +19,7 @@ from ccmcli.cli.app import (
     err,
     fmt,
 )
-from ccmcli.cli.completion import patient_ids
+from ccmcli.cli.completion import patient_ids, statuses
 from ccmcli.cli.output import (
     delivered,
     destination,
@@ -43,7 +43,7 @@ def check(
     ctx: typer.Context,
     ids: Annotated[list[str] | None, typer.Argument(metavar="[ID]...", help="Only these patients.", autocompletion=patient_ids)] = None,
     month: MonthOpt = None,
-    status: Annotated[str | None, typer.Option("--status", "-s", help="Only patients with this status: billable, blocked, below_threshold, no_time, error.")] = None,
+    status: Annotated[str | None, typer.Option("--status", "-s", help="Only patients with this status: billable, blocked, below_threshold, no_time, error.", autocompletion=statuses)] = None,
     data: DataDirOpt = None,
     format: FormatOpt = None,
     output: OutputOpt = None,

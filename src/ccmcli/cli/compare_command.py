@@ -16,10 +16,11 @@ from ccmcli.cli.app import (
     data_dir,
     fmt,
 )
+from ccmcli.cli.completion import log_months
 
 CompareMonthOpt = Annotated[
     str | None,
-    typer.Option("--month", "-m", help="YYYY-MM, the newest month compared [default: the last finished month at the practice].", show_default=False),
+    typer.Option("--month", "-m", help="YYYY-MM, the newest month compared [default: the last finished month at the practice].", show_default=False, autocompletion=log_months),
 ]  # fmt: skip
 
 

@@ -6,6 +6,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from ccmcli.cli.completion import log_months
+
 if TYPE_CHECKING:
     from ccmcli.reports.json_shapes import ClaimLine
 
@@ -13,7 +15,7 @@ from ccmcli.cli.app import BomOpt, DataDirOpt, Format, QuietOpt, app, data_dir, 
 
 ExportMonthOpt = Annotated[
     str | None,
-    typer.Option("--month", "-m", help="YYYY-MM [default: the last finished month at the practice].", show_default=False),
+    typer.Option("--month", "-m", help="YYYY-MM [default: the last finished month at the practice].", show_default=False, autocompletion=log_months),
 ]  # fmt: skip
 
 

@@ -19,7 +19,7 @@ from ccmcli.cli.app import (
     err,
     fmt,
 )
-from ccmcli.cli.completion import patient_ids
+from ccmcli.cli.completion import activities, entry_ids, patient_ids, roles, services
 from ccmcli.cli.output import (
     destination,
     emit,
@@ -39,7 +39,7 @@ StaffOpt = Annotated[
 ]  # fmt: skip
 RoleOpt = Annotated[
     str | None,
-    typer.Option("--role", help="clinical_staff or practitioner [default: $CCM_ROLE, else clinical_staff].", show_default=False),
+    typer.Option("--role", help="clinical_staff or practitioner [default: $CCM_ROLE, else clinical_staff].", show_default=False, autocompletion=roles),
 ]  # fmt: skip
 
 
@@ -81,9 +81,9 @@ def log(
     end: Annotated[str | None, typer.Option("--end", help="End time, HH:MM local.", show_default=False)] = None,
     role: RoleOpt = None,
     staff: StaffOpt = None,
-    activity: Annotated[str, typer.Option("--activity", "-a", help=ACTIVITY_HELP)] = "",
+    activity: Annotated[str, typer.Option("--activity", "-a", help=ACTIVITY_HELP, autocompletion=activities)] = "",
     note: Annotated[str, typer.Option("--note", "-n", help="Free text, one line.")] = "",
-    service: Annotated[str | None, typer.Option("--service", help="Time of another service, which counts toward nothing here: bhi, rpm, rtm, tcm, cocm, other [default: the patient's program].", show_default=False)] = None,
+    service: Annotated[str | None, typer.Option("--service", help="Time of another service, which counts toward nothing here: bhi, rpm, rtm, tcm, cocm, other [default: the patient's program].", show_default=False, autocompletion=services)] = None,
     data: DataDirOpt = None,
     format: RowFormatOpt = None,
     quiet: QuietOpt = False,
@@ -101,10 +101,10 @@ def log(
 @app.command()
 def void(
     ctx: typer.Context,
-    entry_id: Annotated[str, typer.Argument(metavar="ENTRY_ID", help="Id of the entry to cancel.")],
+    entry_id: Annotated[str, typer.Argument(metavar="ENTRY_ID", help="Id of the entry to cancel.", autocompletion=entry_ids)],
     reason: Annotated[str, typer.Option("--reason", help="Why the entry is voided (required).")] = ...,
     staff: StaffOpt = None,
-    role: Annotated[str | None, typer.Option("--role", help="Role of who voids [default: $CCM_ROLE, else the entry's role].", show_default=False)] = None,
+    role: Annotated[str | None, typer.Option("--role", help="Role of who voids [default: $CCM_ROLE, else the entry's role].", show_default=False, autocompletion=roles)] = None,
     data: DataDirOpt = None,
     format: RowFormatOpt = None,
     quiet: QuietOpt = False,

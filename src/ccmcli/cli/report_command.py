@@ -7,10 +7,11 @@ from typing import Annotated
 import typer
 
 from ccmcli.cli.app import DataDirOpt, QuietOpt, app, data_dir, err
+from ccmcli.cli.completion import log_months
 
 ReportMonthOpt = Annotated[
     str | None,
-    typer.Option("--month", "-m", help="YYYY-MM [default: the last finished month at the practice].", show_default=False),
+    typer.Option("--month", "-m", help="YYYY-MM [default: the last finished month at the practice].", show_default=False, autocompletion=log_months),
 ]  # fmt: skip
 
 

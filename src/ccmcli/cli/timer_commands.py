@@ -18,7 +18,7 @@ from ccmcli.cli.app import (
     err,
     fmt,
 )
-from ccmcli.cli.completion import patient_ids
+from ccmcli.cli.completion import activities, patient_ids, services
 from ccmcli.cli.log_commands import ACTIVITY_HELP, RoleOpt, StaffOpt, report_recorded
 from ccmcli.cli.output import destination, emit, practice_heading, print_csv, print_json
 
@@ -32,10 +32,10 @@ ActingStaffOpt = Annotated[
 def start(
     ctx: typer.Context,
     patient_id: Annotated[str, typer.Argument(metavar="PATIENT", help="Patient id.", autocompletion=patient_ids)],
-    activity: Annotated[str, typer.Option("--activity", "-a", help=ACTIVITY_HELP)] = "",
+    activity: Annotated[str, typer.Option("--activity", "-a", help=ACTIVITY_HELP, autocompletion=activities)] = "",
     role: RoleOpt = None,
     staff: StaffOpt = None,
-    service: Annotated[str, typer.Option("--service", help="Time of another service: bhi, rpm, rtm, tcm, cocm or other [default: the patient's program].", show_default=False)] = "",
+    service: Annotated[str, typer.Option("--service", help="Time of another service: bhi, rpm, rtm, tcm, cocm or other [default: the patient's program].", show_default=False, autocompletion=services)] = "",
     data: DataDirOpt = None,
     format: ViewFormatOpt = None,
     quiet: QuietOpt = False,

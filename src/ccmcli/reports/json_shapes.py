@@ -367,8 +367,9 @@ class RecordedOutput(TypedDict):
     schema: Literal["ccm.log/1", "ccm.void/1"]
     entry: Entry
     patient_month: PatientMonth | None
-    messages: list[str]  # the warnings said on stderr, in words (findings are in `status`)
+    messages: list[str]  # the warnings said on stderr, in words (findings are in `patient_month`)
     voided: NotRequired[Entry]
+    service: NotRequired[ServiceMonth]  # `--service S`: that service's month-to-date (A16)
 
 
 class StopOutput(TypedDict):
