@@ -107,6 +107,8 @@ class PatientMonth(TypedDict):
     blockers: list[RuleFinding]
     warnings: list[RuleFinding]
     next: Next | None
+    # the codes without the minutes duplicate and overlap warnings doubt, when they differ
+    codes_without_doubted_minutes: NotRequired[list[CodeUnits] | None]
     services: NotRequired[list[ServiceMonth]]
     total_amount: NotRequired[float]
     patient_share: NotRequired[float]
