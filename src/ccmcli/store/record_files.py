@@ -118,6 +118,8 @@ def parse_model(record: type[R], text: str, rel: str) -> tuple[R | None, list[Pr
 def load_settings(data: DataDir) -> tuple[Settings | None, list[Problem]]:
     rel = data.relative(data.settings_path)
     settings, problems = record_cache.one(data.root, rel, lambda _: _parse_settings(data))
+    shared = settings is not None and getattr(settings, "shared", None) == "group"
+    fileio.share_with_group(data.root if shared else None)
     return settings, list(problems)
 
 
