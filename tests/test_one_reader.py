@@ -77,8 +77,10 @@ UNCHANGED = {"clinical_staff": 22, "codes": [{"code": "99490", "units": 1}], "am
 
 
 def standing(reply: dict) -> dict:
-    """The patient's month-to-date judgement in the reply of log, void or stop (`--format json`)."""
-    return reply["patient_month"] if "patient_month" in reply else reply["status"]
+    """The patient's month-to-date judgement in the reply of log, void or stop (`--format json`):
+    `patient_month`, as `ccm schema log` names it (contract 2: `status` is a string)."""
+    assert isinstance(reply["patient_month"]["status"], str)
+    return reply["patient_month"]
 
 
 def judged(patient: dict) -> dict:

@@ -107,6 +107,8 @@ class PatientMonth(TypedDict):
     blockers: list[RuleFinding]
     warnings: list[RuleFinding]
     next: Next | None
+    # the codes without the minutes duplicate and overlap warnings doubt, when they differ
+    codes_without_doubted_minutes: NotRequired[list[CodeUnits] | None]
     services: NotRequired[list[ServiceMonth]]
     total_amount: NotRequired[float]
     patient_share: NotRequired[float]
@@ -365,8 +367,9 @@ class RecordedOutput(TypedDict):
     schema: Literal["ccm.log/1", "ccm.void/1"]
     entry: Entry
     patient_month: PatientMonth | None
-    messages: list[str]  # the warnings said on stderr, in words (findings are in `status`)
+    messages: list[str]  # the warnings said on stderr, in words (findings are in `patient_month`)
     voided: NotRequired[Entry]
+    service: NotRequired[ServiceMonth]  # `--service S`: that service's month-to-date (A16)
 
 
 class StopOutput(TypedDict):
