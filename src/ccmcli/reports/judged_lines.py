@@ -21,11 +21,12 @@ off.
 
 import hashlib
 from operator import attrgetter
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING
 
 from ccmcli.models.months import Month
 from ccmcli.reports.json_text import encode
 from ccmcli.reports.practice_month import (
+    JudgedLine,
     MonthReport,
     file_error,
     judgement_dict,
@@ -42,19 +43,6 @@ if TYPE_CHECKING:
 FORMAT = "2"
 _LINE, _VOIDED_BY = attrgetter("line"), attrgetter("voided_by")
 _NOTHING = (0, hashlib.sha256(b"").hexdigest(), 0)  # no bytes known: only rowless patients kept
-
-
-class JudgedLine(NamedTuple):
-    """One patient's judgement as `ccm check --format json` lists it, with what `summary` and
-    `--status` read from it."""
-
-    patient_id: str
-    status: str
-    amount: float
-    codes: list[tuple[str, int]]
-    json: str  # as json_text.encode writes it
-    total_amount: float  # A16: with the other services' amounts
-    patient_share: float
 
 
 def line_of(j: "Judgement") -> JudgedLine:

@@ -110,12 +110,14 @@ class _Kept:
         cache.write(self.root, "reused", self.key, [len(ids), _ids_digest(ids), *answer],
                     self.suffix)  # fmt: skip
 
-    def history(self) -> str | None:
+    def history(self) -> bytes | None:
         stored = cache.read(self.root, "ids-before", self.key, self.suffix)
-        return stored if isinstance(stored, str) else None
+        return stored if isinstance(stored, bytes) else None
 
-    def keep_history(self, text: str) -> None:
-        cache.write(self.root, "ids-before", self.key, text, self.suffix)
+    def keep_history(self, ids: list[str]) -> None:
+        text = "\n" + "\n".join(ids) + "\n"  # bytes: loaded without decoding a large text
+        cache.write(self.root, "ids-before", self.key, text.encode("utf-8", "surrogateescape"),
+                    self.suffix)  # fmt: skip
 
 
 def reused_ids(
@@ -141,14 +143,14 @@ def reused_ids(
             return used, unreadable
         history = kept.history()
         if history is not None:
-            maybe = {i for i in new if f"\n{i}\n" in history}  # no false misses
+            maybe = {i for i in new if f"\n{i}\n".encode("utf-8", "surrogateescape") in history}
             more = _reused_ids(data, earlier, maybe, read)[0] if maybe else {}
             answer = ({**used, **more}, unreadable)
             kept.keep_answer(in_order, answer)  # type: ignore[arg-type]
             return answer
     used, unreadable, every = _reused_ids(data, earlier, ids, read)
     kept.keep_answer(in_order, (used, unreadable))  # type: ignore[arg-type]
-    kept.keep_history("\n" + "\n".join(every) + "\n")
+    kept.keep_history(every)
     return used, unreadable
 
 
