@@ -39,6 +39,7 @@ def clinic_outputs(cli, root) -> list[tuple[str, object]]:
         ("rules", run_json(cli, *d, "rules")),
         ("rules CODE", run_json(cli, *d, "rules", "99491")),
         ("rules CODE", run_json(cli, *d, "rules", "G0557")),
+        ("rules CODE", run_json(cli, *d, "rules", "99484")),  # another service's page (A11)
     ]
     valid = [p["patient_id"] for p in out[3][1]["patients"]]
     out.append(("check", run_json(cli, *d, "check", "--month", "2026-11", *valid[-2:])))

@@ -129,11 +129,12 @@ def test_no_lines_are_kept_when_caching_is_off(cli, practice, monkeypatch):
 # be the answer without caches.
 CHANGES = st.sampled_from(
     ["log", "log_other_service", "void", "rewrite_row", "drop_row", "edit_patient",
-     "remove_patient", "edit_settings", "reuse_id_in_september", "torn_last_line"]
+     "remove_patient", "edit_settings", "reuse_id_in_september", "torn_last_line",
+     "exports_is_a_file", "logs_is_a_file", "another_users_cache", "damaged_cache"]
 )  # fmt: skip
 
 
-@settings(max_examples=12, deadline=None,
+@settings(max_examples=16, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture])  # fmt: skip
 @given(changes=st.lists(st.tuples(CHANGES, st.integers(0, 29)), min_size=1, max_size=5))
 def test_kept_judgements_never_change_an_answer(cli, generated, tmp_path_factory, monkeypatch,
@@ -146,6 +147,32 @@ def test_kept_judgements_never_change_an_answer(cli, generated, tmp_path_factory
     for change, n in changes:
         CHANGE[change](cli, root, f"P{n:06d}")
         assert_same(cli, root, monkeypatch)
+        assert_same_kept_months(cli, root, monkeypatch)
+    for change in ("exports_is_a_file", "logs_is_a_file"):  # a folder put back
+        if not (root / change.split("_")[0]).is_dir():
+            CHANGE[change](cli, root, "")
+            assert_same(cli, root, monkeypatch)
+            assert_same_kept_months(cli, root, monkeypatch)
+
+
+COMPARE = ("compare", "--months", "2", "--month", "2026-10", "--format", "json")
+
+
+def assert_same_kept_months(cli, root: Path, monkeypatch) -> None:
+    """The other kept answers: the report's past months' totals and compare's months."""
+    from ccmcli.reports.practice_report import build_report
+    from ccmcli.store.datadir import DataDir
+
+    def both() -> tuple:
+        compared = cli(*COMPARE, "-d", root)
+        history = build_report(DataDir(root.resolve()), "2026-10", 1, workers=0).history
+        return compared.exit_code, compared.stdout, history
+
+    cached = both()
+    monkeypatch.setenv(cache.ENV_OFF, "1")
+    fresh = both()
+    monkeypatch.delenv(cache.ENV_OFF)
+    assert cached == fresh
 
 
 def _bump(path: Path) -> None:
@@ -161,6 +188,8 @@ def _log(cli, root: Path, pid: str, *more: str) -> None:
 
 
 def _void(cli, root: Path, pid: str) -> None:
+    if not (root / "logs").is_dir():
+        return
     rows = [r.split(",") for r in (root / "logs" / "2026-10.csv").read_text().splitlines()[1:]]
     ids = [r[0] for r in rows if r[1] == pid and r[3]]
     if ids:
@@ -168,6 +197,8 @@ def _void(cli, root: Path, pid: str) -> None:
 
 
 def _rewrite(root: Path, pid: str, drop: bool) -> None:
+    if not (root / "logs").is_dir():
+        return
     log = root / "logs" / "2026-10.csv"
     lines = log.read_text().splitlines(keepends=True)
     at = next((i for i, r in enumerate(lines[1:], 1) if r.split(",")[1] == pid), None)
@@ -207,6 +238,8 @@ def _edit_settings(root: Path, _pid: str) -> None:
 
 def _reuse_id(root: Path, pid: str) -> None:
     """A September row with an id October uses: October's row then counts toward nothing."""
+    if not (root / "logs").is_dir():
+        return
     october = (root / "logs" / "2026-10.csv").read_text().splitlines()[1:]
     row = next((r for r in october if r.split(",")[1] == pid), None)
     if row is not None:
@@ -217,8 +250,46 @@ def _reuse_id(root: Path, pid: str) -> None:
 
 
 def _torn(root: Path, pid: str) -> None:
+    if not (root / "logs").is_dir():
+        return
     with open(root / "logs" / "2026-10.csv", "a") as f:
         f.write(f"E-TORN-{pid},{pid},2026-10-22,5,clinical_staff")  # no line end: a torn write
+
+
+def _folder_is_a_file(root: Path, name: str) -> None:
+    """The issue's stale page: a folder replaced by a plain file (and back, the next time)."""
+    folder, aside = root / name, root / f"{name}.aside"
+    if folder.is_dir() or not folder.exists():
+        if folder.is_dir():
+            folder.rename(aside)
+        folder.write_text("not a folder\n")
+    else:
+        folder.unlink()
+        if aside.is_dir():
+            aside.rename(folder)
+        else:
+            folder.mkdir()
+
+
+def _another_users_cache(root: Path) -> None:
+    """Another login's files where this user's cache is (root gives them away; elsewhere,
+    files others could have written): none may be believed, nor written into."""
+    for path in sorted(cache.cache_folder(root.resolve()).rglob("*"), reverse=True):
+        if os.geteuid() == 0:
+            os.chown(path, 2002, 2002)
+        else:
+            path.chmod(0o666)
+    folder = cache.cache_folder(root.resolve())
+    if folder.is_dir() and os.geteuid() == 0:
+        os.chown(folder, 2002, 2002)
+
+
+def _damaged_cache(root: Path) -> None:
+    for path in cache.cache_folder(root.resolve()).glob("*.cache"):
+        if path.stat().st_uid == os.geteuid() and os.access(path, os.W_OK):
+            raw = bytearray(path.read_bytes())
+            raw[len(raw) // 2] ^= 0x55
+            path.write_bytes(bytes(raw))
 
 
 CHANGE = {
@@ -232,6 +303,10 @@ CHANGE = {
     "edit_settings": lambda cli, root, pid: _edit_settings(root, pid),
     "reuse_id_in_september": lambda cli, root, pid: _reuse_id(root, pid),
     "torn_last_line": lambda cli, root, pid: _torn(root, pid),
+    "exports_is_a_file": lambda cli, root, pid: _folder_is_a_file(root, "exports"),
+    "logs_is_a_file": lambda cli, root, pid: _folder_is_a_file(root, "logs"),
+    "another_users_cache": lambda cli, root, pid: _another_users_cache(root),
+    "damaged_cache": lambda cli, root, pid: _damaged_cache(root),
 }
 
 

@@ -6,6 +6,7 @@ import json
 import re
 from pathlib import Path
 
+import jsonschema
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -483,8 +484,11 @@ def test_log_with_a_service_answers_with_that_service_s_month_to_date(cli, datad
     done = cli("log", "P1", "8", "-d", datadir, "--date", "2026-03-06", "--service", "rpm", "-f",
                "json")  # fmt: skip
     out = json.loads(done.stdout)
+    schema = json.loads(cli("schema", "log").stdout)
+    jsonschema.validate(out, schema)
+    assert set(out) <= set(schema["properties"])  # `service` is a documented field
     assert out["service"]["codes"] == [{"code": "99457", "units": 1}]
-    assert out["status"]["codes"] == []  # the program's month is its own (A7)
+    assert out["patient_month"]["codes"] == []  # the program's month is its own (A7)
     other = cli("log", "P1", "9", "-d", datadir, "--date", "2026-03-06", "--service", "cocm")
     assert other.stdout.splitlines()[-1] == (
         "P1: cocm 9 min in March 2026: reported, never billed "

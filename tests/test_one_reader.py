@@ -76,6 +76,13 @@ def p0006(check: dict) -> dict:
 UNCHANGED = {"clinical_staff": 22, "codes": [{"code": "99490", "units": 1}], "amount": 66.13}
 
 
+def standing(reply: dict) -> dict:
+    """The patient's month-to-date judgement in the reply of log, void or stop (`--format json`):
+    `patient_month`, as `ccm schema log` names it (contract 2: `status` is a string)."""
+    assert isinstance(reply["patient_month"]["status"], str)
+    return reply["patient_month"]
+
+
 def judged(patient: dict) -> dict:
     return {"clinical_staff": patient["minutes"]["clinical_staff"], "codes": patient["codes"],
             "amount": patient["amount"]}  # fmt: skip
@@ -161,7 +168,7 @@ def test_log_answers_what_check_then_says(copy):
     root, problems = copy
     logged = ccm(root, "log", "P0006", "1", "--date", "2026-10-30", "--format", "json")
     assert logged.returncode == 0, logged.stderr
-    status = json.loads(logged.stdout)["status"]
+    status = standing(json.loads(logged.stdout))
     after = json.loads(ccm(root, "check", "--month", "2026-10", "--format", "json").stdout)
     assert judged(status) == judged(p0006(after)) == {**UNCHANGED, "clinical_staff": 23}
     explain = json.loads(ccm(root, "explain", "P0006", "--month", "2026-10", "--format",
@@ -176,7 +183,7 @@ def test_void_of_the_entry_a_void_row_in_error_left_counting(copy):
     root, problems = copy
     voided = ccm(root, "void", "E20261014-0001", "--reason", "wrong patient", "--format", "json")
     assert voided.returncode == 0, voided.stderr
-    status = json.loads(voided.stdout)["status"]
+    status = standing(json.loads(voided.stdout))
     after = json.loads(ccm(root, "check", "--month", "2026-10", "--format", "json").stdout)
     assert judged(status) == judged(p0006(after))
     assert status["minutes"]["clinical_staff"] == 10
@@ -188,7 +195,7 @@ def test_stop_answers_what_check_then_says(copy):
     assert ccm(root, "start", "P0006").returncode == 0
     stopped = ccm(root, "stop", "--format", "json", now="2026-11-03T09:40:00-06:00")
     assert stopped.returncode == 0, stopped.stderr
-    status = json.loads(stopped.stdout)["entries"][-1]["status"]
+    status = standing(json.loads(stopped.stdout)["entries"][-1])
     after = ccm(root, "check", "--month", "2026-11", "--format", "json",
                 now="2026-11-03T09:40:00-06:00")  # fmt: skip
     assert after.returncode == 1

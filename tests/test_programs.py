@@ -20,7 +20,7 @@ from ccmcli.rules.engine import as_enrolled_in
 from ccmcli.rules.enrolment import part_of_month
 from ccmcli.rules.judge import judge
 from ccmcli.rules.outcomes import COUNTING_COLUMNS, counted_minutes, program_outcomes
-from ccmcli.rules.table import YEARS, known_codes, rules_for
+from ccmcli.rules.table import SERVICE_GATES, YEARS, known_codes, rules_for
 from ccmcli.store import log_parser, record_files
 from ccmcli.store.datadir import DataDir
 from ccmcli.store.timelog import OTHER_SERVICES, ROLES, Entry
@@ -192,12 +192,31 @@ def test_program_changes_must_be_in_order(cli, clinic):
 # --- a page per code --------------------------------------------------------------------------
 
 
+def program_codes(rules) -> set[str]:
+    """The codes of a year's programs: every track's base and add-on (A1), every APCM level (A8)."""
+    tracks = {c for t in rules.tracks for c in (t.base_code, t.addon_code)}
+    return tracks | {level.code for level in rules.levels}
+
+
+def service_codes(rules) -> set[str]:
+    """The codes of a year's other monthly services (A11-A14): tiers, add-ons, G0570 (A12)."""
+    tiers = {c for r in rules.services for c in (r.short_code, r.base_code, r.addon_code) if c}
+    return tiers | {a.code for a in rules.addons}
+
+
 @pytest.mark.parametrize("code", known_codes())
 @pytest.mark.parametrize("year", sorted(YEARS))
 def test_every_code_has_a_page_that_agrees_with_the_table(code, year):
     rules, _ = rules_for(year)
     page = code_page(code.lower(), year)
-    assert page["code"] == code and page["rules"] == str(year)
+    assert page["code"] == code
+    assert [(a["year"], a["amount"]) for a in page["amounts"]] == [
+        (y, YEARS[y].amounts[code].dollars) for y in sorted(YEARS) if code in YEARS[y].amounts]  # fmt: skip
+    assert page["references"]
+    if code not in program_codes(rules):
+        service_page_agrees(page, code, year)
+        return
+    assert page["rules"] == str(year)
     track = next((t for t in rules.tracks if code in (t.base_code, t.addon_code)), None)
     if track is None:
         level = next(lv for lv in rules.levels if lv.code == code)
@@ -218,10 +237,43 @@ def test_every_code_has_a_page_that_agrees_with_the_table(code, year):
         assert page["complex_month_only"] == track.needs_complex_month
     assert [r["rule"] for r in page["requirements"]] == [g.id for g in rules.gates_for(program)]
     partner = {page["goes_with"]["code"]} if page["goes_with"] else set()
-    assert {x["code"] for x in page["not_billed_with"]} == set(known_codes()) - {code} - partner
-    assert [(a["year"], a["amount"]) for a in page["amounts"]] == [
-        (y, YEARS[y].amounts[code].dollars) for y in sorted(YEARS)]  # fmt: skip
-    assert page["references"]
+    # one track a month (A1), one program a patient-month (A8); the other services' codes are
+    # billed beside the program (A16), so none of them is "not billed with" a program's code
+    assert {x["code"] for x in page["not_billed_with"]} == program_codes(rules) - {code} - partner
+
+
+def service_page_agrees(page: dict, code: str, year: int) -> None:
+    """A code of another monthly service (A11-A14): its page is read from the table of its year,
+    or of the nearest year that bills it (99470, 98979 and G0570 from 2026)."""
+    table = min((YEARS[y] for y in YEARS if code in service_codes(YEARS[y])),
+                key=lambda r: abs(r.year - year))  # fmt: skip
+    assert page["rules"] == str(table.year)
+    if table.year != year:
+        assert page["note"] == f"{code} is not billed in {year}; this is the {table.year} table"
+    excluded = {x["code"] for x in page["not_billed_with"]}
+    assert not excluded & program_codes(table)  # billed beside every program's codes (A16)
+    addon = next((a for a in table.addons if a.code == code), None)
+    if addon is not None:  # A12: G0570 beside an APCM level, never with the 99484 it mirrors
+        assert page["program"] == addon.program
+        assert all(lv.code in page["goes_with"]["code"] for lv in table.levels)
+        service = addon.service
+        assert {r.base_code for r in table.services if r.service == service} <= excluded
+    else:
+        r = next(r for r in table.services if code in (r.short_code, r.base_code, r.addon_code))
+        service = r.service
+        kind = {r.short_code: "short", r.base_code: "base", r.addon_code: "addon"}[code]
+        assert page["kind"] == kind
+        assert page["threshold_minutes"] == {
+            "short": r.short_minutes, "base": r.base_minutes,
+            "addon": r.base_minutes + r.addon_minutes}[kind]  # fmt: skip
+        assert page["step_minutes"] == (r.addon_minutes if kind == "addon" else None)
+        partner = {"short": "", "base": r.addon_code, "addon": r.base_code}[kind]
+        assert (page["goes_with"] or {}).get("code", "") == partner
+        tiers = {r.short_code, r.base_code} - {""} if kind != "addon" else set()
+        assert tiers - {code} <= excluded  # one tier a month (F-26, F-36)
+        assert {a.code for a in table.addons if a.service == service} <= excluded
+    assert [x["rule"] for x in page["requirements"]] == [
+        g.id for g in SERVICE_GATES if service in g.programs]  # fmt: skip
 
 
 def test_rules_code_prints_the_page_in_words(cli):

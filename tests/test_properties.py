@@ -279,7 +279,10 @@ def _write_log(root: Path, month: Month, entries: list[Entry]) -> None:
 def _data_dir(root: Path, cfg: Settings, patient: Patient) -> DataDir:
     for sub in ("patients", "logs"):
         (root / sub).mkdir()
-    (root / "ccm.yaml").write_text(yaml.safe_dump(cfg.model_dump(mode="json")), encoding="utf-8")
+    # unset settings left out, as people write the file: ccm reads `null` as text (STYLE.md 5)
+    (root / "ccm.yaml").write_text(
+        yaml.safe_dump(cfg.model_dump(mode="json", exclude_none=True)), encoding="utf-8"
+    )
     (root / "patients" / "P1.yaml").write_text(
         yaml.safe_dump(patient.model_dump(mode="json", exclude_none=True)), encoding="utf-8"
     )

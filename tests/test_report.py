@@ -260,11 +260,11 @@ def test_an_earlier_log_that_reuses_an_id_judges_the_later_month_again(clinic, c
 
 
 def test_no_totals_kept_with_caches_off(clinic, counted, monkeypatch):
-    from ccmcli.reports import month_totals
+    from ccmcli.store import cache
 
     monkeypatch.setenv("CCM_NO_CACHE", "1")
     _history(clinic)
-    assert not month_totals._path(DataDir(clinic), "report-totals").exists()
+    assert not cache.cache_file(DataDir(clinic).root, "report-totals").exists()
     counted.clear()
     _history(clinic)
     assert len(counted) == 4

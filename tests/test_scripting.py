@@ -60,7 +60,8 @@ def test_a_format_a_command_lacks_is_a_usage_error(cli, clinic, args):
 
 def test_xlsx_needs_a_file_and_a_table_has_none(cli, clinic, tmp_path):
     assert cli("-d", clinic, "check", "-f", "xlsx").exit_code == 2
-    assert cli("-d", clinic, "check", "-o", tmp_path / "x.csv").exit_code == 2
+    assert cli("-d", clinic, "check", "-o", tmp_path / "x.txt").exit_code == 2
+    assert cli("-d", clinic, "check", "-f", "table", "-o", tmp_path / "x.csv").exit_code == 2
     inside = cli("-d", clinic, "check", "-f", "csv", "-o", clinic / "x.csv")
     assert inside.exit_code == 1 and not (clinic / "x.csv").exists()
 
@@ -184,3 +185,14 @@ def test_quiet_keeps_the_exit_code_and_the_errors(cli, broken, args):
     said = quiet.stdout if args[0] == "validate" else quiet.stderr  # validate's data: problems
     assert said.strip()
     assert all(": error:" in line for line in said.splitlines()), said
+
+
+def test_without_format_the_files_suffix_names_it(cli, clinic, tmp_path):
+    for suffix, starts in ((".xlsx", b"PK"), (".json", b"{"), (".csv", b"patient_id,")):
+        out = tmp_path / f"check{suffix}"
+        assert cli("-d", clinic, "check", "--month", "2026-10", "-o", out).exit_code == 0
+        assert out.read_bytes().startswith(starts)
+    claims = tmp_path / "claims.xlsx"  # never CSV in a file named .xlsx
+    assert cli("-d", clinic, "export", "--month", "2026-10", "-o", claims).exit_code == 0
+    assert claims.read_bytes().startswith(b"PK")
+    assert (clinic / "exports" / "2026-10.csv").read_text().startswith("patient_id,")

@@ -42,8 +42,8 @@ def test_a_new_month_file_gets_the_service_column_and_the_tag(cli, data):
     assert result.exit_code == 0, result.stderr
     out = json.loads(result.stdout)
     assert out["entry"]["service"] == "bhi"
-    assert out["status"]["minutes"]["other_services"] == {"bhi": 20}
-    assert out["status"]["status"] == "no_time"
+    assert out["patient_month"]["minutes"]["other_services"] == {"bhi": 20}
+    assert out["patient_month"]["status"] == "no_time"
     text = log_file(data).read_text()
     assert text.startswith(timelog.HEADER)
     assert text.splitlines()[1].endswith(",bhi")

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import openpyxl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from helpers import example_copy
 
@@ -192,3 +194,27 @@ def test_libreoffice_reads_ids_codes_and_amounts_intact(as_calc_reads_them, work
               "patients": {"00123", "1E5"},
               "claims": TRAPS, "compare": {"00123", "1E5"}}.get(name, set())  # fmt: skip
     assert wanted <= text, wanted - text
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    ids=st.lists(st.text("0123456789Ee.+-", min_size=1, max_size=8), min_size=1, max_size=5),
+    cents=st.lists(st.integers(0, 10_000_000), min_size=1, max_size=5),
+    text=st.text(min_size=1, max_size=20).filter(lambda t: t.isprintable()),
+)
+def test_text_stays_text_and_amounts_keep_their_cents(ids, cents, text):
+    """Whatever a text cell holds (digits, exponents, signs, a leading `=`) comes back as that
+    text; an amount comes back as the number with its cents, shown with two decimals."""
+    import io
+
+    from ccmcli.reports.spreadsheet import workbook_bytes
+
+    rows = [[i, f"{c / 100:.2f}", text] for i, c in zip(ids, cents * len(ids), strict=False)]
+    raw = workbook_bytes("t", ["p"], ["patient_id", "amount", "note"], rows,
+                         written=datetime(2026, 11, 26, 10, 0))  # fmt: skip
+    ws = openpyxl.load_workbook(io.BytesIO(raw)).worksheets[0]
+    got = [[c.value for c in row] for row in ws.iter_rows(min_row=3)]
+    assert [r[0] for r in got] == [r[0] for r in rows]
+    assert [f"{r[1]:.2f}" for r in got] == [r[1] for r in rows]
+    assert all(r[2] == text for r in got)
+    assert all(c.data_type != "f" for row in ws.iter_rows() for c in row)

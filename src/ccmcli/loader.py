@@ -210,7 +210,7 @@ def _read_month(practice: Practice, month: Month) -> None:
     patient files as one that read them all, so both read the month alike."""
     data = practice.data
     log = _log_read_ahead(practice, month)
-    known = practice.known_ids() if practice.whole else set(record_files.patient_stems(data))
+    known = practice.known_ids() if practice.whole else record_files.patient_ids_on_file(data)
     if log is None:
         log = logcache.read_month(data, month, known)
     log = entry_ids.without_reused_ids(data, month, log, known.__contains__, practice.ids_before)

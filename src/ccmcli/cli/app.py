@@ -220,6 +220,13 @@ def err(message: str) -> None:
     print(message, file=sys.stderr)
 
 
-def fmt(value: "Format | ViewFormat | RowFormat | None") -> Format:
-    """The format asked for, as a Format whatever option type offered it."""
-    return Format(value.value) if value else Format.table
+def fmt(
+    value: "Format | ViewFormat | RowFormat | None", output: Path | None = None,
+    default: Format = Format.table,
+) -> Format:  # fmt: skip
+    """The format asked for, as a Format whatever option type offered it; without --format,
+    the one `-o FILE`'s suffix names (`.csv`, `.json`, `.xlsx`), else `default`."""
+    if value:
+        return Format(value.value)
+    suffix = output.suffix.lower().lstrip(".") if output is not None else ""
+    return Format(suffix) if suffix in ("csv", "json", "xlsx") else default

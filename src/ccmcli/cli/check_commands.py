@@ -60,7 +60,7 @@ def check(
     from ccmcli.cli.output import progress_step
 
     bar = None if quiet else (lambda n: progress_step(n, "judging patients", least=2000))
-    f = fmt(format)
+    f = fmt(format, output)
     d = data_dir(ctx, data)
     dest = destination(ctx, f, output, d, bom=bom, quiet=quiet, sheet="check")
     report = check_views.run_check(d, month, ids, status, bar, f is Format.json)
@@ -120,7 +120,7 @@ def worklist(
     """Patients who can still reach a further code this month: fewest minutes needed first."""
     from ccmcli.reports import check_views
 
-    f = fmt(format)
+    f = fmt(format, output)
     d = data_dir(ctx, data)
     dest = destination(ctx, f, output, d, bom=bom, quiet=quiet, sheet="worklist")
     wl = check_views.run_worklist(d, month)
@@ -183,7 +183,7 @@ def rules(
     (table or json only)."""
     from ccmcli.reports.rules_view import ROWS_HEADER, rules_dict, rules_rows
 
-    f = fmt(format)
+    f = fmt(format, output)
     if code is not None:
         if f not in (Format.table, Format.json) or output is not None or bom:
             raise typer.BadParameter("a page on one code is a table or json, on stdout",

@@ -42,7 +42,7 @@ def compare(
     from ccmcli.cli.output import destination, emit, practice_heading, report_problems
     from ccmcli.reports import compare as core
 
-    f = fmt(format)
+    f = fmt(format, output)
     d = data_dir(ctx, data)
     dest = destination(ctx, f, output, d, bom=bom, quiet=quiet, sheet="compare")
     result = core.run_compare(d, month, months, ids)

@@ -11,7 +11,7 @@ from ccmcli.cli.completion import log_months
 if TYPE_CHECKING:
     from ccmcli.reports.json_shapes import ClaimLine
 
-from ccmcli.cli.app import BomOpt, DataDirOpt, Format, QuietOpt, app, data_dir, err
+from ccmcli.cli.app import BomOpt, DataDirOpt, Format, QuietOpt, app, data_dir, err, fmt
 
 ExportMonthOpt = Annotated[
     str | None,
@@ -52,7 +52,7 @@ def export(
     if reprint and (corrections or dry_run):
         raise CcmError("--reprint records nothing already; it takes neither --corrections nor "
                        "--dry-run", 2)  # fmt: skip
-    f = format or Format.csv
+    f = format or fmt(None, None if dry_run else output, Format.csv)
     if dry_run and f is Format.xlsx:
         raise typer.BadParameter("--dry-run prints to stdout: csv, json or a table",
                                  param_hint="--format")  # fmt: skip

@@ -131,7 +131,7 @@ def entries(
     """List a month's entries and void rows; voided entries name the row that voided them."""
     from ccmcli.actions.entries import LIST_COLUMNS, list_entries
 
-    f = fmt(format)
+    f = fmt(format, output)
     d = data_dir(ctx, data)
     dest = destination(ctx, f, output, d, bom=bom, quiet=quiet, sheet="entries")
     listing = list_entries(d, month, patient)

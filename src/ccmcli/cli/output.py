@@ -33,7 +33,10 @@ def destination(ctx, f: Format, output: Path | None, data=None, *, bom: bool = F
     if f is Format.xlsx and output is None:
         raise typer.BadParameter("--format xlsx needs -o FILE.xlsx", param_hint="--format")
     if output is not None and f is Format.table:
-        raise typer.BadParameter("-o writes csv, json or xlsx; add --format", param_hint="-o")
+        raise typer.BadParameter(
+            "-o writes csv, json or xlsx: name FILE so (.csv, .json, .xlsx) or add --format",
+            param_hint="-o",
+        )
     if bom and f is not Format.csv:
         raise typer.BadParameter("--bom is for --format csv", param_hint="--bom")
     if output is not None and data is not None:

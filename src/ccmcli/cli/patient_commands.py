@@ -82,7 +82,7 @@ def list_(
     """List patients with their program, conditions, consent and care plan."""
     from ccmcli.actions.patients import LIST_COLUMNS, patient_list
 
-    f = fmt(format)
+    f = fmt(format, output)
     d = data_dir(ctx, data)
     dest = destination(ctx, f, output, d, bom=bom, quiet=quiet, sheet="patients")
     listing = patient_list(d)

@@ -103,7 +103,7 @@ def status(
     """List running timers with their elapsed minutes."""
     from ccmcli.actions.timers import running_timers
 
-    f = fmt(format)
+    f = fmt(format, output)
     d = data_dir(ctx, data)
     dest = destination(ctx, f, output, d, bom=bom, quiet=quiet, sheet="timers")
     running = running_timers(d)

@@ -96,6 +96,7 @@ class Settings(_Record):
     rtm_addon_cap: UnitCap = 1
     rtm_interactive_activities: list[Activity] = Field(default_factory=lambda: ["call", "video"])
     warn_minutes_per_day: DayMinutes = 120
+    shared: Literal["group"] | None = None  # contract 1: what ccm creates is the group's
 
 
 def _condition_shorthand(value: object) -> object:

@@ -144,6 +144,8 @@ class Settings(Record):
     rtm_interactive_activities: list[str] = ["call", "video"]  # noqa: RUF012  (F-37)
     # a patient's minutes in one day above which ccm warns (long_day): ccm's policy, no CMS rule
     warn_minutes_per_day: int = 120
+    # contract 1: `group` makes what ccm creates in the data directory its group's (store/fileio)
+    shared: Literal["group"] | None = None
 
 
 class Condition(Record):

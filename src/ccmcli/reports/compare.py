@@ -169,34 +169,32 @@ def compare(practice: "Practice", months: list[Month], ids: list[str]) -> Compar
 
 
 class KeptOutcomes:
-    """Each month's outcomes for the whole practice, kept under a hash of everything they are
-    judged from (month_totals.inputs_key: ccm's code, ccm.yaml, every patient file, the month's
-    log and the earlier ones) and the checks that could not run: a year's comparison judges
-    again only the months whose files changed."""
+    """Each month's outcomes for the whole practice, kept under the key of everything they are
+    judged from (cache.month_key: ccm's code, ccm.yaml, every patient file, the month's log
+    and the earlier ones, the folders) and the checks that could not run: a year's comparison
+    judges again only the months whose files changed."""
 
     KIND, KEEP = "compare-months", 48
 
     def __init__(self, practice: "Practice", months: list[Month]) -> None:
-        from ccmcli.reports import month_totals
+        from ccmcli.store import cache
 
         self.data = practice.data
-        records = month_totals.record_signatures(practice)
-        notes = repr(practice.notes)
-        self.keys = {m: k + notes for m in months
-                     if (k := month_totals.inputs_key(self.data, m, records))}  # fmt: skip
-        self.known = month_totals.load(self.data, self.KIND)
+        records = practice.signatures if practice.whole else None
+        self.keys = {m: cache.month_key(self.data, m, records, practice.read_at_ns,
+                                        "compare", practice.notes) for m in months}  # fmt: skip
+        self.shelf = cache.Shelf(self.data.root, self.KIND, self.KEEP)
         self.judged: dict = {}
         for month, key in self.keys.items():
-            hit = self.known.get(key)
+            hit = self.shelf.get(key)
             if isinstance(hit, list) and len(hit) == 2:
                 self.judged[month] = [[Problem(*p) for p in hit[0]], hit[1]]
 
     def save(self, judged: dict) -> None:
-        from ccmcli.reports import month_totals
-
-        new = {key: [[_problem_fields(p) for p in judged[m][0]], judged[m][1]]
-               for m, key in self.keys.items() if m in judged and key not in self.known}  # fmt: skip
-        month_totals.save(self.data, self.known, new, self.KIND, self.KEEP)
+        for m, key in self.keys.items():
+            if m in judged and key is not None and key not in self.shelf.known:
+                self.shelf.put(key, [[_problem_fields(p) for p in judged[m][0]], judged[m][1]])
+        self.shelf.save()
 
 
 def _problem_fields(p: Problem) -> list:

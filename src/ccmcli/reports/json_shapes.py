@@ -107,6 +107,8 @@ class PatientMonth(TypedDict):
     blockers: list[RuleFinding]
     warnings: list[RuleFinding]
     next: Next | None
+    # the codes without the minutes duplicate and overlap warnings doubt, when they differ
+    codes_without_doubted_minutes: NotRequired[list[CodeUnits] | None]
     services: NotRequired[list[ServiceMonth]]
     total_amount: NotRequired[float]
     patient_share: NotRequired[float]
@@ -365,8 +367,9 @@ class RecordedOutput(TypedDict):
     schema: Literal["ccm.log/1", "ccm.void/1"]
     entry: Entry
     patient_month: PatientMonth | None
-    messages: list[str]  # the warnings said on stderr, in words (findings are in `status`)
+    messages: list[str]  # the warnings said on stderr, in words (findings are in `patient_month`)
     voided: NotRequired[Entry]
+    service: NotRequired[ServiceMonth]  # `--service S`: that service's month-to-date (A16)
 
 
 class StopOutput(TypedDict):
@@ -424,16 +427,86 @@ class ReopenOutput(TypedDict):
     reason: str
 
 
+class CodeAmount(TypedDict):
+    """A code's amount beside what it is computed from (A6)."""
+
+    amount: float
+    rvu: float
+    conversion_factor: float
+    rvu_file: str
+
+
+class BaseCode(CodeAmount):
+    code: str
+    minutes: int  # the threshold, met in full
+
+
+class AddonCode(CodeAmount):
+    code: str
+    minutes_each: int
+    cap: int
+
+
+class RuleTrack(TypedDict):
+    program: Program
+    track: str
+    references: list[str]
+    summary: str
+    counts: str
+    complex_month_only: bool
+    base: BaseCode
+    addon: AddonCode
+
+
+class RuleLevel(CodeAmount):
+    program: Literal["apcm"]
+    level: int
+    code: str
+    references: list[str]
+    summary: str
+    min_conditions: int
+    qmb: bool
+
+
+class RuleService(CodeAmount):
+    """A code of another monthly service (A11-A14); `when` says its time in words."""
+
+    service: str
+    references: list[str]
+    summary: str
+    code: str
+    kind: str
+    when: str
+    cap: int
+    cap_setting: NotRequired[str | None]
+    program: NotRequired[str]
+    minutes_setting: NotRequired[str | None]
+
+
+class RuleGate(TypedDict):
+    rule: str
+    ref: str
+    programs: list[str]
+    source: str
+    summary: str
+
+
+class RvuFile(TypedDict):
+    name: str
+    released: str | None
+
+
 class RulesOutput(TypedDict):
     schema: Literal["ccm.rules/1"]
     year: int
     rules: str
     conversion_factor: float
-    rvu_file: dict[str, Any]
+    rvu_file: RvuFile
     source: str
-    tracks: list[dict[str, Any]]
-    levels: list[dict[str, Any]]
-    gates: list[dict[str, Any]]
+    tracks: list[RuleTrack]
+    levels: list[RuleLevel]
+    services: NotRequired[list[RuleService]]
+    gates: list[RuleGate]
     note: NotRequired[str]
 
 

@@ -4,8 +4,8 @@ Judging 20,000 patients takes seconds, and from one run to the next nearly all o
 they were: the month's log only grows, one patient at a time. A patient's encoded judgement is
 used again only when everything it was judged from is unchanged:
 
-- ccm's code and the ICD-10-CM code set (month_totals.code_key), the month and whether it is
-  still running, ccm.yaml (by signature) and the checks that could not run (practice.notes);
+- ccm's code and the ICD-10-CM code set (cache.key), the month and whether it is still
+  running, ccm.yaml (by signature) and the checks that could not run (practice.notes);
 - the patient's file, by the signature the record cache trusts it by (a file changed in the last
   seconds is never kept: cache.RACY_NS);
 - the patient's rows of the month: which lines of the log, and which of them are voided, while
@@ -13,18 +13,20 @@ used again only when everything it was judged from is unchanged:
   which an append could still change, is never kept: MonthLog.prefix);
 - the warnings that the month's rows give the patient (overlaps, duplicates, late entries).
 
-The kept lines live with ccm's other caches (inside the data directory, private to its user,
-checked by length and CRC); deleting them changes nothing but speed, CCM_NO_CACHE turns them off.
+The first four make the month's key; store/cache.py keeps the lines under it (inside the data
+directory, private to its user, skipped when it cannot be written); this module says what a
+patient's line is kept under. Deleting them changes nothing but speed, CCM_NO_CACHE turns them
+off.
 """
 
 import hashlib
 from operator import attrgetter
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING
 
 from ccmcli.models.months import Month
 from ccmcli.reports.json_text import encode
-from ccmcli.reports.month_totals import code_key
 from ccmcli.reports.practice_month import (
+    JudgedLine,
     MonthReport,
     file_error,
     judgement_dict,
@@ -41,19 +43,6 @@ if TYPE_CHECKING:
 FORMAT = "2"
 _LINE, _VOIDED_BY = attrgetter("line"), attrgetter("voided_by")
 _NOTHING = (0, hashlib.sha256(b"").hexdigest(), 0)  # no bytes known: only rowless patients kept
-
-
-class JudgedLine(NamedTuple):
-    """One patient's judgement as `ccm check --format json` lists it, with what `summary` and
-    `--status` read from it."""
-
-    patient_id: str
-    status: str
-    amount: float
-    codes: list[tuple[str, int]]
-    json: str  # as json_text.encode writes it
-    total_amount: float  # A16: with the other services' amounts
-    patient_share: float
 
 
 def line_of(j: "Judgement") -> JudgedLine:
@@ -106,7 +95,7 @@ class Kept:
 
     def __init__(self, practice: "Practice", month: Month, context: str, prefix: tuple) -> None:
         self.practice, self.context, self.prefix = practice, context, prefix
-        self.path = cache.cache_file(practice.data.root, "judged", f"-{month}")
+        self.root, self.suffix = practice.data.root, f"-{month}"
         self.old: dict = {}
         self.new: dict = {}
         self.old_prefix: tuple | None = None
@@ -122,18 +111,19 @@ class Kept:
         if not cache.enabled() or cache.trusted(settings_sig, practice.read_at_ns) is None:
             return None
         log = report.log
-        parts = (FORMAT, code_key(), str(practice.data.root), log.file if log else "",
-                 str(report.month), report.provisional, settings_sig, practice.notes)  # fmt: skip
-        context = hashlib.sha256(repr(parts).encode("utf-8", "surrogateescape")).hexdigest()
+        context = cache.key("judged lines", FORMAT, str(practice.data.root), log.file if log else "",
+                            str(report.month), report.provisional, settings_sig,
+                            cache.folder_kinds(practice.data.root), practice.notes)  # fmt: skip
         kept = cls(practice, report.month, context, (log.prefix if log else None) or _NOTHING)
         kept._read(report)
         return kept
 
     def _read(self, report: MonthReport) -> None:
-        stored = _load(self.path)
-        if stored is None or stored[0] != self.context:
+        stored = cache.read(self.root, "judged", self.context, self.suffix)
+        ok = isinstance(stored, list) and len(stored) == 2 and isinstance(stored[1], dict)
+        if not ok or len(stored[0]) != 3:  # type: ignore[index]
             return
-        _, prefix, table = stored
+        prefix, table = stored  # type: ignore[misc]
         if tuple(prefix) == self.prefix or _still_holds(
             tuple(prefix), self.prefix, self.practice, report
         ):
@@ -168,7 +158,7 @@ class Kept:
         """Write the lines back when the log grew or some line is new or gone."""
         if self.prefix == self.old_prefix and not self.changed and len(self.new) == len(self.old):
             return
-        cache.write_value(self.path, [self.context, list(self.prefix), self.new])
+        cache.write(self.root, "judged", self.context, [list(self.prefix), self.new], self.suffix)
 
 
 def _still_holds(old: tuple, new: tuple, practice: "Practice", report: MonthReport) -> bool:
@@ -188,9 +178,3 @@ def _still_holds(old: tuple, new: tuple, practice: "Practice", report: MonthRepo
         return False
     h.update(raw[old[0] : new[0]])
     return h.hexdigest() == new[1]
-
-
-def _load(path) -> list | None:
-    stored = cache.read_value(path)
-    ok = isinstance(stored, list) and len(stored) == 3 and isinstance(stored[2], dict)
-    return stored if ok and len(stored[1]) == 3 else None

@@ -2,7 +2,7 @@
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from ccmcli.models.findings import Problem, has_errors
 from ccmcli.models.months import Month, is_provisional
@@ -16,7 +16,19 @@ from ccmcli.store import timelog
 if TYPE_CHECKING:
     from ccmcli.loader import Practice
     from ccmcli.reports.json_shapes import CheckOutput, PatientMonth
-    from ccmcli.reports.judged_lines import JudgedLine
+
+
+class JudgedLine(NamedTuple):
+    """One patient's judgement as `ccm check --format json` lists it, with what `summary` and
+    `--status` read from it."""
+
+    patient_id: str
+    status: str
+    amount: float
+    codes: list[tuple[str, int]]
+    json: str  # as json_text.encode writes it
+    total_amount: float  # A16: with the other services' amounts
+    patient_share: float
 
 
 @dataclass
@@ -30,7 +42,7 @@ class MonthReport:
     log: timelog.MonthLog | None = None
     # `ccm check --format json` of the whole practice: each patient as encoded JSON, kept between
     # runs (judged_lines.py), in place of `judgements`
-    lines: "list[JudgedLine] | None" = None
+    lines: list[JudgedLine] | None = None
     # ids asked for (`only`) that are no part of the month (A17): not listed, and said so
     not_enrolled: list[str] = field(default_factory=list)
 

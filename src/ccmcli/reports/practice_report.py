@@ -17,13 +17,14 @@ from pathlib import Path
 
 from ccmcli.loader import Practice, load
 from ccmcli.models.months import Month, is_provisional, now_in
-from ccmcli.reports import month_totals
 from ccmcli.reports.practice_month import MonthReport, judge_month, summarize
 from ccmcli.rules.engine import Judgement
+from ccmcli.store import cache
 from ccmcli.store.datadir import DataDir
 
 NEAR_MINUTES = 5  # contract 10: patients within 5 minutes of a further code
 DEFAULT_MONTHS = 12
+KEEP_TOTALS = 600  # months' totals kept per data directory (a few years of reports), newest last
 
 Progress = Callable[[int, int], None]  # (months judged, months in all)
 
@@ -111,7 +112,7 @@ def build_report(
 ) -> PracticeReport:
     """Judge the report's month in full and the months before it for their totals.
 
-    Past months whose files are as when their totals were kept (month_totals) are not judged
+    Past months whose files are as when their totals were kept (store/cache.py) are not judged
     again. The others are judged by `workers` forked processes (default: one fewer than the
     CPUs) while this one runs `meanwhile` (the command draws the month's charts then): on a
     large practice the history is most of the work. `history` is empty until they are done."""
@@ -128,7 +129,7 @@ def build_report(
     )  # fmt: skip
     totals = {month: month_total(current)}
     past = months[:-1]
-    keys, known = _stored_totals(practice, past, totals)
+    keys, shelf = _stored_totals(practice, past, totals)
     todo = [m for m in past if m not in totals]
     if on_progress:
         on_progress(len(totals), len(months))
@@ -139,31 +140,34 @@ def build_report(
             totals[total.month] = total
             if on_progress:
                 on_progress(len(totals), len(months))
-    fresh = {keys[m]: _stored(totals[m]) for m in todo if keys[m]}
-    month_totals.save(data, known, fresh)
+    if shelf is not None:
+        for m in todo:
+            shelf.put(keys[m], _stored(totals[m]))
+        shelf.save()
     report.history = [totals[m] for m in months]
     return report
 
 
 def _stored_totals(practice: Practice, past: list[Month], totals: dict):
     """Put into `totals` the past months whose inputs are as when their totals were kept;
-    return every past month's key (None: not to be kept) and what was kept before."""
+    return every past month's key (None: not to be kept) and the shelf they are kept on."""
     if not past:
-        return {}, {}
+        return {}, None
     data, settings = practice.data, practice.settings
-    records = month_totals.record_signatures(practice)
-    keys = {m: month_totals.inputs_key(data, m, records) for m in past}
-    known = month_totals.load(data)
+    records = practice.signatures if practice.whole else None
+    keys = {m: cache.month_key(data, m, records, practice.read_at_ns, "report totals",
+                               practice.notes) for m in past}  # fmt: skip
+    shelf = cache.Shelf(data.root, "report-totals", KEEP_TOTALS)
     for m in past:
-        hit = known.get(keys[m]) if keys[m] else None
-        if hit is not None:
+        hit = shelf.get(keys[m])
+        if isinstance(hit, list | tuple) and len(hit) == 4:
             patients, billable, amount, errors = hit
             provisional = is_provisional(m, settings.timezone)
             totals[m] = MonthTotal(m, patients, billable, amount, provisional, errors)
-    return keys, known
+    return keys, shelf
 
 
-def _stored(t: MonthTotal) -> month_totals.Totals:
+def _stored(t: MonthTotal) -> tuple[int, int, float, int]:
     return (t.patients, t.billable, t.amount, t.errors)
 
 

@@ -12,7 +12,7 @@ from ccmcli.rules.table import SERVICE_GATES, Amount, RuleYear, rules_for
 
 # `when`: the threshold in the table's words (`>= 20`, `each +20`, `>= 2 cond, qmb`, `5-19`)
 if TYPE_CHECKING:
-    from ccmcli.reports.json_shapes import RulesOutput
+    from ccmcli.reports.json_shapes import RuleService, RulesOutput
 
 ROWS_HEADER = ["program", "track", "code", "kind", "when", "cap", "amount", "references", "rvu",
                "conversion_factor", "rvu_file"]  # fmt: skip
@@ -59,26 +59,26 @@ def rules_dict(year: int | None) -> "RulesOutput":
     return out
 
 
-def _services(rules: RuleYear) -> list[dict]:
+def _services(rules: RuleYear) -> "list[RuleService]":
     """A11-A14: each service's codes by tier, with the same figures as the program codes."""
     out = []
     for r in rules.services:
         tiers = []
         if r.short_code:
             tiers.append({"code": r.short_code, "kind": "short",
-                          "minutes": f"{r.short_minutes}-{r.base_minutes - 1}", "cap": 1})  # fmt: skip
-        tiers.append({"code": r.base_code, "kind": "base", "minutes": f">= {r.base_minutes}",
+                          "when": f"{r.short_minutes}-{r.base_minutes - 1}", "cap": 1})  # fmt: skip
+        tiers.append({"code": r.base_code, "kind": "base", "when": f">= {r.base_minutes}",
                       "cap": 1})  # fmt: skip
         if r.addon_code:
             tiers.append({"code": r.addon_code, "kind": "add-on",
-                          "minutes": f"each +{r.addon_minutes}", "cap": r.default_cap,
+                          "when": f"each +{r.addon_minutes}", "cap": r.default_cap,
                           "cap_setting": r.cap_setting})  # fmt: skip
         out += [{"service": r.service, "references": references(r.rule), "summary": r.summary, **t,
                  **amount_dict(rules.amounts[t["code"]])} for t in tiers]  # fmt: skip
     for a in rules.addons:
         out.append({"service": a.service, "references": references(a.rule), "summary": a.summary, "code": a.code,
                     "kind": "add-on",
-                    "program": a.program, "minutes": "ccm policy",
+                    "program": a.program, "when": "ccm policy",
                     "minutes_setting": a.minutes_setting,
                     "cap": 1, **amount_dict(rules.amounts[a.code])})  # fmt: skip
     return out
@@ -98,7 +98,7 @@ def rules_rows(view: dict) -> list[list]:
         rows.append(["apcm", f"level{lv['level']}", lv["code"], "level", when, 1,
                      f"{lv['amount']:.2f}", ", ".join(lv["references"]), *_source(lv)])  # fmt: skip
     for s in view.get("services", []):
-        rows.append([s["service"], "service", s["code"], s["kind"], s["minutes"], s["cap"],
+        rows.append([s["service"], "service", s["code"], s["kind"], s["when"], s["cap"],
                      f"{s['amount']:.2f}", ", ".join(s["references"]), *_source(s)])  # fmt: skip
     return rows
 

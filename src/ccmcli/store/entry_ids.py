@@ -1,9 +1,10 @@
 """Entry ids across months: each is unique across all logs (contract 1), so a month's rows must
 not use an id an earlier month's file uses (such a row is an error and counts toward nothing).
 
-Checking that means the ids of every earlier month: each month's ids are kept beside its file's
-signature, and the answer for a month beside its own ids and the earlier files' signatures, so
-a month whose history did not change costs one small read, however long the history. An earlier
+Checking that means the ids of every earlier month: each month's ids are kept under its file's
+signature, and the answer for a month under its own ids and the earlier files' fingerprints
+(store/cache.py keys, reads and writes them), so a month whose history did not change costs one
+small read, however long the history. An earlier
 month file that cannot be read (a named pipe, a device, a link leading outside the data
 directory: regular_files) is never waited on; its ids cannot be checked, so it is a problem of
 every later month read, in the words reading that month gives.
@@ -12,8 +13,6 @@ every later month read, in the words reading that month gives.
 import csv
 import hashlib
 import io
-import os
-import time
 from collections.abc import Callable
 from dataclasses import replace
 from operator import attrgetter
@@ -30,26 +29,11 @@ def row_ids(data, month: Month) -> list[str] | None:
     None when the file is there but cannot be read (log_parser.read_month says why).
 
     Entry ids are unique across all logs, so judging one month needs the ids of the others; a
-    month's ids are kept beside its file's signature, so a month that did not change costs one
-    small read, not a parse.
+    month's ids are kept under its file's signature (cache.of_file), so a month that did not
+    change costs one small read, not a parse.
     """
     path = data.log_path(month)
-    try:
-        sig = cache.signature(os.stat(path))
-    except OSError:  # missing (no ids), or as regular_files decides (a link leading nowhere)
-        return _file_ids(data, path)
-    if not cache.enabled():
-        return _file_ids(data, path)
-    store = cache.cache_file(data.root, "ids", f"-{month}")
-    key = [str(data.root), data.relative(path), list(sig)]
-    stored = cache.read_value(store)
-    if isinstance(stored, list) and len(stored) == 2 and stored[0] == key:
-        return stored[1]
-    started = time.time_ns()
-    ids = _file_ids(data, path)
-    if ids is not None and cache.trusted(sig, started):
-        cache.write_value(store, [key, ids])
-    return ids
+    return cache.of_file(data.root, path, "ids", lambda p: _file_ids(data, p))  # type: ignore[return-value]
 
 
 def _text(data, path) -> str | None:
@@ -91,20 +75,11 @@ def _row_lines(data, path, ids: set[str]) -> dict[str, int]:
 
 def history_key(data, earlier: list[Month]) -> str | None:
     """The key of what is kept of the months before a month: every earlier month log's
-    signature. None when caching is off or a log changed too recently to be told apart."""
+    fingerprint. None when caching is off or a log changed too recently to be told apart."""
     if not cache.enabled():
         return None
-    started = time.time_ns()
-    sigs = []
-    for m in earlier:
-        try:
-            sig = cache.signature(os.stat(data.log_path(m)))
-        except OSError:
-            sig = None
-        if sig is not None and cache.trusted(sig, started) is None:
-            return None
-        sigs.append((str(m), sig))
-    return hashlib.sha256(repr((str(data.root), sigs)).encode()).hexdigest()
+    logs = cache.fingerprints([data.log_path(m) for m in earlier])
+    return None if logs is None else cache.key("months before", str(data.root), logs)
 
 
 def _ids_digest(ids: list[str]) -> str:
@@ -118,31 +93,31 @@ class _Kept:
     every earlier month's ids costs more than the rest of `ccm log`."""
 
     def __init__(self, data, month: Month, key: str) -> None:
-        self.answer_file = cache.cache_file(data.root, "reused", f"-{month}")
-        self.history_file = cache.cache_file(data.root, "ids-before", f"-{month}")
-        self.key = key
+        self.root, self.suffix, self.key = data.root, f"-{month}", key
 
     def answer(self, ids: list[str]) -> tuple[int, tuple[dict[str, str], list[str]]] | None:
         """(how many of `ids` it covers, the answer for them) when they begin with its ids."""
-        stored = cache.read_value(self.answer_file)
-        if not isinstance(stored, list) or len(stored) != 5 or stored[0] != self.key:
+        stored = cache.read(self.root, "reused", self.key, self.suffix)
+        if not isinstance(stored, list) or len(stored) != 4:
             return None
-        count, digest, used, unreadable = stored[1:]
+        count, digest, used, unreadable = stored
         if not (isinstance(count, int) and count <= len(ids) and isinstance(used, dict)
                 and isinstance(unreadable, list)):  # fmt: skip
             return None
         return (count, (used, unreadable)) if _ids_digest(ids[:count]) == digest else None
 
     def keep_answer(self, ids: list[str], answer: tuple[dict[str, str], list[str]]) -> None:
-        cache.write_value(self.answer_file, [self.key, len(ids), _ids_digest(ids), *answer])
+        cache.write(self.root, "reused", self.key, [len(ids), _ids_digest(ids), *answer],
+                    self.suffix)  # fmt: skip
 
-    def history(self) -> str | None:
-        stored = cache.read_value(self.history_file)
-        ok = isinstance(stored, list) and len(stored) == 2 and stored[0] == self.key
-        return stored[1] if ok and isinstance(stored[1], str) else None
+    def history(self) -> bytes | None:
+        stored = cache.read(self.root, "ids-before", self.key, self.suffix)
+        return stored if isinstance(stored, bytes) else None
 
-    def keep_history(self, text: str) -> None:
-        cache.write_value(self.history_file, [self.key, text])
+    def keep_history(self, ids: list[str]) -> None:
+        text = "\n" + "\n".join(ids) + "\n"  # bytes: loaded without decoding a large text
+        cache.write(self.root, "ids-before", self.key, text.encode("utf-8", "surrogateescape"),
+                    self.suffix)  # fmt: skip
 
 
 def reused_ids(
@@ -168,14 +143,14 @@ def reused_ids(
             return used, unreadable
         history = kept.history()
         if history is not None:
-            maybe = {i for i in new if f"\n{i}\n" in history}  # no false misses
+            maybe = {i for i in new if f"\n{i}\n".encode("utf-8", "surrogateescape") in history}
             more = _reused_ids(data, earlier, maybe, read)[0] if maybe else {}
             answer = ({**used, **more}, unreadable)
             kept.keep_answer(in_order, answer)  # type: ignore[arg-type]
             return answer
     used, unreadable, every = _reused_ids(data, earlier, ids, read)
     kept.keep_answer(in_order, (used, unreadable))  # type: ignore[arg-type]
-    kept.keep_history("\n" + "\n".join(every) + "\n")
+    kept.keep_history(every)
     return used, unreadable
 
 

@@ -7,7 +7,13 @@ reported), write the whole row in one `write` call, and fsync before unlocking. 
 they check that the path still names the file locked (a sync client or `git pull` may have
 replaced it while ccm waited) and start again on the new file if not. A write that fails (a full
 disk) is undone: an append is truncated back to the size before it, a temporary file removed.
-Everything ccm creates is readable by its owner only.
+
+Everything ccm creates is readable by its owner only (0600 / 0700), unless ccm.yaml says
+`shared: group` (contract 1): then what it creates inside the data directory belongs to the data
+directory's group and is readable and writable by it (0660 / 2770, the setgid bit so that what
+others create below stays the group's), as git's `core.sharedRepository` does. That is decided
+here alone (`share`, `modes`), for every file and folder ccm writes; record_files.load_settings
+tells it which data directory is shared.
 """
 
 import contextlib
@@ -22,19 +28,65 @@ from ccmcli.models.errors import CcmError
 
 FILE_MODE = 0o600
 DIR_MODE = 0o700
+GROUP_FILE_MODE = 0o660
+GROUP_DIR_MODE = 0o2770
+
+# The data directory whose `shared: group` is in force, and its group; None: everything private.
+_shared: tuple[str, int] | None = None
+
+
+def share_with_group(root: Path | None) -> None:
+    """From now on, what ccm creates inside `root` is its group's (ccm.yaml `shared: group`);
+    None: everything private. Set each time ccm.yaml is read."""
+    global _shared
+    if root is None:
+        _shared = None
+        return
+    try:
+        gid = os.stat(root).st_gid
+    except OSError:
+        _shared = None
+        return
+    _shared = (os.path.join(os.path.abspath(root), ""), gid)
+
+
+def modes(path: Path | str) -> tuple[int, int, int | None]:
+    """(file mode, folder mode, group or None) for what ccm creates at `path`."""
+    if _shared is not None and os.path.abspath(path).startswith(_shared[0]):
+        return GROUP_FILE_MODE, GROUP_DIR_MODE, _shared[1]
+    return FILE_MODE, DIR_MODE, None
+
+
+def share(path: Path | str, fd: int | None = None) -> None:
+    """Give a file or folder ccm has just created its mode (the umask may have taken bits away)
+    and, when shared, the data directory's group."""
+    file_mode, dir_mode, gid = modes(path)
+    if gid is None:
+        return  # private: created 0600 / 0700, which no umask widens
+    with contextlib.suppress(OSError):
+        st = os.fstat(fd) if fd is not None else os.lstat(path)
+        if st.st_uid != os.geteuid():
+            return  # another login's file: theirs to share, and already shared
+        mode = dir_mode if stat.S_ISDIR(st.st_mode) else file_mode
+        if st.st_gid != gid:
+            os.chown(fd if fd is not None else path, -1, gid)
+        os.chmod(fd if fd is not None else path, mode)
 
 
 def make_dirs(path: Path) -> None:
-    """Create `path` and missing parents with mode 0700 (existing folders are left alone)."""
+    """Create `path` and missing parents with mode 0700, or 2770 and the data directory's group
+    with `shared: group` (existing folders are left alone)."""
     missing = []
     p = path
     while not p.exists():
         missing.append(p)
         p = p.parent
     for d in reversed(missing):
+        mode = modes(d)[1]
         with contextlib.suppress(FileExistsError):
-            d.mkdir(mode=DIR_MODE)
-        os.chmod(d, DIR_MODE)
+            d.mkdir(mode=mode & 0o777)
+        os.chmod(d, mode & 0o777)
+        share(d)
 
 
 def would_create_home(path: Path) -> bool:
@@ -124,7 +176,7 @@ def same_file(fd: int, path: Path) -> bool:
     return (here.st_dev, here.st_ino) == (st.st_dev, st.st_ino)
 
 
-def open_locked(path: Path, flags: int, operation: int, mode: int = FILE_MODE) -> int:
+def open_locked(path: Path, flags: int, operation: int, mode: int | None = None) -> int:
     """Open `path` and take the `flock` `operation` on it, so that the lock is on the file the
     path names once it is held: when the file was replaced or removed while waiting (a sync
     client, `git pull`), the lock is on a file nobody will read again, so open the new one and
@@ -169,9 +221,11 @@ def locked(path: Path, header: str = "") -> Iterator[int]:
         os.close(fd)
 
 
-def _open_regular(path: Path, flags: int, mode: int = FILE_MODE) -> int:
+def _open_regular(path: Path, flags: int, mode: int | None = None) -> int:
     """Open a file to write, never through a symbolic link (which could lead outside the data
-    directory) and never a pipe or device (which would swallow the rows or block)."""
+    directory) and never a pipe or device (which would swallow the rows or block). A file it
+    may create gets the mode `modes` gives (and the group, when shared)."""
+    mode = modes(path)[0] if mode is None else mode
     try:
         fd = os.open(path, flags | os.O_NOFOLLOW | os.O_NONBLOCK, mode)
     except OSError as exc:
@@ -183,6 +237,8 @@ def _open_regular(path: Path, flags: int, mode: int = FILE_MODE) -> int:
         os.close(fd)
         raise CcmError(f"{path} is not a regular file (a named pipe? a device?); not written")
     os.set_blocking(fd, True)
+    if flags & os.O_CREAT:
+        share(path, fd)
     return fd
 
 

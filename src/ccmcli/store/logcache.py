@@ -1,11 +1,11 @@
-"""A cache of parsed month logs (the machinery and its guarantees: cache.py).
+"""What is kept of a parsed month log (cache.py keys, reads and writes it, and says why).
 
 A closed month is read again and again (`check`, `worklist`, `export`) and never changes, and
 parsing a large one row by row costs more than all the rules together. Its entries are kept as
 columns in marshal form, which loads at C speed; each entry is then rebuilt with one constructor
 call. What a log parses to also depends on which patients have files (a row for anyone else is an
-error), so the cache is keyed by a digest of their ids too: adding or removing a patient file
-re-parses the month.
+error), so the key holds a digest of their ids too: adding or removing a patient file re-parses
+the month. The read is used whole while the file's signature is the one it was read at.
 
 The current month grows by appends all day. When its signature has changed, the cached read is
 still used for the rows before its last record if the file's first bytes up to there are the
@@ -45,9 +45,9 @@ def read_month(data, month: Month, known_ids: Collection[str]) -> MonthLog:
         sig = None
     if sig is None or not cache.enabled():
         return log_parser.read_month(data, month, known)
-    store = cache.cache_file(data.root, "logs", f"-{month}")
+    store = (data.root, f"-{month}")
     rel = data.relative(path)
-    key = [str(data.root), rel, _digest(known_ids)]
+    key = cache.key("log", str(data.root), rel, _digest(known_ids))
     cached = _load(store, key, month)
     if cached is not None and cached[0] == list(sig):
         return _with_prefix(cached[1], cached[2])
@@ -76,7 +76,7 @@ def read_month(data, month: Month, known_ids: Collection[str]) -> MonthLog:
 
 def stored(data, month: Month) -> bool:
     """Whether some read of the month is kept (fresh or not): reading it again may be cheap."""
-    return cache.enabled() and cache.cache_file(data.root, "logs", f"-{month}").is_file()
+    return cache.exists(data.root, "logs", f"-{month}")
 
 
 # Bytes past the resume point for which the cache is rewritten though the file's signature is
@@ -147,7 +147,7 @@ def unpack(month: Month, packed: list) -> MonthLog:
     return log
 
 
-def _save(store, key: list, sig, log: MonthLog, resume, raw: bytes) -> None:
+def _save(store: tuple, key: str, sig, log: MonthLog, resume, raw: bytes) -> None:
     """The log as columns, its width, and where to resume (a log_parser.Resume, or as saved
     before): the digest of the bytes before it and the bytes from it on (a few: the last
     record)."""
@@ -162,9 +162,9 @@ def _save(store, key: list, sig, log: MonthLog, resume, raw: bytes) -> None:
         after = [resume.offset, digest, resume.line,
                  [[getattr(p, name) for name in _PROBLEM] for p in resume.problems],
                  _columns(unlinked), raw[resume.offset :], resume.columns]  # fmt: skip
-    cache.write_value(
-        store, [key, sig, log.file, log.exists, problems, columns, log.columns, after]
-    )
+    root, suffix = store
+    value = [sig, log.file, log.exists, problems, columns, log.columns, after]
+    cache.write(root, "logs", key, value, suffix)
 
 
 def _with_prefix(log: MonthLog, after: list | None) -> MonthLog:
@@ -174,18 +174,11 @@ def _with_prefix(log: MonthLog, after: list | None) -> MonthLog:
     return log
 
 
-def _load_raw(store, key: list) -> list | None:
-    """What _save wrote for this key: [sig, file, exists, problems, columns, width, after]."""
-    stored = cache.read_value(store)
-    if not isinstance(stored, list) or len(stored) != 8 or stored[0] != key:
-        return None
-    return stored[1:] if len(stored[5]) == len(_FIELDS) else None
-
-
-def _load(store, key: list, month: Month):
+def _load(store: tuple, key: str, month: Month):
     """(signature, log, resume point as saved or None) for `key`, or None."""
-    found = _load_raw(store, key)
-    if found is None:
+    root, suffix = store
+    found = cache.read(root, "logs", key, suffix)
+    if not isinstance(found, list) or len(found) != 7 or len(found[4]) != len(_FIELDS):
         return None
     sig, file, exists, problems, columns, width, after = found
     try:

@@ -118,6 +118,8 @@ def parse_model(record: type[R], text: str, rel: str) -> tuple[R | None, list[Pr
 def load_settings(data: DataDir) -> tuple[Settings | None, list[Problem]]:
     rel = data.relative(data.settings_path)
     settings, problems = record_cache.one(data.root, rel, lambda _: _parse_settings(data))
+    shared = settings is not None and getattr(settings, "shared", None) == "group"
+    fileio.share_with_group(data.root if shared else None)
     return settings, list(problems)
 
 
@@ -238,6 +240,16 @@ def _patient_signatures(
                 (prefix + name, (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino))
             )
     return signatures
+
+
+def patient_ids_on_file(data: DataDir) -> set[str]:
+    """The same ids as `patient_stems`, as a set, without sorting or stat: what a command about
+    one patient checks a month's rows against (which patients have a file)."""
+    try:
+        names = os.listdir(data.patients_dir)
+    except (FileNotFoundError, NotADirectoryError):
+        return set()
+    return {n[:-5] for n in names if len(n) > 5 and n.endswith(".yaml")}
 
 
 def patient_stems(data: DataDir) -> list[str]:

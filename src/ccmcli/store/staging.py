@@ -177,9 +177,11 @@ def _committed(data: DataDir, stage: Path) -> bool:
 
 
 def stage_file(path: Path, text: str) -> None:
-    """One staged file, 0600, fsynced (the journal must never name a file not on disk)."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, fileio.FILE_MODE)
+    """One staged file, 0600 (0660 when shared), fsynced (the journal must never name a file
+    not on disk)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, fileio.modes(path)[0])
     try:
+        fileio.share(path, fd)
         fileio.write_all(fd, text.encode("utf-8"))
         os.fsync(fd)
     finally:
