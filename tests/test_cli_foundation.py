@@ -169,7 +169,7 @@ def test_patient_list_in_every_format(cli, clinic):
     as_json = cli("patient", "list", "-d", clinic, "--format", "json")
     assert as_json.exit_code == 0, as_json.stderr
     ids = [p["patient_id"] for p in json.loads(as_json.stdout)["patients"]]
-    assert ids == [f"P{n:04d}" for n in range(1, 19)]
+    assert ids == [f"P{n:04d}" for n in range(1, 23)]
     as_csv = cli("patient", "list", "-d", clinic, "--format", "csv")
     rows = as_csv.stdout.splitlines()
     assert rows[0] == "patient_id,name,program,conditions,consent,care_plan"
