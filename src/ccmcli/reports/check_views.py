@@ -98,8 +98,13 @@ class Worklist:
                     "program": j.patient.program, "status": j.status, "minutes": dict(j.minutes),
                     "minutes_needed": step.minutes_needed, "role": step.role,
                     "next": step.as_dict(), "adds": _adds(j, step), "days_left": self.days_left}  # fmt: skip
-            if isinstance(j, ServiceWork):
-                item["service"], item["needs"] = j.result.service, j.needs
+            if isinstance(j, ServiceWork):  # the patient-month as check gives it, and the service
+                item.update(
+                    service=j.result.service,
+                    service_status=j.result.status,
+                    service_minutes=j.result.counted,
+                    needs=j.needs,
+                )
             out.append(item)
         return out
 
@@ -118,7 +123,8 @@ class Worklist:
 
     def rows(self) -> list[list]:
         return [
-            [i["patient_id"], i["name"], i["program"], i["status"], i["minutes"]["counted"],
+            [i["patient_id"], i["name"], i["program"], i["status"],
+             i.get("service_minutes", i["minutes"]["counted"]),
              i["minutes_needed"], i["role"],
              codes_text([(c["code"], c["units"]) for c in i["next"]["codes"]]),
              f"{i['adds']:.2f}", i["days_left"]]
@@ -167,7 +173,8 @@ class ServiceWork:
 
     @property
     def status(self) -> str:
-        return self.result.status
+        """The patient-month's status, as check gives it (one object everywhere)."""
+        return self.judgement.status
 
     @property
     def amount(self) -> float:
@@ -179,7 +186,8 @@ class ServiceWork:
 
     @property
     def minutes(self) -> dict:
-        return {"counted": self.result.counted}
+        """The patient-month's minutes, as check gives them; the service's are `counted`."""
+        return self.judgement.minutes
 
     def progress(self, step: NextStep) -> tuple[int, int]:
         return self.result.counted, self.result.counted + step.minutes_needed
