@@ -127,7 +127,8 @@ def test_all_writes_one_packet_per_billed_patient_month_and_an_index(cli, clinic
     result = audit(cli, clinic, "--all", "--month", "2026-10", "-o", out)
     assert result.exit_code == 0, result.stderr
     billed = ["P0001", "P0002", "P0006", "P0007", "P0010", "P0011", "P0012", "P0014", "P0015",
-              "P0016", "P0017", "P0018"]  # fmt: skip
+              "P0016", "P0017", "P0018",
+              "P0019", "P0020"]  # RPM billed, CCM blocked (A16)  # fmt: skip
     assert sorted(p.name for p in out.iterdir()) == sorted(
         [f"{pid}-2026-10.html" for pid in billed] + ["index.html"]
     )

@@ -49,8 +49,28 @@ OCTOBER = {
     "P0017": ("billable", "G0558x1", 20, 15, 0, "2026-10-31", 117.24, [], [], None),
     "P0018": ("billable", "G0557x1", 12, 0, 0, "2026-10-31", 53.78, [],
               ["consent_before_program_change"], None),
+    # remote monitoring only (A13, A14): one chronic condition, so CCM is blocked
+    **{pid: ("blocked", "", 0, 0, 0, None, 0.0, ["not_enough_conditions"], [], None)
+       for pid in ("P0019", "P0020", "P0021", "P0022")},
 }  # fmt: skip
-OTHER_SERVICES = {"P0014": {"bhi": 20}}  # A7: the tagged BHI entry counts toward nothing
+# A7: tagged entries count toward nothing here; A11-A16: their services are judged apart
+OTHER_SERVICES = {
+    "P0014": {"bhi": 20},
+    "P0016": {"bhi": 20},
+    "P0019": {"rpm": 12},
+    "P0020": {"rpm": 45},
+    "P0021": {"rpm": 25},
+    "P0022": {"rpm": 25, "rtm": 15},
+}
+# SCENARIOS.md, October's other services: (service, status, codes, date of service, amount, blockers)
+OCTOBER_SERVICES = {
+    "P0014": [("bhi", "billable", "99484x1", "2026-10-14", 57.45, [])],
+    "P0016": [("bhi", "billable", "G0570x1", "2026-10-31", 57.78, [])],
+    "P0019": [("rpm", "billable", "99470x1", "2026-10-12", 26.05, [])],
+    "P0020": [("rpm", "billable", "99457x1 99458x1", "2026-10-19", 93.19, [])],
+    "P0021": [("rpm", "blocked", "", None, 0.0, ["no_interactive_contact"])],
+    "P0022": [("rpm", "blocked", "", None, 0.0, ["rtm_same_month"])],
+}  # fmt: skip
 
 # SCENARIOS.md, September and November 2026: status, codes, CS + PR, DOS.
 SEPTEMBER = {
@@ -76,6 +96,7 @@ NOVEMBER = {
     "P0014": ("no_time", "", 0, None), "P0015": ("blocked", "", 0, None),
     "P0016": ("billable", "G0557x1", 10, "2026-11-30"), "P0017": ("billable", "G0558x1", 10, "2026-11-30"),
     "P0018": ("billable", "G0557x1", 10, "2026-11-30"),
+    **{pid: ("blocked", "", 0, None) for pid in ("P0019", "P0020", "P0021", "P0022")},
 }  # fmt: skip
 
 
@@ -123,6 +144,11 @@ def test_check_october_gives_every_result_the_clinic_was_built_to_show(cli, clin
         assert p["next"] is None or p["next"]["role"] == "clinical_staff"
     billable = [p for p in report["patients"] if p["status"] == "billable"]
     assert round(sum(p["amount"] for p in billable), 2) == 1282.94  # 975.64 + P0014-P0018
+    services = {p["patient_id"]: [(s["service"], s["status"], codes_of(s), s["date_of_service"],
+                                   s["amount"], [b["rule"] for b in s["blockers"]])
+                                  for s in p["services"]] for p in report["patients"] if p["services"]}  # fmt: skip
+    assert services == OCTOBER_SERVICES
+    assert report["summary"]["total_amount"] == 1517.41  # + 57.45 + 57.78 + 26.05 + 93.19
     by_id = {p["patient_id"]: p for p in report["patients"]}
     assert [codes_of(a) for a in by_id["P0010"]["alternatives"]] == ["99490x1 99439x2"]
     assert by_id["P0010"]["alternatives"][0]["amount"] == 167.01
@@ -213,7 +239,7 @@ def test_check_unknown_id_is_refused(cli, clinic):
 @pytest.mark.parametrize(
     ("status", "ids"),
     [
-        ("blocked", ["P0004", "P0005", "P0008", "P0009"]),
+        ("blocked", ["P0004", "P0005", "P0008", "P0009", "P0019", "P0020", "P0021", "P0022"]),
         ("below_threshold", ["P0003"]),
         ("no_time", ["P0013"]),
         (
@@ -465,10 +491,15 @@ def test_worklist_lists_unblocked_patients_fewest_minutes_first(cli, clinic):
     result = cli("worklist", "-d", clinic, "--month", "2026-10", "--format", "json")
     assert result.exit_code == 0 and result.stderr == ""
     wl = json.loads(result.stdout)
-    got = [(p["patient_id"], p["minutes_needed"]) for p in wl["patients"]]
+    got = [(p["patient_id"], p["minutes_needed"]) for p in wl["patients"] if "service" not in p]
     # SCENARIOS.md `next` column; blocked patients and P0002/P0012 (at their caps) are left out
     assert got == [("P0003", 2), ("P0001", 15), ("P0007", 15), ("P0014", 15), ("P0006", 18),
                    ("P0013", 20), ("P0010", 22), ("P0011", 25)]  # fmt: skip
+    # A16: a service's next code (P0021's RPM needs its live call; P0019, P0020 more minutes)
+    services = [(p["patient_id"], p["service"], p["minutes_needed"], codes_of(p["next"]))
+                for p in wl["patients"] if "service" in p]  # fmt: skip
+    assert services == [("P0021", "rpm", 1, "99457x1"), ("P0019", "rpm", 8, "99457x1"),
+                        ("P0020", "rpm", 15, "99457x1 99458x2")]  # fmt: skip
     assert wl["days_left"] == 0  # October has ended
     p10 = next(p for p in wl["patients"] if p["patient_id"] == "P0010")
     assert (p10["minutes"]["clinical_staff"] + p10["minutes"]["practitioner"], p10["role"],
@@ -490,6 +521,7 @@ def test_worklist_days_left_in_the_current_month(cli, clinic):
 
 def test_worklist_november_matches_the_clinic(cli, clinic):
     wl = json.loads(cli("worklist", "-d", clinic, "--month", "2026-11", "-f", "json").stdout)
+    wl["patients"] = [p for p in wl["patients"] if "service" not in p]  # the programs' lines
     got = {p["patient_id"]: (p["minutes_needed"], codes_of(p["next"])) for p in wl["patients"]}
     assert got["P0010"] == (5, "99490x1 99439x2")
     assert got["P0011"] == (5, "99426x1")
@@ -507,7 +539,8 @@ def test_worklist_csv_and_table(cli, clinic):
     rows = list(csv.reader(io.StringIO(result.stdout)))
     assert rows[0] == ["patient_id", "name", "program", "status", "minutes", "minutes_needed",
                        "role", "next_codes", "adds", "days_left"]  # fmt: skip
-    assert rows[1] == ["P0003", "Dolores Whitfield", "ccm", "below_threshold", "18", "2",
+    assert rows[1][:4] == ["P0021", "Victor Haddad", "ccm", "blocked"]  # its RPM: one live call
+    assert rows[2] == ["P0003", "Dolores Whitfield", "ccm", "below_threshold", "18", "2",
                        "clinical_staff", "99490x1", "66.13", "0"]  # fmt: skip
     table = cli("worklist", "-d", clinic, "--month", "2026-10").stdout
     assert table.splitlines()[0].startswith("worklist 2026-10: the month has ended")
@@ -611,5 +644,5 @@ def test_installed_ccm_check_csv_end_to_end(tmp_path):
     done = subprocess.run([CCM, "check", "--month", "2026-10", "--format", "csv"], cwd=clinic,
                           capture_output=True, text=True, timeout=60)  # fmt: skip
     assert done.returncode == 0, done.stderr
-    assert done.stdout.splitlines()[0].startswith(CHECK_CSV_HEADER + ",")
-    assert len(done.stdout.splitlines()) == 1 + 18  # header and the 18 example patients
+    assert done.stdout.splitlines()[0].startswith(CHECK_CSV_HEADER)
+    assert len(done.stdout.splitlines()) == 1 + 22  # header and the 22 example patients

@@ -91,16 +91,16 @@ def test_a_patient_enrolled_after_a_closed_month_is_no_difference(cli, clinic_no
 def test_check_summary_and_close_count_only_the_months_patients(cli, clinic_now):
     add_late(cli, clinic_now)
     whole = json.loads(cli("-d", clinic_now, "check", "--month", "2026-11", "-f", "json").stdout)
-    assert whole["summary"]["patients"] == len(whole["patients"]) == 18
+    assert whole["summary"]["patients"] == len(whole["patients"]) == 22
     # the patient whose consent was revoked on 2026-10-12 and has no entry in November is gone
     early = json.loads(cli("-d", clinic_now, "check", "--month", "2025-11", "-f", "json").stdout)
-    assert early["summary"]["patients"] < 18
+    assert early["summary"]["patients"] < 22
     table = cli("-d", clinic_now, "check", "--month", "2026-11", "-f", "csv")
     assert "A2," not in table.stdout
     assert cli("-d", clinic_now, "close", "2026-11").exit_code == 0
     record = json.loads((clinic_now / "closed" / "2026-11.json").read_text())
     assert "A2" not in [p["patient_id"] for p in record["patients"]]
-    assert record["summary"]["patients"] == 18
+    assert record["summary"]["patients"] == 22
 
 
 def test_an_entry_in_the_month_makes_the_patient_part_of_it(cli, clinic_now):
@@ -118,7 +118,7 @@ def test_report_history_counts_the_patients_of_each_month(clinic_now):
 
     report = build_report(DataDir(clinic_now), "2026-11", 12, workers=0)
     counts = {str(t.month): t.patients for t in report.history}
-    assert counts["2026-11"] == 18
+    assert counts["2026-11"] == 22
     assert counts["2025-11"] < counts["2026-11"]  # not everyone enrolled a year ago
     firsts = []
     for path in (clinic_now / "patients").glob("*.yaml"):

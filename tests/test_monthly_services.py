@@ -666,7 +666,7 @@ def test_the_audit_packet_has_a_section_per_service(month, tmp_path):
     bhi = text.split("## BHI (99484)")[1].split("## RPM")[0]
     assert "- Codes: 99484x1" in bhi and "- Date of service: 2026-03-03" in bhi
     assert "conditions F33.1; consent 2025-01-06 (verbal)" in bhi
-    assert "| logs/2026-03.csv:3 | E2 | 2026-03-03 | 22 |" in bhi
+    assert "| E2 | logs/2026-03.csv:3 | 2026-03-03 | 22 |" in bhi
     rpm_part = text.split("## RPM (99470)")[1].split("## Lines exported")[0]
     assert "| no_interactive_contact | BLOCKED |" in rpm_part
     assert "Total for the patient-month: 123.58 (program 66.13); patient share 24.72" in text
@@ -690,3 +690,16 @@ def test_the_report_gives_revenue_by_service_adding_up_to_the_total(month, tmp_p
     assert cells[4:8] == ["bhi", "1", "99484x1 ", "57.45"]
     assert cells[8:12] == ["rpm", "1", "99457x1 99458x1 ", "93.19"]
     assert 'id="services-total">216.77<' in table
+
+
+def test_a_patient_file_never_gets_yaml_anchors_for_dates_shared_between_fields():
+    """P0019 has its consent, visit, care plan and RPM consent on one day; a record read back
+    from the cache may hold one date object for all of them, which YAML would write as an
+    anchor and aliases (`&id001`) in place of the dates."""
+    from datetime import date
+
+    from ccmcli.store import yamlio
+
+    day = date(2026, 10, 1)
+    text = yamlio.dump({"consent": {"date": day}, "rpm": {"consent": {"date": day}}})
+    assert "&" not in text and "*" not in text and text.count("2026-10-01") == 2

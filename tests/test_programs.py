@@ -172,8 +172,10 @@ def test_fees_may_name_g_codes_but_not_unknown_codes(cli, clinic):
     settings.write_text(settings.read_text() + 'fees:\n  "G0557": 60.00\n')
     out = cli("export", "-d", clinic, "--month", "2026-10")
     assert out.exit_code == 0, out.stderr
-    charges = {r["patient_id"]: r["charge"] for r in csv.DictReader(io.StringIO(out.stdout))}
-    assert charges["P0016"] == "60.00" and charges["P0015"] == "16.37"
+    charges = {(r["patient_id"], r["code"]): r["charge"]
+               for r in csv.DictReader(io.StringIO(out.stdout))}  # fmt: skip
+    assert charges["P0016", "G0557"] == "60.00" and charges["P0015", "G0556"] == "16.37"
+    assert charges["P0016", "G0570"] == "57.78"  # its own code, its national amount
     settings.write_text(settings.read_text().replace('"G0557"', '"G0511"'))
     assert (
         "G0511 is not a code ccm bills" in cli("validate", "-d", clinic, "--no-code-check").stdout

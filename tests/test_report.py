@@ -150,7 +150,8 @@ def test_months_must_be_a_count(cli, clinic, tmp_path):
 def test_no_progress_bar_when_stderr_is_not_a_terminal(cli, clinic, tmp_path):
     result = cli("-d", clinic, "report", "-o", tmp_path / "r.html", "--month", "2026-10")
     assert result.stderr.splitlines() == [
-        f"wrote {tmp_path / 'r.html'}: 2026-10, 18 patients, 12 billable, amount 1282.94"
+        f"wrote {tmp_path / 'r.html'}: 2026-10, 22 patients, 12 billable, amount 1282.94, "
+        "with other services 1517.41"
     ]
     quiet = cli("-d", clinic, "report", "-o", tmp_path / "q.html", "-q", "--month", "2026-10")
     assert quiet.exit_code == 0 and quiet.stderr == ""
@@ -185,7 +186,7 @@ def test_charts_of_the_month_are_drawn_while_the_history_is_judged(clinic):
     seen = []
     report = build_report(DataDir(clinic), "2026-10", 3,
                           meanwhile=lambda r: seen.append((r.summary["patients"], len(r.history))))  # fmt: skip
-    assert seen == [(18, 0)]
+    assert seen == [(22, 0)]
     assert len(report.history) == 4
 
 

@@ -199,7 +199,9 @@ def test_a_full_disk_while_recording_leaves_the_ledger_as_it_was(cli, clinic_env
     assert again.exit_code == 0, again.stderr
     exported = list(csv.DictReader(io.StringIO(again.stdout)))
     judged = json.loads(cli("check", "-d", clinic_env, *OCTOBER, "-f", "json").stdout)
-    lines = sum(len(p["codes"]) for p in judged["patients"])  # one claim line per code
+    lines = sum(
+        len(p["codes"]) + sum(len(s["codes"]) for s in p["services"]) for p in judged["patients"]
+    )  # one claim line per code, services' too (A16)
     assert len(exported) == lines  # every line, none lost to the failed run
     assert_validate_clean(cli, clinic_env)
 

@@ -51,10 +51,11 @@ def test_summary_equals_the_patients_listed(cli, clinic, month, args):
 def test_summary_of_the_example_month(cli, clinic):
     """October 2026 of the example clinic, as SCENARIOS.md gives it: 12 billable, 1282.94."""
     summary = _check_json(cli, clinic, "2026-10")["summary"]
-    assert summary["patients"] == 18
-    assert (summary["billable"], summary["blocked"]) == (12, 4)
+    assert summary["patients"] == 22  # P0019-P0022: remote monitoring, CCM blocked
+    assert (summary["billable"], summary["blocked"]) == (12, 8)
     assert (summary["below_threshold"], summary["no_time"]) == (1, 1)
     assert summary["amount"] == 1282.94
+    assert summary["total_amount"] == 1517.41  # with the other services (A16)
     assert summary["codes"]["99490"] == 5 and summary["codes"]["99437"] == 2  # P0014 too
     assert list(summary) == ["patients", "billable", "below_threshold", "blocked", "no_time",
                              "error", "amount", "codes", "total_amount", "patient_share"]  # fmt: skip

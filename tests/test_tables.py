@@ -165,17 +165,17 @@ def test_check_totals_are_the_summary(cli, clinic, monkeypatch, at_clinic_today)
     from ccmcli.store.datadir import DataDir
 
     summary = summarize(run_check(DataDir(clinic), "2026-10"))
-    assert summary == {"patients": 18, "billable": 12, "below_threshold": 1, "blocked": 4,
+    assert summary == {"patients": 22, "billable": 12, "below_threshold": 1, "blocked": 8,
                        "no_time": 1, "error": 0, "amount": 1282.94,
                        "codes": {"99490": 5, "99439": 3, "99487": 1, "99489": 1, "99426": 1,
                                  "99427": 1, "99491": 1, "99437": 2, "G0556": 1, "G0557": 2,
-                                 "G0558": 1}, "total_amount": 1282.94,
-                       "patient_share": 233.15}  # fmt: skip
+                                 "G0558": 1}, "total_amount": 1517.41,
+                       "patient_share": 280.04}  # fmt: skip
     text = render(cli, clinic, monkeypatch, "check", None)
     assert text.splitlines()[-1] == (
-        "total: 18 patients (12 billable, 1 below_threshold, 4 blocked, 1 no_time); amount "
+        "total: 22 patients (12 billable, 1 below_threshold, 8 blocked, 1 no_time); amount "
         "1282.94; units 99490x5 99439x3 99487x1 99489x1 99426x1 99427x1 99491x1 99437x2 "
-        "G0556x1 G0557x2 G0558x1"
+        "G0556x1 G0557x2 G0558x1; with other services 1517.41 (patient share 280.04)"
     )
 
 
@@ -197,7 +197,8 @@ def test_worklist_totals_and_progress(cli, clinic, monkeypatch, at_clinic_today)
     text = render(cli, clinic, monkeypatch, "worklist", 100)
     rows = _json(cli, clinic, "worklist")["patients"]
     needed = sum(p["minutes_needed"] for p in rows)
-    assert f"total: {len(rows)} patients, {needed} minutes still needed," in text
+    patients = len({p["patient_id"] for p in rows})  # a patient may have a service's line too
+    assert f"total: {patients} patients, {needed} minutes still needed," in text
     p = rows[0]
     done = p["minutes"].get(
         "counted", p["minutes"]["clinical_staff"] + p["minutes"]["practitioner"]

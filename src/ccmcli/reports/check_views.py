@@ -113,7 +113,7 @@ class Worklist:
         """Patients listed, minutes they still need, and what those minutes would add."""
         pairs = list(zip(self.judgements, self.steps, strict=True))
         cents = sum(round(_adds(j, s) * 100) for j, s in pairs)
-        return {"patients": len(pairs), "minutes_needed": sum(s.minutes_needed for _, s in pairs),
+        return {"patients": len({j.patient.id for j, _ in pairs}), "minutes_needed": sum(s.minutes_needed for _, s in pairs),
                 "amount_at_stake": cents / 100}  # fmt: skip
 
     def rows(self) -> list[list]:

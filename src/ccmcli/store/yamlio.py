@@ -139,6 +139,12 @@ class _Dumper(yaml.SafeDumper):
     def increase_indent(self, flow: bool = False, indentless: bool = False):
         return super().increase_indent(flow, False)
 
+    def ignore_aliases(self, data) -> bool:
+        """Never `&id001` / `*id001`: a record read back from the cache may share one date
+        object between fields (a consent and a visit on the same day), and a patient file is
+        plain data people read, each value written where it belongs."""
+        return True
+
 
 def dump(data: dict) -> str:
     """Write plain, block-style YAML in the order given, quoting what YAML 1.1 would misread.
