@@ -91,15 +91,20 @@ class Worklist:
 
     def items(self) -> "list[WorklistPatient]":
         """Each patient as `check` words it (contract 2), with `next` and what it would add; a
-        service's line (A16) names the service and what else it needs."""
+        service's line (A16) names the service, its own status and minutes, and what else it
+        needs, while `status` and `minutes` stay the patient-month's, as everywhere."""
         out = []
         for j, step in zip(self.judgements, self.steps, strict=True):
+            month = j.judgement if isinstance(j, ServiceWork) else j
             item = {"patient_id": j.patient.id, "name": j.patient.name,
-                    "program": j.patient.program, "status": j.status, "minutes": dict(j.minutes),
-                    "minutes_needed": step.minutes_needed, "role": step.role,
-                    "next": step.as_dict(), "adds": _adds(j, step), "days_left": self.days_left}  # fmt: skip
+                    "program": j.patient.program, "status": month.status,
+                    "minutes": dict(month.minutes), "minutes_needed": step.minutes_needed,
+                    "role": step.role, "next": step.as_dict(), "adds": _adds(j, step),
+                    "days_left": self.days_left}  # fmt: skip
             if isinstance(j, ServiceWork):
                 item["service"], item["needs"] = j.result.service, j.needs
+                item["service_status"] = j.result.status
+                item["service_minutes"] = j.result.as_dict()["minutes"]
             out.append(item)
         return out
 
@@ -118,8 +123,8 @@ class Worklist:
 
     def rows(self) -> list[list]:
         return [
-            [i["patient_id"], i["name"], i["program"], i["status"], i["minutes"]["counted"],
-             i["minutes_needed"], i["role"],
+            [i["patient_id"], i["name"], i["program"], i.get("service_status", i["status"]),
+             i.get("service_minutes", i["minutes"])["counted"], i["minutes_needed"], i["role"],
              codes_text([(c["code"], c["units"]) for c in i["next"]["codes"]]),
              f"{i['adds']:.2f}", i["days_left"]]
             for i in self.items()

@@ -93,6 +93,16 @@ class ServiceMonth(TypedDict):
     note: NotRequired[str]  # a policy the verdict rests on, in words (A12: ccm's, not CMS's)
 
 
+class NotAssessed(TypedDict):
+    """A15, A10: minutes of a service ccm reports and never bills, and why."""
+
+    service: str
+    minutes: int
+    reason: str
+    codes_not_assessed: list[str]  # the codes it would take (`codes` is `{code, units}`)
+    rule: str
+
+
 class PatientMonth(TypedDict):
     """One patient's month as `check` judges it (contract 3); every command that shows a
     patient-month uses these fields."""
@@ -114,7 +124,7 @@ class PatientMonth(TypedDict):
     services: NotRequired[list[ServiceMonth]]
     total_amount: NotRequired[float]
     patient_share: NotRequired[float]
-    not_assessed: NotRequired[list[dict[str, Any]]]
+    not_assessed: NotRequired[list[NotAssessed]]
 
 
 class Summary(TypedDict):
@@ -156,6 +166,8 @@ class WorklistPatient(TypedDict):
     days_left: int
     service: NotRequired[str]  # a line for another service (A16): which, and what else it needs
     needs: NotRequired[Any]
+    service_status: NotRequired[str]  # that service's own (`status`: the patient-month's)
+    service_minutes: NotRequired[ServiceMinutes]  # its minutes (`minutes`: the program's)
 
 
 class WorklistSummary(TypedDict):
