@@ -40,6 +40,7 @@ def clinic_outputs(cli, root) -> list[tuple[str, object]]:
         ("rules CODE", run_json(cli, *d, "rules", "99491")),
         ("rules CODE", run_json(cli, *d, "rules", "G0557")),
         ("rules CODE", run_json(cli, *d, "rules", "99484")),  # another service's page (A11)
+        *(("rules CODE", run_json(cli, *d, "rules", c)) for c in ("G0570", "99458", "G0568")),
     ]
     valid = [p["patient_id"] for p in out[3][1]["patients"]]
     out.append(("check", run_json(cli, *d, "check", "--month", "2026-11", *valid[-2:])))
@@ -57,6 +58,8 @@ def writing_outputs(cli, root, pid: str) -> list[tuple[str, object]]:
     logged = run_json(cli, *d, "log", pid, "7", "--staff", "rn.json", "--note", "=1+1")
     out.append(("log", logged))
     out.append(("void", run_json(cli, *d, "void", logged["entry"]["id"], "--reason", "test")))
+    out.append(("log", run_json(cli, *d, "log", pid, "20", "--service", "bhi", "--staff", "rn")))
+    out.append(("explain", run_json(cli, *d, "explain", pid)))  # with the bhi minutes (A16)
     out.append(("start", run_json(cli, *d, "start", pid, "--staff", "rn.json")))
     out.append(("status", run_json(cli, *d, "status")))
     return out
@@ -262,3 +265,38 @@ def test_schema_is_built_from_the_definitions_the_output_uses():
     assert returns(practice_month.MonthReport.as_dict) is json_shapes.CheckOutput
     assert returns(check_views.Worklist.as_dict) is json_shapes.WorklistOutput
     assert returns(check_views.Explanation.as_dict) is json_shapes.ExplainOutput
+
+
+def _undeclared(node, schema: dict, root: dict, path: tuple = ()) -> list[str]:
+    """Keys of `node` that its schema does not name, at any depth (a `dict[str, X]` names none:
+    its keys are data)."""
+    while "$ref" in schema:
+        schema = root["$defs"][schema["$ref"].rsplit("/", 1)[-1]]
+    for option in schema.get("anyOf", ()):
+        if jsonschema.Draft202012Validator(option | {"$defs": root.get("$defs", {})}).is_valid(
+            node
+        ):
+            return _undeclared(node, option, root, path)
+    out = []
+    if isinstance(node, dict) and "properties" in schema:
+        for key, value in node.items():
+            if key not in schema["properties"]:
+                out.append(".".join(map(str, (*path, key))))
+            else:
+                out += _undeclared(value, schema["properties"][key], root, (*path, key))
+    elif isinstance(node, dict) and isinstance(schema.get("additionalProperties"), dict):
+        for key, value in node.items():
+            out += _undeclared(value, schema["additionalProperties"], root, (*path, key))
+    elif isinstance(node, list) and isinstance(schema.get("items"), dict):
+        for i, value in enumerate(node):
+            out += _undeclared(value, schema["items"], root, (*path, i))
+    return out
+
+
+def test_every_field_ccm_writes_is_in_its_schema(every_output, schemas):
+    """Readers may meet fields added later, but ccm's own output names none its schema lacks:
+    a field one command adds to a shared object is described where that object is."""
+    missing = set()
+    for name, doc in every_output:
+        missing |= {f"{name}: {p}" for p in _undeclared(doc, schemas[name], schemas[name])}
+    assert sorted(missing) == [], sorted(missing)

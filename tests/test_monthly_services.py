@@ -227,7 +227,7 @@ def test_cocm_minutes_are_reported_not_billed_and_warned_beside_bhi(month):
     assert "cocm_minutes_logged" in warned(service(p, "bhi"))
     assert p["not_assessed"] == [{"service": "cocm", "minutes": 40,
                                   "reason": "needs_cocm_team_registry_and_episode_month",
-                                  "codes_not_billed": ["99492", "99493", "99494", "G2214"],
+                                  "codes_not_assessed": ["99492", "99493", "99494", "G2214"],
                                   "rule": "A15, F-41..F-46"}]  # fmt: skip
 
 
@@ -275,7 +275,7 @@ def test_n9_rpm_and_rtm_in_one_month(month):
     p = m.check()
     assert rules(service(p, "rpm")) == ["rtm_same_month"]
     assert [s["service"] for s in p["services"]] == ["rpm"]
-    assert {"service": "rtm", "minutes": 15, "reason": "bill_rtm_off", "codes_not_billed": [],
+    assert {"service": "rtm", "minutes": 15, "reason": "bill_rtm_off", "codes_not_assessed": [],
             "rule": "A14"} in p["not_assessed"]  # fmt: skip
     p = m.settings("bill_rtm: true\n").check()
     assert rules(service(p, "rpm")) == ["rtm_same_month"]
@@ -349,12 +349,12 @@ def test_n12_g0568_g0569_are_listed_not_assessed_and_never_billed(month):
     p = month("2026-02").patient("apcm").log(3, 5).log(4, 80, "cocm").log(5, 30, "tcm").check()
     assert p["services"] == [] and p["total_amount"] == 53.78
     cocm = [n for n in p["not_assessed"] if n["service"] == "cocm"]
-    assert [n["codes_not_billed"] for n in cocm] == [
+    assert [n["codes_not_assessed"] for n in cocm] == [
         ["99492", "99493", "99494", "G2214"],
         ["G0568", "G0569"],
     ]
     assert {"service": "tcm", "minutes": 30, "reason": "not_time_based",
-            "codes_not_billed": ["99495", "99496"], "rule": "A15, A10"} in p["not_assessed"]  # fmt: skip
+            "codes_not_assessed": ["99495", "99496"], "rule": "A15, A10"} in p["not_assessed"]  # fmt: skip
 
 
 # --- A16: the patient-month's totals ------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""Tables a person can read at 80, 100 and 160 columns (and `--wide`): golden renderings.
+"""Tables a person can read at 60, 80, 100, 120 and 160 columns (and `--wide`): golden renderings.
 
 Each table command runs on the example clinic with the clock at 2026-11-27 10:00 in Chicago
 (SCENARIOS.md's "today") and `COLUMNS` set, which draws through a Rich console of that width;
@@ -20,7 +20,7 @@ from ccmcli.models import months
 
 GOLDEN = Path(__file__).parent / "golden"
 NOW = "2026-11-27T10:00:00-06:00"
-WIDTHS = (80, 100, 160)
+WIDTHS = (60, 80, 100, 120, 160)
 
 # name: the command's words after `ccm -d CLINIC`.
 COMMANDS = {

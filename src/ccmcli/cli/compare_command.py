@@ -79,5 +79,14 @@ def _table(result, wide: bool = False) -> None:
     first, last = result.months[0], result.months[-1]
     span = str(last) if first == last else f"{first} to {last}, {len(result.months)} months"
     print_table(["patient", "name", "enrolled", "ccm", "pcm", "apcm", "blocked by"], rows,
-                title=f"compare {span} (* pays most)", keep=("patient", "enrolled"),
-                wide=wide)  # fmt: skip
+                title=f"compare {span} (* pays most)", spec=_spec(), wide=wide)  # fmt: skip
+
+
+def _spec():
+    """What gives way on a narrow terminal: the blockers (`--wide` shows them), then names are
+    shortened; the amounts of every program stay, they are what the table compares."""
+    from ccmcli.cli.tables import SHORTEN_TEXT, Column, Drop, TableSpec
+
+    money = [Column(p, justify="left") for p in ("ccm", "pcm", "apcm")]
+    return TableSpec((Column("patient"), Column("name", kind="text"), Column("enrolled"), *money,
+                      Column("blocked by", kind="wrap")), (Drop("blocked by"), SHORTEN_TEXT))  # fmt: skip

@@ -232,7 +232,7 @@ def entries_table(listing, wide: bool = False, patient: str | None = None) -> No
 PATIENTS = TableSpec(
     (Column("patient"), Column("name", kind="text"), Column("program"),
      Column("conditions"), Column("consent"), Column("care plan", key="care_plan")),
-    (SHORTEN_TEXT, Drop("program"), Drop("care plan")),
+    (SHORTEN_TEXT, Drop("program")),  # then conditions fold at spaces: every date stays
 )  # fmt: skip
 
 

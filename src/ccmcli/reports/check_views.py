@@ -91,20 +91,20 @@ class Worklist:
 
     def items(self) -> "list[WorklistPatient]":
         """Each patient as `check` words it (contract 2), with `next` and what it would add; a
-        service's line (A16) names the service and what else it needs."""
+        service's line (A16) names the service, its own status and minutes, and what else it
+        needs, while `status` and `minutes` stay the patient-month's, as everywhere."""
         out = []
         for j, step in zip(self.judgements, self.steps, strict=True):
+            month = j.judgement if isinstance(j, ServiceWork) else j
             item = {"patient_id": j.patient.id, "name": j.patient.name,
-                    "program": j.patient.program, "status": j.status, "minutes": dict(j.minutes),
-                    "minutes_needed": step.minutes_needed, "role": step.role,
-                    "next": step.as_dict(), "adds": _adds(j, step), "days_left": self.days_left}  # fmt: skip
-            if isinstance(j, ServiceWork):  # the patient-month as check gives it, and the service
-                item.update(
-                    service=j.result.service,
-                    service_status=j.result.status,
-                    service_minutes=j.result.counted,
-                    needs=j.needs,
-                )
+                    "program": j.patient.program, "status": month.status,
+                    "minutes": dict(month.minutes), "minutes_needed": step.minutes_needed,
+                    "role": step.role, "next": step.as_dict(), "adds": _adds(j, step),
+                    "days_left": self.days_left}  # fmt: skip
+            if isinstance(j, ServiceWork):
+                item["service"], item["needs"] = j.result.service, j.needs
+                item["service_status"] = j.result.status
+                item["service_minutes"] = j.result.as_dict()["minutes"]
             out.append(item)
         return out
 
@@ -123,9 +123,8 @@ class Worklist:
 
     def rows(self) -> list[list]:
         return [
-            [i["patient_id"], i["name"], i["program"], i["status"],
-             i.get("service_minutes", i["minutes"]["counted"]),
-             i["minutes_needed"], i["role"],
+            [i["patient_id"], i["name"], i["program"], i.get("service_status", i["status"]),
+             i.get("service_minutes", i["minutes"])["counted"], i["minutes_needed"], i["role"],
              codes_text([(c["code"], c["units"]) for c in i["next"]["codes"]]),
              f"{i['adds']:.2f}", i["days_left"]]
             for i in self.items()
@@ -173,8 +172,7 @@ class ServiceWork:
 
     @property
     def status(self) -> str:
-        """The patient-month's status, as check gives it (one object everywhere)."""
-        return self.judgement.status
+        return self.result.status
 
     @property
     def amount(self) -> float:
@@ -186,8 +184,7 @@ class ServiceWork:
 
     @property
     def minutes(self) -> dict:
-        """The patient-month's minutes, as check gives them; the service's are `counted`."""
-        return self.judgement.minutes
+        return {"counted": self.result.counted}
 
     def progress(self, step: NextStep) -> tuple[int, int]:
         return self.result.counted, self.result.counted + step.minutes_needed

@@ -102,7 +102,7 @@ def _services(j: Judgement, services: list[dict]) -> list[str]:
             for f in s[kind]:
                 out.append(f"  {kind[:-1]} {f['rule']}: {f['message']}")
     for n in j.not_assessed:
-        codes = f" ({', '.join(n['codes_not_billed'])})" if n["codes_not_billed"] else ""
+        codes = f" ({', '.join(n['codes_not_assessed'])})" if n["codes_not_assessed"] else ""
         out.append(f"not assessed: {n['service']} {n['minutes']} min{codes}: {n['reason']} "
                    f"[{n['rule']}]")  # fmt: skip
     if j.services:

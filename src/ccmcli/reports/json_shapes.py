@@ -89,6 +89,18 @@ class ServiceMonth(TypedDict):
     blockers: list[RuleFinding]
     warnings: list[RuleFinding]
     next: Next | None
+    provisional: NotRequired[bool]  # A13: a higher tier still reachable before the month ends
+    note: NotRequired[str]  # a policy the verdict rests on, in words (A12: ccm's, not CMS's)
+
+
+class NotAssessed(TypedDict):
+    """A15, A10: minutes of a service ccm reports and never bills, and why."""
+
+    service: str
+    minutes: int
+    reason: str
+    codes_not_assessed: list[str]  # the codes it would take (`codes` is `{code, units}`)
+    rule: str
 
 
 class PatientMonth(TypedDict):
@@ -112,7 +124,7 @@ class PatientMonth(TypedDict):
     services: NotRequired[list[ServiceMonth]]
     total_amount: NotRequired[float]
     patient_share: NotRequired[float]
-    not_assessed: NotRequired[list[dict[str, Any]]]
+    not_assessed: NotRequired[list[NotAssessed]]
 
 
 class Summary(TypedDict):
@@ -154,6 +166,8 @@ class WorklistPatient(TypedDict):
     days_left: int
     service: NotRequired[str]  # a line for another service (A16): which, and what else it needs
     needs: NotRequired[Any]
+    service_status: NotRequired[str]  # that service's own (`status`: the patient-month's)
+    service_minutes: NotRequired[ServiceMinutes]  # its minutes (`minutes`: the program's)
 
 
 class WorklistSummary(TypedDict):
@@ -222,6 +236,36 @@ class CarePlan(TypedDict):
     revised: list[Date]
 
 
+class InitiatingVisit(TypedDict):
+    date: Date
+    type: str
+
+
+class ProgramChange(TypedDict):
+    month: str
+    program: Program
+
+
+class ComplexMonth(TypedDict):
+    month: str
+    mdm: str
+    care_plan_revised: NotRequired[Date | None]
+
+
+class BhiEnrollment(TypedDict):
+    """A11: the patient's behavioral health integration block."""
+
+    conditions: list[str]
+    consent: Consent | None
+    care_plan: CarePlan | None
+
+
+class MonitoringEnrollment(TypedDict):
+    """A13, A14: the `rpm:` or `rtm:` block."""
+
+    consent: Consent | None
+
+
 class ListedPatient(TypedDict):
     patient_id: str
     name: str
@@ -243,10 +287,21 @@ class PatientRecord(TypedDict):
     name: str
     birth_date: Date
     mbi: str | None
+    billing_npi: NotRequired[str | None]
     program: Program
+    program_changes: NotRequired[list[ProgramChange]]
+    qmb: NotRequired[bool]
+    principal_condition: NotRequired[str | None]
     conditions: list[Condition]
     consent: Consent | None
+    initiating_visit: NotRequired[InitiatingVisit | None]
     care_plan: CarePlan | None
+    complex_months: NotRequired[list[ComplexMonth]]
+    discharged: NotRequired[Date | None]
+    bhi: NotRequired[BhiEnrollment | None]
+    cocm_months: NotRequired[list[str]]
+    rpm: NotRequired[MonitoringEnrollment | None]
+    rtm: NotRequired[MonitoringEnrollment | None]
 
 
 class PatientShowOutput(PatientMonth):
@@ -278,6 +333,20 @@ class ExplainedEntry(Entry):
     why_not: str | None
 
 
+class CodeWhy(TypedDict):
+    code: str
+    why: str
+
+
+class ServiceExplained(ServiceMonth):
+    """A16 in explain: one other service's verdict with its gates and every entry."""
+
+    code: str  # the code its minutes are judged for (99484, G0570, 99457, ...)
+    gates: list[Gate]
+    entries: list[ExplainedEntry]
+    not_billed: list[CodeWhy]
+
+
 class ExplainOutput(PatientMonth):
     schema: Literal["ccm.explain/1"]
     month: str
@@ -288,6 +357,7 @@ class ExplainOutput(PatientMonth):
     track: Track | None
     entries: list[ExplainedEntry]
     problems: list[Problem]
+    service_details: NotRequired[list[ServiceExplained]]
 
 
 class ProgramTotal(TypedDict):
@@ -518,11 +588,44 @@ class YearAmount(TypedDict):
     rvu_file: str
 
 
+# the code a code is billed with: `as` its base or add-on (a Python keyword, hence this form),
+# `cap` a number or the ccm.yaml setting that holds it (`rpm_addon_cap`)
+GoesWith = TypedDict("GoesWith", {"code": str, "as": str, "cap": int | str})
+
+
+class Requirement(TypedDict):
+    rule: str
+    blocks_when: str
+    source: str
+
+
 class CodePageOutput(TypedDict):
+    """`ccm rules CODE` (contract 11): a program code's page, or another service's (A11-A15)."""
+
     schema: Literal["ccm.rules_code/1"]
     code: str
     rules: str
+    program: str  # the program, or the service whose code it is
+    track: str
+    kind: str  # base | addon | level | short | program_addon | not_billed
+    pays_for: str
+    whose_time: str
+    threshold_minutes: int | None
+    step_minutes: int | None
+    cap: int | str | None
+    goes_with: GoesWith | None
+    requirements: list[Requirement]
+    not_billed_with: list[CodeWhy]
     amounts: list[YearAmount]
+    references: list[str]
+    level: NotRequired[int]  # APCM: the level and when it applies (A8)
+    when: NotRequired[str]
+    complex_month_only: NotRequired[bool]
+    billed: NotRequired[bool]  # another service's code: whether ccm bills it (A15: never)
+    settings: NotRequired[str]
+    policy: NotRequired[str]
+    why_not_billed: NotRequired[str]
+    note: NotRequired[str]  # another year's table stands in
 
 
 # `ccm schema COMMAND`: the command words, the type of its JSON output.

@@ -100,7 +100,7 @@ def judge_services(
 def not_assessed(patient: Patient, month: Month, by: dict[str, list[Entry]],
                  settings: Settings, rules: RuleYear) -> list[dict]:  # fmt: skip
     """A15, A10: minutes of services ccm does not bill, each with its reason and the codes it
-    does not assess; RTM while `bill_rtm` is off (A14)."""
+    does not assess (`codes_not_assessed`: `codes` is `{code, units}` in every output); RTM while `bill_rtm` is off (A14)."""
     out = []
     for service in ("cocm", "rpm", "rtm", "tcm", "other"):
         minutes = sum(e.minutes for e in by.get(service, []))
@@ -108,14 +108,14 @@ def not_assessed(patient: Patient, month: Month, by: dict[str, list[Entry]],
             continue
         if service == "rtm" and not settings.bill_rtm:
             out.append({"service": "rtm", "minutes": minutes, "reason": "bill_rtm_off",
-                        "codes_not_billed": [], "rule": "A14"})  # fmt: skip
+                        "codes_not_assessed": [], "rule": "A14"})  # fmt: skip
         for nb in NOT_BILLED:
             if nb.service != service:
                 continue
             if nb.codes[:1] == ("G0568",) and (patient.program != "apcm" or month.year < 2026):
                 continue  # the APCM CoCM add-ons exist beside APCM, from 2026 (F-02)
             out.append({"service": service, "minutes": minutes, "reason": nb.reason,
-                        "codes_not_billed": list(nb.codes), "rule": nb.rule})  # fmt: skip
+                        "codes_not_assessed": list(nb.codes), "rule": nb.rule})  # fmt: skip
     return out
 
 
