@@ -8,7 +8,6 @@ import contextlib
 import gc
 import os
 import sys
-from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -16,36 +15,13 @@ import typer
 from typer.core import TyperGroup
 
 from ccmcli.cli.completion import log_months
+from ccmcli.cli.output import Format, RowFormat, ViewFormat
 from ccmcli.models.errors import CcmError
 
 ENV_HELP = (
     "Env: CCM_DATA_DIR, CCM_STAFF, CCM_ROLE, CCM_NOW, CCM_CACHE_DIR (code index), CCM_NO_CACHE,"
     " NO_COLOR."
 )
-
-
-class Format(StrEnum):
-    """Every output format; a command's --format offers only those it has (contract 2)."""
-
-    table = "table"
-    json = "json"
-    csv = "csv"
-    xlsx = "xlsx"
-
-
-class ViewFormat(StrEnum):
-    """Commands that show one thing (explain, patient show, close, ...): a view or its JSON."""
-
-    table = "table"
-    json = "json"
-
-
-class RowFormat(StrEnum):
-    """Commands that write one log row (log, void, stop): the row as CSV too."""
-
-    table = "table"
-    json = "json"
-    csv = "csv"
 
 
 class CcmGroup(TyperGroup):

@@ -19,7 +19,7 @@ from ccmcli.cli.app import (
     err,
     fmt,
 )
-from ccmcli.cli.completion import patient_ids, statuses
+from ccmcli.cli.completion import STATUSES, patient_ids, statuses
 from ccmcli.cli.output import (
     delivered,
     destination,
@@ -29,7 +29,6 @@ from ccmcli.cli.output import (
     report_problems,
 )
 
-STATUSES = ("billable", "blocked", "below_threshold", "no_time", "error")
 CHECK_CSV = ["patient_id", "name", "program", "status", "clinical_staff_minutes",
              "practitioner_minutes", "codes", "date_of_service", "amount", "minutes_needed",
              "blockers", "services", "total_amount", "patient_share", "next_codes",

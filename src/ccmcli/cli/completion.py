@@ -10,6 +10,9 @@ unreadable folder) completes nothing rather than printing an error into the comm
 import os
 from pathlib import Path
 
+# `ccm check --status` accepts these (contract 3's statuses, and error); check_commands checks them.
+STATUSES = ("billable", "blocked", "below_threshold", "no_time", "error")
+
 
 def _chosen_dir(ctx) -> Path | None:
     """-d after the command, else -d before it; None leaves the choice to find_data_dir."""
@@ -61,8 +64,6 @@ def roles(incomplete: str) -> list[str]:
 
 
 def statuses(incomplete: str) -> list[str]:
-    from ccmcli.cli.check_commands import STATUSES
-
     return _starting(STATUSES, incomplete)
 
 

@@ -7,9 +7,32 @@ import os
 import sys
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from enum import StrEnum
 from pathlib import Path
 
-from ccmcli.cli.app import Format
+
+class Format(StrEnum):
+    """Every output format; a command's --format offers only those it has (contract 2)."""
+
+    table = "table"
+    json = "json"
+    csv = "csv"
+    xlsx = "xlsx"
+
+
+class ViewFormat(StrEnum):
+    """Commands that show one thing (explain, patient show, close, ...): a view or its JSON."""
+
+    table = "table"
+    json = "json"
+
+
+class RowFormat(StrEnum):
+    """Commands that write one log row (log, void, stop): the row as CSV too."""
+
+    table = "table"
+    json = "json"
+    csv = "csv"
 
 
 @dataclass

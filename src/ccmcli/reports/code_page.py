@@ -49,6 +49,8 @@ def code_page(code: str, year: int) -> dict:
         found = find_service_code(code, year)  # A11-A15: the other monthly services' codes
         if found is not None:
             return service_page(code, *found)
+    from ccmcli.reports.rules_view import code_amounts
+
     track, kind, level = _find(code, rules)
     page = {
         "code": code, "rules": str(rules.year), "program": track.program, "track": track.name,
@@ -57,7 +59,7 @@ def code_page(code: str, year: int) -> dict:
         "requirements": [{"rule": g.id, "blocks_when": g.summary, "source": g.rule}
                          for g in rules.gates_for(track.program)],
         "not_billed_with": _excluded(code, track, rules),
-        "amounts": _amounts(code),
+        "amounts": code_amounts(code),
         "references": [f"ccm-rules.md {track.rule}", *(f"{y}: {YEARS[y].source}" for y in sorted(YEARS))],
     }  # fmt: skip
     if note:
@@ -116,14 +118,6 @@ def _excluded(code: str, track: Track, rules: RuleYear) -> list[dict]:
                else "APCM bundles CCM and PCM: one program a patient-month (A8)")  # fmt: skip
         out.append({"code": level.code, "why": why})
     return out
-
-
-def _amounts(code: str) -> list[dict]:
-    """A6/A8: each year's amount with the RVU, the factor and the CMS file it is computed from."""
-    from ccmcli.reports.rules_view import amount_dict
-
-    return [{"year": y, **amount_dict(YEARS[y].amounts[code])}
-            for y in sorted(YEARS) if code in YEARS[y].amounts]  # fmt: skip
 
 
 def page_lines(page: dict) -> list[str]:

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from ccmcli.models.months import now
 from ccmcli.reports.wording import rule_ref, service_ref
-from ccmcli.rules.table import SERVICE_GATES, Amount, RuleYear, rules_for
+from ccmcli.rules.table import SERVICE_GATES, YEARS, Amount, RuleYear, rules_for
 
 # `when`: the threshold in the table's words (`>= 20`, `each +20`, `>= 2 cond, qmb`, `5-19`)
 if TYPE_CHECKING:
@@ -26,6 +26,13 @@ def references(text: str) -> list[str]:
 def amount_dict(a: Amount) -> dict:
     return {"amount": a.dollars, "rvu": float(a.rvu),
             "conversion_factor": float(a.conversion_factor), "rvu_file": a.file}  # fmt: skip
+
+
+def code_amounts(code: str) -> list[dict]:
+    """A6/A8: each year's amount with the RVU, the factor and the CMS file it is computed from;
+    a code's page shows them (code_page.py for the program codes, service_page.py for the rest)."""
+    return [{"year": y, **amount_dict(YEARS[y].amounts[code])}
+            for y in sorted(YEARS) if code in YEARS[y].amounts]  # fmt: skip
 
 
 def rules_dict(year: int | None) -> "RulesOutput":

@@ -76,7 +76,7 @@ def service_page(code: str, rules: RuleYear, note: str | None, found) -> dict:
 
 
 def _timed_page(code: str, rules: RuleYear, r: ServiceRule) -> dict:
-    from ccmcli.reports.code_page import _amounts
+    from ccmcli.reports.rules_view import code_amounts
 
     if code == r.short_code:
         kind, threshold, step, cap = "short", r.short_minutes, None, 1
@@ -119,13 +119,13 @@ def _timed_page(code: str, rules: RuleYear, r: ServiceRule) -> dict:
         "settings": SETTING_WORDS[r.service],
         "requirements": _gates(r.service),
         "not_billed_with": excluded,
-        "amounts": _amounts(code),
+        "amounts": code_amounts(code),
         "references": [f"ccm-rules.md {r.rule}", *(f"{y}: {YEARS[y].source}" for y in sorted(YEARS))],
     }  # fmt: skip
 
 
 def _addon_page(code: str, rules: RuleYear, a: AddonRule) -> dict:
-    from ccmcli.reports.code_page import _amounts
+    from ccmcli.reports.rules_view import code_amounts
 
     return {
         "code": code, "rules": str(rules.year), "program": a.program, "track": "add-on",
@@ -141,7 +141,7 @@ def _addon_page(code: str, rules: RuleYear, a: AddonRule) -> dict:
         "requirements": _gates("bhi"),
         "not_billed_with": [{"code": "99484", "why": "the standalone code it mirrors (F-08)"},
                             {"code": "99492-99494, G2214", "why": "CoCM the same month (F-08)"}],
-        "amounts": _amounts(code),
+        "amounts": code_amounts(code),
         "references": [f"ccm-rules.md {a.rule}", *(f"{y}: {YEARS[y].source}" for y in sorted(YEARS))],
     }  # fmt: skip
 
