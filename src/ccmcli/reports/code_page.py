@@ -142,14 +142,6 @@ def page_lines(page: dict) -> list[str]:
                 f"Goes with: base {g['code']}, billed the same month."]  # fmt: skip
     if page.get("complex_month_only"):
         out.append("Only in a month listed in complex_months (moderate or high MDM; E-03).")
-    out += ["", "Blocked when (rule ids):"]
-    out += [f"  {r['rule']}: {r['blocks_when']} [{r['source']}]" for r in page["requirements"]]
-    out += ["", "Not billed with, the same patient-month:"]
-    out += [f"  {x['code']}: {x['why']}" for x in page["not_billed_with"]]
-    out += ["", "Amounts (national non-facility):"]
-    out += [f"  {a['year']}: {a['amount']:.2f} ({a['rvu']:.2f} RVU x {a['conversion_factor']:.4f}, "
-            f"CMS {a['rvu_file']})" for a in page["amounts"]]  # fmt: skip
-    out += ["", "References:"] + [f"  {r}" for r in page["references"]]
-    if page.get("note"):
-        out += ["", f"note: {page['note']}"]
-    return out
+    from ccmcli.reports.rules_view import page_rule_lines
+
+    return out + page_rule_lines(page)

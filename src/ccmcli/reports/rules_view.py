@@ -23,6 +23,22 @@ def references(text: str) -> list[str]:
     return [part.strip() for part in text.split(",") if part.strip()]
 
 
+def page_rule_lines(page: dict) -> list[str]:
+    """The part of a page per code (contract 11) that reads alike for a program's code and another
+    service's: what blocks it, what it is not billed with, its amounts, references and note."""
+    out = ["", "Blocked when (rule ids):"]
+    out += [f"  {r['rule']}: {r['blocks_when']} [{r['source']}]" for r in page["requirements"]]
+    out += ["", "Not billed with, the same patient-month:"]
+    out += [f"  {x['code']}: {x['why']}" for x in page["not_billed_with"]]
+    out += ["", "Amounts (national non-facility):"]
+    out += [f"  {a['year']}: {a['amount']:.2f} ({a['rvu']:.2f} RVU x {a['conversion_factor']:.4f}, "
+            f"CMS {a['rvu_file']})" for a in page["amounts"]]  # fmt: skip
+    out += ["", "References:"] + [f"  {r}" for r in page["references"]]
+    if page.get("note"):
+        out += ["", f"note: {page['note']}"]
+    return out
+
+
 def amount_dict(a: Amount) -> dict:
     return {"amount": a.dollars, "rvu": float(a.rvu),
             "conversion_factor": float(a.conversion_factor), "rvu_file": a.file}  # fmt: skip

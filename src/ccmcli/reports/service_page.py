@@ -175,14 +175,6 @@ def service_page_lines(page: dict) -> list[str]:
         out.append(f"Minutes: {page['policy']}.")
     if g:
         out.append(f"Goes with: {g['as']} {g['code']}.")
-    out += [f"Settings: {page['settings']}.", "", "Blocked when (rule ids):"]
-    out += [f"  {r['rule']}: {r['blocks_when']} [{r['source']}]" for r in page["requirements"]]
-    out += ["", "Not billed with, the same patient-month:"]
-    out += [f"  {x['code']}: {x['why']}" for x in page["not_billed_with"]]
-    out += ["", "Amounts (national non-facility):"]
-    out += [f"  {a['year']}: {a['amount']:.2f} ({a['rvu']:.2f} RVU x {a['conversion_factor']:.4f}, "
-            f"CMS {a['rvu_file']})" for a in page["amounts"]]  # fmt: skip
-    out += ["", "References:"] + [f"  {r}" for r in page["references"]]
-    if page.get("note"):
-        out += ["", f"note: {page['note']}"]
-    return out
+    from ccmcli.reports.rules_view import page_rule_lines
+
+    return [*out, f"Settings: {page['settings']}.", *page_rule_lines(page)]
