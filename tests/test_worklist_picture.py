@@ -5,15 +5,12 @@ The picture the README shows (docs/worklist.png) is made here: set CCM_UPDATE_SC
 rewrite it; a normal run writes it to a temporary folder.
 """
 
-import fcntl
 import os
-import pty
 import re
 import struct
-import subprocess
-import termios
 from pathlib import Path
 
+import helpers
 from browser import browser_page, needs_browser
 from helpers import CCM
 
@@ -24,26 +21,11 @@ COLUMNS, ROWS = 100, 40
 
 
 def run_on_a_terminal(args: list[str]) -> str:
-    """What `args` print on a terminal of COLUMNS x ROWS: the bytes a terminal would draw."""
-    leader, follower = pty.openpty()
-    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", ROWS, COLUMNS, 0, 0))
-    env = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "COLUMNS", "LINES")}
+    """What `args` print on a terminal of COLUMNS x ROWS, colour on: the bytes a terminal draws."""
+    env = {k: v for k, v in os.environ.items() if k != "NO_COLOR"}
     env.update(TERM="xterm-256color", CCM_NOW=NOW)
-    proc = subprocess.Popen(args, stdin=follower, stdout=follower, stderr=subprocess.DEVNULL,
-                            env=env, close_fds=True)  # fmt: skip
-    os.close(follower)
-    chunks = []
-    while True:
-        try:
-            chunk = os.read(leader, 65536)
-        except OSError:  # the child closed the terminal
-            break
-        if not chunk:
-            break
-        chunks.append(chunk)
-    proc.wait(timeout=60)
-    os.close(leader)
-    return b"".join(chunks).decode("utf-8").replace("\r\n", "\n")
+    screen, _ = helpers.run_on_a_terminal(args, COLUMNS, ROWS, env)
+    return screen
 
 
 def test_worklist_on_a_terminal(clinic, tmp_path):
