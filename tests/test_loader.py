@@ -235,3 +235,22 @@ def test_a_kept_reused_id_answer_follows_an_edit_of_an_earlier_month(cli, clinic
         f.write(october.replace(",2026-10-", ",2026-09-", 1) + "\n")
     after = json.loads(cli(*args).stdout)
     assert [p for p in after["problems"] if "already used" in p["message"]]
+
+
+def test_entry_warnings_follow_the_reading_of_the_month(clinic: Path) -> None:
+    """Practice.entry_warnings is worked out once per reading: a month read again (as `ccm log`
+    reads it under its lock, with the new row) gives the new row's warnings, never the old ones."""
+    oct_ = Month.parse("2026-10")
+    practice = load(DataDir(clinic), [oct_])
+    before = practice.entry_warnings(oct_)
+    assert practice.entry_warnings(oct_) is before  # worked out once
+    log = clinic / "logs" / "2026-10.csv"
+    width = log.read_text().splitlines()[0].count(",")
+    row = ["E20261031-9999", "P0001", "2026-10-31", "500", "clinical_staff", "rn1", "x", "", "",
+           "", "2026-10-31T10:00:00-05:00", ""][: width + 1]  # fmt: skip
+    with log.open("a") as f:
+        f.write(",".join(row + [""] * (width + 1 - len(row))) + "\n")
+    practice.read_month(oct_, again=True)
+    after = practice.entry_warnings(oct_)
+    assert "long_entry" not in {w.rule for w in before.get("P0001", [])}
+    assert "long_entry" in {w.rule for w in after["P0001"]}

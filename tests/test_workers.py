@@ -143,65 +143,61 @@ def test_few_files_are_parsed_here(monkeypatch):
     assert workers.worker_count(workers.MIN_FILES - 1) == 0
 
 
-@pytest.mark.parametrize("worker", ["reads", "dies", "lists other files"])
+@pytest.mark.parametrize("worker", ["parses", "dies", "lists other files"])
 def test_the_month_read_beside_the_patients_is_the_month_read_after(
     generated, cli, monkeypatch, worker
 ):
-    """`check` reads its month's log in the first worker (load's `ahead`); a worker that
-    fails, or saw other patient files than this process, is not believed: the log is read here."""
+    """`check` reads its month's log here while a worker parses patient files (load's `ahead`);
+    that reading is used only when the files it was checked against are the files parsed, and a
+    worker that dies changes nothing but who parses its chunks."""
     monkeypatch.setenv(cache.ENV_OFF, "1")
     args = ("check", "-d", generated, "--format", "json", "--month", "2026-10")
     force_workers(monkeypatch, 0)
     serial = cli(*args)
-    parent, read_logs, stems = os.getpid(), loader._read_logs, record_files.patient_stems
-    ran = []
+    parent, stems, parse = os.getpid(), record_files.patient_stems, record_files._patient_file
+    read_early = []
+    real_read_logs = loader._read_logs
 
-    def in_worker(data, months):
-        if worker == "dies" and os.getpid() != parent:
+    def read_logs(*args):
+        read_early.append(os.getpid() == parent)
+        return real_read_logs(*args)
+
+    def dying(*args):
+        if os.getpid() != parent:
             os._exit(3)
-        ran.append(months)  # seen here only when it ran here
-        return read_logs(data, months)
+        return parse(*args)
 
-    monkeypatch.setattr(loader, "_read_logs", in_worker)
+    monkeypatch.setattr(loader, "_read_logs", read_logs)
+    if worker == "dies":
+        monkeypatch.setattr(record_files, "_patient_file", dying)
     if worker == "lists other files":
         monkeypatch.setattr(record_files, "patient_stems", lambda data: [*stems(data), "P7777"])
     taken = []
+    real_read_month = loader._read_month
 
-    def read_ahead(practice, month):
-        log = unpack(practice, month)
-        taken.append(log is not None)
-        return log
+    def read_month(practice, month):
+        taken.append(month in practice.ahead)
+        return real_read_month(practice, month)
 
-    monkeypatch.setattr(loader, "_log_read_ahead", read_ahead)
+    monkeypatch.setattr(loader, "_read_month", read_month)
     force_workers(monkeypatch, 1)
     parallel = cli(*args)
-    assert ran == []  # it ran in the worker, never here
+    assert read_early == [True]  # read in this process, once, while the worker parsed
     assert parallel.exit_code == serial.exit_code and parallel.stdout == serial.stdout
-    assert taken == [worker == "reads"]  # the worker's reading is used only when trusted
+    assert taken == [worker != "lists other files"]  # used only for the files parsed
     assert "is already used at logs/2026-09.csv:2" in parallel.stdout
 
 
-unpack = loader._log_read_ahead
-
-
-def test_a_side_job_runs_in_a_worker_and_its_result_is_kept():
-    parent = os.getpid()
-    with workers.alongside(lambda: ("ran in", os.getpid() != parent)) as job:
+def test_a_side_job_runs_here_while_workers_parse():
+    parent, seen = os.getpid(), []
+    with workers.alongside(lambda: ("ran in", os.getpid() == parent)) as job:
         assert workers.parse_many(list(range(100)), str, 1) == [str(i) for i in range(100)]
-        job.wait()
-    assert job.done and job.result == ("ran in", True)
+        assert workers.parse_many(list(range(100)), str, 1) == [str(i) for i in range(100)]
+        seen.append(job.result)
+    assert job.done and seen == [("ran in", True)]
 
 
-def test_a_side_job_not_waited_for_is_stopped_at_the_end_of_its_block():
-    never, keep_open = os.pipe()  # nothing is ever written: the job waits forever
-    try:
-        with workers.alongside(lambda: os.read(never, 1)) as job:
-            assert workers.parse_many(list(range(64)), str, 1) == [str(i) for i in range(64)]
-            assert job.worker is not None  # this process took every chunk, the worker waits
-            pid = job.worker[0]
-        assert job.worker is None and not job.done
-        with pytest.raises(ChildProcessError):
-            os.waitpid(pid, os.WNOHANG)  # stopped and reaped
-    finally:
-        os.close(never)
-        os.close(keep_open)
+def test_a_side_job_does_not_run_without_workers():
+    with workers.alongside(lambda: "ran") as job:
+        assert workers.parse_many(list(range(10)), str, 0) == [str(i) for i in range(10)]
+    assert not job.done and job.result is None

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from ccmcli.models.errors import CcmError
-from ccmcli.models.findings import Problem, has_errors, sort_key
+from ccmcli.models.findings import Finding, Problem, has_errors, sort_key
 from ccmcli.models.months import Month
 from ccmcli.store import entry_ids, layout, logcache, record_files, regular_files, timelog
 from ccmcli.store.datadir import DataDir
@@ -41,10 +41,11 @@ class Practice:
     # ccm.yaml's and every patient file's signature as read, when all were (PatientSet's)
     signatures: dict[str, tuple | None] = field(default_factory=dict)
     read_at_ns: int = 0
-    # month logs a worker read while the patient files were parsed (_read_ahead), not yet taken,
-    # and the entry ids of the months before them, read here meanwhile
-    ahead: dict[str, list] = field(default_factory=dict, repr=False)
+    # month logs read while workers parsed the patient files (_read_ahead), not yet taken, and
+    # the entry ids of the months before them
+    ahead: dict[Month, timelog.MonthLog] = field(default_factory=dict, repr=False)
     ids_before: dict[Month, set[str]] = field(default_factory=dict, repr=False)
+    warnings: dict[Month, dict[str, list[Finding]]] = field(default_factory=dict, repr=False)
 
     @property
     def has_errors(self) -> bool:
@@ -88,6 +89,14 @@ class Practice:
             self.problems.sort(key=sort_key)
         return self.logs[month]
 
+    def entry_warnings(self, month: Month) -> dict[str, list[Finding]]:
+        """The warnings the month's rows give each patient (rules/entry_checks, contract 3),
+        worked out once per reading of the month."""
+        found = self.warnings.get(month)
+        if found is None:
+            found = self.warnings[month] = _entry_warnings(self.read_month(month), self.settings)
+        return found
+
     def month_problems(self, month: Month) -> list[Problem]:
         """Problems of the files a month's judgement reads: settings, patients, that month's log."""
         other_logs = {log.file for m, log in self.logs.items() if m != month}
@@ -110,7 +119,7 @@ def load(
     folders' stray files too (`ccm validate`). `code_check`: condition codes against ICD-10-CM,
     loaded lazily and only when some condition is read. `ahead`: months as a MONTH option names
     them (None: this month) that the command will read once it has the practice (`check` picks
-    its month by the practice's time zone): a worker parsing patient files reads them meanwhile.
+    its month by the practice's time zone): read while workers parse the patient files.
     """
     settings, problems = record_files.load_settings(data)
     if settings is not None and settings.fees:
@@ -124,7 +133,7 @@ def load(
         _read_patients(practice, patient_ids)
         practice.whole = patient_ids is None
         if code_check and practice.patients:
-            _check_codes(practice)  # while a worker may still be reading a month log
+            _check_codes(practice)
         practice.problems += layout.folder_problems(data, every_file)
     wanted = set(months) | (set(layout.log_months(data)) if every_file else set())
     for month in sorted(wanted):
@@ -209,11 +218,11 @@ def _read_month(practice: Practice, month: Month) -> None:
     cannot be read. A command about a few patients checks the rows against the same list of
     patient files as one that read them all, so both read the month alike."""
     data = practice.data
-    log = _log_read_ahead(practice, month)
-    known = practice.known_ids() if practice.whole else record_files.patient_ids_on_file(data)
+    log = practice.ahead.pop(month, None) if practice.whole else None
     if log is None:
-        log = logcache.read_month(data, month, known)
-    log = entry_ids.without_reused_ids(data, month, log, known.__contains__, practice.ids_before)
+        known = practice.known_ids() if practice.whole else record_files.patient_ids_on_file(data)
+        log = _month_log(data, month, known, practice.ids_before)
+        practice.warnings.pop(month, None)  # any were of another reading
     practice.logs[month] = log
     seen = set(practice.problems)  # an unreadable earlier month is each later month's problem
     practice.problems += [p for p in log.problems if p not in seen]
@@ -223,54 +232,56 @@ def _read_month(practice: Practice, month: Month) -> None:
 def _read_ahead(
     practice: Practice, months: Iterable[Month] | None, ahead: tuple[str | None, ...]
 ) -> Iterator[None]:
-    """Offer the months to be judged to the first worker that parses patient files (when there
-    are many to parse, workers.py): it reads their logs while this process parses its share.
-    What it read waits in `practice.ahead` for _read_month; if no worker ran, nothing does."""
+    """While workers parse a large practice's patient files (workers.py), this process reads the
+    months to be judged, and the entry ids of the months before them, which their rows must not
+    use again; then it takes its share of the files. What it read waits in `practice.ahead`
+    for _read_month. Without workers nothing is read early: the months are read after the
+    patients, as for any command."""
     wanted = set(months) if months is not None else set()
     if months is not None:
         for text in ahead:
             with contextlib.suppress(CcmError):  # the command says so itself, after loading
                 wanted.add(practice.month(text))
     data = practice.data
-    wanted = {m for m in wanted if not logcache.stored(data, m)}  # a kept read: cheap here
+    wanted = {m for m in wanted if not logcache.stored(data, m)}  # a kept read: cheap later
     if not wanted:
         yield
         return
     from ccmcli import workers
 
-    def ids_before() -> dict:
-        """The ids of the months before, which the month's rows must not use again (reused_ids):
-        read here while the worker reads the month, its part is that much shorter."""
-        months = [m for m in layout.log_months(data) if m < max(wanted)]
-        return {m: set(ids) for m in months if (ids := entry_ids.row_ids(data, m)) is not None}
-
-    with workers.alongside(lambda: _read_logs(data, sorted(wanted)), ids_before) as job:
+    settings = practice.settings
+    with workers.alongside(lambda: _read_logs(data, sorted(wanted), settings)) as job:
         yield
-        job.wait()
-    practice.ids_before = job.here_result or {}  # type: ignore[assignment]
     if job.done:
-        import marshal
-
-        stems, logs = marshal.loads(job.result)  # type: ignore[arg-type]
-        if set(stems) == practice.known_ids():  # the same files: the same reading as here
-            practice.ahead = logs
-
-
-def _read_logs(data: DataDir, months: list[Month]) -> bytes:
-    """In a worker: the months' logs as logcache reads them for the whole practice (entry ids
-    used before are set aside by _read_month), packed, with the patient ids they were checked
-    against."""
-    import marshal
-
-    stems = record_files.patient_stems(data)
-    known = set(stems)
-    logs = {str(m): logcache.pack(logcache.read_month(data, m, known)) for m in months}
-    return marshal.dumps([stems, logs])
+        stems, logs, ids_before, warnings = job.result  # type: ignore[misc]
+        practice.ids_before = ids_before
+        if stems == practice.known_ids():  # the same files: the same reading as after
+            practice.ahead, practice.warnings = logs, warnings
 
 
-def _log_read_ahead(practice: Practice, month: Month) -> timelog.MonthLog | None:
-    packed = practice.ahead.pop(str(month), None)
-    return logcache.unpack(month, packed) if packed is not None and practice.whole else None
+def _read_logs(data: DataDir, months: list[Month], settings: Settings) -> tuple:
+    """The months' logs as _read_month reads them for the whole practice, with their rows'
+    warnings; the patient ids they were checked against (from the files' names: the files are
+    being parsed meanwhile), and the ids of every earlier month."""
+    known = set(record_files.patient_stems(data))
+    earlier = [m for m in layout.log_months(data) if m < months[-1]]
+    ids = {m: set(ids) for m in earlier if (ids := entry_ids.row_ids(data, m)) is not None}
+    logs = {m: _month_log(data, m, known, ids) for m in months}
+    return known, logs, ids, {m: _entry_warnings(log, settings) for m, log in logs.items()}
+
+
+def _month_log(data: DataDir, month: Month, known: set[str], ids_before: dict) -> timelog.MonthLog:
+    """The month's rows checked against the patient files `known`, and the entry ids of the
+    months before (entry_ids: a row using one is in error, and a void row in error voids
+    nothing)."""
+    log = logcache.read_month(data, month, known)
+    return entry_ids.without_reused_ids(data, month, log, known.__contains__, ids_before)
+
+
+def _entry_warnings(log: timelog.MonthLog, settings: Settings) -> dict[str, list[Finding]]:
+    from ccmcli.rules.entry_checks import entry_warnings
+
+    return entry_warnings(log.entries, settings.warn_minutes_per_day)
 
 
 def _ledger_problems(data: DataDir) -> list[Problem]:

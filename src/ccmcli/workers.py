@@ -51,48 +51,30 @@ def chunks(n: int, least: int | None = None) -> list[tuple[int, int]]:
 
 @dataclass
 class SideJob:
-    """Other work for the first worker of the next parse_many with workers (`alongside`): it
-    does it first, then takes chunks like the others. After `wait`, `result` is what `run`
-    returned, when it ran and its worker finished well; else `done` stays False and the caller
-    does the work itself. When this process took every chunk, parse_many returns without
-    waiting for that worker, which goes on with `run` until `wait` (or the block's end)."""
+    """Work for this process while the workers of the next parse_many start on the chunks
+    (`alongside`): afterwards `result` is what `run` returned and `done` is True. It runs only
+    when workers were forked; without them nothing is gained by doing it early, and the caller
+    does the work itself when it needs it."""
 
     run: Callable[[], object]
-    here: Callable[[], object] | None = None  # done by this process meanwhile, before its chunks
     taken: bool = False
     done: bool = False
     result: object = None
-    here_result: object = None
-    worker: tuple[int, int] | None = None  # (pid, pipe) of a worker still at it
-
-    def wait(self) -> None:
-        """Collect the worker still at `run`, if any."""
-        if self.worker is not None:
-            pid, fd = self.worker
-            self.worker = None
-            got = _collect(pid, fd)
-            if got is not None:
-                self.result, self.done = got[0], True
 
 
 _SIDE_JOBS: list[SideJob] = []
 
 
 @contextmanager
-def alongside(
-    run: Callable[[], object], here: Callable[[], object] | None = None
-) -> Iterator[SideJob]:
-    """Offer `run` to the workers of the next parse_many within this block; if one takes it,
-    this process does `here` meanwhile (its `here_result`), then its share of the chunks."""
-    job = SideJob(run, here)
+def alongside(run: Callable[[], object]) -> Iterator[SideJob]:
+    """Offer `run` to the next parse_many within this block: if it forks workers, this process
+    does `run` while they parse, then its share of the chunks (the queue evens out the rest)."""
+    job = SideJob(run)
     _SIDE_JOBS.append(job)
     try:
         yield job
     finally:
         _SIDE_JOBS.remove(job)
-        if job.worker is not None:  # not waited for (an error on the way): stop it
-            _stop(*job.worker)
-            job.worker = None
 
 
 def parse_many(
@@ -106,16 +88,15 @@ def parse_many(
     if n < 1 or not items:
         return [parse(item) for item in items]
     job = next((j for j in _SIDE_JOBS if not j.taken), None)
-    if job is not None:
-        job.taken = True
     spans = chunks(len(items), chunk)
     queue = _queue(len(spans))
     try:
-        with _forked(n, lambda: _take(queue, items, spans, parse), job) as receive:
-            if job is not None and job.here is not None:
-                job.here_result = job.here()
+        with _forked(n, lambda: _take(queue, items, spans, parse)) as receive:
+            if job is not None:
+                job.taken = True
+                job.result, job.done = job.run(), True
             done = _take(queue, items, spans, parse)
-            for answers in receive(every=len(done) < len(spans)):
+            for answers in receive():
                 done.update(answers or {})
     finally:
         os.close(queue)
@@ -149,31 +130,18 @@ def _take(queue: int, items: Sequence[T], spans: list, parse: Callable[[T], R]) 
 
 
 @contextmanager
-def _forked(workers: int, work: Callable[[], dict], job: SideJob | None = None):
-    """Fork `workers` workers doing `work` (the first runs `job` before); yields a function that
-    returns each worker's answers in turn (None for a worker that failed). Workers still running
-    on the way out are stopped."""
+def _forked(workers: int, work: Callable[[], dict]):
+    """Fork `workers` workers doing `work`; yields a function that returns each worker's answers
+    in turn (None for a worker that failed). Workers still running on the way out are stopped."""
     running: dict[int, int] = {}  # pid -> read end of its pipe, until reaped
     try:
-        for i in range(workers):
-            pid, fd = _fork(work, job if i == 0 else None)
+        for _ in range(workers):
+            pid, fd = _fork(work)
             running[pid] = fd
 
-        def receive(every: bool = True) -> Iterator[dict | None]:
-            """Each worker's answers; without `every` (no worker holds a chunk) the side job's
-            worker is left at work, handed to the job for its `wait`."""
-            for i, pid in enumerate(list(running)):
-                if i == 0 and job is not None and not every:
-                    job.worker = (pid, running.pop(pid))
-                    continue
-                got = _collect(pid, running.pop(pid))
-                if got is None:
-                    yield None
-                    continue
-                side, answers = got
-                if i == 0 and job is not None:
-                    job.result, job.done = side, True
-                yield answers
+        def receive() -> Iterator[dict | None]:
+            for pid in list(running):
+                yield _collect(pid, running.pop(pid))
 
         yield receive
     finally:
@@ -181,15 +149,14 @@ def _forked(workers: int, work: Callable[[], dict], job: SideJob | None = None):
             _stop(pid, fd)
 
 
-def _fork(work: Callable[[], dict], job: SideJob | None) -> tuple[int, int]:
+def _fork(work: Callable[[], dict]) -> tuple[int, int]:
     read, write = os.pipe()
     pid = os.fork()
     if pid == 0:  # the worker: work, send, and leave without running any of the parent's exits
         code = 1
         try:
             os.close(read)
-            side = job.run() if job is not None else None
-            payload = pickle.dumps((side, work()), pickle.HIGHEST_PROTOCOL)
+            payload = pickle.dumps(work(), pickle.HIGHEST_PROTOCOL)
             with open(write, "wb", closefd=True) as out:
                 out.write(payload)
             code = 0
@@ -199,9 +166,9 @@ def _fork(work: Callable[[], dict], job: SideJob | None) -> tuple[int, int]:
     return pid, read
 
 
-def _collect(pid: int, fd: int) -> tuple[object, dict] | None:
-    """The worker's side job's result and answers, or None when it did not finish well. The
-    worker is reaped and its pipe closed."""
+def _collect(pid: int, fd: int) -> dict | None:
+    """The worker's answers, or None when it did not finish well. The worker is reaped and its
+    pipe closed."""
     try:
         with open(fd, "rb", closefd=True) as source:
             payload = source.read()
@@ -212,10 +179,10 @@ def _collect(pid: int, fd: int) -> tuple[object, dict] | None:
     if not os.WIFEXITED(status) or os.WEXITSTATUS(status) != 0:
         return None
     try:
-        side, answers = pickle.loads(payload)
+        answers = pickle.loads(payload)
     except Exception:
         return None
-    return (side, answers) if isinstance(answers, dict) else None
+    return answers if isinstance(answers, dict) else None
 
 
 def _stop(pid: int, fd: int) -> None:

@@ -20,14 +20,12 @@ if TYPE_CHECKING:
 def month_status(practice: Practice, patient: Patient, month: Month) -> Judgement:
     """The patient's month-to-date judgement from the month's log as the loader read it (for
     `ccm log`, under the append's lock, with the new row)."""
-    from ccmcli.rules.entry_checks import entry_warnings
-
     rules, _ = rules_for(month.year)
     log = practice.read_month(month)
     entries = [e for e in log.entries if e.patient_id == patient.id]
     settings = practice.settings
     provisional = is_provisional(month, settings.timezone)
-    mine = entry_warnings(log.entries, settings.warn_minutes_per_day).get(patient.id)
+    mine = practice.entry_warnings(month).get(patient.id)
     return judge(patient, month, entries, settings, rules, mine, provisional)
 
 

@@ -8,7 +8,6 @@ from ccmcli.models.findings import Problem, has_errors
 from ccmcli.models.months import Month, is_provisional
 from ccmcli.rules.engine import Judgement
 from ccmcli.rules.enrolment import part_of_month
-from ccmcli.rules.entry_checks import entry_warnings
 from ccmcli.rules.judge import judge
 from ccmcli.rules.table import RuleYear, rules_for
 from ccmcli.store import timelog
@@ -199,8 +198,7 @@ def month_inputs(
     by_patient: dict[str, list[timelog.Entry]] = {}
     for e in log.entries:
         by_patient.setdefault(e.patient_id, []).append(e)
-    day_limit = practice.settings.warn_minutes_per_day
-    return report, by_patient, entry_warnings(log.entries, day_limit)
+    return report, by_patient, practice.entry_warnings(month)
 
 
 def file_error(practice: "Practice", pid: str, month: Month, rules: RuleYear) -> Judgement:

@@ -131,22 +131,6 @@ def _shared(columns: list) -> list:
     return columns
 
 
-def pack(log: MonthLog) -> list:
-    """The log as lists marshal can write (its entries as columns), for a forked worker to send
-    it back: pickling a large month's entries one by one costs several times as much."""
-    problems = [[getattr(p, f.name) for f in fields(Problem)] for p in log.problems]
-    prefix = list(log.prefix) if log.prefix else None
-    return [log.file, log.exists, log.columns, problems, _shared(_columns(log.entries)), prefix]
-
-
-def unpack(month: Month, packed: list) -> MonthLog:
-    """The log `pack` made, entries rebuilt one constructor call each."""
-    file, exists, width, problems, columns, prefix = packed
-    log = MonthLog(month, file, _entries(columns), [Problem(*p) for p in problems], exists, width)
-    log.prefix = tuple(prefix) if prefix else None  # type: ignore[assignment]
-    return log
-
-
 def _save(store: tuple, key: str, sig, log: MonthLog, resume, raw: bytes) -> None:
     """The log as columns, its width, and where to resume (a log_parser.Resume, or as saved
     before): the digest of the bytes before it and the bytes from it on (a few: the last
