@@ -270,10 +270,10 @@ def test_one_record_is_read_from_the_cache_and_an_edit_is_seen(clinic, trusting,
 def test_recently_changed_files_are_not_trusted():
     now = 10_000_000_000_000
     old = (100, now - 5 * cache.RACY_NS, now - 5 * cache.RACY_NS, 7)
-    assert cache.trusted(old, now) == old
-    assert cache.trusted((100, now - 1, now - 5 * cache.RACY_NS, 7), now) is None  # mtime
-    assert cache.trusted((100, now - 5 * cache.RACY_NS, now - 1, 7), now) is None  # ctime
-    assert cache.trusted(None, now) is None
+    assert cache.stamp(old, now) == old
+    assert cache.stamp((100, now - 1, now - 5 * cache.RACY_NS, 7), now) is None  # mtime
+    assert cache.stamp((100, now - 5 * cache.RACY_NS, now - 1, 7), now) is None  # ctime
+    assert cache.stamp(None, now) is None
 
 
 def test_a_same_size_edit_right_after_a_check_is_seen(cli, clinic):

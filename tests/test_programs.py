@@ -20,7 +20,7 @@ from ccmcli.rules.engine import as_enrolled_in
 from ccmcli.rules.enrolment import part_of_month
 from ccmcli.rules.judge import judge
 from ccmcli.rules.outcomes import COUNTING_COLUMNS, counted_minutes, program_outcomes
-from ccmcli.rules.table import SERVICE_GATES, YEARS, known_codes, rules_for
+from ccmcli.rules.table import NOT_BILLED, SERVICE_GATES, YEARS, known_codes, rules_for
 from ccmcli.store import log_parser, record_files
 from ccmcli.store.datadir import DataDir
 from ccmcli.store.timelog import OTHER_SERVICES, ROLES, Entry
@@ -275,7 +275,71 @@ def service_page_agrees(page: dict, code: str, year: int) -> None:
         assert tiers - {code} <= excluded  # one tier a month (F-26, F-36)
         assert {a.code for a in table.addons if a.service == service} <= excluded
     assert [x["rule"] for x in page["requirements"]] == [
-        g.id for g in SERVICE_GATES if service in g.programs]  # fmt: skip
+        g.id for g in SERVICE_GATES if service in g.programs and code in (g.codes or [code])]  # fmt: skip
+    blocks = any(x["rule"] == "bh_addon_without_apcm" for x in page["requirements"])
+    assert blocks == (code == "G0570")  # A12: only the add-on, never 99484, needs APCM
+
+
+def table_codes(rules) -> set[str]:
+    """Every code a year's table names: those it bills (amounts) and those ccm reports and never
+    bills (A15)."""
+    return set(rules.amounts) | {c for nb in NOT_BILLED for c in nb.codes}
+
+
+@pytest.mark.parametrize("code", [*known_codes(), *(c for nb in NOT_BILLED for c in nb.codes)])
+@pytest.mark.parametrize("year", sorted(YEARS))
+def test_a_page_names_only_codes_of_the_table_it_reads(code, year):
+    """A page for a year is read from one table (its `rules`): every code it is not billed with is
+    one code, one that table has (G0570 only from 2026; no "RPM/RTM", no "99492-99494")."""
+    page = code_page(code, year)
+    table = YEARS[int(page["rules"])]
+    named = [x["code"] for x in page["not_billed_with"]]
+    assert set(named) <= table_codes(table), named
+    assert len(named) == len(set(named)), named
+
+
+def test_99484_in_2025_is_not_billed_with_g0570_for_g0570_does_not_exist(cli):
+    result = cli("rules", "99484", "--year", "2025")
+    assert result.exit_code == 0, result.stderr
+    assert "G0570" not in result.stdout and "2025" in result.stdout.splitlines()[0]
+    page = json.loads(cli("rules", "99484", "--year", "2026", "-f", "json").stdout)
+    assert [x["code"] for x in page["not_billed_with"]] == [
+        "G0570", "99492", "99493", "99494", "G2214"]  # fmt: skip
+
+
+@pytest.mark.parametrize("year", sorted(YEARS))
+def test_an_add_on_page_names_the_short_code_it_is_never_billed_with(year):
+    """99458 goes with 99457 only, never with 99470 (A13, F-28), and 98981 with 98980, never with
+    98979 (A14): the add-on starts at 40 minutes, the short code stops at 19."""
+    rules = YEARS[year]
+    for r in rules.services:
+        if not r.addon_code:
+            continue
+        addon, short = code_page(r.addon_code, year), code_page(r.short_code, year) if (
+            r.short_code) else None  # fmt: skip
+        assert addon["goes_with"]["code"] == r.base_code
+        named = {x["code"] for x in addon["not_billed_with"]}
+        assert (r.short_code in named) if r.short_code else not named & {"99470", "98979"}
+        if short is not None:
+            assert {r.base_code, r.addon_code} <= {x["code"] for x in short["not_billed_with"]}
+
+
+@pytest.mark.parametrize("year", sorted(YEARS))
+def test_rpm_and_rtm_pages_list_the_other_service_s_codes(cli, year):
+    """F-31: a patient is in RPM or RTM in a month, not both: each page names the other service's
+    codes of that year, in JSON and in words, and no group label."""
+    rules = YEARS[year]
+    codes = {r.service: [c for c in (r.short_code, r.base_code, r.addon_code) if c]
+             for r in rules.services}  # fmt: skip
+    for service, other in (("rpm", "rtm"), ("rtm", "rpm")):
+        for code in codes[service]:
+            page = json.loads(cli("rules", code, "--year", str(year), "-f", "json").stdout)
+            assert page["rules"] == str(year)
+            named = [x["code"] for x in page["not_billed_with"]]
+            assert [c for c in named if c in codes[other]] == codes[other], (code, named)
+            text = cli("rules", code, "--year", str(year)).stdout
+            assert "RPM/RTM" not in text
+            assert all(f"  {c}: a patient is in RPM or RTM" in text for c in codes[other])
 
 
 def test_rules_code_prints_the_page_in_words(cli):

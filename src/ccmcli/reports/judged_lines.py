@@ -6,20 +6,19 @@ used again only when everything it was judged from is unchanged:
 
 - ccm's code and the ICD-10-CM code set (cache.key), the month and whether it is still
   running, ccm.yaml (by signature) and the checks that could not run (practice.notes);
-- the patient's file, by the signature the record cache trusts it by (a file changed in the last
-  seconds is never kept: cache.RACY_NS);
+- the patient's file, by the signature the record cache keeps it under (a file changed in the
+  last seconds is never kept: cache.stamp);
 - the patient's rows of the month: which lines of the log, and which of them are voided, while
-  the log's bytes that held those lines are the same (their SHA-256; a row in the last record,
-  which an append could still change, is never kept: MonthLog.prefix);
+  the log only grew since the bytes that held those lines were read (cache.grown; a row in the
+  last record, which an append could still change, is never kept: MonthLog.prefix);
 - the warnings that the month's rows give the patient (overlaps, duplicates, late entries).
 
 The first four make the month's key; store/cache.py keeps the lines under it (inside the data
-directory, private to its user, skipped when it cannot be written); this module says what a
-patient's line is kept under. Deleting them changes nothing but speed, CCM_NO_CACHE turns them
-off.
+directory, private to its user, skipped when it cannot be written) and says when a signature or
+the log's bytes are what they were; this module says what a patient's line is kept under.
+Deleting them changes nothing but speed, CCM_NO_CACHE turns them off.
 """
 
-import hashlib
 from operator import attrgetter
 from typing import TYPE_CHECKING
 
@@ -42,7 +41,7 @@ if TYPE_CHECKING:
 
 FORMAT = "2"
 _LINE, _VOIDED_BY = attrgetter("line"), attrgetter("voided_by")
-_NOTHING = (0, hashlib.sha256(b"").hexdigest(), 0)  # no bytes known: only rowless patients kept
+_NOTHING = (0, cache.digest(b""), 0)  # no bytes known: only rowless patients kept
 
 
 def line_of(j: "Judgement") -> JudgedLine:
@@ -101,14 +100,14 @@ class Kept:
         self.old_prefix: tuple | None = None
         self.changed = False  # a line was judged and kept anew
         self.patients = practice.data.relative(practice.data.patients_dir) + "/"
-        self.racy_after = practice.read_at_ns - cache.RACY_NS
+        self.read_at_ns = practice.read_at_ns
 
     @classmethod
     def open(cls, practice: "Practice", report: MonthReport) -> "Kept | None":
         """None when caching is off or ccm.yaml changed too recently to be told apart."""
         settings_rel = practice.data.relative(practice.data.settings_path)
         settings_sig = practice.signatures.get(settings_rel)
-        if not cache.enabled() or cache.trusted(settings_sig, practice.read_at_ns) is None:
+        if not cache.enabled() or cache.stamp(settings_sig, practice.read_at_ns) is None:
             return None
         log = report.log
         context = cache.key("judged lines", FORMAT, str(practice.data.root), log.file if log else "",
@@ -131,8 +130,10 @@ class Kept:
 
     def key(self, pid: str, entries: list, warnings: list | None) -> tuple | None:
         """What the patient's judgement reads besides the month's context; None: not to keep."""
-        sig = self.practice.signatures.get(self.patients + pid + ".yaml")
-        if sig is None or max(sig[1], sig[2]) >= self.racy_after:  # cache.trusted, inlined
+        sig = cache.stamp(
+            self.practice.signatures.get(self.patients + pid + ".yaml"), self.read_at_ns
+        )
+        if sig is None:
             return None
         found = repr([w.as_dict() for w in warnings]) if warnings else ""
         return sig, tuple(map(_LINE, entries)), tuple(map(_VOIDED_BY, entries)), found
@@ -163,18 +164,14 @@ class Kept:
 
 def _still_holds(old: tuple, new: tuple, practice: "Practice", report: MonthReport) -> bool:
     """Whether the bytes the kept lines were read from begin the log as read now: the log grew
-    by appends. Both digests are checked on one read of the file, so the bytes compared are the
-    ones this run's rows were read from."""
-    if old[0] == 0:
-        return old[1] == _NOTHING[1]
+    by appends (cache.grown). Both prefixes are checked on one read of the file, so the bytes
+    compared are the ones this run's rows were read from."""
+    if old[0] == 0:  # no bytes known: nothing to read
+        return cache.grown(b"", old[:2])
     if new[0] < old[0] or report.log is None:
         return False
     try:
         raw = regular_files.read_bytes(practice.data.root, practice.data.log_path(report.month))
     except OSError:
         return False
-    h = hashlib.sha256(raw[: old[0]])
-    if h.hexdigest() != old[1]:
-        return False
-    h.update(raw[old[0] : new[0]])
-    return h.hexdigest() == new[1]
+    return cache.grown(raw, old[:2], new[:2])

@@ -5,6 +5,7 @@ Read from the rules table like the program codes' pages (code_page.py); the word
 """
 
 from ccmcli.rules.table import (
+    COCM,
     NOT_BILLED,
     SERVICE_GATES,
     YEARS,
@@ -101,15 +102,6 @@ def _timed_page(code: str, rules: RuleYear, r: ServiceRule) -> dict:
         pays = (f"each further full {r.addon_minutes} minutes beyond the first {r.base_minutes} "
                 f"in the same month of {SERVICE_WORDS[r.service]}")  # fmt: skip
         goes = {"code": r.base_code, "as": "base", "cap": 1}
-    excluded = [{"code": c, "why": "one code of the 10-19 and 20-minute tiers a month (F-26, F-36)"}
-                for c in (r.short_code, r.base_code) if c and c != code and kind != "addon"]  # fmt: skip
-    if r.service == "bhi":
-        excluded += [{"code": "G0570", "why": "the APCM add-on mirroring 99484 (F-08)"},
-                     {"code": "99492-99494, G2214", "why": "CoCM the same month (F-18)"}]  # fmt: skip
-    other = {"rpm": "rtm", "rtm": "rpm"}.get(r.service)
-    if other:
-        excluded.append({"code": "RPM/RTM", "why": "a patient is in RPM or RTM in a month, not "
-                         "both (F-31; rpm_rtm_conflict)"})  # fmt: skip
     return {
         "code": code, "rules": str(rules.year), "program": r.service, "track": "service",
         "kind": kind, "billed": True, "pays_for": pays,
@@ -117,8 +109,8 @@ def _timed_page(code: str, rules: RuleYear, r: ServiceRule) -> dict:
                       f"with service {r.service}, never the program's minutes (A7)",
         "threshold_minutes": threshold, "step_minutes": step, "cap": cap, "goes_with": goes,
         "settings": SETTING_WORDS[r.service],
-        "requirements": _gates(r.service),
-        "not_billed_with": excluded,
+        "requirements": _gates(r.service, code),
+        "not_billed_with": _not_billed_with(code, kind, rules, r),
         "amounts": code_amounts(code),
         "references": [f"ccm-rules.md {r.rule}", *(f"{y}: {YEARS[y].source}" for y in sorted(YEARS))],
     }  # fmt: skip
@@ -138,17 +130,51 @@ def _addon_page(code: str, rules: RuleYear, a: AddonRule) -> dict:
                   f"ccm bills it from {a.minutes_setting} (default 20) countable bhi minutes, "
                   "the 99484 it is valued from; a practice may set it to 1",
         "settings": SETTING_WORDS["bhi"],
-        "requirements": _gates("bhi"),
+        "requirements": _gates("bhi", code),
         "not_billed_with": [{"code": "99484", "why": "the standalone code it mirrors (F-08)"},
-                            {"code": "99492-99494, G2214", "why": "CoCM the same month (F-08)"}],
+                            *_cocm("F-08")],
         "amounts": code_amounts(code),
         "references": [f"ccm-rules.md {a.rule}", *(f"{y}: {YEARS[y].source}" for y in sorted(YEARS))],
     }  # fmt: skip
 
 
-def _gates(service: str) -> list[dict]:
-    return [{"rule": g.id, "blocks_when": g.summary, "source": g.rule}
-            for g in SERVICE_GATES if service in g.programs]  # fmt: skip
+# The add-on goes with the base code only: it starts at base + step minutes, above the short band.
+ADDON_ONLY = {"rpm": "A13, F-28", "rtm": "A14"}
+
+
+def _not_billed_with(code: str, kind: str, rules: RuleYear, r: ServiceRule) -> list[dict]:
+    """Each code, one by one, of the table the page reads (`rules`) that `code` is never billed
+    with in the same patient-month: a code that year does not have is not named."""
+    out = []
+    if kind != "addon":
+        out += [{"code": c, "why": "one code of the 10-19 and 20-minute tiers a month (F-26, F-36)"}
+                for c in (r.short_code, r.base_code) if c and c != code]  # fmt: skip
+    if r.short_code and r.addon_code and kind in ("short", "addon"):
+        why = (f"{r.addon_code} is an add-on to {r.base_code} only, never to {r.short_code}: it "
+               f"starts at {r.base_minutes + r.addon_minutes} minutes, {r.short_code} stops at "
+               f"{r.base_minutes - 1} ({ADDON_ONLY[r.service]})")  # fmt: skip
+        out.append({"code": r.addon_code if kind == "short" else r.short_code, "why": why})
+    if r.service == "bhi":
+        addon = rules.addon_for("bhi", "apcm")  # G0570: 2026 on (A12)
+        if addon is not None:
+            out.append({"code": addon.code, "why": "the APCM add-on mirroring 99484 (F-08)"})
+        out += _cocm("F-18")
+    other = rules.service({"rpm": "rtm", "rtm": "rpm"}.get(r.service, ""))
+    if other is not None:
+        why = "a patient is in RPM or RTM in a month, not both (F-31; rpm_rtm_conflict)"
+        out += [{"code": c, "why": why}
+                for c in (other.short_code, other.base_code, other.addon_code) if c]  # fmt: skip
+    return out
+
+
+def _cocm(fact: str) -> list[dict]:
+    return [{"code": c, "why": f"CoCM the same month ({fact})"} for c in COCM.codes]
+
+
+def _gates(service: str, code: str) -> list[dict]:
+    """The service's gates that can block `code` (bh_addon_without_apcm blocks G0570 alone)."""
+    return [{"rule": g.id, "blocks_when": g.summary, "source": g.rule} for g in SERVICE_GATES
+            if service in g.programs and (not g.codes or code in g.codes)]  # fmt: skip
 
 
 def service_page_lines(page: dict) -> list[str]:

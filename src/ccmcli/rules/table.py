@@ -80,6 +80,7 @@ class Gate:
     programs: tuple[str, ...]
     rule: str
     summary: str
+    codes: tuple[str, ...] = ()  # the only codes it blocks, when not every code of its programs
 
 
 @dataclass(frozen=True, slots=True)
@@ -294,12 +295,14 @@ G0570 = AddonRule(
     "of the same month; its minutes are ccm policy (g0570_min_minutes), not a CMS "
     "rule",
 )
-# A15 (and A10): reported under `not_assessed`, never billed, never pooled.
+# A15 (and A10): reported under `not_assessed`, never billed, never pooled. CoCM's codes are
+# also those that 99484 and G0570 are never billed with (A11, A12, F-08, F-18).
+COCM = NotBilled("cocm", ("99492", "99493", "99494", "G2214"),
+                 "needs_cocm_team_registry_and_episode_month", "A15, F-41..F-46",
+                 "psychiatric collaborative care needs a care team, a registry and an episode "
+                 "month that minutes cannot show")  # fmt: skip
 NOT_BILLED = (
-    NotBilled("cocm", ("99492", "99493", "99494", "G2214"),
-              "needs_cocm_team_registry_and_episode_month", "A15, F-41..F-46",
-              "psychiatric collaborative care needs a care team, a registry and an episode month "
-              "that minutes cannot show"),
+    COCM,
     NotBilled("cocm", ("G0568", "G0569"), "needs_cocm_team_registry_and_episode_month",
               "A15, F-02, F-03", "APCM collaborative-care add-ons: as CoCM, not billed by ccm"),
     NotBilled("rpm", ("99453", "99454", "99445"), "needs_device_days", "A15, F-29",
@@ -322,7 +325,7 @@ SERVICE_GATES = (
     Gate("no_care_plan", ("bhi",), "A11", "`bhi.care_plan.established` missing or after the month"),
     Gate("cocm_same_month", ("bhi",), "A11, A12, F-08, F-18", "the month is in `cocm_months`"),
     Gate("bh_addon_without_apcm", ("bhi",), "A12, F-06",
-         "G0570: the month's APCM code is not billable"),
+         "G0570: the month's APCM code is not billable", codes=("G0570",)),
     Gate("no_rpm_enrollment", ("rpm",), "A13", "no `rpm:` block in the patient file"),
     Gate("not_established_patient", ("rpm",), "A13, F-32",
          "no visit recorded on or before the first counted RPM entry"),

@@ -18,11 +18,19 @@ used only while that key is what it would be now. A key is a SHA-256 of:
   inode) when it is a regular file, else what it is (missing, a folder, a link...), so a folder
   replaced by a plain file is a new key (`fingerprint`, `folder_kinds`);
 - whatever else the caller's answer depends on (a month, the ids of the patients, settings).
-A signature that changed within RACY_NS before it was read cannot be told apart from an edit in
-the same timestamp tick (git's "racily clean" rule): such a file gives no key, and nothing is
-read or kept under it (`trusted`). The one exception to "keys are signatures" is a log that only
-grew: the bytes read before are keyed by their own SHA-256 (logcache.py), so a day of appends
-does not re-read the month.
+
+**One freshness rule**, here and nowhere else (tests/test_cache_freshness.py fails on a module
+that compares signatures, applies the racy rule or hashes a file's bytes itself):
+- a value derived from a file is kept under the file's signature as it was when read
+  (`stamp`), and used while the signature is that one now (`fresh`);
+- a signature that changed within RACY_NS before it was read cannot be told apart from an edit
+  in the same timestamp tick (git's "racily clean" rule): `stamp` gives None, so nothing is kept
+  under it, keyed by it, or ever fresh by it;
+- a file that only grows (a month log: `ccm log` appends all day) is judged by its bytes, not
+  its signature: the bytes read before are kept as their length and SHA-256 (`digest`), and
+  what was derived from them still holds while the file begins with them (`grown`); whether it
+  holds the very bytes or others follow them is `since`'s answer, which logcache.py turns into
+  "use it", "read on from there" or "read it all".
 
 **Failure is a miss.** A cache that cannot be created, read or written (another user's folder,
 a read-only data directory, a full disk, a damaged or foreign file) is skipped without a word:
@@ -31,8 +39,10 @@ exit code or an answer. Files are written by rename (readers see a whole file or
 by length and CRC, and read only when this user owns them and nobody else may write them.
 
 What to keep is said by small modules per kind of value: record_cache.py (ccm.yaml and the
-patient files, parsed), logcache.py (month logs, parsed), reports/judged_lines.py (a month's
-judgements per patient); the rest keep plain values through `read`/`write` or a `Shelf`.
+patient files, parsed), logcache.py (month logs, parsed), store/entry_ids.py (a month's ids, the
+reused-id answer), reports/judged_lines.py (a month's judgements per patient); the rest keep
+plain values through `read`/`write` or a `Shelf`. None of them decides when what it kept is
+fresh: they ask the rule above.
 """
 
 import contextlib
@@ -66,11 +76,74 @@ def signature(st: os.stat_result) -> Signature:
     return (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
 
 
-def trusted(sig: Signature | None, read_at_ns: int) -> Signature | None:
-    """The signature, or None when the file changed too recently to be told apart (RACY_NS)."""
-    if sig is None or max(sig[1], sig[2]) >= read_at_ns - RACY_NS:
+def entry_signatures(entries: list) -> list[Signature | None]:
+    """`signature` of each os.DirEntry (None: it cannot be statted), inlined: the hot loop of a
+    large practice's patient files."""
+    sigs: list[Signature | None] = []
+    for entry in entries:
+        try:
+            st = entry.stat()
+        except OSError:
+            sigs.append(None)
+        else:
+            sigs.append((st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino))
+    return sigs
+
+
+# ---- freshness: the one rule ---------------------------------------------------------------
+
+
+def stamp(sig: Signature | None, read_at_ns: int) -> Signature | None:
+    """The signature to keep a value derived from a file under, the file read at `read_at_ns`;
+    None (keep nothing, key nothing by it) when the file changed within RACY_NS before then: an
+    edit in the same timestamp tick would leave the signature as it is."""
+    if sig is None or sig[1] >= read_at_ns - RACY_NS or sig[2] >= read_at_ns - RACY_NS:
         return None
     return sig
+
+
+def fresh(saved: Signature | list | None, current: Signature | None) -> bool:
+    """Whether a value kept under `saved`, the signature `stamp` gave when it was derived, holds
+    for the file as it is now (`current`): the same signature. A racy one was never kept (None),
+    so no edit in the same tick as that read can pass for the file it was derived from; and a
+    file trusted then is trusted at any later read. A signature saved as a list (marshal) counts
+    as the tuple."""
+    if saved is None or current is None:
+        return False
+    return (tuple(saved) if isinstance(saved, list) else saved) == current
+
+
+def digest(raw: bytes, end: int | None = None) -> str:
+    """The SHA-256 of `raw`, or of its first `end` bytes: what is kept of bytes read before."""
+    return hashlib.sha256(memoryview(raw)[:end]).hexdigest()
+
+
+def grown(raw: bytes, *prefixes: tuple[int, str]) -> bool:
+    """Whether the file read as `raw` begins with the bytes of each (length, `digest`), in turn
+    (each at least as long as the one before): it only grew since they were read. One pass
+    over the bytes however many prefixes are checked."""
+    h, done, view = hashlib.sha256(), 0, memoryview(raw)
+    for end, saved in prefixes:
+        if end < done or end > len(raw):
+            return False
+        h.update(view[done:end])
+        done = end
+        if h.hexdigest() != saved:
+            return False
+    return True
+
+
+SAME, GROWN = "same", "grown"
+
+
+def since(raw: bytes, end: int, saved: str, rest: bytes) -> str | None:
+    """How the file read as `raw` stands to the bytes a value was derived from (the first `end`
+    of them kept as their `digest`, the others as they were, `rest`): SAME, the very bytes;
+    GROWN, those first bytes followed by others (appends, or the last record rewritten: read on
+    from `end`); None, anything else: read it all."""
+    if not grown(raw, (end, saved)):
+        return None
+    return SAME if raw[end:] == rest else GROWN
 
 
 def fingerprint(path: Path | str) -> Signature | str:
@@ -98,7 +171,7 @@ def fingerprints(paths: list[Path], read_at_ns: int | None = None) -> list | Non
     """(name, fingerprint) of each path; None when a file changed too recently to be trusted."""
     read_at_ns = time.time_ns() if read_at_ns is None else read_at_ns
     found = [(os.fspath(p), fingerprint(p)) for p in paths]
-    if any(isinstance(f, tuple) and trusted(f, read_at_ns) is None for _, f in found):
+    if any(isinstance(f, tuple) and stamp(f, read_at_ns) is None for _, f in found):
         return None
     return found
 
@@ -178,7 +251,7 @@ def month_key(data, month, signatures: dict | None, read_at_ns: int, *more: obje
 
     if not enabled() or not signatures:
         return None
-    if any(trusted(sig, read_at_ns) is None for sig in signatures.values()):
+    if any(stamp(sig, read_at_ns) is None for sig in signatures.values()):
         return None
     logs = fingerprints([*(data.log_path(m) for m in log_months(data) if m < month),
                          data.log_path(month)])  # fmt: skip
@@ -407,7 +480,7 @@ def of_file(root: Path, path: Path, kind: str, derive: Callable[[Path], object])
         return found
     started = time.time_ns()
     value = derive(path)
-    if trusted(sig, started):
+    if stamp(sig, started):
         write(root, kind, k, value, name)
     return value
 

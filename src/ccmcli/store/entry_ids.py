@@ -11,7 +11,6 @@ every later month read, in the words reading that month gives.
 """
 
 import csv
-import hashlib
 import io
 from collections.abc import Callable
 from dataclasses import replace
@@ -82,8 +81,8 @@ def history_key(data, earlier: list[Month]) -> str | None:
     return None if logs is None else cache.key("months before", str(data.root), logs)
 
 
-def _ids_digest(ids: list[str]) -> str:
-    return hashlib.sha256("\n".join(ids).encode("utf-8", "surrogateescape")).hexdigest()
+def _ids_text(ids: list[str]) -> bytes:
+    return "\n".join(ids).encode("utf-8", "surrogateescape")
 
 
 class _Kept:
@@ -104,11 +103,12 @@ class _Kept:
         if not (isinstance(count, int) and count <= len(ids) and isinstance(used, dict)
                 and isinstance(unreadable, list)):  # fmt: skip
             return None
-        return (count, (used, unreadable)) if _ids_digest(ids[:count]) == digest else None
+        head = _ids_text(ids[:count])  # the month only grew since: the same ids come first
+        return (count, (used, unreadable)) if cache.grown(head, (len(head), digest)) else None
 
     def keep_answer(self, ids: list[str], answer: tuple[dict[str, str], list[str]]) -> None:
-        cache.write(self.root, "reused", self.key, [len(ids), _ids_digest(ids), *answer],
-                    self.suffix)  # fmt: skip
+        kept = [len(ids), cache.digest(_ids_text(ids)), *answer]
+        cache.write(self.root, "reused", self.key, kept, self.suffix)
 
     def history(self) -> bytes | None:
         stored = cache.read(self.root, "ids-before", self.key, self.suffix)

@@ -5,16 +5,17 @@ parsing a large one row by row costs more than all the rules together. Its entri
 columns in marshal form, which loads at C speed; each entry is then rebuilt with one constructor
 call. What a log parses to also depends on which patients have files (a row for anyone else is an
 error), so the key holds a digest of their ids too: adding or removing a patient file re-parses
-the month. The read is used whole while the file's signature is the one it was read at.
+the month. The read is used whole while it is fresh by the file's signature (`cache.fresh`).
 
 The current month grows by appends all day. When its signature has changed, the cached read is
-still used for the rows before its last record if the file's first bytes up to there are the
-same (same length, same SHA-256): only the rest is parsed (log_parser.Resume says why that gives
-the whole file's reading; the file's width, 12 or 13 columns, is kept with it, since the header
-is not read again). Any other change parses the file again.
+still used for the rows before its last record if the file only grew since (`cache.since`: its
+first bytes up to there are the ones read, by length and SHA-256): only the rest is parsed
+(log_parser.Resume says why that gives the whole file's reading; the file's width, 12 or 13
+columns, is kept with it, since the header is not read again). Any other change parses the file
+again. Which signature and which bytes make a read fresh is cache.py's rule alone; this module
+says what is kept of a read and how to go on from it.
 """
 
-import hashlib
 import os
 import time
 from collections.abc import Collection
@@ -49,7 +50,7 @@ def read_month(data, month: Month, known_ids: Collection[str]) -> MonthLog:
     rel = data.relative(path)
     key = cache.key("log", str(data.root), rel, _digest(known_ids))
     cached = _load(store, key, month)
-    if cached is not None and cached[0] == list(sig):
+    if cached is not None and cache.fresh(cached[0], sig):
         return _with_prefix(cached[1], cached[2])
     started = time.time_ns()
     try:
@@ -57,20 +58,20 @@ def read_month(data, month: Month, known_ids: Collection[str]) -> MonthLog:
     except OSError:  # log_parser.read_month says why
         return log_parser.read_month(data, month, known)
     resume = _resume(cached[2], cached[1], raw) if cached and cached[2] else None
-    if resume == "same":  # the very bytes read before: the racy rule kept its signature out
+    if resume == cache.SAME:  # the very bytes read before: the racy rule kept its signature out
         log = _with_prefix(cached[1], cached[2])  # type: ignore[index]
-        if cache.trusted(sig, started):
+        if cache.stamp(sig, started):
             _save(store, key, list(sig), log, cached[2], raw)  # type: ignore[index]
         return log
     log, after = _parse(raw, month, rel, known, resume)  # type: ignore[arg-type]
     if log is None:
         return log_parser.read_month(data, month, known)
     if after is not None:
-        log.prefix = (after.offset, hashlib.sha256(raw[: after.offset]).hexdigest(), after.line)
-    trusted = cache.trusted(sig, started)
-    if not trusted and resume is not None and len(raw) - resume.offset < _REWRITE_AFTER:
+        log.prefix = (after.offset, cache.digest(raw, after.offset), after.line)
+    kept = cache.stamp(sig, started)
+    if not kept and resume is not None and len(raw) - resume.offset < _REWRITE_AFTER:
         return log  # changed just now, likely again soon: the old point stays valid, and cheap
-    _save(store, key, list(trusted) if trusted else None, log, after, raw)
+    _save(store, key, list(kept) if kept else None, log, after, raw)
     return log
 
 
@@ -103,7 +104,7 @@ _BOM = b"\xef\xbb\xbf"
 
 
 def _digest(ids: Collection[str]) -> str:
-    return hashlib.sha256("\n".join(sorted(ids)).encode("utf-8", "surrogateescape")).hexdigest()
+    return cache.digest("\n".join(sorted(ids)).encode("utf-8", "surrogateescape"))
 
 
 def _columns(entries: list[Entry]) -> list:
@@ -142,7 +143,7 @@ def _save(store: tuple, key: str, sig, log: MonthLog, resume, raw: bytes) -> Non
         kept = set(map(id, filter(_IS_VOID, log.entries)))  # at C speed: most rows are not
         unlinked = [e for e in filter(_IS_VOID, resume.entries) if id(e) not in kept]
         digest = log.prefix[1] if log.prefix and log.prefix[0] == resume.offset else None
-        digest = digest or hashlib.sha256(raw[: resume.offset]).hexdigest()
+        digest = digest or cache.digest(raw, resume.offset)
         after = [resume.offset, digest, resume.line,
                  [[getattr(p, name) for name in _PROBLEM] for p in resume.problems],
                  _columns(unlinked), raw[resume.offset :], resume.columns]  # fmt: skip
@@ -174,15 +175,14 @@ def _load(store: tuple, key: str, month: Month):
 
 
 def _resume(after: list, log: MonthLog, raw: bytes) -> log_parser.Resume | str | None:
-    """Where to go on reading the file, if its bytes before the saved offset are the ones read
-    then (same SHA-256), or "same" when the bytes after it are the same too. The entries before
-    it are the cached log's own (fresh objects), void rows unlinked again, in file order."""
+    """Where to go on reading the file, if it only grew since the saved read (`cache.since`), or
+    cache.SAME when it holds the very bytes read then. The entries before the saved offset are
+    the cached log's own (fresh objects), void rows unlinked again, in file order."""
     try:
         offset, digest, line, problems, unlinked, rest, width = after
-        if len(raw) < offset or hashlib.sha256(raw[:offset]).hexdigest() != digest:
-            return None
-        if raw[offset:] == rest:
-            return "same"
+        change = cache.since(raw, offset, digest, rest)
+        if change != cache.GROWN:
+            return change
         before = [e for e in log.entries if e.line < line]
         for e in before:
             e.voided_by = None

@@ -2,8 +2,10 @@
 
 A large practice has thousands of patient files; validating each from YAML on every command
 would dominate every run. The guarantees (private files in the data directory, signatures, the
-racy-clean rule, the code key, CRCs) are the shared machinery of cache.py; this module is the
-records' own file layout and the two ways in: every record at once (`refresh`) or one (`one`).
+racy-clean rule, the code key, CRCs) are the shared machinery of cache.py, and so is the rule
+that says whether a kept record is fresh (`cache.fresh`) and what signature a new one is kept
+under (`cache.stamp`); this module is the records' own file layout and the two ways in: every
+record at once (`refresh`) or one (`one`).
 """
 
 import marshal
@@ -19,10 +21,11 @@ from ccmcli.store.cache import (
     Signature,
     cache_file,
     enabled,
+    fresh,
     open_private,
     read_checked,
     signature,
-    trusted,
+    stamp,
     unpickle,
     write_private,
 )
@@ -72,7 +75,7 @@ class RecordCache:
         return f, index, numbers
 
     def entry(self, rel: str, sig: Signature) -> Parsed | None:
-        """One file's parsed record if its signature still matches."""
+        """One file's parsed record if it is fresh (`sig`: the file's signature now)."""
         opened = self._open()
         if opened is None:
             return None
@@ -82,7 +85,7 @@ class RecordCache:
                 i = index["names"].index(rel)
             except ValueError:
                 return None
-            if tuple(index["sigs"][i]) != sig:
+            if not fresh(index["sigs"][i], sig):
                 return None
             offset, length, crc = index["spans"][i]
             f.seek(numbers[2] + offset, os.SEEK_CUR)
@@ -104,7 +107,7 @@ class RecordCache:
         return {rel: (tuple(sig), p) for rel, sig, p in zip(names, sigs, parsed, strict=True)}
 
     def save(self, entries: Entries) -> None:
-        """Store every entry whose signature is trusted."""
+        """Store every entry that has a signature to keep it under (`cache.stamp`)."""
         shared = _shared([p for _, p in entries.values()])
         kept = {rel: (sig, p)
                 for (rel, (sig, _)), p in zip(entries.items(), shared, strict=True)
@@ -142,8 +145,8 @@ def _compact(value, pool: dict, top: bool = False):
 
 def refresh(root: Path, files: list[tuple[str, Signature | None]],
             parse: Callable[[str], Parsed]) -> dict[str, Parsed]:  # fmt: skip
-    """Every file's parsed record, by its path relative to `root`: from the cache when its
-    signature still matches, else parsed now. The cache is rewritten when anything differs.
+    """Every file's parsed record, by its path relative to `root`: from the cache when it is
+    fresh (`cache.fresh`), else parsed now. The cache is rewritten when anything differs.
     A warm command imports no pydantic: records are the same classes whether read or parsed."""
     from ccmcli.workers import parse_many  # many misses: parsed on every CPU
 
@@ -158,10 +161,10 @@ def refresh(root: Path, files: list[tuple[str, Signature | None]],
     misses = []
     for rel, sig in files:
         hit = old.get(rel)
-        if sig is not None and hit is not None and hit[0] == sig:
+        if hit is not None and fresh(hit[0], sig):
             new[rel] = hit
         else:
-            new[rel] = (trusted(sig, started), None)
+            new[rel] = (stamp(sig, started), None)
             misses.append(rel)
     for rel, parsed in zip(misses, parse_many(misses, parse), strict=True):
         new[rel] = (new[rel][0], parsed)

@@ -229,17 +229,8 @@ def _patient_signatures(
     prefix = data.relative(data.patients_dir) + "/"
     if not stat:
         return [(prefix + name, None) for name, _ in files]
-    signatures = []
-    for name, entry in files:  # cache.signature, inlined: the hot loop of a large practice
-        try:
-            st = entry.stat()
-        except OSError:
-            signatures.append((prefix + name, None))
-        else:
-            signatures.append(
-                (prefix + name, (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino))
-            )
-    return signatures
+    sigs = cache.entry_signatures([entry for _, entry in files])
+    return [(prefix + name, sig) for (name, _), sig in zip(files, sigs, strict=True)]
 
 
 def patient_ids_on_file(data: DataDir) -> set[str]:
