@@ -201,3 +201,31 @@ def test_a_side_job_does_not_run_without_workers():
     with workers.alongside(lambda: "ran") as job:
         assert workers.parse_many(list(range(10)), str, 0) == [str(i) for i in range(10)]
     assert not job.done and job.result is None
+
+
+def test_answers_a_worker_sent_before_it_failed_are_kept():
+    """A worker sends each chunk's answers as soon as they are ready, and this process takes
+    them in while it parses: when the worker then dies, only the chunks it had not sent are
+    parsed here."""
+    parent, here, count = os.getpid(), [], [0]
+    ready, say_ready = os.pipe()
+
+    def parse(i: int) -> int:
+        if os.getpid() == parent:
+            here.append(i)
+        else:
+            count[0] += 1
+            if count[0] == 3:
+                os.write(say_ready, b"x")  # this process starts on the chunks from now on
+            elif count[0] == 4:
+                os._exit(3)  # the fourth chunk is never sent
+        return i * 2
+
+    try:
+        with workers.alongside(lambda: os.read(ready, 1)):
+            got = workers.parse_many(list(range(40)), parse, 1, chunk=1)
+    finally:
+        os.close(ready)
+        os.close(say_ready)
+    assert got == [i * 2 for i in range(40)]
+    assert len(here) == 37 and len(set(here)) == 37  # the three sent chunks were not parsed here

@@ -6,14 +6,17 @@ Reading, YAML and validation of a large practice's patient files is most of a co
 (caches off, or a cache that misses thousands of files). The files are cut into chunks whose
 numbers wait in a pipe; this process and each forked worker take the next number until none is
 left (a read of 4 bytes from a pipe is atomic), so whoever is faster, or less disturbed by other
-work on the machine, parses more, and all finish together. The workers send back their chunks'
-(record, problems) pairs, pickled, and every answer is put back in file order: the result is
-exactly what parsing one by one gives. A chunk whose worker failed in any way is parsed here, as
-without workers. A fork costs tens of milliseconds, so a few hundred files are parsed here alone,
+work on the machine, parses more, and all finish together. A worker sends each chunk's answers
+(record and problems), pickled, as soon as they are ready, and this process takes them in between
+its own chunks: unpickling a large practice's records all at the end would leave the other CPU
+idle that long. Every answer is put back in file order: the result is exactly what parsing one
+by one gives. A chunk whose answers did not arrive whole (its worker failed in any way) is parsed
+here, as without workers. A fork costs tens of milliseconds, so a few hundred files are parsed here alone,
 and so is everything where fork is not the usual start method (Linux) or threads are running (a
 forked copy of a lock another thread held would never be released).
 """
 
+import fcntl
 import os
 import pickle
 import signal
@@ -90,14 +93,20 @@ def parse_many(
     job = next((j for j in _SIDE_JOBS if not j.taken), None)
     spans = chunks(len(items), chunk)
     queue = _queue(len(spans))
+    done: dict[int, list] = {}
     try:
-        with _forked(n, lambda: _take(queue, items, spans, parse)) as receive:
+        with _forked(n, lambda send: _take(queue, items, spans, parse, send)) as inboxes:
+
+            def receive(*_: object) -> None:
+                for inbox in inboxes:
+                    inbox.take(done)
+
             if job is not None:
                 job.taken = True
                 job.result, job.done = job.run(), True
-            done = _take(queue, items, spans, parse)
-            for answers in receive():
-                done.update(answers or {})
+            done.update(_take(queue, items, spans, parse, receive))
+            for inbox in inboxes:
+                inbox.finish(done)
     finally:
         os.close(queue)
     results: list[R] = []
@@ -119,70 +128,128 @@ def _queue(count: int) -> int:
     return read
 
 
-def _take(queue: int, items: Sequence[T], spans: list, parse: Callable[[T], R]) -> dict:
-    """Parse chunk after chunk, as long as the queue holds numbers: {chunk number: answers}."""
+def _take(queue: int, items: Sequence[T], spans: list, parse: Callable[[T], R],
+          after: Callable[[int, list], object]) -> dict:  # fmt: skip
+    """Parse chunk after chunk, as long as the queue holds numbers: {chunk number: answers}.
+    `after` is called with each chunk's number and answers as soon as they are ready (a
+    worker sends them; this process takes in what the workers sent meanwhile)."""
     done = {}
     while raw := os.read(queue, 4):
         i = int.from_bytes(raw, "little")
         a, b = spans[i]
-        done[i] = [parse(item) for item in items[a:b]]
+        done[i] = answers = [parse(item) for item in items[a:b]]
+        after(i, answers)
     return done
 
 
+_HEAD = 8  # a frame: chunk number and length of the pickled answers (4 bytes each), then them
+PIPE_SIZE = 1 << 20  # what a worker may send ahead of this process's reading (Linux)
+
+
+class _Outbox:
+    """A worker's end: each chunk's answers pickled into a frame as soon as they are ready, sent
+    without waiting (what the pipe cannot take yet waits here), so that this process unpickles
+    them while both still parse, not all at the end, and the worker never stalls on it."""
+
+    def __init__(self, fd: int) -> None:
+        self.fd, self.pending = fd, bytearray()
+        os.set_blocking(fd, False)
+
+    def send(self, i: int, answers: list) -> None:
+        blob = pickle.dumps(answers, pickle.HIGHEST_PROTOCOL)
+        self.pending += i.to_bytes(4, "little") + len(blob).to_bytes(4, "little") + blob
+        with suppress(BlockingIOError):
+            del self.pending[: os.write(self.fd, self.pending)]
+
+    def close(self) -> None:
+        os.set_blocking(self.fd, True)
+        view = memoryview(self.pending)
+        while view:
+            view = view[os.write(self.fd, view) :]
+        os.close(self.fd)
+
+
+class _Inbox:
+    """This process's end of one worker's pipe: complete frames are unpickled into answers by
+    chunk number; a frame cut short (the worker failed) is not, and its chunk is parsed here."""
+
+    def __init__(self, pid: int, fd: int) -> None:
+        self.pid, self.fd, self.buffer, self.open = pid, fd, bytearray(), True
+        os.set_blocking(fd, False)
+
+    def take(self, done: dict) -> None:
+        """What the worker sent so far, without waiting."""
+        while self.open:
+            try:
+                got = os.read(self.fd, 1 << 18)
+            except BlockingIOError:
+                break
+            except OSError:
+                got = b""
+            self.buffer += got
+            self.open = bool(got)
+        self._unpack(done)
+
+    def finish(self, done: dict) -> None:
+        """Everything the worker sends until it ends; the worker is reaped."""
+        os.set_blocking(self.fd, True)
+        self.take(done)
+        self.stop()
+
+    def stop(self) -> None:
+        _stop(self.pid, self.fd)
+        self.open, self.fd = False, -1
+
+    def _unpack(self, done: dict) -> None:
+        buffer, at = self.buffer, 0
+        while len(buffer) - at >= _HEAD:
+            length = int.from_bytes(buffer[at + 4 : at + _HEAD], "little")
+            end = at + _HEAD + length
+            if len(buffer) < end:
+                break
+            try:
+                answers = pickle.loads(memoryview(buffer)[at + _HEAD : end])
+            except Exception:
+                answers = None
+            if isinstance(answers, list):
+                done[int.from_bytes(buffer[at : at + 4], "little")] = answers
+            at = end
+        del buffer[:at]
+
+
 @contextmanager
-def _forked(workers: int, work: Callable[[], dict]):
-    """Fork `workers` workers doing `work`; yields a function that returns each worker's answers
-    in turn (None for a worker that failed). Workers still running on the way out are stopped."""
-    running: dict[int, int] = {}  # pid -> read end of its pipe, until reaped
+def _forked(workers: int, work: Callable[[Callable[[int, list], None]], object]):
+    """Fork `workers` workers doing `work(send)`, `send` taking each chunk's answers; yields
+    their inboxes. Workers still running on the way out are stopped."""
+    inboxes: list[_Inbox] = []
     try:
         for _ in range(workers):
-            pid, fd = _fork(work)
-            running[pid] = fd
-
-        def receive() -> Iterator[dict | None]:
-            for pid in list(running):
-                yield _collect(pid, running.pop(pid))
-
-        yield receive
+            inboxes.append(_Inbox(*_fork(work)))
+        yield inboxes
     finally:
-        for pid, fd in running.items():
-            _stop(pid, fd)
+        for inbox in inboxes:
+            if inbox.fd >= 0:
+                inbox.stop()
 
 
-def _fork(work: Callable[[], dict]) -> tuple[int, int]:
+def _fork(work: Callable[[Callable[[int, list], None]], object]) -> tuple[int, int]:
     read, write = os.pipe()
+    if hasattr(fcntl, "F_SETPIPE_SZ"):
+        with suppress(OSError):  # a smaller pipe only slows the sending down
+            fcntl.fcntl(write, fcntl.F_SETPIPE_SZ, PIPE_SIZE)
     pid = os.fork()
     if pid == 0:  # the worker: work, send, and leave without running any of the parent's exits
         code = 1
         try:
             os.close(read)
-            payload = pickle.dumps(work(), pickle.HIGHEST_PROTOCOL)
-            with open(write, "wb", closefd=True) as out:
-                out.write(payload)
+            out = _Outbox(write)
+            work(out.send)
+            out.close()
             code = 0
         finally:
             os._exit(code)
     os.close(write)
     return pid, read
-
-
-def _collect(pid: int, fd: int) -> dict | None:
-    """The worker's answers, or None when it did not finish well. The worker is reaped and its
-    pipe closed."""
-    try:
-        with open(fd, "rb", closefd=True) as source:
-            payload = source.read()
-    except OSError:
-        _stop(pid, -1)
-        return None
-    _, status = os.waitpid(pid, 0)
-    if not os.WIFEXITED(status) or os.WEXITSTATUS(status) != 0:
-        return None
-    try:
-        answers = pickle.loads(payload)
-    except Exception:
-        return None
-    return answers if isinstance(answers, dict) else None
 
 
 def _stop(pid: int, fd: int) -> None:
