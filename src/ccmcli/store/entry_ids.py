@@ -53,7 +53,7 @@ def _file_ids(data, path) -> list[str] | None:
     if text is None:
         return None
     if '"' not in text:  # no quoting: a line is a row, and much faster to split
-        return [line.split(",", 1)[0] for line in text.splitlines()[1:] if line]
+        return [line.partition(",")[0] for line in text.splitlines()[1:] if line]
     rows = csv.reader(io.StringIO(text, newline=""))
     next(rows, None)
     return [row[0] for row in rows if row]
