@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from ccmcli.models.findings import Problem
 from ccmcli.models.months import Month
 from ccmcli.store import regular_files
-from ccmcli.store.csv_safe import typed_text
 from ccmcli.store.log_rows import RowChecker, has_controls
 from ccmcli.store.timelog import COLUMNS, SERVICE_COLUMNS, Entry, MonthLog
 
@@ -196,39 +195,53 @@ class _Rows:
         return self.end
 
     def _rows(self, reader, checker: RowChecker, base: int) -> None:
-        log, problems, add, seen = self.log, self.problems, self.log.entries.append, self.seen
-        taken = self.taken
+        """The row loop of `read`: a large practice's month has hundreds of thousands of rows,
+        so the mark (the last row's first line, and the entries and problems before it) is
+        worked out once at the end, from what the last row added, not kept row by row."""
+        log, problems, seen, taken = self.log, self.problems, self.seen, self.taken
+        entries = log.entries
+        add, check = entries.append, checker.check
         rel, width = log.file, log.columns
-        for row in reader:
-            start = self.end + 1
-            self.end = end = reader.line_num + base
-            self.mark = (start, len(log.entries), len(problems))
-            if not row or (len(row) == 1 and not row[0].strip()):
-                continue
-            if len(row) != width:
-                problems.append(Problem(rel, start, "error", _runs_on(
-                    f"row has {len(row)} columns, expected {width}", start, end)))  # fmt: skip
-                continue
-            result = checker.check(row)
-            if isinstance(result, str):
-                problems.append(Problem(rel, start, "error", result, patient_id=row[1] or None))
-                continue
-            eid = row[0]
-            if eid in seen:
-                msg = f"entry id {eid} is already used on line {seen[eid]}"
-                problems.append(Problem(rel, start, "error", msg, patient_id=row[1]))
-                continue
-            seen[eid] = start
-            if eid in taken:
-                msg = f"entry id {eid} is already used at {taken[eid]}"
-                problems.append(Problem(rel, start, "error", msg, patient_id=row[1]))
-                continue
-            day, minutes = result
-            if minutes is None:
-                self.voids = True
-            add(Entry(eid, row[1], day, minutes, row[4], typed_text(row[5]), typed_text(row[6]),
-                      row[7], row[8], typed_text(row[9]), row[10], row[11], start, rel, None,
-                      row[12] if width > 12 else ""))  # fmt: skip
+        end, start, added = self.end, 0, ""  # added: what the last row read added
+        try:
+            for row in reader:
+                start, end, added = end + 1, reader.line_num + base, ""
+                if not row or (len(row) == 1 and not row[0].strip()):
+                    continue
+                added = "problem"
+                if len(row) != width:
+                    problems.append(Problem(rel, start, "error", _runs_on(
+                        f"row has {len(row)} columns, expected {width}", start, end)))  # fmt: skip
+                    continue
+                result = check(row)
+                if isinstance(result, str):
+                    problems.append(Problem(rel, start, "error", result, patient_id=row[1] or None))
+                    continue
+                eid = row[0]
+                if eid in seen:
+                    msg = f"entry id {eid} is already used on line {seen[eid]}"
+                    problems.append(Problem(rel, start, "error", msg, patient_id=row[1]))
+                    continue
+                seen[eid] = start
+                if eid in taken:
+                    msg = f"entry id {eid} is already used at {taken[eid]}"
+                    problems.append(Problem(rel, start, "error", msg, patient_id=row[1]))
+                    continue
+                day, minutes = result
+                if minutes is None:
+                    self.voids = True
+                staff, activity, note = row[5], row[6], row[9]  # csv_safe.typed_text, inlined: three calls a row
+                add(Entry(eid, row[1], day, minutes, row[4],
+                          staff[1:] if staff[:1] == "'" else staff,
+                          activity[1:] if activity[:1] == "'" else activity,
+                          row[7], row[8], note[1:] if note[:1] == "'" else note, row[10], row[11],
+                          start, rel, None, row[12] if width > 12 else ""))  # fmt: skip
+                added = "entry"
+        finally:
+            self.end = end
+            if start:
+                self.mark = (start, len(entries) - (added == "entry"),
+                             len(problems) - (added == "problem"))  # fmt: skip
 
     def resume_point(self, text: str, end: int, offset: int) -> Resume | None:
         """Where the last record starts, for ASCII text whose lines all end in \\n (or \\r\\n):

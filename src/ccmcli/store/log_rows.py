@@ -117,17 +117,19 @@ class RowChecker:
         eid = row[0]  # ENTRY_ID; most ids are plain ASCII letters and digits, seen at C speed
         if not (len(eid) <= 40 and eid.isascii() and eid.isalnum()) and not ENTRY_ID.fullmatch(eid):
             return "id must be 1-40 letters, digits, '-' or '_'"
-        problem = self.patient(row[1])
+        problem = self.patients.get(row[1])  # each verdict remembered (patient, day, minutes)
+        if problem is None:
+            problem = self.patient(row[1])
         if problem:
             return problem
-        day = self.day(row[2])
+        day = self.dates.get(row[2]) or self.day(row[2])
         if isinstance(day, str):
             return day
         if len(row) > 12 and row[12] and row[12] not in OTHER_SERVICES:
             return f'service "{row[12][:20]}" is not one of: {", ".join(OTHER_SERVICES)} (or empty)'
         if row[11]:
             return self._check_void(row, day)
-        minutes = self.minutes_of(row[3])
+        minutes = self.minutes.get(row[3]) or self.minutes_of(row[3])
         if isinstance(minutes, str):
             return minutes
         role = row[4]
