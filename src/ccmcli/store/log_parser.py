@@ -230,11 +230,8 @@ class _Rows:
                 day, minutes = result
                 if minutes is None:
                     self.voids = True
-                staff, activity, note = (
-                    row[5],
-                    row[6],
-                    row[9],
-                )  # csv_safe.typed_text, inlined: three calls a row
+                # csv_safe.typed_text of staff, activity and note, inlined: three calls a row
+                staff, activity, note = row[5], row[6], row[9]
                 add(Entry(eid, row[1], day, minutes, row[4],
                           staff[1:] if staff[:1] == "'" else staff,
                           activity[1:] if activity[:1] == "'" else activity,
