@@ -244,13 +244,15 @@ def test_entry_warnings_follow_the_reading_of_the_month(clinic: Path) -> None:
     practice = load(DataDir(clinic), [oct_])
     before = practice.entry_warnings(oct_)
     assert practice.entry_warnings(oct_) is before  # worked out once
+    mine = [e for e in practice.read_month(oct_).entries if e.patient_id == "P0001"]
     log = clinic / "logs" / "2026-10.csv"
     width = log.read_text().splitlines()[0].count(",")
     row = ["E20261031-9999", "P0001", "2026-10-31", "500", "clinical_staff", "rn1", "x", "", "",
            "", "2026-10-31T10:00:00-05:00", ""][: width + 1]  # fmt: skip
     with log.open("a") as f:
         f.write(",".join(row + [""] * (width + 1 - len(row))) + "\n")
-    practice.read_month(oct_, again=True)
+    now = [e for e in practice.read_month(oct_, again=True).entries if e.patient_id == "P0001"]
     after = practice.entry_warnings(oct_)
-    assert "long_entry" not in {w.rule for w in before.get("P0001", [])}
-    assert "long_entry" in {w.rule for w in after["P0001"]}
+    assert after is not before
+    assert "long_entry" not in {w.rule for w in before.of("P0001", mine)}
+    assert "long_entry" in {w.rule for w in after.of("P0001", now)}

@@ -15,13 +15,14 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from ccmcli.models.errors import CcmError
-from ccmcli.models.findings import Finding, Problem, has_errors, sort_key
+from ccmcli.models.findings import Problem, has_errors, sort_key
 from ccmcli.models.months import Month
 from ccmcli.store import entry_ids, layout, logcache, record_files, regular_files, timelog
 from ccmcli.store.datadir import DataDir
 
 if TYPE_CHECKING:
     from ccmcli.models.records import Patient, Settings
+    from ccmcli.rules.entry_checks import MonthWarnings
 
 
 @dataclass
@@ -45,7 +46,7 @@ class Practice:
     # the entry ids of the months before them
     ahead: dict[Month, timelog.MonthLog] = field(default_factory=dict, repr=False)
     ids_before: dict[Month, set[str]] = field(default_factory=dict, repr=False)
-    warnings: dict[Month, dict[str, list[Finding]]] = field(default_factory=dict, repr=False)
+    warnings: dict[Month, MonthWarnings] = field(default_factory=dict, repr=False)
 
     @property
     def has_errors(self) -> bool:
@@ -89,12 +90,15 @@ class Practice:
             self.problems.sort(key=sort_key)
         return self.logs[month]
 
-    def entry_warnings(self, month: Month) -> dict[str, list[Finding]]:
-        """The warnings the month's rows give each patient (rules/entry_checks, contract 3),
-        worked out once per reading of the month."""
+    def entry_warnings(self, month: Month) -> MonthWarnings:
+        """The warnings the month's rows give each patient (rules/entry_checks, contract 3), for
+        the reading of the month the command has."""
         found = self.warnings.get(month)
         if found is None:
-            found = self.warnings[month] = _entry_warnings(self.read_month(month), self.settings)
+            from ccmcli.rules.entry_checks import MonthWarnings
+
+            limit = self.settings.warn_minutes_per_day
+            found = self.warnings[month] = MonthWarnings(self.read_month(month).entries, limit)
         return found
 
     def month_problems(self, month: Month) -> list[Problem]:
@@ -222,8 +226,8 @@ def _read_month(practice: Practice, month: Month) -> None:
     if log is None:
         known = practice.known_ids() if practice.whole else record_files.patient_ids_on_file(data)
         log = _month_log(data, month, known, practice.ids_before)
-        practice.warnings.pop(month, None)  # any were of another reading
     practice.logs[month] = log
+    practice.warnings.pop(month, None)  # any were of another reading
     seen = set(practice.problems)  # an unreadable earlier month is each later month's problem
     practice.problems += [p for p in log.problems if p not in seen]
 
@@ -249,25 +253,23 @@ def _read_ahead(
         return
     from ccmcli import workers
 
-    settings = practice.settings
-    with workers.alongside(lambda: _read_logs(data, sorted(wanted), settings)) as job:
+    with workers.alongside(lambda: _read_logs(data, sorted(wanted))) as job:
         yield
     if job.done:
-        stems, logs, ids_before, warnings = job.result  # type: ignore[misc]
+        stems, logs, ids_before = job.result  # type: ignore[misc]
         practice.ids_before = ids_before
         if stems == practice.known_ids():  # the same files: the same reading as after
-            practice.ahead, practice.warnings = logs, warnings
+            practice.ahead = logs
 
 
-def _read_logs(data: DataDir, months: list[Month], settings: Settings) -> tuple:
-    """The months' logs as _read_month reads them for the whole practice, with their rows'
-    warnings; the patient ids they were checked against (from the files' names: the files are
-    being parsed meanwhile), and the ids of every earlier month."""
+def _read_logs(data: DataDir, months: list[Month]) -> tuple:
+    """The months' logs as _read_month reads them for the whole practice; the patient ids they
+    were checked against (from the files' names: the files are being parsed meanwhile), and the
+    ids of every earlier month."""
     known = set(record_files.patient_stems(data))
     earlier = [m for m in layout.log_months(data) if m < months[-1]]
     ids = {m: set(ids) for m in earlier if (ids := entry_ids.row_ids(data, m)) is not None}
-    logs = {m: _month_log(data, m, known, ids) for m in months}
-    return known, logs, ids, {m: _entry_warnings(log, settings) for m, log in logs.items()}
+    return known, {m: _month_log(data, m, known, ids) for m in months}, ids
 
 
 def _month_log(data: DataDir, month: Month, known: set[str], ids_before: dict) -> timelog.MonthLog:
@@ -276,12 +278,6 @@ def _month_log(data: DataDir, month: Month, known: set[str], ids_before: dict) -
     nothing)."""
     log = logcache.read_month(data, month, known)
     return entry_ids.without_reused_ids(data, month, log, known.__contains__, ids_before)
-
-
-def _entry_warnings(log: timelog.MonthLog, settings: Settings) -> dict[str, list[Finding]]:
-    from ccmcli.rules.entry_checks import entry_warnings
-
-    return entry_warnings(log.entries, settings.warn_minutes_per_day)
 
 
 def _ledger_problems(data: DataDir) -> list[Problem]:

@@ -11,7 +11,8 @@ used again only when everything it was judged from is unchanged:
 - the patient's rows of the month: which lines of the log, and which of them are voided, while
   the log only grew since the bytes that held those lines were read (cache.grown; a row in the
   last record, which an append could still change, is never kept: MonthLog.prefix);
-- the warnings that the month's rows give the patient (overlaps, duplicates, late entries).
+- the overlaps other patients' rows make with the patient's (entry_checks.MonthWarnings: every
+  other warning comes from the patient's own rows, and ccm.yaml's limits, which are keyed above).
 
 The first four make the month's key; store/cache.py keeps the lines under it (inside the data
 directory, private to its user, skipped when it cannot be written) and says when a signature or
@@ -62,7 +63,7 @@ def judge_month_lines(practice: "Practice", month: Month, on_patient=None) -> Mo
     lines: dict[str, JudgedLine] = {}
     keys: dict[str, tuple] = {}
     for pid in order:
-        key = kept.key(pid, by_patient.get(pid, []), warnings.get(pid)) if kept else None
+        key = kept.key(pid, by_patient.get(pid, []), warnings.overlaps.get(pid)) if kept else None
         line = kept.get(pid, key) if kept and key else None
         if line is not None:
             lines[pid] = line
@@ -72,7 +73,8 @@ def judge_month_lines(practice: "Practice", month: Month, on_patient=None) -> Mo
             keys[pid] = key
 
     def judge_one(pid: str) -> JudgedLine:
-        patient, entries, extra = practice.patients[pid], by_patient.get(pid, []), warnings.get(pid)
+        patient, entries = practice.patients[pid], by_patient.get(pid, [])
+        extra = warnings.of(pid, entries)
         return line_of(judge(patient, month, entries, settings, rules, extra, provisional))
 
     for line in parse_many([pid for pid in order if pid not in lines], judge_one):
@@ -128,14 +130,14 @@ class Kept:
         ):
             self.old, self.old_prefix = table, tuple(prefix)
 
-    def key(self, pid: str, entries: list, warnings: list | None) -> tuple | None:
+    def key(self, pid: str, entries: list, overlaps: list | None) -> tuple | None:
         """What the patient's judgement reads besides the month's context; None: not to keep."""
         sig = cache.stamp(
             self.practice.signatures.get(self.patients + pid + ".yaml"), self.read_at_ns
         )
         if sig is None:
             return None
-        found = repr([w.as_dict() for w in warnings]) if warnings else ""
+        found = repr([w.as_dict() for w in overlaps]) if overlaps else ""
         return sig, tuple(map(_LINE, entries)), tuple(map(_VOIDED_BY, entries)), found
 
     def get(self, pid: str, key: tuple) -> JudgedLine | None:

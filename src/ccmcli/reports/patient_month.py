@@ -25,7 +25,7 @@ def month_status(practice: Practice, patient: Patient, month: Month) -> Judgemen
     entries = [e for e in log.entries if e.patient_id == patient.id]
     settings = practice.settings
     provisional = is_provisional(month, settings.timezone)
-    mine = practice.entry_warnings(month).get(patient.id)
+    mine = practice.entry_warnings(month).of(patient.id, entries)
     return judge(patient, month, entries, settings, rules, mine, provisional)
 
 

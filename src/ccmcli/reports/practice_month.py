@@ -15,6 +15,7 @@ from ccmcli.store import timelog
 if TYPE_CHECKING:
     from ccmcli.loader import Practice
     from ccmcli.reports.json_shapes import CheckOutput, PatientMonth
+    from ccmcli.rules.entry_checks import MonthWarnings
 
 
 class JudgedLine(NamedTuple):
@@ -157,7 +158,7 @@ def judge_month(
         report.judgements.append(
             file_error(practice, pid, month, report.rules) if patient is None else
             judge(patient, month, by_patient.get(pid, []), settings, report.rules,
-                  warnings.get(pid), report.provisional)
+                  warnings.of(pid, by_patient.get(pid, [])), report.provisional)
         )  # fmt: skip
         if on_patient:
             on_patient()  # a progress bar on a terminal (`ccm check` of a large practice)
@@ -186,10 +187,10 @@ def members(
 
 def month_inputs(
     practice: "Practice", month: Month
-) -> tuple[MonthReport, dict[str, list[timelog.Entry]], dict[str, list[Problem]]]:
+) -> tuple[MonthReport, dict[str, list[timelog.Entry]], "MonthWarnings"]:
     """What judging the month's patients reads besides their records: an empty report (rules,
     whether the month is still running, the files' problems), each patient's rows of the month,
-    and the warnings that rows of the whole month give each patient (entry_checks)."""
+    and the warnings that the month's rows give each patient (entry_checks.MonthWarnings)."""
     rules, note = rules_for(month.year)
     log = practice.read_month(month)
     provisional = is_provisional(month, practice.settings.timezone)

@@ -1,7 +1,9 @@
 """Warnings about entries themselves (contract section 3); they never change the codes.
 
-They look across the whole month log, since one staff member's overlapping time may be split
-over two patients.
+Overlapping time looks across the whole month log, since one staff member's overlapping time may
+be split over two patients; every other warning (a repeated entry, a late one, too many minutes
+in an entry or a day) looks at one patient's rows alone, so it is worked out only for the
+patients a command judges (a kept judgement needs none: judged_lines.py).
 """
 
 from collections import defaultdict
@@ -17,14 +19,36 @@ LONG_ENTRY = 90  # minutes: one entry longer than this is most likely a typo or 
 DAY_LIMIT = 120  # minutes a patient a day: ccm.yaml's warn_minutes_per_day by default
 
 
+class MonthWarnings:
+    """The warnings a month's rows give each patient: the overlaps, found across the month at
+    once, and the rest from the patient's own rows when asked (`of`), in the same order as
+    looking at the whole month would list them."""
+
+    def __init__(self, entries: list[Entry], day_limit: int = DAY_LIMIT) -> None:
+        self.day_limit = day_limit
+        self.overlaps: dict[str, list[Finding]] = defaultdict(list)
+        timed = [e for e in entries if e.start and e.end and _counts(e)]
+        for e, finding in _overlaps(timed):
+            self.overlaps[e.patient_id].append(finding)
+
+    def of(self, patient_id: str, entries: list[Entry]) -> list[Finding]:
+        """The patient's warnings, from `entries`, the patient's rows of the month."""
+        live = [e for e in entries if _counts(e)]
+        found = (*_duplicates(live), *_late(live), *_long(live, self.day_limit))
+        return self.overlaps.get(patient_id, []) + [finding for _, finding in found]
+
+
 def entry_warnings(entries: list[Entry], day_limit: int = DAY_LIMIT) -> dict[str, list[Finding]]:
-    """Warnings per patient id for the month's counting entries."""
-    out: dict[str, list[Finding]] = defaultdict(list)
-    live = [e for e in entries if not e.voids and e.voided_by is None]  # Entry.counts, inlined
-    found = (*_overlaps(live), *_duplicates(live), *_late(live), *_long(live, day_limit))
-    for e, finding in found:
-        out[e.patient_id].append(finding)
-    return out
+    """Warnings per patient id for the month's counting entries (MonthWarnings, for all)."""
+    month = MonthWarnings(entries, day_limit)
+    mine: dict[str, list[Entry]] = defaultdict(list)
+    for e in entries:
+        mine[e.patient_id].append(e)
+    return {pid: found for pid, rows in mine.items() if (found := month.of(pid, rows))}
+
+
+def _counts(e: Entry) -> bool:
+    return not e.voids and e.voided_by is None  # Entry.counts, inlined
 
 
 def _long(entries: list[Entry], day_limit: int):
