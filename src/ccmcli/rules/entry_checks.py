@@ -6,9 +6,9 @@ in an entry or a day) looks at one patient's rows alone, so it is worked out onl
 patients a command judges (a kept judgement needs none: judged_lines.py).
 """
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from datetime import date, timedelta
-from operator import attrgetter
+from operator import attrgetter, gt, itemgetter
 
 from ccmcli.models.findings import Finding
 from ccmcli.store.log_rows import minutes_between
@@ -32,10 +32,32 @@ class MonthWarnings:
             self.overlaps[e.patient_id].append(finding)
 
     def of(self, patient_id: str, entries: list[Entry]) -> list[Finding]:
-        """The patient's warnings, from `entries`, the patient's rows of the month."""
-        live = [e for e in entries if _counts(e)]
-        found = (*_duplicates(live), *_late(live), *_long(live, self.day_limit))
-        return self.overlaps.get(patient_id, []) + [finding for _, finding in found]
+        """The patient's warnings, from `entries`, the patient's rows of the month. Asked for
+        every patient a cold check judges, and most have none: each kind is looked for only
+        when a test over the rows at C speed says it may be there."""
+        found = self.overlaps.get(patient_id, [])
+        if not entries:
+            return found
+        live = entries
+        if any(map(_VOIDS, entries)) or set(map(_VOIDED_BY, entries)) != {None}:
+            live = [e for e in entries if _counts(e)]
+            if not live:
+                return found
+        found = list(found)
+        keys = list(map(_DUPLICATE_KEY, live))
+        if len(set(keys)) < len(keys):
+            found += [finding for _, finding in _duplicates(live)]
+        days = list(map(_DATE, live))
+        logged = map(_LOGGED_DAY, map(_LOGGED, live))
+        if any(map(gt, logged, map(_cutoff, days))):
+            found += [finding for _, finding in _late(live)]
+        minutes = list(map(_MINUTES, live))
+        limit = self.day_limit
+        if max(minutes) > LONG_ENTRY or (
+            sum(minutes) > limit and max(Counter(days).values()) * max(minutes) > limit
+        ):
+            found += [finding for _, finding in _long(live, limit)]
+        return found
 
 
 def entry_warnings(entries: list[Entry], day_limit: int = DAY_LIMIT) -> dict[str, list[Finding]]:
@@ -125,15 +147,30 @@ def _duplicates(entries: list[Entry]):
 
 def _late(entries: list[Entry]):
     """late_entry: logged more than 7 days after the service date (local date of logged_at)."""
-    cutoffs = {d: (d + LATE_AFTER).isoformat() for d in set(map(_DATE, entries))}
     for e in entries:
         logged = e.logged_at
-        if logged and logged[:10] > cutoffs[e.date]:
+        if logged and logged[:10] > _cutoff(e.date):
             msg = f"entry {e.id} for {e.date} was logged on {logged[:10]}, more than 7 days later"
             yield e, Finding.warning("late_entry", msg, e.id)
 
 
+class _Cutoffs(dict):
+    """The last day (ISO) an entry for a day may be logged on without being late, by day: a
+    month has a few dozen days, and each is asked for often."""
+
+    def __missing__(self, day: date) -> str:
+        self[day] = found = (day + LATE_AFTER).isoformat()
+        return found
+
+
+_cutoff = _Cutoffs().__getitem__
+
+
 _DATE = attrgetter("date")
+_LOGGED = attrgetter("logged_at")
+_LOGGED_DAY = itemgetter(slice(0, 10))
+_VOIDS = attrgetter("voids")
+_VOIDED_BY = attrgetter("voided_by")
 _LINE = attrgetter("line")
 _DAY_KEY = attrgetter("patient_id", "date")
 _MINUTES = attrgetter("minutes")
