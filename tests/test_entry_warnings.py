@@ -56,11 +56,12 @@ def month_rows(draw) -> list[Entry]:
 @given(month_rows(), st.sampled_from([60, 120, 200]))
 def test_each_patient_has_the_warnings_of_the_whole_month(entries, day_limit):
     expected = whole_month(entries, day_limit)
-    month = MonthWarnings(entries, day_limit)
-    for pid in ("P1", "P2", "P3"):
-        mine = [e for e in entries if e.patient_id == pid]
-        got = [f.as_dict() for f in month.of(pid, mine)]
-        assert got == [f.as_dict() for f in expected.get(pid, [])]
+    for whole in (False, True):
+        month = MonthWarnings(entries, day_limit, whole=whole)
+        for pid in ("P1", "P2", "P3"):
+            mine = [e for e in entries if e.patient_id == pid]
+            got = [f.as_dict() for f in month.of(pid, mine)]
+            assert got == [f.as_dict() for f in expected.get(pid, [])]
     together = entry_warnings(entries, day_limit)
     assert {p: [f.as_dict() for f in fs] for p, fs in together.items()} == {
         p: [f.as_dict() for f in fs] for p, fs in expected.items() if fs

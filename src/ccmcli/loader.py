@@ -226,8 +226,8 @@ def _read_month(practice: Practice, month: Month) -> None:
     if log is None:
         known = practice.known_ids() if practice.whole else record_files.patient_ids_on_file(data)
         log = _month_log(data, month, known, practice.ids_before)
+        practice.warnings.pop(month, None)  # any were of another reading
     practice.logs[month] = log
-    practice.warnings.pop(month, None)  # any were of another reading
     seen = set(practice.problems)  # an unreadable earlier month is each later month's problem
     practice.problems += [p for p in log.problems if p not in seen]
 
@@ -253,23 +253,29 @@ def _read_ahead(
         return
     from ccmcli import workers
 
-    with workers.alongside(lambda: _read_logs(data, sorted(wanted))) as job:
+    limit = practice.settings.warn_minutes_per_day
+    with workers.alongside(lambda: _read_logs(data, sorted(wanted), limit)) as job:
         yield
     if job.done:
-        stems, logs, ids_before = job.result  # type: ignore[misc]
+        stems, logs, ids_before, warnings = job.result  # type: ignore[misc]
         practice.ids_before = ids_before
         if stems == practice.known_ids():  # the same files: the same reading as after
-            practice.ahead = logs
+            practice.ahead, practice.warnings = logs, warnings
 
 
-def _read_logs(data: DataDir, months: list[Month]) -> tuple:
-    """The months' logs as _read_month reads them for the whole practice; the patient ids they
-    were checked against (from the files' names: the files are being parsed meanwhile), and the
-    ids of every earlier month."""
+def _read_logs(data: DataDir, months: list[Month], day_limit: int) -> tuple:
+    """The months' logs as _read_month reads them for the whole practice, with every patient's
+    entry warnings (the command judges them all); the patient ids they were checked against
+    (from the files' names: the files are being parsed meanwhile), and the ids of every earlier
+    month."""
+    from ccmcli.rules.entry_checks import MonthWarnings
+
     known = set(record_files.patient_stems(data))
     earlier = [m for m in layout.log_months(data) if m < months[-1]]
     ids = {m: set(ids) for m in earlier if (ids := entry_ids.row_ids(data, m)) is not None}
-    return known, {m: _month_log(data, m, known, ids) for m in months}, ids
+    logs = {m: _month_log(data, m, known, ids) for m in months}
+    warnings = {m: MonthWarnings(log.entries, day_limit, whole=True) for m, log in logs.items()}
+    return known, logs, ids, warnings
 
 
 def _month_log(data: DataDir, month: Month, known: set[str], ids_before: dict) -> timelog.MonthLog:

@@ -22,20 +22,32 @@ DAY_LIMIT = 120  # minutes a patient a day: ccm.yaml's warn_minutes_per_day by d
 class MonthWarnings:
     """The warnings a month's rows give each patient: the overlaps, found across the month at
     once, and the rest from the patient's own rows when asked (`of`), in the same order as
-    looking at the whole month would list them."""
+    looking at the whole month would list them. `whole`: every patient's at once, a few times
+    faster for them all (a cold check reads its month meanwhile: loader._read_ahead), where
+    asking for a few (a kept judgement needs none) is faster one by one."""
 
-    def __init__(self, entries: list[Entry], day_limit: int = DAY_LIMIT) -> None:
+    def __init__(self, entries: list[Entry], day_limit: int = DAY_LIMIT, whole: bool = False):
         self.day_limit = day_limit
         self.overlaps: dict[str, list[Finding]] = defaultdict(list)
-        timed = [e for e in entries if e.start and e.end and _counts(e)]
+        self.found: dict[str, list[Finding]] | None = None
+        live = [e for e in entries if _counts(e)] if whole else None
+        timed = (
+            live if live is not None else [e for e in entries if e.start and e.end and _counts(e)]
+        )
         for e, finding in _overlaps(timed):
             self.overlaps[e.patient_id].append(finding)
+        if live is not None:
+            self.found = defaultdict(list)
+            for e, finding in (*_duplicates(live), *_late(live), *_long(live, day_limit)):
+                self.found[e.patient_id].append(finding)
 
     def of(self, patient_id: str, entries: list[Entry]) -> list[Finding]:
         """The patient's warnings, from `entries`, the patient's rows of the month. Asked for
         every patient a cold check judges, and most have none: each kind is looked for only
         when a test over the rows at C speed says it may be there."""
         found = self.overlaps.get(patient_id, [])
+        if self.found is not None:
+            return found + self.found.get(patient_id, [])
         if not entries:
             return found
         live = entries
