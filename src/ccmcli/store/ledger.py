@@ -78,16 +78,22 @@ def scan_ledger(text: str, rel: str) -> tuple[list[Line], list[Problem]]:
     if header not in (LEDGER_COLUMNS, LEGACY_COLUMNS):
         return [], [Problem(rel, 1, "error", f"header must be: {','.join(LEDGER_COLUMNS)}")]
     lines, line_no = [], 1
+    stamps: dict[str, set[str]] = {}  # patient: the exported_at of its lines so far
+    since_a18 = False  # a line with a frequency came before
     try:
         for row in reader:
             start, line_no = line_no + 1, reader.line_num
             if not row or row == [""]:
                 continue
             parsed = _ledger_row(row, len(header))
+            if isinstance(parsed, Line):
+                parsed = _claim_problem(parsed, stamps, since_a18) or parsed
             if isinstance(parsed, str):
                 bad.append(Problem(rel, start, "error", parsed))
             else:
                 lines.append(parsed)
+                stamps.setdefault(parsed.patient_id, set()).add(parsed.exported_at)
+                since_a18 = since_a18 or bool(parsed.frequency)
     except csv.Error as exc:  # a cell over the csv module's limit: nothing after it is sure
         bad.append(Problem(rel, line_no + 1, "error", f"cannot read this row as CSV ({exc})"))
     return lines, sorted(bad, key=lambda p: p.line or 0)
@@ -114,6 +120,27 @@ def _ledger_row(row: list[str], width: int) -> Line | str:
         return f'frequency "{frequency[:12]}" is not 1, 7 or 8'
     n = len(COLUMNS)
     return Line(tuple(row[:n]), pid, code, int(units), amount, row[n], frequency, replaces)
+
+
+def _claim_problem(line: Line, stamps: dict[str, set[str]], since_a18: bool) -> str | None:
+    """What is wrong with a line's `frequency` and `replaces` given the lines before it (A18):
+    read wrong, a replacement could stand for no claim, or an original for a replaced one.
+    Only lines written before A18 (the first rows of a ledger given the two columns) have no
+    frequency; `replaces` names earlier exports of the same patient, space-separated."""
+    if not line.frequency and since_a18:
+        return "frequency is empty; only lines exported before A18 may lack it (1, 7 or 8)"
+    if line.frequency in ("", ORIGINAL):
+        if line.replaces:
+            return f'replaces "{line.replaces[:40]}" is set on an original claim (frequency 1)'
+        return None
+    if not line.replaces:
+        return f"replaces is empty: a frequency {line.frequency} line names the claim it replaces"
+    earlier = stamps.get(line.patient_id, set()) - {line.exported_at}
+    unknown = next((s for s in line.replaces.split(" ") if s not in earlier), None)
+    if unknown is not None:
+        return (f'replaces "{unknown[:40]}" names no earlier claim of {line.patient_id} '
+                "in this ledger")  # fmt: skip
+    return None
 
 
 def is_legacy(text: str) -> bool:
