@@ -195,3 +195,61 @@ def test_show_fills_missing_descriptions_without_rewriting(cli, clinic: Path) ->
         "Essential (primary) hypertension",
     ]
     assert path.read_bytes() == before
+
+
+# --- bhi.conditions (A11): looked up like conditions, an unknown one counts toward no gate -----
+
+
+def test_bhi_conditions_are_checked_too(checker) -> None:
+    p = validate(Patient,
+        {"id": "T1", "name": "Test Person", "birth_date": "1950-01-01", "conditions": ["E11.9"],
+         "bhi": {"conditions": ["F33.1", "F33.99", "F33"]}}
+    )  # fmt: skip
+    assert [(f.field, f.severity, f.message()) for f in checker.findings(p)] == [
+        ("bhi.conditions[1]", "error", f"bhi.conditions[1] F33.99 {UNKNOWN}"),
+        ("bhi.conditions[2]", "warning", f"bhi.conditions[2] F33 {CATEGORY}"),
+    ]
+    gated = condition_codes.without_unknown(p, checker)
+    assert gated.bhi.conditions == ["F33.1", "F33"]  # the category still counts
+    assert p.bhi.conditions == ["F33.1", "F33.99", "F33"]  # the record as filed is untouched
+
+
+def _bhi_codes(clinic: Path, codes: str) -> None:
+    """P0014's BHI block (line 21) with `codes` in place of what it lists."""
+    path = clinic / "patients" / "P0014.yaml"
+    lines = path.read_text().splitlines(keepends=True)
+    assert lines[20].startswith("  conditions: [")
+    lines[20] = f"  conditions: [{codes}]\n"
+    path.write_text("".join(lines))
+
+
+def test_validate_reports_bhi_codes_on_their_line(cli, clinic: Path) -> None:
+    _bhi_codes(clinic, "F33.99, F33")
+    result = cli("validate", "-d", clinic)
+    assert result.exit_code == 1
+    assert result.stdout.splitlines() == [
+        f"patients/P0014.yaml:21: error: bhi.conditions[0] F33.99 {UNKNOWN}",
+        f"patients/P0014.yaml:21: warning: bhi.conditions[1] F33 {CATEGORY}",
+    ]
+
+
+def test_an_unknown_bhi_code_counts_toward_no_gate_and_reaches_no_claim(cli, clinic) -> None:
+    _bhi_codes(clinic, "F33.99")
+    checked = cli("check", "P0014", "--month", "2026-10", "-f", "json", "-d", clinic)
+    assert checked.exit_code == 1
+    assert f"patients/P0014.yaml:21: error: bhi.conditions[0] F33.99 {UNKNOWN}" in checked.stderr
+    (p,) = json.loads(checked.stdout)["patients"]
+    (bhi,) = [s for s in p["services"] if s["service"] == "bhi"]
+    assert (bhi["status"], [b["rule"] for b in bhi["blockers"]]) == ("blocked", ["no_bh_condition"])
+    _bhi_codes(clinic, "F33.99, F41.1")  # a known code beside it: billed, without the unknown
+    exported = cli("export", "--month", "2026-10", "--force", "--dry-run", "-d", clinic)
+    assert exported.exit_code == 1, exported.stderr  # --force still exits 1 on errors
+    (line,) = [x for x in exported.stdout.splitlines() if ",99484," in x]
+    assert line.startswith("P0014,") and "F41.1" in line and "F33.99" not in line
+
+
+def test_add_refuses_an_unknown_bhi_code(cli, datadir: Path) -> None:
+    result = add(cli, datadir, "E11.9", "I10", extra=("--bhi-condition", "F33.99"))
+    assert result.exit_code == 1
+    assert result.stderr == f"ccm: --bhi-condition F33.99 {UNKNOWN} (nothing written)\n"
+    assert not (datadir / "patients" / "N1.yaml").exists()

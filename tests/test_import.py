@@ -393,6 +393,21 @@ def test_unknown_and_category_codes_are_reported_with_file_and_line(cli, datadir
     assert patient_files(datadir) == []
 
 
+def test_bhi_condition_codes_are_looked_up_too(cli, datadir: Path, tmp_path: Path) -> None:
+    bhi = {"bhi_consent_date": "2026-01-05", "bhi_consent_method": "verbal"}
+    rows = [row(bhi_conditions="F33.1;F33.99", **bhi), row(id="R2", bhi_conditions="F33", **bhi)]
+    path = write_roster(tmp_path, rows, header=[*HEADER, *roster_rows.SERVICE_COLUMNS])
+    result = run_import(cli, datadir, path)
+    assert result.exit_code == 1
+    f, cat = str(path), "is a category, not a billable code (use a more specific code)"
+    assert result.stderr.splitlines() == [
+        f"{f}:2: error: bhi_conditions: F33.99 is not in the ICD-10-CM code set",
+        f"{f}:3: warning: bhi_conditions: F33 {cat}",
+        "ccm: nothing imported: 1 error(s)",
+    ]
+    assert patient_files(datadir) == []
+
+
 def test_categories_alone_import_with_warnings(cli, datadir: Path, tmp_path: Path) -> None:
     path = write_roster(tmp_path, [row(conditions="E11;I10")])
     result = run_import(cli, datadir, path, "-q")

@@ -196,7 +196,7 @@ def _read_patients(practice: Practice, patient_ids: Iterable[str] | None) -> Non
 
 def _check_codes(practice: Practice) -> None:
     """Contract 4: a code outside ICD-10-CM is an error and its condition counts toward no gate
-    (rule A2); a category is a warning. The code set loads only here, and only once."""
+    (rule A2; a BHI condition's, A11); a category is a warning. The code set loads only here, and only once."""
     from ccmcli.store.condition_codes import data_dir_problems, load_checker, without_unknown
 
     checker, note = load_checker()
@@ -205,6 +205,7 @@ def _check_codes(practice: Practice) -> None:
         return
     practice.problems += data_dir_problems(practice.data, practice.patients.values(), checker)
     codes = {c.code for p in practice.patients.values() for c in p.conditions}
+    codes.update(code for p in practice.patients.values() if p.bhi for code in p.bhi.conditions)
     if all(checker.kind(code) != "unknown" for code in codes):
         return  # no code to set aside (a principal condition is one of the conditions' codes)
     for pid, patient in practice.patients.items():

@@ -166,7 +166,8 @@ def check_codes(patient: Patient) -> list[str]:
     if checker is None:
         return [f"warning: {note}"]
     found = checker.findings(patient)
-    names = {"conditions": "--condition", "principal_condition": "--principal-condition"}
+    names = {"conditions": "--condition", "principal_condition": "--principal-condition",
+             "bhi": "--bhi-condition"}  # fmt: skip
     errors = [f.message(names[f.path[0]]) for f in found if f.severity == "error"]
     if errors:
         raise CcmError("; ".join(errors) + " (nothing written)")

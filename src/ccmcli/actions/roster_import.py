@@ -66,7 +66,7 @@ class _Checked:
 
     row: RosterRow | None = None
     errors: list[str] = field(default_factory=list)
-    codes: tuple[list[str], str | None] = ([], None)
+    codes: tuple[list[str], str | None, list[str]] = ([], None, [])
 
 
 class _Planner:
@@ -148,15 +148,16 @@ def plan(data: DataDir, text: str, name: str, *, update: bool) -> ImportResult:
 
 def _check_codes(result: ImportResult, name: str, rows: list) -> None:
     """Codes not in ICD-10-CM are errors, categories warnings, on each row's line."""
-    if not any(codes or principal for _, _, (codes, principal) in rows):
+    if not any(codes or principal or bhi for _, _, (codes, principal, bhi) in rows):
         return
     checker, note = load_checker()
     if checker is None:
         result.notes.append(f"warning: {note}")
         return
-    for line, pid, (codes, principal) in rows:
-        for f in checker.check(codes, principal):
-            msg = f.message(f"{f.path[0]}:")
+    columns = {"bhi": "bhi_conditions"}
+    for line, pid, (codes, principal, bhi) in rows:
+        for f in checker.check(codes, principal, bhi):
+            msg = f.message(f"{columns.get(f.path[0], f.path[0])}:")
             result.problems.append(Problem(name, line, f.severity, msg, patient_id=pid))
 
 

@@ -262,8 +262,12 @@ def build_patient(raw: dict, errors: list[Error], today: date) -> tuple[Patient 
     return (None if errors else patient), [msg for _, msg in errors]
 
 
-def codes_of(raw: dict) -> tuple[list[str], str | None]:
-    """The well-formed codes of a merged row, for the code check even when the row has errors."""
+def codes_of(raw: dict) -> tuple[list[str], str | None, list[str]]:
+    """The well-formed codes of a merged row, for the code check even when the row has errors:
+    conditions, principal condition, BHI conditions."""
     codes = [c["code"] for c in raw.get("conditions", []) if icd10_format_ok(c.get("code", ""))]
     principal = raw.get("principal_condition")
-    return codes, (principal if principal and icd10_format_ok(principal) else None)
+    bhi = raw.get("bhi") or {}
+    bhi_codes = bhi.get("conditions", []) if isinstance(bhi, dict) else []
+    bhi_codes = [c for c in bhi_codes if isinstance(c, str) and icd10_format_ok(c)]
+    return codes, (principal if principal and icd10_format_ok(principal) else None), bhi_codes

@@ -27,8 +27,9 @@ Finding = Literal["unknown", "category"]
 class CodeFinding:
     """One code of one patient that is not a billable ICD-10-CM code.
 
-    `path` is the field's place in the patient file (`("conditions", 1, "code")` or
-    `("principal_condition",)`), so a caller can find its line or name it its own way.
+    `path` is the field's place in the patient file (`("conditions", 1, "code")`,
+    `("principal_condition",)` or `("bhi", "conditions", 0)`), so a caller can find its line or
+    name it its own way.
     """
 
     path: tuple
@@ -41,9 +42,12 @@ class CodeFinding:
 
     @property
     def field(self) -> str:
-        """The field as `validate` names it: `conditions[1].code` or `principal_condition`."""
+        """The field as `validate` names it: `conditions[1].code`, `principal_condition` or
+        `bhi.conditions[0]`."""
         if self.path[0] == "conditions":
             return f"conditions[{self.path[1]}].code"
+        if self.path[0] == "bhi":
+            return f"bhi.conditions[{self.path[2]}]"
         return str(self.path[0])
 
     def message(self, field: str | None = None) -> str:
@@ -73,23 +77,29 @@ class CodeChecker:
         return kind
 
     def findings(self, patient: "Patient") -> list[CodeFinding]:
-        """Every condition code (then the principal condition) that is not billable."""
+        """Every condition code (then the principal condition, then the BHI conditions, which
+        a 99484 claim carries as diagnoses too) that is not billable."""
         codes = [c.code for c in patient.conditions]
         principal = patient.principal_condition
+        bhi = patient.bhi.conditions if patient.bhi else []
         kinds = self._kinds
-        if all(kinds.get(code) == "billable" for code in codes) and (
+        if all(kinds.get(code) == "billable" for code in (*codes, *bhi)) and (
             not principal or kinds.get(principal) == "billable"
         ):
             return []  # the usual case, told apart without building a finding's path
-        return self.check(codes, principal)
+        return self.check(codes, principal, bhi)
 
-    def check(self, codes: list[str], principal: str | None = None) -> list[CodeFinding]:
-        """Findings for condition codes in file order and a principal condition, if any."""
+    def check(
+        self, codes: list[str], principal: str | None = None, bhi: list[str] | None = None
+    ) -> list[CodeFinding]:
+        """Findings for condition codes in file order, a principal condition, if any, and the
+        BHI conditions (`bhi.conditions`) in file order."""
         fields: list[tuple[tuple, str]] = [
             (("conditions", i, "code"), code) for i, code in enumerate(codes)
         ]
         if principal:
             fields.append((("principal_condition",), principal))
+        fields += [(("bhi", "conditions", i), code) for i, code in enumerate(bhi or ())]
         out = []
         for path, code in fields:
             kind = self.kind(code)
@@ -149,6 +159,7 @@ def data_dir_problems(
     patients = list(patients)
     codes = {c.code for p in patients for c in p.conditions}
     codes.update(p.principal_condition for p in patients if p.principal_condition)
+    codes.update(code for p in patients if p.bhi for code in p.bhi.conditions)
     if all(checker.kind(code) == "billable" for code in codes):
         return []
     from ccmcli.store import yamlio
@@ -174,7 +185,10 @@ def data_dir_problems(
 def without_unknown(patient: "Patient", checker: CodeChecker) -> "Patient":
     """The patient as the gates must see it: a condition whose code is not in ICD-10-CM is no
     qualifying condition (rule A2 counts chronic conditions a claim can name), so it is kept for
-    display but marked not chronic. A category still names a real condition and still counts."""
+    display but marked not chronic. A category still names a real condition and still counts.
+    Likewise a BHI condition (A11) not in ICD-10-CM is left out of `bhi.conditions`: it is no
+    condition the practitioner treats that a claim could name, so it neither meets the
+    `no_bh_condition` gate nor reaches a 99484 or G0570 claim's diagnoses."""
     unknown = {f.code for f in checker.findings(patient) if f.kind == "unknown"}
     if not unknown:
         return patient
@@ -182,4 +196,8 @@ def without_unknown(patient: "Patient", checker: CodeChecker) -> "Patient":
         c.model_copy(update={"chronic": False}) if c.code in unknown else c
         for c in patient.conditions
     ]
-    return patient.model_copy(update={"conditions": conditions})
+    update: dict = {"conditions": conditions}
+    if patient.bhi and any(code in unknown for code in patient.bhi.conditions):
+        kept = [code for code in patient.bhi.conditions if code not in unknown]
+        update["bhi"] = patient.bhi.model_copy(update={"conditions": kept})
+    return patient.model_copy(update=update)
