@@ -538,10 +538,11 @@ def test_worklist_csv_and_table(cli, clinic):
     result = cli("worklist", "-d", clinic, "--month", "2026-10", "--format", "csv")
     rows = list(csv.reader(io.StringIO(result.stdout)))
     assert rows[0] == ["patient_id", "name", "program", "status", "minutes", "minutes_needed",
-                       "role", "next_codes", "adds", "days_left"]  # fmt: skip
+                       "role", "next_codes", "adds", "days_left", "service"]  # fmt: skip
     assert rows[1][:4] == ["P0021", "Victor Haddad", "ccm", "blocked"]  # its RPM: one live call
+    assert rows[1][-1] == "rpm"  # the line's codes are RPM's, and the row says so
     assert rows[2] == ["P0003", "Dolores Whitfield", "ccm", "below_threshold", "18", "2",
-                       "clinical_staff", "99490x1", "66.13", "0"]  # fmt: skip
+                       "clinical_staff", "99490x1", "66.13", "0", ""]  # fmt: skip
     table = cli("worklist", "-d", clinic, "--month", "2026-10").stdout
     assert table.splitlines()[0].startswith("worklist 2026-10: the month has ended")
     assert "99487x1 99489x2" in table  # fmt: skip

@@ -122,17 +122,20 @@ class Worklist:
                 "amount_at_stake": cents / 100}  # fmt: skip
 
     def rows(self) -> list[list]:
+        """The CSV and xlsx rows: a service's line (A16) names its service last, so that
+        `99470x1` reads as RPM's; the program's own line leaves it empty, as JSON omits it."""
         return [
             [i["patient_id"], i["name"], i["program"], i.get("service_status", i["status"]),
              i.get("service_minutes", i["minutes"])["counted"], i["minutes_needed"], i["role"],
              codes_text([(c["code"], c["units"]) for c in i["next"]["codes"]]),
-             f"{i['adds']:.2f}", i["days_left"]]
+             f"{i['adds']:.2f}", i["days_left"], i.get("service", "")]
             for i in self.items()
         ]  # fmt: skip
 
 
+# Columns are only ever added at the end (contract: extend, never break).
 WORKLIST_CSV = ["patient_id", "name", "program", "status", "minutes", "minutes_needed", "role",
-                "next_codes", "adds", "days_left"]  # fmt: skip
+                "next_codes", "adds", "days_left", "service"]  # fmt: skip
 
 
 def _adds(j: Judgement, step: NextStep) -> float:
