@@ -102,3 +102,19 @@ def test_validate_lists_it_and_export_refuses(cli, exported, old, new, message):
     assert "the export ledger is damaged; compare it with what was billed" in refused.stderr
     assert f"{where}: {message}" in refused.stderr
     assert refused.stdout == ""
+
+
+def test_the_audit_packet_shows_the_ledger_as_validate_reads_it(cli, exported):
+    """The packet reads the ledger through its one reader: a line `validate` calls damaged is
+    not listed among the lines exported, and the packet says one was left out."""
+    path = exported / "exports" / f"{PREV}.csv"
+    before = cli("audit", "P1", "-d", exported, "--month", PREV)
+    assert before.exit_code == 0, before.stderr
+    assert "damaged line" not in before.stdout
+    lines = path.read_text().splitlines(keepends=True)
+    lines[2] = lines[2].replace(",7,", ",7,2020-01-01T00:00:00+00:00 ")
+    path.write_text("".join(lines))
+    after = cli("audit", "P1", "-d", exported, "--month", PREV)
+    assert f"1 damaged line(s) in exports/{PREV}.csv are not shown" in after.stdout
+    shown = before.stdout.count("corrected claim (frequency 7)")
+    assert shown == 2 and after.stdout.count("corrected claim (frequency 7)") == shown - 1

@@ -3,6 +3,7 @@
 import csv
 import io
 import json
+import os
 import re
 import stat
 from datetime import UTC, date, datetime, timedelta
@@ -256,15 +257,38 @@ def test_warns_about_a_likely_double_entry_but_writes_it(cli, data):
     assert cli("log", "P0001", "15", "-d", data, "--staff", "rn.b").stderr == ""
 
 
+LEDGER_LINE = (
+    "P0002,X,1950-01-01,,,11,2026-01-31,99490,1,60.49,E11.9,,,,2026-02-01T00:00:00+00:00,1,\n"
+)
+
+
 def test_warns_when_the_month_is_already_exported_for_the_patient(cli, data):
+    from ccmcli.store.ledger import LEDGER_COLUMNS
+
     ledger = data / "exports" / f"{current_month(TZ)}.csv"
-    ledger.write_text("patient_id,patient_name,code,exported_at\nP0002,X,99490,2026-01-01\n")
+    ledger.write_text(",".join(LEDGER_COLUMNS) + "\n" + LEDGER_LINE)
     quiet = cli("log", "P0001", "20", "-d", data, "--staff", "x")
     assert quiet.exit_code == 0 and quiet.stderr == ""
     result = cli("log", "P0002", "20", "-d", data, "--staff", "x")
     assert result.exit_code == 0
     assert "is already exported for P0002" in result.stderr
     assert len(rows(log_file(data))) == 2
+
+
+@pytest.mark.parametrize("damage", ["a bad header", "a named pipe"])
+def test_a_ledger_that_cannot_be_read_may_hold_the_patient(cli, data, damage):
+    """The ledger is read by its one reader (store/ledger): when it cannot be read, any patient
+    may be exported already, and `ccm log` still records the minutes (never waits on a pipe)."""
+    ledger = data / "exports" / f"{current_month(TZ)}.csv"
+    if damage == "a named pipe":
+        os.mkfifo(ledger)
+    else:
+        ledger.write_text("patient_id,patient_name,code,exported_at\n" + LEDGER_LINE)
+    result = cli("log", "P0001", "20", "-d", data, "--staff", "x")
+    assert result.exit_code == 0
+    assert f"cannot read exports/{current_month(TZ)}.csv:" in result.stderr
+    assert "may already be exported for P0001" in result.stderr
+    assert len(rows(log_file(data))) == 1
 
 
 def test_json_output(cli, data):

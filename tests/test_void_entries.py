@@ -158,7 +158,10 @@ def test_void_of_an_entry_for_a_patient_without_a_file(cli, data):
 
 def test_void_warns_when_the_month_is_exported(cli, data, logged):
     ledger = data / "exports" / f"{current_month(TZ)}.csv"
-    ledger.write_text("patient_id,patient_name,exported_at\nP0001,X,2026-01-01T00:00:00+00:00\n")
+    from ccmcli.store.ledger import LEDGER_COLUMNS
+
+    line = "P0001,X,1950-01-01,,,11,2026-01-31,99490,1,60.49,E11.9,,,,2026-02-01T00:00:00+00:00,1,"
+    ledger.write_text(",".join(LEDGER_COLUMNS) + "\n" + line + "\n")
     result = cli("void", logged[0], "--reason", "r", "-d", data, "--staff", "x")
     assert result.exit_code == 0
     assert "warning:" in result.stderr and "already exported for P0001" in result.stderr

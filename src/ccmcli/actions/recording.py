@@ -9,8 +9,6 @@ month's log (and the ids of the months before it) and its export ledger are read
 patient.
 """
 
-import csv
-import io
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -35,7 +33,7 @@ from ccmcli.models.typed import parse_date
 from ccmcli.reports.patient_month import month_status
 from ccmcli.rules.engine import Judgement
 from ccmcli.rules.entry_checks import duplicate_key
-from ccmcli.store import regular_files, timelog
+from ccmcli.store import timelog
 from ccmcli.store.datadir import DataDir
 from ccmcli.store.logappend import append_entry
 from ccmcli.store.timelog import Entry, MonthLog
@@ -175,22 +173,21 @@ def _file_warnings(log: MonthLog) -> list[str]:
 
 
 def _export_warnings(data: DataDir, month: Month, patient_id: str) -> list[str]:
-    """A change to a month whose claims for this patient went out may need a corrected claim."""
-    path = data.export_path(month)
-    rel = data.relative(path)
+    """A change to a month whose claims for this patient went out may need a corrected claim.
+    The ledger is read by its one reader (store/ledger.ledger_lines); when it cannot be read, or
+    has damaged lines, the month may have been exported for this patient all the same."""
+    from ccmcli.store.ledger import ledger_lines
+
+    rel = data.relative(data.export_path(month))
     try:
-        text = regular_files.read_bytes(data.root, path).decode("utf-8-sig")
-    except FileNotFoundError:
-        return []
-    except (OSError, UnicodeDecodeError):
-        return [f"cannot read {rel}: {month.label()} may already be exported for {patient_id}"]
-    try:
-        rows = list(csv.reader(io.StringIO(text, newline="")))[1:]
-    except csv.Error:
-        return [f"cannot read {rel}: {month.label()} may already be exported for {patient_id}"]
-    if any(row and row[0].removeprefix("'") == patient_id for row in rows):
+        lines, problems = ledger_lines(data, month)
+    except (OSError, CcmError):  # a link or a named pipe where the ledger should be
+        lines, problems = [], [None]
+    if any(line.patient_id == patient_id for line in lines):
         return [f"{month.label()} is already exported for {patient_id} ({rel}); "
                 "this change may need a corrected claim"]  # fmt: skip
+    if problems:
+        return [f"cannot read {rel}: {month.label()} may already be exported for {patient_id}"]
     return []
 
 

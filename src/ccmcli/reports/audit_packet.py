@@ -6,10 +6,6 @@ counted or not, the track and the rules that chose it. Added here: the record fa
 lines exported for the month (with `exported_at`) and the month's close records.
 """
 
-import csv
-import fcntl
-import io
-import os
 from dataclasses import dataclass, field
 
 from ccmcli.loader import load
@@ -18,7 +14,7 @@ from ccmcli.models.records import Patient, Settings
 from ccmcli.reports import month_record
 from ccmcli.reports.check_views import Explanation, run_explain
 from ccmcli.reports.practice_month import judge_month
-from ccmcli.store import closed_records, fileio
+from ccmcli.store import closed_records
 from ccmcli.store.datadir import DataDir
 
 
@@ -49,29 +45,24 @@ def month_facts(data: DataDir, settings: Settings, month: Month) -> MonthFacts:
 
 
 def ledger_rows(data: DataDir, month: Month) -> tuple[list[dict], str | None]:
-    """Every line of the month's export ledger as a dict of its columns (shared lock)."""
-    from ccmcli.store.ledger import LEDGER_COLUMNS, LEGACY_COLUMNS
+    """Every line of the month's export ledger as a dict of its columns, as the ledger's one
+    reader (store/ledger.scan_ledger, under its shared lock) reads them: a line that `validate`
+    and `export` call damaged is not shown, and the packet says how many were left out."""
+    from ccmcli.store.ledger import BAD_HEADER, COLUMNS, ledger_lines
 
-    path = data.export_path(month)
-    try:  # the lock read_ledger takes, on a regular file the path still names
-        fd = fileio.open_locked(path, os.O_RDONLY, fcntl.LOCK_SH)
-    except (FileNotFoundError, NotADirectoryError):  # `exports` not a folder: the loader says so
-        return [], None
-    try:
-        text = fileio.read_fd(fd).decode("utf-8-sig", errors="replace")
-    finally:
-        os.close(fd)
-    rows = list(csv.reader(io.StringIO(text, newline="")))
-    header = tuple(h.strip() for h in rows[0]) if rows else ()
-    if header not in (LEDGER_COLUMNS, LEGACY_COLUMNS):  # a ledger from before A18: no frequency
-        return [], f"{data.relative(path)} has an unexpected header; its lines are not shown"
-    good = [dict(zip(header, r, strict=True)) for r in rows[1:] if len(r) == len(header)]
-    bad = sum(1 for r in rows[1:] if r and r != [""] and len(r) != len(header))
-    for row in good:
-        row["patient_id"] = row["patient_id"].removeprefix("'")
-        row["exported_at"] += _claim_words(row.get("frequency", ""), row.get("replaces", ""))
-    note = f"{bad} damaged line(s) in {data.relative(path)} are not shown" if bad else None
-    return good, note
+    lines, problems = ledger_lines(data, month)
+    rows = []
+    for line in lines:
+        row = dict(zip(COLUMNS, line.cells, strict=True))
+        row["patient_id"] = line.patient_id  # without the `'` that defuses a cell
+        row["frequency"], row["replaces"] = line.frequency, line.replaces
+        row["exported_at"] = line.exported_at + _claim_words(line.frequency, line.replaces)
+        rows.append(row)
+    rel = data.relative(data.export_path(month))
+    if any(p.message == BAD_HEADER for p in problems):
+        return [], f"{rel} has an unexpected header; its lines are not shown"
+    note = f"{len(problems)} damaged line(s) in {rel} are not shown" if problems else None
+    return rows, note
 
 
 def _claim_words(frequency: str, replaces: str) -> str:

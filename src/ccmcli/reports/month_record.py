@@ -233,14 +233,16 @@ def _exported_not_closed(data: DataDir, tz: str, numbers: dict) -> list[Problem]
 def _exported_months(data: DataDir) -> list[Month]:
     """Months whose export ledger holds at least one line below its header (a ledger that
     cannot be read is the loader's problem to report, not a month to remind of)."""
-    from ccmcli.store import layout, regular_files
+    from ccmcli.models.errors import CcmError
+    from ccmcli.store import layout
+    from ccmcli.store.ledger import ledger_lines
 
     out = []
     for month in layout.ledger_months(data):
         try:
-            lines = regular_files.read_bytes(data.root, data.export_path(month)).splitlines()
-        except OSError:
+            lines, _ = ledger_lines(data, month)  # read by the ledger's one reader
+        except (OSError, CcmError):  # the loader reports what is wrong with it
             continue
-        if any(line.strip() for line in lines[1:]):
+        if lines:
             out.append(month)
     return out

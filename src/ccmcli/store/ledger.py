@@ -34,6 +34,7 @@ LEDGER_COLUMNS = (*COLUMNS, "exported_at", "frequency", "replaces")
 LEGACY_COLUMNS = (*COLUMNS, "exported_at")
 ORIGINAL, REPLACEMENT, VOID = "1", "7", "8"
 SHOWN_PROBLEMS = 5
+BAD_HEADER = f"header must be: {','.join(LEDGER_COLUMNS)}"
 
 
 def _undefuse_id(cell: str) -> str:
@@ -76,7 +77,7 @@ def scan_ledger(text: str, rel: str) -> tuple[list[Line], list[Problem]]:
     reader = csv.reader(io.StringIO(text, newline=""))
     header = tuple(h.strip() for h in next(reader, []))
     if header not in (LEDGER_COLUMNS, LEGACY_COLUMNS):
-        return [], [Problem(rel, 1, "error", f"header must be: {','.join(LEDGER_COLUMNS)}")]
+        return [], [Problem(rel, 1, "error", BAD_HEADER)]
     lines, line_no = [], 1
     stamps: dict[str, set[str]] = {}  # patient: the exported_at of its lines so far
     since_a18 = False  # a line with a frequency came before
@@ -158,13 +159,26 @@ def ledger_text(fd: int) -> str:
 
 def read_ledger(data: DataDir, month: Month) -> list[Line]:
     """The ledger under a shared lock (an export appending waits or finishes first)."""
-    path = data.export_path(month)
+    text = _locked_text(data, month, ledger_text)
+    return parse_ledger(text, data.relative(data.export_path(month))) if text else []
+
+
+def ledger_lines(data: DataDir, month: Month) -> tuple[list[Line], list[Problem]]:
+    """The ledger's good lines and a problem for each damaged one, as `scan_ledger` reads them,
+    under the same lock: for a document that shows what was exported (the audit packet), where
+    `read_ledger` refuses any damage (an export must not build on it)."""
+    text = _locked_text(data, month, lambda fd: fileio.read_fd(fd).decode("utf-8-sig", "replace"))
+    return scan_ledger(text, data.relative(data.export_path(month))) if text else ([], [])
+
+
+def _locked_text(data: DataDir, month: Month, read) -> str:
+    """`read(fd)` of the month's ledger under a shared lock; "" when there is none."""
     try:
-        fd = fileio.open_locked(path, os.O_RDONLY, fcntl.LOCK_SH)
+        fd = fileio.open_locked(data.export_path(month), os.O_RDONLY, fcntl.LOCK_SH)
     except (FileNotFoundError, NotADirectoryError):  # `exports` not a folder: the loader says so
-        return []
+        return ""
     try:
-        return parse_ledger(ledger_text(fd), data.relative(path))
+        return read(fd)
     finally:
         os.close(fd)
 
