@@ -180,7 +180,7 @@ def _export_warnings(data: DataDir, month: Month, patient_id: str) -> list[str]:
 
     rel = data.relative(data.export_path(month))
     try:
-        lines, problems = ledger_lines(data, month)
+        lines, problems = ledger_lines(data, month, locked=False)  # never waits on an export
     except (OSError, CcmError):  # a link or a named pipe where the ledger should be
         lines, problems = [], [None]
     if any(line.patient_id == patient_id for line in lines):

@@ -240,7 +240,7 @@ def _exported_months(data: DataDir) -> list[Month]:
     out = []
     for month in layout.ledger_months(data):
         try:
-            lines, _ = ledger_lines(data, month)  # read by the ledger's one reader
+            lines, _ = ledger_lines(data, month, locked=False)  # the ledger's one reader
         except (OSError, CcmError):  # the loader reports what is wrong with it
             continue
         if lines:

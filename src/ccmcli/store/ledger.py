@@ -19,7 +19,7 @@ from ccmcli.codes.identifiers import is_patient_id
 from ccmcli.models.errors import CcmError
 from ccmcli.models.findings import Problem
 from ccmcli.models.months import Month, now_in
-from ccmcli.store import fileio
+from ccmcli.store import fileio, regular_files
 from ccmcli.store.csv_safe import csv_text
 from ccmcli.store.datadir import DataDir
 
@@ -163,12 +163,26 @@ def read_ledger(data: DataDir, month: Month) -> list[Line]:
     return parse_ledger(text, data.relative(data.export_path(month))) if text else []
 
 
-def ledger_lines(data: DataDir, month: Month) -> tuple[list[Line], list[Problem]]:
-    """The ledger's good lines and a problem for each damaged one, as `scan_ledger` reads them,
-    under the same lock: for a document that shows what was exported (the audit packet), where
-    `read_ledger` refuses any damage (an export must not build on it)."""
-    text = _locked_text(data, month, lambda fd: fileio.read_fd(fd).decode("utf-8-sig", "replace"))
-    return scan_ledger(text, data.relative(data.export_path(month))) if text else ([], [])
+def ledger_lines(
+    data: DataDir, month: Month, locked: bool = True
+) -> tuple[list[Line], list[Problem]]:
+    """The ledger's good lines and a problem for each damaged one, as `scan_ledger` reads them:
+    for what shows or warns of what was exported (the audit packet, `ccm log`), where
+    `read_ledger` refuses any damage (an export must not build on it). `locked`: under the
+    ledger's shared lock, as `read_ledger`; without it for a warning that must never wait on an
+    export (a line being appended reads as damaged, and the warning says so). Only a regular
+    file inside the data directory is read (regular_files; anything else raises OSError)."""
+    path = data.export_path(month)
+    if locked:
+        text = _locked_text(
+            data, month, lambda fd: fileio.read_fd(fd).decode("utf-8-sig", "replace")
+        )
+    else:
+        try:
+            text = regular_files.read_bytes(data.root, path).decode("utf-8-sig", "replace")
+        except (FileNotFoundError, NotADirectoryError):
+            text = ""
+    return scan_ledger(text, data.relative(path)) if text else ([], [])
 
 
 def _locked_text(data: DataDir, month: Month, read) -> str:
