@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ccmcli.rules import entry_checks
-from ccmcli.rules.entry_checks import MonthWarnings, entry_warnings
+from ccmcli.rules.entry_checks import MonthWarnings
 from ccmcli.store.timelog import Entry
 
 
@@ -62,10 +62,6 @@ def test_each_patient_has_the_warnings_of_the_whole_month(entries, day_limit):
             mine = [e for e in entries if e.patient_id == pid]
             got = [f.as_dict() for f in month.of(pid, mine)]
             assert got == [f.as_dict() for f in expected.get(pid, [])]
-    together = entry_warnings(entries, day_limit)
-    assert {p: [f.as_dict() for f in fs] for p, fs in together.items()} == {
-        p: [f.as_dict() for f in fs] for p, fs in expected.items() if fs
-    }
 
 
 def test_the_rows_give_every_kind_of_warning():

@@ -20,7 +20,7 @@ from ccmcli.models.months import Month
 from ccmcli.models.record_schema import validate
 from ccmcli.models.records import Patient, Settings
 from ccmcli.reports.practice_month import judge_month, judgement_dict
-from ccmcli.rules.entry_checks import entry_warnings
+from ccmcli.rules.entry_checks import MonthWarnings
 from ccmcli.rules.judge import judge
 from ccmcli.rules.table import rules_for
 from ccmcli.store.datadir import DataDir
@@ -102,7 +102,8 @@ def months_entries(draw, month: Month | None = None, max_size: int = 10):
 
 def run(patient, month, entries, cfg):
     rules, _ = rules_for(month.year)
-    return judge(patient, month, entries, cfg, rules, entry_warnings(entries).get(patient.id))
+    warnings = MonthWarnings(entries).of(patient.id, entries)
+    return judge(patient, month, entries, cfg, rules, warnings)
 
 
 def outcome(j) -> dict:

@@ -30,10 +30,8 @@ class MonthWarnings:
         self.day_limit = day_limit
         self.overlaps: dict[str, list[Finding]] = defaultdict(list)
         self.found: dict[str, list[Finding]] | None = None
-        live = [e for e in entries if _counts(e)] if whole else None
-        timed = (
-            live if live is not None else [e for e in entries if e.start and e.end and _counts(e)]
-        )
+        live = [e for e in entries if e.counts] if whole else None
+        timed = live if live is not None else [e for e in entries if e.start and e.end and e.counts]
         for e, finding in _overlaps(timed):
             self.overlaps[e.patient_id].append(finding)
         if live is not None:
@@ -52,7 +50,7 @@ class MonthWarnings:
             return found
         live = entries
         if any(map(_VOIDS, entries)) or set(map(_VOIDED_BY, entries)) != {None}:
-            live = [e for e in entries if _counts(e)]
+            live = [e for e in entries if e.counts]
             if not live:
                 return found
         found = list(found)
@@ -70,19 +68,6 @@ class MonthWarnings:
         ):
             found += [finding for _, finding in _long(live, limit)]
         return found
-
-
-def entry_warnings(entries: list[Entry], day_limit: int = DAY_LIMIT) -> dict[str, list[Finding]]:
-    """Warnings per patient id for the month's counting entries (MonthWarnings, for all)."""
-    month = MonthWarnings(entries, day_limit)
-    mine: dict[str, list[Entry]] = defaultdict(list)
-    for e in entries:
-        mine[e.patient_id].append(e)
-    return {pid: found for pid, rows in mine.items() if (found := month.of(pid, rows))}
-
-
-def _counts(e: Entry) -> bool:
-    return not e.voids and e.voided_by is None  # Entry.counts, inlined
 
 
 def _long(entries: list[Entry], day_limit: int):
