@@ -1,5 +1,8 @@
 """Shared fixtures: an isolated environment and temporary data directories."""
 
+import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -66,6 +69,16 @@ def forked_worker(monkeypatch) -> list[int]:
     monkeypatch.setattr(workers, "worker_count", lambda todo, least=None: 1)
     monkeypatch.setattr(os, "fork", fork)
     return forks
+
+
+@pytest.fixture
+def base():
+    """A folder every user may enter, for tests that run ccm as other users (pytest's own
+    temporary folders are root's alone)."""
+    folder = Path(tempfile.mkdtemp(prefix="ccm-users-"))
+    os.chmod(folder, 0o755)
+    yield folder
+    shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.fixture

@@ -12,7 +12,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 import pytest
@@ -33,15 +32,6 @@ READS = (
     ("explain", "P0006", "--month", "2026-10"),
     ("worklist", "--month", "2026-11"),
 )
-
-
-@pytest.fixture
-def base():
-    """A folder every user may enter (pytest's own temporary folders are root's alone)."""
-    folder = Path(tempfile.mkdtemp(prefix="ccm-users-"))
-    os.chmod(folder, 0o755)
-    yield folder
-    shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.fixture

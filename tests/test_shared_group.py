@@ -22,20 +22,11 @@ DECEMBER = ("--date", "2026-12-03")
 NOW = {"CCM_NOW": "2026-12-05T10:00:00-06:00"}
 
 
-@pytest.fixture
-def base():
-    """A folder every user may enter (pytest's own temporary folders are root's alone)."""
-    import shutil
-    import tempfile
-
-    folder = Path(tempfile.mkdtemp(prefix="ccm-group-"))
-    os.chmod(folder, 0o755)
-    yield folder
-    shutil.rmtree(folder, ignore_errors=True)
-
-
 def _practice(base: Path, shared: bool) -> Path:
-    """The example clinic, set up for the group as a person would (chgrp -R, chmod g+rw)."""
+    """The example clinic, set up for the group as a person would (chgrp -R, chmod g+rw); the
+    test is skipped where ccm cannot run as another user."""
+    if not other_users_run(base):
+        pytest.skip("cannot run ccm as another user here")
     root = example_copy("clinic", base / "clinic")
     if shared:
         with open(root / "ccm.yaml", "a") as f:
@@ -46,6 +37,14 @@ def _practice(base: Path, shared: bool) -> Path:
         for name in files:
             os.chown(os.path.join(folder, name), 0, GROUP)
             os.chmod(os.path.join(folder, name), 0o660)
+    return root
+
+
+def _first_logs(base: Path, shared: bool) -> Path:
+    """The practice after the first coordinator logged 15 minutes into December."""
+    root = _practice(base, shared)
+    first = _as(base, FIRST, "-d", root, "log", "P0001", "15", *DECEMBER)
+    assert first.returncode == 0, first.stderr
     return root
 
 
@@ -63,11 +62,7 @@ needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="needs root to act as 
 
 @needs_root
 def test_a_second_coordinator_logs_into_the_month_file_the_first_created(base):
-    if not other_users_run(base):
-        pytest.skip("cannot run ccm as another user here")
-    root = _practice(base, shared=True)
-    first = _as(base, FIRST, "-d", root, "log", "P0001", "15", *DECEMBER)
-    assert first.returncode == 0, first.stderr
+    root = _first_logs(base, shared=True)
     month = root / "logs" / "2026-12.csv"
     assert _mode(month) == (0o660, FIRST, GROUP)
     second = _as(base, SECOND, "-d", root, "log", "P0001", "15", *DECEMBER)
@@ -87,8 +82,6 @@ def test_a_second_coordinator_logs_into_the_month_file_the_first_created(base):
 
 @needs_root
 def test_patient_files_and_folders_ccm_creates_are_the_groups(base):
-    if not other_users_run(base):
-        pytest.skip("cannot run ccm as another user here")
     root = _practice(base, shared=True)
     import shutil
 
@@ -109,11 +102,7 @@ def test_patient_files_and_folders_ccm_creates_are_the_groups(base):
 
 @needs_root
 def test_without_the_setting_what_ccm_creates_stays_private(base):
-    if not other_users_run(base):
-        pytest.skip("cannot run ccm as another user here")
-    root = _practice(base, shared=False)
-    first = _as(base, FIRST, "-d", root, "log", "P0001", "15", *DECEMBER)
-    assert first.returncode == 0, first.stderr
+    root = _first_logs(base, shared=False)
     assert _mode(root / "logs" / "2026-12.csv") == (0o600, FIRST, GROUP)
     assert _mode(root / cache.FOLDER)[0] == 0o700
     second = _as(base, SECOND, "-d", root, "log", "P0001", "15", *DECEMBER)
