@@ -179,16 +179,15 @@ def _export_warnings(data: DataDir, month: Month, patient_id: str) -> list[str]:
     from ccmcli.store.ledger import ledger_lines
 
     rel = data.relative(data.export_path(month))
+    unread = [f"cannot read {rel}: {month.label()} may already be exported for {patient_id}"]
     try:
         lines, problems = ledger_lines(data, month, locked=False)  # never waits on an export
-    except (OSError, CcmError):  # a link or a named pipe where the ledger should be
-        lines, problems = [], [None]
+    except OSError:  # a link leading outside or a named pipe where the ledger should be
+        return unread
     if any(line.patient_id == patient_id for line in lines):
         return [f"{month.label()} is already exported for {patient_id} ({rel}); "
                 "this change may need a corrected claim"]  # fmt: skip
-    if problems:
-        return [f"cannot read {rel}: {month.label()} may already be exported for {patient_id}"]
-    return []
+    return unread if problems else []
 
 
 def void_entry(

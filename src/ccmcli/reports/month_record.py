@@ -233,7 +233,6 @@ def _exported_not_closed(data: DataDir, tz: str, numbers: dict) -> list[Problem]
 def _exported_months(data: DataDir) -> list[Month]:
     """Months whose export ledger holds at least one line below its header (a ledger that
     cannot be read is the loader's problem to report, not a month to remind of)."""
-    from ccmcli.models.errors import CcmError
     from ccmcli.store import layout
     from ccmcli.store.ledger import ledger_lines
 
@@ -241,7 +240,7 @@ def _exported_months(data: DataDir) -> list[Month]:
     for month in layout.ledger_months(data):
         try:
             lines, _ = ledger_lines(data, month, locked=False)  # the ledger's one reader
-        except (OSError, CcmError):  # the loader reports what is wrong with it
+        except OSError:  # the loader reports what is wrong with it
             continue
         if lines:
             out.append(month)
