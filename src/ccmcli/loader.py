@@ -238,9 +238,9 @@ def _read_ahead(
     practice: Practice, months: Iterable[Month] | None, ahead: tuple[str | None, ...]
 ) -> Iterator[None]:
     """While workers parse a large practice's patient files (workers.py), this process reads the
-    months to be judged, and the entry ids of the months before them, which their rows must not
-    use again; then it takes its share of the files. What it read waits in `practice.ahead`
-    for _read_month. Without workers nothing is read early: the months are read after the
+    months to be judged, the entry ids of the months before them (which their rows must not use
+    again) and every patient's entry warnings; then it takes its share of the files. What it
+    read waits in `practice.ahead` (and `practice.warnings`) for _read_month. Without workers nothing is read early: the months are read after the
     patients, as for any command."""
     wanted = set(months) if months is not None else set()
     if months is not None:
